@@ -1,0 +1,53 @@
+"""The web app: ``create_app(settings)`` builds the Dash app with its API; ``server`` serves gunicorn."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dash import Dash
+
+from cockpit.settings import Settings
+from cockpit.stores import Stores
+
+ASSETS = Path(__file__).parent / "assets"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, stores: Stores | None = None) -> Dash:
+    """A Dash app wired to the cockpit's stores. Serves every asset locally (works offline)."""
+    import callbacks
+    from cockpit import api
+    from layouts.i18n import t
+    from layouts.shell import app_shell
+
+    settings = settings or Settings.from_env()
+    stores = stores or Stores.open(settings)
+    app = Dash(
+        __name__,
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        title=t("app.title", settings.language),
+        update_title=None,
+    )
+    app.layout = app_shell
+    server = app.server
+    server.config["COCKPIT_STORES"] = stores
+    server.config["SECRET_KEY"] = settings.secret_key
+    server.register_blueprint(api.bp)
+    try:
+        from cockpit import api_kpi
+    except ImportError:  # the KPI API module is optional until it lands
+        api_kpi = None
+    if api_kpi is not None and hasattr(api_kpi, "bp"):
+        server.register_blueprint(api_kpi.bp)
+    callbacks.register(app, stores)
+    return app
+
+
+def __getattr__(name: str):
+    # ``app:server`` for gunicorn, built lazily so importing this module opens nothing.
+    if name == "server":
+        return create_app().server
+    raise AttributeError(name)

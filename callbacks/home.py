@@ -1,0 +1,21 @@
+"""Home page refresh."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State
+
+from cockpit.overview import cities_today
+from cockpit.stores import Stores
+from layouts import ids
+from layouts.home import as_of, cities_table
+
+
+def register(app: Dash, stores: Stores) -> None:
+    settings = stores.settings
+
+    @app.callback(Output(ids.HOME_TABLE, "children"), Output(ids.HOME_AS_OF, "children"),
+                  Input(ids.HOME_REFRESH, "n_intervals"), State(ids.LANG_STORE, "data"))
+    def refresh_home(_n, lang):
+        """Interval tick -> cities table and its as-of time."""
+        rows, now = cities_today(stores, scope=settings.province)
+        return cities_table(rows, lang or settings.language), as_of(now, settings.tz, lang or settings.language)

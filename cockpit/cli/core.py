@@ -1,0 +1,181 @@
+"""Core sub-commands: demo, serve, worker, db, ingest, live, tokens, deadletter."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from cockpit.cli import main
+from cockpit.settings import Settings
+
+log = logging.getLogger("cockpit")
+INGEST_CHUNK = 5000
+
+
+def _stores(settings: Settings):
+    from cockpit.stores import Stores
+
+    return Stores.open(settings)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, envvar="COCKPIT_DB_REVISION",
+              help="Alembic revision to upgrade to.")
+@click.pass_obj
+def db_upgrade(settings: Settings, revision: str) -> None:
+    """Create or migrate the SQL schema (Alembic)."""
+    from cockpit.migrate import upgrade
+
+    upgrade(settings, revision)
+    click.echo(f"database at {revision}: {settings.sqlalchemy_url.split('@')[-1]}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--source", default="cli", show_default=True, envvar="COCKPIT_INGEST_SOURCE",
+              help="Source label kept with rejected lines in the dead-letter table.")
+@click.pass_obj
+def ingest(settings: Settings, file: str, source: str) -> None:
+    """Ingest an NDJSON file of events; prints the same JSON answer as the API."""
+    from cockpit.events import Unparsed
+    from cockpit.ingest import IngestResult, ingest_batch
+
+    stores = _stores(settings)
+    total = IngestResult()
+    raws: list = []
+    refs: list[str] = []
+    offset = 0
+
+    def flush() -> None:
+        nonlocal offset, raws, refs
+        if raws:
+            total.add(ingest_batch(stores, raws, source=source, row_refs=refs), index_offset=offset)
+            offset += len(raws)
+            raws, refs = [], []
+
+    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                raws.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raws.append(Unparsed(line.rstrip("\n"), str(exc)))
+            refs.append(f"line {number}")
+            if len(raws) >= INGEST_CHUNK:
+                flush()
+        flush()
+    _echo_json(total.as_dict())
+
+
+@main.group()
+def live() -> None:
+    """Redis live counters."""
+
+
+@live.command("rebuild")
+@click.pass_obj
+def live_rebuild(settings: Settings) -> None:
+    """Recompute every Redis counter from SQL (pause ingestion while it runs)."""
+    from cockpit.ingest import rebuild_live
+
+    replayed = rebuild_live(_stores(settings))
+    _echo_json({"replayed_events": replayed})
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True, envvar="COCKPIT_TOKEN_SCOPE",
+              help="Region code the token may write (repeat for several; '*' for all).")
+@click.pass_obj
+def tokens_create(settings: Settings, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a bearer token; the token is printed once and stored only as a hash."""
+    from cockpit import tokens as tk
+
+    with _stores(settings).session() as session:
+        token = tk.create(session, name, scopes)
+    click.echo(token)
+
+
+@main.group()
+def deadletter() -> None:
+    """Rejected events and import rows."""
+
+
+@deadletter.command("list")
+@click.option("--limit", default=50, show_default=True, envvar="COCKPIT_DEADLETTER_LIMIT",
+              help="How many, newest first.")
+@click.option("--source", default=None, envvar="COCKPIT_DEADLETTER_SOURCE", help="Only this source.")
+@click.pass_obj
+def deadletter_list(settings: Settings, limit: int, source: str | None) -> None:
+    """List rejected items with their reasons, one JSON object per line."""
+    from cockpit import deadletter as dl
+
+    with _stores(settings).session() as session:
+        for row in dl.listing(session, limit=limit, source=source):
+            _echo_json({"id": row.id, "received_at": row.received_at.isoformat() + "Z", "source": row.source,
+                        "row": row.row_ref, "event_id": row.event_id, "errors": row.errors, "raw": row.raw})
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="COCKPIT_HOST", help="Address to bind.")
+@click.option("--port", default=8050, show_default=True, envvar="COCKPIT_PORT", help="Port to bind.")
+@click.option("--debug/--no-debug", default=False, envvar="COCKPIT_DEBUG", help="Dash debug mode.")
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
+    """Run the web app (development server; use gunicorn 'app:server' in production)."""
+    from app import create_app
+
+    create_app(settings).run(host=host, port=port, debug=debug)
+
+
+@main.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Run the scheduled jobs (rollups, live repair, watchpoints) until interrupted."""
+    from cockpit.jobs import run_worker
+
+    run_worker(_stores(settings))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="COCKPIT_HOST", help="Address to bind.")
+@click.option("--port", default=8050, show_default=True, envvar="COCKPIT_PORT", help="Port to bind.")
+@click.option("--days", default=28, show_default=True, envvar="COCKPIT_DEMO_DAYS",
+              help="Days of simulated history to seed when the database is empty.")
+@click.option("--seed", "seed", default=12345, show_default=True, envvar="COCKPIT_DEMO_SEED",
+              help="Random seed of the simulated province.")
+@click.option("--speed", default=1.0, show_default=True, envvar="COCKPIT_DEMO_SPEED",
+              help="Live traffic speed (1 = real time).")
+@click.pass_obj
+def demo(settings: Settings, host: str, port: int, days: int, seed: int, speed: float) -> None:
+    """Everything on one machine: SQLite + embedded Redis, real boundaries, seeded history, live traffic."""
+    from cockpit.demo import run_demo
+
+    run_demo(settings, host=host, port=port, days=days, seed=seed, speed=speed)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+configure_logging()

@@ -1,0 +1,333 @@
+"""All SQL writes of the ingestion path, and the folds that turn events into current state.
+
+Functions take a session first and never commit (the caller owns the transaction). Every write
+is order-independent: the same set of events gives the same rows whatever order they arrive in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select, text, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cockpit import events as ev
+from cockpit.models import (
+    Call,
+    EventRecord,
+    Seat,
+    SeatStateChange,
+    Ticket,
+    TicketStep,
+)
+
+# Same-instant steps are folded in this order, then by event_id, so arrival order never matters.
+STEP_ORDER = {
+    "ticket.created": 0,
+    "ticket.dispatched": 1,
+    "ticket.returned": 2,
+    "ticket.transferred": 3,
+    "ticket.responded": 4,
+    "ticket.closed": 5,
+    "ticket.callback": 6,
+    "ticket.reopened": 7,
+}
+TICKET_LOCK_KEY = 0x12345  # PostgreSQL advisory lock serialising ticket folds across writers
+IN_CHUNK = 500  # rows per IN (...) list
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Aware -> naive UTC, the storage form of every timestamp."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def _insert(session: Session, model):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _chunks(items: Sequence, size: int = IN_CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def insert_events(session: Session, events: Sequence[Any], *, received_at: datetime) -> set[str]:
+    """Insert events once by ``event_id``; returns the ids that were new (the rest are duplicates)."""
+    if not events:
+        return set()
+    rows = [
+        {
+            "event_id": e.event_id,
+            "type": e.type,
+            "city": e.city,
+            "entity_id": e.entity_id,
+            "occurred_at": naive_utc(e.occurred_at),
+            "received_at": naive_utc(received_at),
+            "source": e.source,
+            "payload": ev.to_json_dict(e),
+        }
+        for e in events
+    ]
+    stmt = (
+        _insert(session, EventRecord)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(EventRecord.event_id)
+    )
+    return set(session.execute(stmt, rows).scalars().all())
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+_CALL_COLUMNS = (
+    "channel", "offered_at", "answered_at", "abandoned_at", "ended_at", "queued_at",
+    "seat_id", "wait_s", "talk_s", "hold_s", "acw_s",
+)
+
+
+def _call_patch(e: Any) -> dict:
+    at = naive_utc(e.occurred_at)
+    if e.type == "call.offered":
+        return {"offered_at": at, "channel": e.channel, "queued_at": at}
+    if e.type == "call.answered":
+        return {"answered_at": at, "seat_id": e.seat_id, "wait_s": e.wait_s,
+                "queued_at": at - timedelta(seconds=e.wait_s)}
+    if e.type == "call.abandoned":
+        return {"abandoned_at": at, "wait_s": e.wait_s, "queued_at": at - timedelta(seconds=e.wait_s)}
+    patch = {"ended_at": at, "talk_s": e.talk_s, "hold_s": e.hold_s, "acw_s": e.acw_s}
+    if e.seat_id is not None:
+        patch["seat_id"] = e.seat_id
+    return patch
+
+
+def _merge_call(row: dict, patch: dict) -> None:
+    """The Python twin of the SQL upsert rule in ``upsert_calls``: first value wins per column,
+    except ``queued_at``, where the time derived from an answer/abandon beats the offer time."""
+    outcome_known = row.get("answered_at") is not None or row.get("abandoned_at") is not None
+    patch_outcome = "answered_at" in patch or "abandoned_at" in patch
+    for col, value in patch.items():
+        if col == "queued_at":
+            if patch_outcome and not outcome_known:
+                row["queued_at"] = value
+            elif row.get("queued_at") is None:
+                row["queued_at"] = value
+        elif row.get(col) is None:
+            row[col] = value
+
+
+def upsert_calls(session: Session, events: Sequence[Any]) -> None:
+    """Merge call events into ``calls``; order-independent for a well-formed stream."""
+    merged: dict[tuple[str, str], dict] = {}
+    for e in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
+        row = merged.setdefault((e.city, e.call_id), {"city": e.city, "call_id": e.call_id})
+        _merge_call(row, _call_patch(e))
+    if not merged:
+        return
+    rows = [{col: row.get(col) for col in ("city", "call_id", *_CALL_COLUMNS)} for row in merged.values()]
+    stmt = _insert(session, Call)
+    ex = stmt.excluded
+    outcome_old = (Call.answered_at.isnot(None)) | (Call.abandoned_at.isnot(None))
+    outcome_new = (ex.answered_at.isnot(None)) | (ex.abandoned_at.isnot(None))
+    updates = {col: func.coalesce(getattr(Call, col), getattr(ex, col)) for col in _CALL_COLUMNS}
+    updates["queued_at"] = case(
+        (outcome_old, Call.queued_at),
+        (outcome_new, ex.queued_at),
+        else_=func.coalesce(Call.queued_at, ex.queued_at),
+    )
+    session.execute(stmt.on_conflict_do_update(index_elements=["city", "call_id"], set_=updates), rows)
+
+
+# --- seats ----------------------------------------------------------------------------------
+
+
+def upsert_seats(session: Session, events: Sequence[Any]) -> None:
+    """Record every seat change and keep the newest state per seat (ties broken by event_id)."""
+    if not events:
+        return
+    session.execute(
+        _insert(session, SeatStateChange),
+        [
+            {"event_id": e.event_id, "city": e.city, "seat_id": e.seat_id, "state": e.state,
+             "reason": e.reason, "occurred_at": naive_utc(e.occurred_at)}
+            for e in events
+        ],
+    )
+    latest: dict[tuple[str, str], Any] = {}
+    for e in events:
+        key = (e.city, e.seat_id)
+        if key not in latest or (e.occurred_at, e.event_id) > (latest[key].occurred_at, latest[key].event_id):
+            latest[key] = e
+    rows = [
+        {"city": e.city, "seat_id": e.seat_id, "state": e.state, "reason": e.reason,
+         "since": naive_utc(e.occurred_at), "event_id": e.event_id}
+        for e in latest.values()
+    ]
+    stmt = _insert(session, Seat)
+    ex = stmt.excluded
+    newer = tuple_(ex.since, ex.event_id) > tuple_(Seat.since, Seat.event_id)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["city", "seat_id"],
+            set_={"state": ex.state, "reason": ex.reason, "since": ex.since, "event_id": ex.event_id},
+            where=newer,
+        ),
+        rows,
+    )
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+def _step_detail(e: Any) -> dict:
+    data = ev.to_json_dict(e)
+    for key in ("event_id", "type", "occurred_at", "city", "ticket_id", "source"):
+        data.pop(key, None)
+    return data
+
+
+def _step_unit(e: Any) -> str | None:
+    if e.type == "ticket.transferred":
+        return e.to_unit
+    return getattr(e, "unit", None)
+
+
+def fold_ticket(ticket_id: str, steps: Sequence[TicketStep]) -> dict:
+    """A ticket's current state from all its steps (any order in, time order applied)."""
+    row: dict[str, Any] = {
+        "ticket_id": ticket_id, "status": "created", "returns": 0, "transfers": 0, "reopens": 0,
+        "no_callback": False,
+    }
+    ordered = sorted(steps, key=lambda s: (s.occurred_at, STEP_ORDER.get(s.type, 99), s.event_id))
+    for step in ordered:
+        d, at = step.detail, step.occurred_at
+        row["city"] = step.city
+        row["updated_at"] = at
+        if step.type == "ticket.created":
+            category = d.get("category") or []
+            row.update(
+                created_at=at, district=d.get("district"), lat=d.get("lat"), lon=d.get("lon"),
+                category=category[0] if category else None, category_path=category,
+                channel=d.get("channel"), urgency=d.get("urgency"), text=d.get("text"),
+                caller=d.get("caller"), address=d.get("address"), call_id=d.get("call_id"),
+                due_at=(naive_utc(datetime.fromisoformat(d["due_at"])) if d.get("due_at") else None),
+            )
+        elif step.type == "ticket.dispatched":
+            if row.get("first_dispatched_at") is None:
+                row["first_dispatched_at"] = at
+                row["auto_dispatched"] = bool(d.get("auto"))
+                row["dispatch_confidence"] = d.get("confidence")
+            row["unit"], row["status"] = d.get("unit"), "dispatched"
+        elif step.type == "ticket.returned":
+            row["returns"] += 1
+            row["status"] = "returned"
+        elif step.type == "ticket.transferred":
+            row["transfers"] += 1
+            row["unit"], row["status"] = d.get("to_unit"), "dispatched"
+        elif step.type == "ticket.responded":
+            if row.get("responded_at") is None:
+                row["responded_at"] = at
+            if row["status"] != "closed":
+                row["status"] = "responded"
+        elif step.type == "ticket.closed":
+            row["closed_at"], row["status"] = at, "closed"
+            row["unit"] = d.get("unit") or row.get("unit")
+            row["no_callback"] = bool(d.get("no_callback"))
+        elif step.type == "ticket.callback":
+            row["callback_at"] = at
+            row["callback_resolved"] = d.get("resolved")
+            row["satisfaction"] = d.get("satisfaction")
+        elif step.type == "ticket.reopened":
+            row["reopens"] += 1
+            row["status"] = "reopened"
+    return row
+
+
+_TICKET_COLUMNS = [c.name for c in Ticket.__table__.columns]
+
+
+def insert_ticket_steps(session: Session, events: Sequence[Any]) -> None:
+    """Store ticket steps, then re-fold every touched ticket from all of its steps."""
+    if not events:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise folds so a concurrent writer's steps are always seen by one of the two folds.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TICKET_LOCK_KEY})
+    session.execute(
+        _insert(session, TicketStep),
+        [
+            {"ticket_id": e.ticket_id, "event_id": e.event_id, "city": e.city, "type": e.type,
+             "occurred_at": naive_utc(e.occurred_at), "unit": _step_unit(e), "detail": _step_detail(e)}
+            for e in events
+        ],
+    )
+    refold_tickets(session, sorted({e.ticket_id for e in events}))
+
+
+def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
+    """Recompute ``tickets`` rows for these ids from ``ticket_steps`` (idempotent)."""
+    for chunk in _chunks(list(ticket_ids)):
+        steps: dict[str, list[TicketStep]] = {tid: [] for tid in chunk}
+        for step in session.scalars(select(TicketStep).where(TicketStep.ticket_id.in_(chunk))):
+            steps[step.ticket_id].append(step)
+        rows = []
+        for tid, tsteps in steps.items():
+            if not tsteps:
+                continue
+            folded = fold_ticket(tid, tsteps)
+            rows.append({col: folded.get(col) for col in _TICKET_COLUMNS})
+        if not rows:
+            continue
+        for row in rows:
+            for col in ("returns", "transfers", "reopens"):
+                row[col] = row[col] or 0
+            row["no_callback"] = bool(row["no_callback"])
+        stmt = _insert(session, Ticket)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["ticket_id"],
+                set_={col: getattr(stmt.excluded, col) for col in _TICKET_COLUMNS if col != "ticket_id"},
+            ),
+            rows,
+        )
+
+
+# --- reads used by the live rebuild ---------------------------------------------------------
+
+
+def iter_events_since(session: Session, since_utc: datetime, *, batch: int = 5000) -> Iterable[list[dict]]:
+    """Payloads of stored events with ``occurred_at >= since_utc``, in id order, in chunks."""
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(EventRecord.id, EventRecord.payload)
+            .where(EventRecord.occurred_at >= naive_utc(since_utc), EventRecord.id > last_id)
+            .order_by(EventRecord.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        yield [r[1] for r in rows]
+
+
+def current_seats(session: Session) -> list[Seat]:
+    return list(session.scalars(select(Seat)))
+
+
+def count_events(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(EventRecord)) or 0
+
+
+__all__ = [
+    "aware_utc", "naive_utc", "insert_events", "upsert_calls", "upsert_seats", "insert_ticket_steps",
+    "refold_tickets", "fold_ticket", "iter_events_since", "current_seats", "count_events",
+]

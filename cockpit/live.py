@@ -1,0 +1,324 @@
+"""All Redis: live counters derived from events. Nothing here is truth; `rebuild` recreates it from SQL.
+
+Every key of a city carries the city as a hash tag (``ck:{620100}:...``) so that one city's keys
+live in one Redis Cluster slot and the multi-key Lua scripts below stay legal there.
+
+Buckets are keyed by the *local* date and minute (configured zone) of the moment the fact
+belongs to: an answer or abandon belongs to the minute its call entered the queue
+(``occurred_at - wait_s``), so a call's offer and outcome always land in the same bucket.
+Sums are kept as integer milliseconds: integer addition is exact and order-free, so
+incremental ingestion and a rebuild produce identical values.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+
+PREFIX = "ck"
+QUEUE_HORIZON = timedelta(hours=6)  # queue ops for older events are history, not "now"
+MAX_QUEUE_AGE = timedelta(hours=2)  # a call "waiting" longer than this lost its outcome event
+MINUTE_METRICS = ("off", "ans", "abn", "sab", "sl", "wait_ms", "end", "handle_ms", "tkt", "tclosed")
+
+
+# --- key templates: one per kind --------------------------------------------------------------
+
+
+def key_minutes(city: str, day: str) -> str:
+    """Hash of per-minute counters for one local day: field ``HHMM:metric``."""
+    return f"{PREFIX}:{{{city}}}:min:{day}"
+
+
+def key_day(city: str, day: str) -> str:
+    """Hash of one local day's totals: ``metric``, ``dist:<code>``, ``cat:<name>``."""
+    return f"{PREFIX}:{{{city}}}:day:{day}"
+
+
+def key_seats(city: str) -> str:
+    """Hash seat_id -> ``state|epoch_ms|event_id`` (newest wins)."""
+    return f"{PREFIX}:{{{city}}}:seats"
+
+
+def key_seat_counts(city: str) -> str:
+    """Hash state -> number of seats in it."""
+    return f"{PREFIX}:{{{city}}}:seatcount"
+
+
+def key_waiting(city: str) -> str:
+    """Sorted set of calls waiting now: call_id scored by queue-entry epoch seconds."""
+    return f"{PREFIX}:{{{city}}}:waiting"
+
+
+def key_done(city: str) -> str:
+    """Sorted set of recently finished calls, so a late ``call.offered`` is not queued."""
+    return f"{PREFIX}:{{{city}}}:done"
+
+
+def key_meta(city: str) -> str:
+    """Hash with ``applied_ms`` (wall clock of the last apply) for freshness."""
+    return f"{PREFIX}:{{{city}}}:meta"
+
+
+KEY_CITIES = f"{PREFIX}:cities"  # set of cities that have live data
+
+
+def day_str(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y%m%d")
+
+
+_SEAT_SCRIPT = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local s, ms, eid = string.match(cur, '^([^|]*)|([^|]*)|(.*)$')
+  local cms = tonumber(ms)
+  local nms = tonumber(ARGV[3])
+  if nms < cms or (nms == cms and ARGV[4] <= eid) then return 0 end
+  if redis.call('HINCRBY', KEYS[2], s, -1) <= 0 then redis.call('HDEL', KEYS[2], s) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4])
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+return 1
+"""
+
+_OFFER_SCRIPT = """
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    tz: ZoneInfo
+    sl_threshold_s: float = 15
+    short_abandon_s: float = 5
+    ttl_days: int = 8
+
+    @classmethod
+    def from_settings(cls, settings) -> "LiveConfig":
+        return cls(settings.tz, settings.sl_threshold_s, settings.short_abandon_s, settings.live_ttl_days)
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def _bucket(moment: datetime, tz: ZoneInfo) -> tuple[str, str]:
+    local = moment.astimezone(tz)
+    return local.strftime("%Y%m%d"), local.strftime("%H%M")
+
+
+def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: datetime | None = None) -> None:
+    """Apply validated, *new* events to the live counters in one pipeline round trip.
+
+    Commutative: any order of the same events gives the same keys and values. Events older
+    than ``ttl_days`` only touch seat state; queue membership only follows events from the
+    last ``QUEUE_HORIZON``.
+    """
+    if not events:
+        return
+    now = now or datetime.now(UTC)
+    oldest_day = (now.astimezone(cfg.tz) - timedelta(days=cfg.ttl_days)).strftime("%Y%m%d")
+    incr: dict[tuple[str, str], int] = defaultdict(int)
+    expire_days: dict[str, str] = {}
+    seat_ops: list[tuple[str, Any]] = []
+    offers: list[tuple[str, str, float]] = []
+    finishes: list[tuple[str, str, float]] = []
+    cities: set[str] = set()
+
+    def count(city: str, moment: datetime, metric: str, amount: int = 1) -> None:
+        day, hhmm = _bucket(moment, cfg.tz)
+        if day < oldest_day:
+            return
+        incr[(key_minutes(city, day), f"{hhmm}:{metric}")] += amount
+        incr[(key_day(city, day), metric)] += amount
+        expire_days[key_minutes(city, day)] = day
+        expire_days[key_day(city, day)] = day
+
+    def count_day(city: str, moment: datetime, field: str) -> None:
+        day, _ = _bucket(moment, cfg.tz)
+        if day >= oldest_day:
+            incr[(key_day(city, day), field)] += 1
+            expire_days[key_day(city, day)] = day
+
+    for e in events:
+        city, at, kind = e.city, e.occurred_at, e.type
+        cities.add(city)
+        recent = now - at <= QUEUE_HORIZON
+        if kind == "call.offered":
+            count(city, at, "off")
+            if recent:
+                offers.append((city, e.call_id, at.timestamp()))
+        elif kind in ("call.answered", "call.abandoned"):
+            queued = at - timedelta(seconds=e.wait_s)
+            if kind == "call.answered":
+                count(city, queued, "ans")
+                count(city, queued, "wait_ms", _ms(e.wait_s))
+                if e.wait_s <= cfg.sl_threshold_s:
+                    count(city, queued, "sl")
+            else:
+                count(city, queued, "abn")
+                if e.wait_s <= cfg.short_abandon_s:
+                    count(city, queued, "sab")
+            if recent:
+                finishes.append((city, e.call_id, at.timestamp()))
+        elif kind == "call.ended":
+            count(city, at, "end")
+            count(city, at, "handle_ms", _ms(e.talk_s) + _ms(e.hold_s) + _ms(e.acw_s))
+        elif kind == "seat.state":
+            seat_ops.append((city, e))
+        elif kind == "ticket.created":
+            count(city, at, "tkt")
+            count_day(city, at, f"dist:{e.district or ''}")
+            count_day(city, at, f"cat:{e.category[0]}")
+        elif kind == "ticket.closed":
+            count(city, at, "tclosed")
+
+    pipe = client.pipeline(transaction=False)
+    for (key, field), amount in incr.items():
+        pipe.hincrby(key, field, amount)
+    for key, day in expire_days.items():
+        end_of_day = datetime.strptime(day, "%Y%m%d").replace(tzinfo=cfg.tz) + timedelta(days=1)
+        pipe.expireat(key, int((end_of_day + timedelta(days=cfg.ttl_days)).timestamp()))
+    seat_script = client.register_script(_SEAT_SCRIPT)
+    for city, e in seat_ops:
+        seat_script(
+            keys=[key_seats(city), key_seat_counts(city)],
+            args=[e.seat_id, e.state, _ms(e.occurred_at.timestamp()), e.event_id],
+            client=pipe,
+        )
+    for city, call_id, ts in finishes:
+        pipe.zrem(key_waiting(city), call_id)
+        pipe.zadd(key_done(city), {call_id: ts})
+    offer_script = client.register_script(_OFFER_SCRIPT)
+    for city, call_id, ts in offers:
+        offer_script(keys=[key_waiting(city), key_done(city)], args=[call_id, ts], client=pipe)
+    horizon = (now - QUEUE_HORIZON).timestamp()
+    applied_ms = _ms(datetime.now(UTC).timestamp())
+    for city in cities:
+        pipe.zremrangebyscore(key_done(city), "-inf", horizon)
+        pipe.hset(key_meta(city), "applied_ms", applied_ms)
+    pipe.sadd(KEY_CITIES, *sorted(cities))
+    pipe.execute()
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    calls: int
+    longest_wait_s: float | None
+
+
+def day_totals(client: redis.Redis, cities: Sequence[str], day: str) -> dict[str, int]:
+    """Sum of one local day's totals over ``cities`` (metrics and ``dist:``/``cat:`` fields)."""
+    pipe = client.pipeline(transaction=False)
+    for city in cities:
+        pipe.hgetall(key_day(city, day))
+    out: dict[str, int] = defaultdict(int)
+    for result in pipe.execute():
+        for field, value in result.items():
+            out[field] += int(value)
+    return dict(out)
+
+
+def minute_series(client: redis.Redis, cities: Sequence[str], day: str) -> dict[str, list[int]]:
+    """Per-minute counters of one local day, summed over ``cities``: metric -> 1,440 values."""
+    pipe = client.pipeline(transaction=False)
+    for city in cities:
+        pipe.hgetall(key_minutes(city, day))
+    series = {metric: [0] * 1440 for metric in MINUTE_METRICS}
+    for result in pipe.execute():
+        for field, value in result.items():
+            hhmm, metric = field.split(":", 1)
+            series[metric][int(hhmm[:2]) * 60 + int(hhmm[2:])] += int(value)
+    return series
+
+
+def seat_counts(client: redis.Redis, cities: Sequence[str]) -> dict[str, int]:
+    """Seats by current state, summed over ``cities``."""
+    pipe = client.pipeline(transaction=False)
+    for city in cities:
+        pipe.hgetall(key_seat_counts(city))
+    out: dict[str, int] = defaultdict(int)
+    for result in pipe.execute():
+        for state, value in result.items():
+            if int(value) > 0:
+                out[state] += int(value)
+    return dict(out)
+
+
+def waiting(client: redis.Redis, cities: Sequence[str], *, now: datetime | None = None) -> Waiting:
+    """Calls in queue now and the longest current wait; entries older than MAX_QUEUE_AGE are ignored."""
+    now = now or datetime.now(UTC)
+    floor = (now - MAX_QUEUE_AGE).timestamp()
+    pipe = client.pipeline(transaction=False)
+    for city in cities:
+        pipe.zcount(key_waiting(city), floor, "+inf")
+        pipe.zrangebyscore(key_waiting(city), floor, "+inf", start=0, num=1, withscores=True)
+    results = pipe.execute()
+    calls, oldest = 0, None
+    for i in range(0, len(results), 2):
+        calls += results[i]
+        if results[i + 1]:
+            ts = results[i + 1][0][1]
+            oldest = ts if oldest is None else min(oldest, ts)
+    longest = None if oldest is None else max(0.0, now.timestamp() - oldest)
+    return Waiting(calls, longest)
+
+
+def applied_at(client: redis.Redis, cities: Sequence[str]) -> datetime | None:
+    """Wall-clock time of the most recent apply to any of ``cities`` (freshness of live data)."""
+    pipe = client.pipeline(transaction=False)
+    for city in cities:
+        pipe.hget(key_meta(city), "applied_ms")
+    values = [int(v) for v in pipe.execute() if v]
+    return datetime.fromtimestamp(max(values) / 1000, UTC) if values else None
+
+
+def known_cities(client: redis.Redis) -> list[str]:
+    return sorted(client.smembers(KEY_CITIES))
+
+
+def snapshot(client: redis.Redis, *, include_meta: bool = False) -> dict[str, Any]:
+    """Every cockpit key and its value (for tests and for comparing a rebuild with ingestion)."""
+    out: dict[str, Any] = {}
+    for key in client.scan_iter(match=f"{PREFIX}:*", count=1000):
+        if not include_meta and key.endswith(":meta"):
+            continue
+        kind = client.type(key)
+        if kind == "hash":
+            out[key] = client.hgetall(key)
+        elif kind == "zset":
+            out[key] = client.zrange(key, 0, -1, withscores=True)
+        elif kind == "set":
+            out[key] = sorted(client.smembers(key))
+        else:
+            out[key] = client.get(key)
+    return out
+
+
+def clear(client: redis.Redis) -> int:
+    """Delete every cockpit key; returns how many."""
+    keys = list(client.scan_iter(match=f"{PREFIX}:*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+    return len(keys)
+
+
+def local_day(moment: datetime, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def iter_days(start: date, end: date) -> Iterable[date]:
+    d = start
+    while d <= end:
+        yield d
+        d += timedelta(days=1)

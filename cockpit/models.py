@@ -1,0 +1,266 @@
+"""SQL tables (SQLAlchemy 2.0 typed models). SQL is the truth; Redis is rebuilt from it.
+
+All times are naive UTC ``DateTime`` columns: SQLite has no zone type, and storing UTC
+everywhere keeps SQLite and PostgreSQL identical. ``cockpit.history`` converts at the edges.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT autoincrement on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Region(Base):
+    """A province, city, district (or borough, community district): the unit of scope."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str | None] = mapped_column(String(128))
+    level: Mapped[str] = mapped_column(String(16))  # province | city | district
+    parent: Mapped[str | None] = mapped_column(String(32), index=True)
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class RegionShape(Base):
+    """A deployment's own boundary (``cockpit regions load``): WGS84 GeoJSON geometry, valid."""
+
+    __tablename__ = "region_shapes"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    geojson: Mapped[str] = mapped_column(Text)
+
+
+class EventRecord(Base):
+    """Every accepted event, raw, once (unique ``event_id``): the log everything derives from."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    city: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_events_city_occurred", "city", "occurred_at"),
+        Index("ix_events_occurred", "occurred_at"),
+    )
+
+
+class Call(Base):
+    """One call's current state, merged from its events in any order."""
+
+    __tablename__ = "calls"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    abandoned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime)  # answered/abandoned time - wait
+    seat_id: Mapped[str | None] = mapped_column(String(128))
+    wait_s: Mapped[float | None] = mapped_column(Float)
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    hold_s: Mapped[float | None] = mapped_column(Float)
+    acw_s: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_calls_city_queued", "city", "queued_at"),)
+
+
+class Seat(Base):
+    """A seat's latest state (the newest ``seat.state`` event wins, whatever the arrival order)."""
+
+    __tablename__ = "seats"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seat_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column(DateTime)
+    event_id: Mapped[str] = mapped_column(String(128))
+
+
+class SeatStateChange(Base):
+    """Every seat state change (history); a state lasts until the seat's next change."""
+
+    __tablename__ = "seat_state_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    city: Mapped[str] = mapped_column(String(32))
+    seat_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_seat_state_changes_city_seat_occurred", "city", "seat_id", "occurred_at"),)
+
+
+class Ticket(Base):
+    """A ticket's current state, recomputed from all its steps in time order (see history.fold_ticket)."""
+
+    __tablename__ = "tickets"
+
+    ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    city: Mapped[str] = mapped_column(String(32), index=True)
+    district: Mapped[str | None] = mapped_column(String(32))
+    located_district: Mapped[str | None] = mapped_column(String(32))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    category: Mapped[str | None] = mapped_column(String(64))
+    category_path: Mapped[list | None] = mapped_column(JSON)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    caller: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(256))
+    call_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # created|dispatched|returned|responded|closed|reopened
+    unit: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    auto_dispatched: Mapped[bool | None] = mapped_column(Boolean)
+    dispatch_confidence: Mapped[float | None] = mapped_column(Float)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    no_callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    reopens: Mapped[int] = mapped_column(Integer, default=0)
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime)
+    callback_resolved: Mapped[str | None] = mapped_column(String(8))
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_tickets_city_created", "city", "created_at"),
+        Index("ix_tickets_city_district_created", "city", "district", "created_at"),
+        Index("ix_tickets_status_due", "status", "due_at"),
+    )
+
+
+class TicketStep(Base):
+    """One step of a ticket's history: created, dispatched, returned, ... in event time."""
+
+    __tablename__ = "ticket_steps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    city: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    unit: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_ticket_steps_ticket_occurred", "ticket_id", "occurred_at"),)
+
+
+class DeadLetter(Base):
+    """A rejected event or import row, kept raw with its reasons; nothing is silently dropped."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    row_ref: Mapped[str | None] = mapped_column(String(64))  # batch index or file row number
+    raw: Mapped[str] = mapped_column(Text)
+    errors: Mapped[list] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(64))  # first error's field, for counting by reason
+
+
+class ApiToken(Base):
+    """A bearer token for the HTTP API, stored as a SHA-256 hash, scoped to region codes."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CallRollup(Base):
+    """Calls per city per 15-minute interval (by queue time), rebuilt idempotently by a job."""
+
+    __tablename__ = "call_rollups_15m"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    interval_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    short_abandoned: Mapped[int] = mapped_column(Integer, default=0)
+    answered_within_sl: Mapped[int] = mapped_column(Integer, default=0)
+    wait_answered_sum_s: Mapped[float] = mapped_column(Float, default=0.0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    handle_sum_s: Mapped[float] = mapped_column(Float, default=0.0)
+    sl_threshold_s: Mapped[int] = mapped_column(Integer, default=15)
+
+
+class TicketRollup(Base):
+    """Tickets created per district x top category per 15-minute interval."""
+
+    __tablename__ = "ticket_rollups_15m"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    district: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" when unknown
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interval_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_ticket_rollups_city_interval", "city", "interval_start"),)
+
+
+class JobRun(Base):
+    """Bookkeeping for scheduled jobs: the last interval each job completed."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_done: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)

