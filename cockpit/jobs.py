@@ -1,0 +1,78 @@
+"""Scheduled jobs: plain functions of ``Stores``; APScheduler only calls them.
+
+Every job is idempotent, so running one twice, late, or on two workers at once is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from cockpit import rollups
+from cockpit.ingest import LIVE_DIRTY, rebuild_live
+from cockpit.models import JobRun
+from cockpit.stores import Stores
+
+log = logging.getLogger(__name__)
+
+ROLLUP_LOOKBACK = timedelta(hours=3)  # late events within this window are folded into rollups
+INTERVAL = timedelta(minutes=15)
+
+
+def floor_interval(moment: datetime) -> datetime:
+    """Start (UTC) of the 15-minute interval holding ``moment``."""
+    moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
+    """Recompute the rollups of the last ROLLUP_LOOKBACK, the current partial interval included."""
+    now = now or datetime.now(UTC)
+    end = floor_interval(now) + INTERVAL
+    with stores.session() as session:
+        rollups.rollup_range(session, end - ROLLUP_LOOKBACK, end)
+
+
+def rollup_all(stores: Stores, start: datetime, end: datetime) -> None:
+    """Recompute the rollups of [start, end) one day per transaction (after seeding or an import)."""
+    day = floor_interval(start)
+    while day < end:
+        stop = min(day + timedelta(days=1), floor_interval(end) + INTERVAL)
+        with stores.session() as session:
+            rollups.rollup_range(session, day, stop)
+        day = stop
+
+
+def repair_live(stores: Stores) -> bool:
+    """Rebuild Redis from SQL when an ingest could not reach Redis; returns whether it ran."""
+    with stores.session() as session:
+        dirty = session.get(JobRun, LIVE_DIRTY) is not None
+    if dirty:
+        log.warning("live store marked dirty: rebuilding from SQL")
+        rebuild_live(stores)
+    return dirty
+
+
+def schedule(scheduler, stores: Stores) -> None:
+    """Add every job to ``scheduler`` (blocking for ``cockpit worker``, background for the demo)."""
+    scheduler.add_job(rollup_recent, "interval", minutes=1, args=[stores], id="rollup_recent",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(repair_live, "interval", seconds=30, args=[stores], id="repair_live",
+                      max_instances=1, coalesce=True)
+
+
+def run_worker(stores: Stores) -> None:
+    scheduler = BlockingScheduler(timezone=UTC)
+    schedule(scheduler, stores)
+    log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    scheduler.start()
+
+
+def start_background(stores: Stores) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC)
+    schedule(scheduler, stores)
+    scheduler.start()
+    return scheduler
