@@ -6,12 +6,15 @@ is order-independent: the same set of events gives the same rows whatever order 
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, text, tuple_
+from sqlalchemy import JSON, Text, bindparam, case, cast, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cockpit import events as ev
@@ -48,9 +51,30 @@ def aware_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
 
 
-def _insert(session: Session, model):
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+def _unnest(column, values: list):
+    """``unnest(:array)`` typed like ``column``; JSON travels as text[] and is cast back."""
+    if isinstance(column.type, JSON):
+        array = bindparam(None, [None if v is None else json.dumps(v, ensure_ascii=False) for v in values],
+                          type_=ARRAY(Text))
+        return cast(func.unnest(array), column.type)
+    return func.unnest(bindparam(None, values, type_=ARRAY(column.type)))
+
+
+def bulk_insert(session: Session, model, rows: Sequence[dict], *, finish=lambda stmt: stmt):
+    """Insert many rows in one round trip and return the result.
+
+    PostgreSQL gets ``INSERT ... SELECT unnest(:col1), unnest(:col2) ...``: one short statement
+    with one array per column, which psycopg neither splits per row nor re-parses per batch (a
+    multi-VALUES statement of 1,000 rows costs more to parse than to run). SQLite gets an
+    executemany, which its C driver loops cheaply. ``finish`` adds ON CONFLICT / RETURNING to
+    the dialect's insert statement.
+    """
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        names = list(rows[0])
+        select_arrays = select(*[_unnest(table.c[n], [r[n] for r in rows]).label(n) for n in names])
+        return session.execute(finish(postgresql.insert(table).from_select(names, select_arrays)))
+    return session.execute(finish(sqlite.insert(table)), list(rows))
 
 
 def _chunks(items: Sequence, size: int = IN_CHUNK) -> Iterable[Sequence]:
@@ -78,12 +102,12 @@ def insert_events(session: Session, events: Sequence[Any], *, received_at: datet
         }
         for e in events
     ]
-    stmt = (
-        _insert(session, EventRecord)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(EventRecord.event_id)
+    result = bulk_insert(
+        session, EventRecord, rows,
+        finish=lambda stmt: stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(
+            EventRecord.__table__.c.event_id),
     )
-    return set(session.execute(stmt, rows).scalars().all())
+    return set(result.scalars().all())
 
 
 # --- calls ----------------------------------------------------------------------------------
@@ -133,17 +157,21 @@ def upsert_calls(session: Session, events: Sequence[Any]) -> None:
     if not merged:
         return
     rows = [{col: row.get(col) for col in ("city", "call_id", *_CALL_COLUMNS)} for row in merged.values()]
-    stmt = _insert(session, Call)
-    ex = stmt.excluded
-    outcome_old = (Call.answered_at.isnot(None)) | (Call.abandoned_at.isnot(None))
-    outcome_new = (ex.answered_at.isnot(None)) | (ex.abandoned_at.isnot(None))
-    updates = {col: func.coalesce(getattr(Call, col), getattr(ex, col)) for col in _CALL_COLUMNS}
-    updates["queued_at"] = case(
-        (outcome_old, Call.queued_at),
-        (outcome_new, ex.queued_at),
-        else_=func.coalesce(Call.queued_at, ex.queued_at),
-    )
-    session.execute(stmt.on_conflict_do_update(index_elements=["city", "call_id"], set_=updates), rows)
+    calls = Call.__table__.c
+
+    def upsert(stmt):
+        ex = stmt.excluded
+        outcome_old = calls.answered_at.isnot(None) | calls.abandoned_at.isnot(None)
+        outcome_new = ex.answered_at.isnot(None) | ex.abandoned_at.isnot(None)
+        updates = {col: func.coalesce(calls[col], ex[col]) for col in _CALL_COLUMNS}
+        updates["queued_at"] = case(
+            (outcome_old, calls.queued_at),
+            (outcome_new, ex.queued_at),
+            else_=func.coalesce(calls.queued_at, ex.queued_at),
+        )
+        return stmt.on_conflict_do_update(index_elements=["city", "call_id"], set_=updates)
+
+    bulk_insert(session, Call, rows, finish=upsert)
 
 
 # --- seats ----------------------------------------------------------------------------------
@@ -153,8 +181,8 @@ def upsert_seats(session: Session, events: Sequence[Any]) -> None:
     """Record every seat change and keep the newest state per seat (ties broken by event_id)."""
     if not events:
         return
-    session.execute(
-        _insert(session, SeatStateChange),
+    bulk_insert(
+        session, SeatStateChange,
         [
             {"event_id": e.event_id, "city": e.city, "seat_id": e.seat_id, "state": e.state,
              "reason": e.reason, "occurred_at": naive_utc(e.occurred_at)}
@@ -171,17 +199,17 @@ def upsert_seats(session: Session, events: Sequence[Any]) -> None:
          "since": naive_utc(e.occurred_at), "event_id": e.event_id}
         for e in latest.values()
     ]
-    stmt = _insert(session, Seat)
-    ex = stmt.excluded
-    newer = tuple_(ex.since, ex.event_id) > tuple_(Seat.since, Seat.event_id)
-    session.execute(
-        stmt.on_conflict_do_update(
+    seats = Seat.__table__.c
+
+    def newer_wins(stmt):
+        ex = stmt.excluded
+        return stmt.on_conflict_do_update(
             index_elements=["city", "seat_id"],
             set_={"state": ex.state, "reason": ex.reason, "since": ex.since, "event_id": ex.event_id},
-            where=newer,
-        ),
-        rows,
-    )
+            where=tuple_(ex.since, ex.event_id) > tuple_(seats.since, seats.event_id),
+        )
+
+    bulk_insert(session, Seat, rows, finish=newer_wins)
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -261,8 +289,8 @@ def insert_ticket_steps(session: Session, events: Sequence[Any]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise folds so a concurrent writer's steps are always seen by one of the two folds.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TICKET_LOCK_KEY})
-    session.execute(
-        _insert(session, TicketStep),
+    bulk_insert(
+        session, TicketStep,
         [
             {"ticket_id": e.ticket_id, "event_id": e.event_id, "city": e.city, "type": e.type,
              "occurred_at": naive_utc(e.occurred_at), "unit": _step_unit(e), "detail": _step_detail(e)}
@@ -275,8 +303,12 @@ def insert_ticket_steps(session: Session, events: Sequence[Any]) -> None:
 def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
     """Recompute ``tickets`` rows for these ids from ``ticket_steps`` (idempotent)."""
     for chunk in _chunks(list(ticket_ids)):
-        steps: dict[str, list[TicketStep]] = {tid: [] for tid in chunk}
-        for step in session.scalars(select(TicketStep).where(TicketStep.ticket_id.in_(chunk))):
+        steps: dict[str, list] = {tid: [] for tid in chunk}
+        columns = TicketStep.__table__.c
+        for step in session.execute(
+            select(columns.ticket_id, columns.event_id, columns.city, columns.type, columns.occurred_at,
+                   columns.detail).where(columns.ticket_id.in_(chunk))
+        ):
             steps[step.ticket_id].append(step)
         rows = []
         for tid, tsteps in steps.items():
@@ -290,13 +322,12 @@ def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
             for col in ("returns", "transfers", "reopens"):
                 row[col] = row[col] or 0
             row["no_callback"] = bool(row["no_callback"])
-        stmt = _insert(session, Ticket)
-        session.execute(
-            stmt.on_conflict_do_update(
+        bulk_insert(
+            session, Ticket, rows,
+            finish=lambda stmt: stmt.on_conflict_do_update(
                 index_elements=["ticket_id"],
-                set_={col: getattr(stmt.excluded, col) for col in _TICKET_COLUMNS if col != "ticket_id"},
+                set_={col: stmt.excluded[col] for col in _TICKET_COLUMNS if col != "ticket_id"},
             ),
-            rows,
         )
 
 

@@ -10,12 +10,14 @@ from dash import dcc, html
 
 from layouts import ids
 from layouts.i18n import t
+from layouts.page import PageContext
 from layouts.shell import header
 
 COLUMNS = ("home.city", "home.offered", "home.answered", "home.abandoned", "home.waiting", "home.tickets")
 
 
-def home_page(lang: str, refresh_ms: int) -> html.Div:
+def home_page(ctx: PageContext) -> html.Div:
+    lang, refresh_ms = ctx.lang, ctx.settings.refresh_ms
     other = "en" if lang == "zh" else "zh"
     return html.Div(
         [

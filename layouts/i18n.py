@@ -21,6 +21,14 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add a page's catalogue (each layout module registers its own at import; keys are unique)."""
+    clash = set(messages) & set(MESSAGES)
+    if clash:
+        raise ValueError(f"message keys defined twice: {sorted(clash)}")
+    MESSAGES.update(messages)
+
+
 def t(key: str, lang: str = DEFAULT_LANG) -> str:
     """The message ``key`` in ``lang`` (falls back to Chinese, then to the key itself)."""
     entry = MESSAGES.get(key)

@@ -1,0 +1,118 @@
+"""Benchmark: events/s through the whole ingestion path (validate + SQL + Redis), batches of 1,000.
+
+Prints, for SQLite and PostgreSQL, the throughput of a realistic event mix, and in the same run the
+machine's Redis ceiling (`redis-benchmark -P 32 -t incr`) and a validation-only baseline, so the
+figures can be compared across machines by ratio.
+
+    python bench/ingest.py [--events 100000] [--pg postgresql://postgres@127.0.0.1/cockpit_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from cockpit.events import validate  # noqa: E402
+from cockpit.ingest import ingest_batch  # noqa: E402
+from cockpit.models import Base  # noqa: E402
+from cockpit.settings import Settings  # noqa: E402
+from cockpit.stores import Stores, make_engine  # noqa: E402
+from tests.factories import random_stream  # noqa: E402
+
+BATCH = 1000
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.node()} | {cpu} | {os.cpu_count()} cores | Python {platform.python_version()}"
+
+
+def redis_ceiling() -> float | None:
+    try:
+        out = subprocess.run(
+            ["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-P", "32", "-t", "incr", "-n", "1000000", "-q"],
+            capture_output=True, text=True, timeout=120,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"INCR: ([\d.]+) requests per second", out.replace(",", ""))
+    return float(match.group(1)) if match else None
+
+
+def make_events(n: int) -> list[dict]:
+    base = datetime.now(UTC) - timedelta(hours=6)
+    events: list[dict] = []
+    seed = 0
+    while len(events) < n:
+        events += random_stream(seed, 2000, 600, base=base)
+        seed += 1
+    return events[:n]
+
+
+def run(stores: Stores, events: list[dict]) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(events), BATCH):
+        result = ingest_batch(stores, events[i : i + BATCH], source="bench")
+        assert not result.rejected
+    return len(events) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/cockpit_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    events = make_events(args.events)
+    t = time.perf_counter()
+    for e in events:
+        validate(e)
+    print(f"baseline validate only: {len(events) / (time.perf_counter() - t):,.0f} events/s")
+    ceiling = redis_ceiling()
+    print(f"baseline redis-benchmark -P 32 -t incr: {ceiling:,.0f} ops/s" if ceiling else "redis-benchmark: n/a")
+
+    client = redis.Redis.from_url(args.redis, decode_responses=True)
+    admin = make_engine(args.pg.rsplit("/", 1)[0] + "/postgres").execution_options(isolation_level="AUTOCOMMIT")
+    db_name = args.pg.rsplit("/", 1)[1]
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": db_name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, url in (("sqlite", f"sqlite:///{tmp}/bench.sqlite3"), ("postgresql", args.pg)):
+            rates = []
+            for _ in range(3):
+                client.flushdb()
+                stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
+                Base.metadata.drop_all(stores.engine)
+                Base.metadata.create_all(stores.engine)
+                rates.append(run(stores, events))
+                stores.engine.dispose()
+            rate = statistics.median(rates)
+            ratio = f" ({rate / ceiling:.3f} of the Redis INCR ceiling)" if ceiling else ""
+            print(f"{label}+redis: {rate:,.0f} events/s median of 3, {len(events):,} events, "
+                  f"batches of {BATCH}{ratio}")
+    client.flushdb()
+
+
+if __name__ == "__main__":
+    main()

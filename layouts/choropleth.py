@@ -1,0 +1,180 @@
+"""Choropleth map builder (dash-leaflet 1.1) and stable class breaks.
+
+Fill colours, tooltips and ranks are computed here, in Python, and put into each feature's
+properties; the only JavaScript is the style function ``dashExtensions.cockpit.regionStyle`` in
+assets/cockpit_map.js, which copies ``_fill`` into the Leaflet path style. No tile layer unless a
+``tile_url`` is given: government networks are offline, so the default is a dark background
+with region labels.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import math
+from collections.abc import Iterable
+
+import dash_leaflet as dl
+import shapely
+from dash import html
+
+# Sequential palette readable on the dark background (light = low, hot = high).
+DEFAULT_COLORS = ["#1d3557", "#2a6f97", "#61a5c2", "#f4a261", "#e63946"]
+NO_DATA_COLOR = "#3a4458"
+BACKGROUND = "#0b1220"
+STYLE_FUNCTION = {"variable": "dashExtensions.cockpit.regionStyle"}
+HOVER_FUNCTION = {"variable": "dashExtensions.cockpit.regionHover"}
+NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def _sub_id(id: str | dict, part: str) -> str | dict:
+    if isinstance(id, dict):
+        return {**id, "part": part}
+    return f"{id}-{part}"
+
+
+def _nice(x: float) -> float:
+    """``x`` rounded to a nearby 'nice' number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^n)."""
+    if x == 0 or not math.isfinite(x):
+        return 0.0
+    sign = -1.0 if x < 0 else 1.0
+    e = math.floor(math.log10(abs(x)))
+    m = abs(x) / 10**e
+    best = min(NICE_MANTISSAS, key=lambda c: abs(c - m))
+    return sign * float(f"{best * 10**e:.12g}")
+
+
+def stable_breaks(values: Iterable[float | None] | dict, k: int = 5) -> list[float]:
+    """Up to k-1 ascending class breaks for a choropleth, rounded to nice numbers.
+
+    Quantile breaks (so each class holds about the same number of regions) rounded to
+    1/1.2/1.5/2/2.5/3/4/5/6/8 x 10^n: a few percent of drift in the numbers as they tick
+    keeps the same breaks, so colours do not flicker. None/NaN are ignored; duplicates and
+    breaks outside (min, max] are dropped. Class of a value v = number of breaks <= v.
+    """
+    if isinstance(values, dict):
+        values = values.values()
+    data = sorted(float(v) for v in values if v is not None and math.isfinite(float(v)))
+    if len(data) < 2 or data[0] == data[-1] or k < 2:
+        return []
+    lo, hi = data[0], data[-1]
+    breaks: list[float] = []
+    for i in range(1, k):
+        pos = (len(data) - 1) * i / k
+        below = math.floor(pos)
+        q = data[below] + (data[min(below + 1, len(data) - 1)] - data[below]) * (pos - below)
+        b = _nice(q)
+        if lo < b <= hi and (not breaks or b > breaks[-1]):
+            breaks.append(b)
+    return breaks
+
+
+def class_index(value: float, breaks: list[float]) -> int:
+    """Class of ``value``: 0 below the first break, len(breaks) at or above the last."""
+    return bisect.bisect_right(breaks, value)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "无数据"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def _ranks(values: dict[str, float | None]) -> dict[str, int]:
+    """1 = highest; ties share the better rank."""
+    known = sorted((v for v in values.values() if v is not None), reverse=True)
+    return {code: known.index(v) + 1 for code, v in values.items() if v is not None}
+
+
+def _legend(metric_label: str, breaks: list[float], colors: list[str]) -> html.Div:
+    labels = []
+    if not breaks:
+        labels.append((colors[0], "全部"))
+    else:
+        labels.append((colors[0], f"< {_fmt(breaks[0])}"))
+        for i in range(1, len(breaks)):
+            labels.append((colors[i], f"{_fmt(breaks[i - 1])} – {_fmt(breaks[i])}"))
+        labels.append((colors[len(breaks)], f"≥ {_fmt(breaks[-1])}"))
+    labels.append((NO_DATA_COLOR, "无数据"))
+    rows = [
+        html.Div([html.Span(className="ck-map-swatch", style={"background": c, "display": "inline-block",
+                                                               "width": "14px", "height": "14px",
+                                                               "marginRight": "6px"}),
+                  html.Span(text)], className="ck-map-legend-row")
+        for c, text in labels
+    ]
+    return html.Div([html.Div(metric_label, className="ck-map-legend-title"), *rows], className="ck-map-legend",
+                    style={"position": "absolute", "right": "12px", "bottom": "12px", "zIndex": 1000,
+                           "background": "rgba(11,18,32,0.85)", "color": "#e6edf7", "padding": "8px 10px",
+                           "fontSize": "13px", "border": "1px solid #22304d"})
+
+
+def _bounds(geojson: dict) -> list[list[float]] | None:
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in geojson.get("features", []) if f.get("geometry")]
+    if not geoms:
+        return None
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+
+
+def _label_point(feature: dict) -> tuple[float, float]:
+    p = feature["properties"]
+    if p.get("label_lat") is not None and p.get("label_lon") is not None:
+        return float(p["label_lat"]), float(p["label_lon"])
+    point = shapely.geometry.shape(feature["geometry"]).point_on_surface()
+    return point.y, point.x
+
+
+def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | dict, metric_label: str,
+                   breaks: list[float], colors: list[str], tile_url: str = "", labels: bool = True,
+                   height: str = "100%"):
+    """A dark choropleth of ``geojson`` regions coloured by ``values[code]``, with legend and tooltips.
+
+    ``geojson`` is a FeatureCollection whose features carry ``properties.code`` and ``.name``
+    (as from ``geo.boundaries.geojson``); it is not modified. ``colors`` needs len(breaks)+1
+    entries (class i = number of breaks <= value); regions missing from ``values`` or None get
+    the no-data colour. The tooltip shows name, value and rank (1 = highest). The GeoJSON layer
+    gets ``id`` (use its clickData for drill-down); the Map gets ``id`` + part 'map'.
+    Returns an ``html.Div`` holding the map and the legend.
+    """
+    if len(colors) < len(breaks) + 1:
+        raise ValueError(f"need {len(breaks) + 1} colors for {len(breaks)} breaks, got {len(colors)}")
+    data = copy.deepcopy(geojson)
+    present = {f["properties"]["code"]: values.get(f["properties"]["code"]) for f in data.get("features", [])}
+    ranks = _ranks(present)
+    total = len(ranks)
+    markers = []
+    for feature in data.get("features", []):
+        props = feature["properties"]
+        value = present[props["code"]]
+        props["value"] = value
+        props["rank"] = ranks.get(props["code"])
+        props["_fill"] = NO_DATA_COLOR if value is None else colors[class_index(value, breaks)]
+        rank_text = f"第 {ranks[props['code']]} / {total} 名" if value is not None else ""
+        props["tooltip"] = f"<b>{props.get('name', props['code'])}</b><br>{metric_label}: {_fmt(value)}" + (
+            f"<br>{rank_text}" if rank_text else "")
+        if labels:
+            lat, lon = _label_point(feature)
+            markers.append(dl.DivMarker(
+                position=[lat, lon], interactive=False,
+                iconOptions={"className": "ck-map-label", "html": props.get("name", props["code"]),
+                             "iconSize": [80, 18], "iconAnchor": [40, 9]}))
+    children = []
+    if tile_url:
+        children.append(dl.TileLayer(url=tile_url, attribution=""))
+    children.append(dl.GeoJSON(id=id, data=data, style=STYLE_FUNCTION, hoverStyle=HOVER_FUNCTION,
+                               zoomToBounds=False))
+    if markers:
+        children.append(dl.LayerGroup(markers, id=_sub_id(id, "labels")))
+    map_kwargs = {}
+    bounds = _bounds(data)
+    if bounds is not None:
+        map_kwargs["bounds"] = bounds
+    else:
+        map_kwargs.update(center=[35.0, 104.0], zoom=4)
+    leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0.1, attributionControl=False,
+                     style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
+    return html.Div([leaflet, _legend(metric_label, breaks, colors)], className="ck-map",
+                    style={"position": "relative", "height": height, "width": "100%"})
