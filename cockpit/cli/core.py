@@ -163,14 +163,12 @@ def worker(settings: Settings) -> None:
               help="Days of simulated history to seed when the database is empty.")
 @click.option("--seed", "seed", default=12345, show_default=True, envvar="COCKPIT_DEMO_SEED",
               help="Random seed of the simulated province.")
-@click.option("--speed", default=1.0, show_default=True, envvar="COCKPIT_DEMO_SPEED",
-              help="Live traffic speed (1 = real time).")
 @click.pass_obj
-def demo(settings: Settings, host: str, port: int, days: int, seed: int, speed: float) -> None:
+def demo(settings: Settings, host: str, port: int, days: int, seed: int) -> None:
     """Everything on one machine: SQLite + embedded Redis, real boundaries, seeded history, live traffic."""
     from cockpit.demo import run_demo
 
-    run_demo(settings, host=host, port=port, days=days, seed=seed, speed=speed)
+    run_demo(settings, host=host, port=port, days=days, seed=seed)
 
 
 def configure_logging() -> None:

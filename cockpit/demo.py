@@ -1,0 +1,176 @@
+"""``cockpit demo``: the whole product on one machine, with nothing to install.
+
+SQLite file + embedded Redis under the var dir, the bundled Gansu boundaries, four weeks of simulated
+history and live simulated traffic, the worker's jobs and the web server, in one process.
+
+The web server starts at once; in the background today's traffic so far is written first, then the
+earlier days (ingestion does not care about order), then live traffic follows the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from cockpit import jobs, migrate
+from cockpit.ingest import forget_regions, ingest_batch, rebuild_live
+from cockpit.models import EventRecord
+from cockpit.settings import Settings
+from cockpit.stores import Stores
+
+log = logging.getLogger(__name__)
+
+LIVE_STEP_S = 1.0  # how often the live simulator hands a batch to ingestion
+RESUME_OVERLAP = timedelta(minutes=30)  # re-generated on resume; duplicates are skipped by event_id
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.var_dir / "demo.json"
+
+
+def load_state(settings: Settings) -> dict:
+    path = _state_path(settings)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_state(settings: Settings, state: dict) -> None:
+    _state_path(settings).write_text(json.dumps(state, indent=2))
+
+
+def last_sim_event(stores: Stores) -> datetime | None:
+    with stores.session() as session:
+        latest = session.scalar(select(func.max(EventRecord.occurred_at)).where(EventRecord.source == "sim"))
+    return latest.replace(tzinfo=UTC) if latest else None
+
+
+def prepare(settings: Settings) -> Stores:
+    """Schema, regions and a live store consistent with SQL."""
+    from geo.regions import load_default_regions
+
+    migrate.upgrade(settings)
+    stores = Stores.open(settings)
+    with stores.session() as session:
+        load_default_regions(session)
+    forget_regions()
+    if not stores.redis.exists("ck:cities"):
+        with stores.session() as session:
+            has_events = session.scalar(select(func.count()).select_from(EventRecord).limit(1))
+        if has_events:
+            log.info("embedded Redis is empty: rebuilding live counters from SQL")
+            rebuild_live(stores)
+    return stores
+
+
+def _ingest_window(stores: Stores, province, start: datetime, end: datetime, batch: int = 5000) -> int:
+    pending: list[dict] = []
+    total = 0
+    for event in province.events(start, end):
+        pending.append(event)
+        if len(pending) >= batch:
+            total += ingest_batch(stores, pending, source="sim").accepted
+            pending = []
+    if pending:
+        total += ingest_batch(stores, pending, source="sim").accepted
+    return total
+
+
+def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
+    """Seed today so far, then the earlier days, then roll them up; skipped when already done."""
+    from cockpit.simulation import Province, local_midnight, seed_history
+
+    settings = stores.settings
+    state = load_state(settings)
+    origin = datetime.fromisoformat(state["origin"])
+
+    if not state.get("seeded"):
+        now = datetime.now(UTC)
+        seed_province = Province(seed=seed, origin=origin)
+        today = local_midnight(now.astimezone(settings.tz).date())
+        if not state.get("today_seeded"):
+            # Today first: ingestion is order-free, and the wall needs today before the baselines.
+            log.info("seeding today so far (seed %d)", seed)
+            _ingest_window(stores, seed_province, max(today, origin), now)
+            jobs.rollup_all(stores, max(today, origin), now)
+            state.update(today_seeded=True, live_from=now.isoformat())
+            save_state(settings, state)
+        if origin < today:
+            log.info("seeding %d earlier days of simulated history", days)
+            totals = seed_history(stores, days, seed=seed, end=today, progress=True)
+            log.info("seeded %s events; incidents: %s", totals["accepted"],
+                     "; ".join(f"{i['kind']} {i['city']} {i.get('district') or ''} {i['start']}"
+                               for i in totals["incidents"]))
+            jobs.rollup_all(stores, origin, today)
+        state.update(seeded=True)
+        save_state(settings, state)
+        log.info("history complete")
+
+
+def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
+    """Stream simulated events as the clock passes them, from where the seed (or a previous run) ended."""
+    from cockpit.simulation import Province
+
+    settings = stores.settings
+    while not load_state(settings).get("live_from"):
+        if stop.wait(1.0):
+            return
+    state = load_state(settings)
+    province = Province(seed=seed, origin=datetime.fromisoformat(state["origin"]), seat_detail=True)
+    cursor = last_sim_event(stores) or datetime.now(UTC)
+    cursor = max(cursor - RESUME_OVERLAP, datetime.fromisoformat(state["live_from"]))
+    log.info("live simulated traffic from %s", cursor.isoformat())
+    while not stop.is_set():
+        now = datetime.now(UTC)
+        if now > cursor:
+            _ingest_window(stores, province, cursor, now)
+            cursor = now
+        stop.wait(LIVE_STEP_S)
+
+
+def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) -> None:
+    from app import create_app
+
+    started = time.monotonic()
+    stores = prepare(settings)
+    stop = threading.Event()
+    state = load_state(settings)
+    if state.get("seed") != seed or "origin" not in state:
+        from cockpit.simulation.seeding import history_window
+
+        state = {"seed": seed, "origin": history_window(days)[0].isoformat(), "days": days}
+        save_state(settings, state)
+    threads = [
+        threading.Thread(target=_guard, args=(seed_demo_history, stop), kwargs=dict(stores=stores, days=days,
+                         seed=seed), name="demo-history", daemon=True),
+        threading.Thread(target=_guard, args=(live_traffic, stop), kwargs=dict(stores=stores, seed=seed, stop=stop),
+                         name="demo-live", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    scheduler = jobs.start_background(stores)
+    app = create_app(settings, stores=stores)
+    url = f"http://{host}:{port}"
+    log.info("cockpit demo ready in %.1f s: %s  (wall: %s/wall/620100, province: %s/province/620000)",
+             time.monotonic() - started, url, url, url)
+    print(f"Cockpit demo: {url}", flush=True)
+    try:
+        app.run(host=host, port=port, debug=False)
+    finally:
+        stop.set()
+        scheduler.shutdown(wait=False)
+
+
+def _guard(target, halt: threading.Event, **kwargs) -> None:
+    """Run ``target`` to completion; on an error log it and retry after 10 s instead of dying silently."""
+    while not halt.is_set():
+        try:
+            target(**kwargs)
+            return
+        except Exception:  # noqa: BLE001 - a demo must keep running; the error is logged
+            log.exception("%s failed; retrying in 10 s", target.__name__)
+            halt.wait(10)
