@@ -7,10 +7,11 @@ is order-independent: the same set of events gives the same rows whatever order 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Text, bindparam, case, cast, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -228,9 +229,24 @@ def _step_unit(e: Any) -> str | None:
     return getattr(e, "unit", None)
 
 
-def fold_ticket(ticket_id: str, steps: Sequence[TicketStep]) -> dict:
-    """A ticket's current state from all its steps (any order in, time order applied)."""
-    row: dict[str, Any] = {
+class _Step(NamedTuple):
+    """The fields of a step that ``fold_ticket`` reads (a TicketStep row has the same names)."""
+
+    ticket_id: str
+    event_id: str
+    city: str
+    type: str
+    occurred_at: datetime
+    detail: dict
+
+
+def fold_ticket(ticket_id: str, steps: Sequence[Any], start: dict | None = None) -> dict:
+    """A ticket's state from its steps (any order in, time order applied).
+
+    The fold is a left fold in time order, so with ``start`` = the state after all earlier steps,
+    folding only the later steps gives the same result as folding them all.
+    """
+    row: dict[str, Any] = dict(start) if start else {
         "ticket_id": ticket_id, "status": "created", "returns": 0, "transfers": 0, "reopens": 0,
         "no_callback": False,
     }
@@ -283,21 +299,63 @@ _TICKET_COLUMNS = [c.name for c in Ticket.__table__.columns]
 
 
 def insert_ticket_steps(session: Session, events: Sequence[Any]) -> None:
-    """Store ticket steps, then re-fold every touched ticket from all of its steps."""
+    """Store ticket steps and bring every touched ticket's row up to date.
+
+    A ticket whose new steps all come after its last folded step continues the fold from its
+    stored row (the common, in-order case: no step is read back); any other ticket is re-folded
+    from all of its stored steps. Either way the row equals a fold of every step in time order.
+    """
     if not events:
         return
     if session.get_bind().dialect.name == "postgresql":
         # Serialise folds so a concurrent writer's steps are always seen by one of the two folds.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TICKET_LOCK_KEY})
+    rows = [
+        {"ticket_id": e.ticket_id, "event_id": e.event_id, "city": e.city, "type": e.type,
+         "occurred_at": naive_utc(e.occurred_at), "unit": _step_unit(e), "detail": _step_detail(e)}
+        for e in events
+    ]
+    bulk_insert(session, TicketStep, rows)
+    new_steps: dict[str, list[_Step]] = defaultdict(list)
+    for r in rows:
+        new_steps[r["ticket_id"]].append(
+            _Step(r["ticket_id"], r["event_id"], r["city"], r["type"], r["occurred_at"], r["detail"]))
+    ids = sorted(new_steps)
+    table = Ticket.__table__
+    current: dict[str, dict] = {}
+    for chunk in _chunks(ids):
+        for found in session.execute(select(table).where(table.c.ticket_id.in_(chunk))).mappings():
+            current[found["ticket_id"]] = dict(found)
+    folded, refold = [], []
+    for tid in ids:
+        stored = current.get(tid)
+        if stored is None:  # no row means no earlier step: every step of it is new
+            folded.append(fold_ticket(tid, new_steps[tid]))
+        elif stored["updated_at"] is not None and min(s.occurred_at for s in new_steps[tid]) > stored["updated_at"]:
+            folded.append(fold_ticket(tid, new_steps[tid], start=stored))
+        else:
+            refold.append(tid)
+    _upsert_tickets(session, folded)
+    refold_tickets(session, refold)
+
+
+def _upsert_tickets(session: Session, folded: Sequence[dict]) -> None:
+    if not folded:
+        return
+    rows = []
+    for f in folded:
+        row = {col: f.get(col) for col in _TICKET_COLUMNS}
+        for col in ("returns", "transfers", "reopens"):
+            row[col] = row[col] or 0
+        row["no_callback"] = bool(row["no_callback"])
+        rows.append(row)
     bulk_insert(
-        session, TicketStep,
-        [
-            {"ticket_id": e.ticket_id, "event_id": e.event_id, "city": e.city, "type": e.type,
-             "occurred_at": naive_utc(e.occurred_at), "unit": _step_unit(e), "detail": _step_detail(e)}
-            for e in events
-        ],
+        session, Ticket, rows,
+        finish=lambda stmt: stmt.on_conflict_do_update(
+            index_elements=["ticket_id"],
+            set_={col: stmt.excluded[col] for col in _TICKET_COLUMNS if col != "ticket_id"},
+        ),
     )
-    refold_tickets(session, sorted({e.ticket_id for e in events}))
 
 
 def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
@@ -310,25 +368,7 @@ def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
                    columns.detail).where(columns.ticket_id.in_(chunk))
         ):
             steps[step.ticket_id].append(step)
-        rows = []
-        for tid, tsteps in steps.items():
-            if not tsteps:
-                continue
-            folded = fold_ticket(tid, tsteps)
-            rows.append({col: folded.get(col) for col in _TICKET_COLUMNS})
-        if not rows:
-            continue
-        for row in rows:
-            for col in ("returns", "transfers", "reopens"):
-                row[col] = row[col] or 0
-            row["no_callback"] = bool(row["no_callback"])
-        bulk_insert(
-            session, Ticket, rows,
-            finish=lambda stmt: stmt.on_conflict_do_update(
-                index_elements=["ticket_id"],
-                set_={col: stmt.excluded[col] for col in _TICKET_COLUMNS if col != "ticket_id"},
-            ),
-        )
+        _upsert_tickets(session, [fold_ticket(tid, tsteps) for tid, tsteps in steps.items() if tsteps])
 
 
 # --- reads used by the live rebuild ---------------------------------------------------------

@@ -110,15 +110,17 @@ def test_ing004_reordered_stream_gives_the_same_state_and_counters(stores, redis
     assert ordered_state["tickets"][0][1:6] == ("reopened", "城关区人民政府", 1, 1, 1)
     assert ordered_state["seats"][0][2] == "acw"
 
-    # Start again and feed the same events reversed, one per batch: answer before offer, callback before close.
-    with stores.session() as session:
-        for model in (Call, Seat, SeatStateChange, Ticket, TicketStep, EventRecord):
-            session.query(model).delete()
-    redis_client.flushdb()
-    for event in reversed(events):
-        ingest_batch(stores, [event], source="reversed")
-    assert _state(stores) == ordered_state
-    assert live.snapshot(redis_client) == ordered_live
+    # Start again and feed the same events one per batch, in time order (each ticket step continues
+    # the stored fold) and reversed (answer before offer, callback before close: full re-folds).
+    for order in (sorted(events, key=lambda e: e["occurred_at"]), list(reversed(events))):
+        with stores.session() as session:
+            for model in (Call, Seat, SeatStateChange, Ticket, TicketStep, EventRecord):
+                session.query(model).delete()
+        redis_client.flushdb()
+        for event in order:
+            ingest_batch(stores, [event], source="one-by-one")
+        assert _state(stores) == ordered_state
+        assert live.snapshot(redis_client) == ordered_live
 
 
 def test_ing005_rebuild_equals_incremental(stores, redis_client):
