@@ -105,7 +105,8 @@ def _legend(metric_label: str, breaks: list[float], colors: list[str]) -> html.D
                   html.Span(text)], className="ck-map-legend-row")
         for c, text in labels
     ]
-    return html.Div([html.Div(metric_label, className="ck-map-legend-title"), *rows], className="ck-map-legend",
+    title = html.Div(metric_label, className="ck-map-legend-title")
+    return html.Div([title, *rows], className="ck-map-legend",
                     style={"position": "absolute", "right": "12px", "bottom": "12px", "zIndex": 1000,
                            "background": "rgba(11,18,32,0.85)", "color": "#e6edf7", "padding": "8px 10px",
                            "fontSize": "13px", "border": "1px solid #22304d"})
@@ -168,12 +169,16 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
                                zoomToBounds=False))
     if markers:
         children.append(dl.LayerGroup(markers, id=_sub_id(id, "labels")))
-    map_kwargs = {}
+    # Fit through ``viewport`` (not the ``bounds`` prop: with viewport tracking on, dash-leaflet
+    # 1.1.3 throws "reading 'equals'" in the browser console when ``bounds`` is set).
+    map_kwargs: dict = {"center": [35.0, 104.0], "zoom": 4}
     bounds = _bounds(data)
     if bounds is not None:
-        map_kwargs["bounds"] = bounds
-    else:
-        map_kwargs.update(center=[35.0, 104.0], zoom=4)
+        (south, west), (north, east) = bounds
+        span = max(east - west, (north - south) * 1.3, 1e-6)
+        map_kwargs = {"center": [(south + north) / 2, (west + east) / 2],
+                      "zoom": max(1, min(18, math.floor(math.log2(360 / span)))),
+                      "viewport": {"bounds": bounds, "transition": "fitBounds"}}
     leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0.1, attributionControl=False,
                      style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
     return html.Div([leaflet, _legend(metric_label, breaks, colors)], className="ck-map",

@@ -1,0 +1,140 @@
+"""The choropleth builder's component tree, and stable class breaks."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import dash_leaflet as dl
+import pytest
+from dash import html
+
+from geo.boundaries import geojson
+from layouts.choropleth import (
+    DEFAULT_COLORS,
+    NO_DATA_COLOR,
+    STYLE_FUNCTION,
+    HOVER_FUNCTION,
+    choropleth_map,
+    class_index,
+    stable_breaks,
+)
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+
+def _walk(component):
+    yield component
+    children = getattr(component, "children", None)
+    if children is None or isinstance(children, str):
+        return
+    if not isinstance(children, (list, tuple)):
+        children = [children]
+    for child in children:
+        if child is not None and not isinstance(child, (str, int, float)):
+            yield from _walk(child)
+
+
+def _of(tree, kind):
+    return [c for c in _walk(tree) if isinstance(c, kind)]
+
+
+def _map(**kw):
+    fc = geojson("620000")
+    values = {f["properties"]["code"]: float(i * 10) for i, f in enumerate(fc["features"])}
+    values["620200"] = None
+    args = dict(id="test-map", metric_label="工单量", breaks=[30.0, 60.0, 90.0, 120.0], colors=DEFAULT_COLORS)
+    args.update(kw)
+    return fc, values, choropleth_map(fc, values, **args)
+
+
+def test_geo050_one_feature_per_region_with_colour_rank_and_tooltip():
+    fc, values, tree = _map()
+    [layer] = _of(tree, dl.GeoJSON)
+    assert layer.id == "test-map"
+    feats = layer.data["features"]
+    assert [f["properties"]["code"] for f in feats] == [f["properties"]["code"] for f in fc["features"]]
+    assert "_fill" not in fc["features"][0]["properties"]  # input not modified
+    by_code = {f["properties"]["code"]: f["properties"] for f in feats}
+    assert by_code["620100"]["_fill"] == DEFAULT_COLORS[0]  # 0 < 30
+    assert by_code["620400"]["_fill"] == DEFAULT_COLORS[1]  # 30 -> class 1 (breaks are lower bounds)
+    assert by_code["623000"]["_fill"] == DEFAULT_COLORS[4]  # 130 >= 120
+    assert by_code["620200"]["_fill"] == NO_DATA_COLOR and by_code["620200"]["rank"] is None
+    assert by_code["623000"]["rank"] == 1 and by_code["620100"]["rank"] == 13
+    tip = by_code["623000"]["tooltip"]
+    assert "甘南藏族自治州" in tip and "工单量: 130" in tip and "第 1 / 13 名" in tip
+    assert "无数据" in by_code["620200"]["tooltip"]
+    assert layer.style == STYLE_FUNCTION and layer.hoverStyle == HOVER_FUNCTION
+
+
+def test_geo051_legend_labels_and_bounds():
+    _, _, tree = _map()
+    [legend] = [c for c in _of(tree, html.Div) if getattr(c, "className", None) == "ck-map-legend"]
+    texts = [c.children for c in _of(legend, html.Span) if isinstance(c.children, str)]
+    assert texts == ["< 30", "30 – 60", "60 – 90", "90 – 120", "≥ 120", "无数据"]
+    assert legend.children[0].children == "工单量"
+    [leaflet] = _of(tree, dl.Map)
+    assert leaflet.viewport["transition"] == "fitBounds"
+    (south, west), (north, east) = leaflet.viewport["bounds"]
+    assert south < leaflet.center[0] < north and west < leaflet.center[1] < east
+    assert 32 < south < 33 and 92 < west < 93 and 42 < north < 43 and 108 < east < 109
+    assert leaflet.id == "test-map-map"
+    assert leaflet.style["background"]
+
+
+def test_geo052_tile_layer_only_when_configured():
+    _, _, tree = _map()
+    assert _of(tree, dl.TileLayer) == []
+    _, _, tree = _map(tile_url="http://tiles.intranet/{z}/{x}/{y}.png")
+    [tiles] = _of(tree, dl.TileLayer)
+    assert tiles.url == "http://tiles.intranet/{z}/{x}/{y}.png"
+
+
+def test_geo053_labels_and_dict_ids():
+    _, _, tree = _map(id={"type": "map", "index": "gansu"})
+    markers = _of(tree, dl.DivMarker)
+    assert len(markers) == 14
+    assert {m.iconOptions["html"] for m in markers} >= {"兰州市", "嘉峪关市"}
+    assert _of(tree, dl.GeoJSON)[0].id == {"type": "map", "index": "gansu"}
+    assert _of(tree, dl.Map)[0].id == {"type": "map", "index": "gansu", "part": "map"}
+    _, _, tree = _map(labels=False)
+    assert _of(tree, dl.DivMarker) == []
+
+
+def test_geo054_needs_enough_colours():
+    with pytest.raises(ValueError):
+        _map(colors=DEFAULT_COLORS[:3])
+
+
+def test_geo055_style_functions_exist_in_assets():
+    js = (ASSETS / "cockpit_map.js").read_text(encoding="utf-8")
+    assert "window.dashExtensions.cockpit" in js
+    for ref in (STYLE_FUNCTION, HOVER_FUNCTION):
+        name = ref["variable"].split(".")[-1]
+        assert re.search(rf"\b{name}\s*:\s*function", js), name
+
+
+def test_geo056_stable_breaks_are_nice_and_stable():
+    values = list(range(1, 101))
+    breaks = stable_breaks(values)
+    assert breaks == [20.0, 40.0, 60.0, 80.0]
+    rng = random.Random(9)
+    data = [rng.lognormvariate(5, 1) for _ in range(86)]
+    base = stable_breaks(data)
+    assert len(base) == 4 and base == sorted(set(base))
+    for b in base:  # nice: mantissa in the allowed set
+        m = b / 10 ** len(str(int(b))) * 10
+        assert round(m, 6) in {1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0}
+    unchanged = 0
+    for _ in range(50):  # numbers tick up by 0-2 %: breaks mostly stay put
+        ticked = [v * (1 + rng.uniform(0, 0.02)) for v in data]
+        unchanged += stable_breaks(ticked) == base
+    assert unchanged >= 40
+    assert stable_breaks({"a": 1.0, "b": None, "c": float("nan"), "d": 1.0}) == []
+    assert stable_breaks([]) == []
+    assert stable_breaks([0, 0, 0, 5, 9], k=5)[-1] <= 9
+
+
+def test_geo057_class_index():
+    assert [class_index(v, [10.0, 20.0]) for v in (0, 9.99, 10, 19, 20, 1e9)] == [0, 0, 1, 1, 2, 2]
