@@ -42,8 +42,25 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
         api_kpi = None
     if api_kpi is not None and hasattr(api_kpi, "bp"):
         server.register_blueprint(api_kpi.bp)
+    from cockpit import api_alerts
+
+    server.register_blueprint(api_alerts.bp)
     callbacks.register(app, stores)
+    _register_region_shapes(stores)
     return app
+
+
+def _register_region_shapes(stores: Stores) -> None:
+    """Make regions a deployment loaded itself (``cockpit regions load``) drawable and locatable."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from geo.regions import register_stored_shapes
+
+    try:
+        with stores.session() as session:
+            register_stored_shapes(session)
+    except SQLAlchemyError as exc:  # a database without schema yet: the pages say so, the app still starts
+        log.warning("region shapes not loaded (%s); run 'cockpit db upgrade'", exc.__class__.__name__)
 
 
 def __getattr__(name: str):
