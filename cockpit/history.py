@@ -87,8 +87,20 @@ def _chunks(items: Sequence, size: int = IN_CHUNK) -> Iterable[Sequence]:
 
 
 def insert_events(session: Session, events: Sequence[Any], *, received_at: datetime) -> set[str]:
-    """Insert events once by ``event_id``; returns the ids that were new (the rest are duplicates)."""
+    """Insert events once by ``event_id``; returns the ids that were new (the rest are duplicates).
+
+    Known ids are looked up first (an index-only probe), so a re-sent file costs a read, not a
+    write of every payload; ON CONFLICT DO NOTHING still settles races between concurrent writers.
+    """
     if not events:
+        return set()
+    ids = [e.event_id for e in events]
+    known: set[str] = set()
+    column = EventRecord.__table__.c.event_id
+    for chunk in _chunks(ids, 1000):
+        known.update(session.scalars(select(column).where(column.in_(chunk))))
+    fresh = [e for e in events if e.event_id not in known]
+    if not fresh:
         return set()
     rows = [
         {
@@ -101,12 +113,11 @@ def insert_events(session: Session, events: Sequence[Any], *, received_at: datet
             "source": e.source,
             "payload": ev.to_json_dict(e),
         }
-        for e in events
+        for e in fresh
     ]
     result = bulk_insert(
         session, EventRecord, rows,
-        finish=lambda stmt: stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(
-            EventRecord.__table__.c.event_id),
+        finish=lambda stmt: stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(column),
     )
     return set(result.scalars().all())
 
