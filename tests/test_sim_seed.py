@@ -1,0 +1,69 @@
+"""Seeding a simulated history through the real ingestion path (SQLite and PostgreSQL, real Redis)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from cockpit.models import Call, EventRecord, Ticket
+from cockpit.simulation import seed_history
+from cockpit.simulation.seeding import history_window
+
+END = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # 10:00 in Gansu
+
+
+def test_sim020_history_window_starts_at_local_midnight():
+    start, end = history_window(2, END)
+    assert end == END
+    assert start == datetime(2026, 12, 5, 16, 0, tzinfo=UTC)  # 2026-12-06 00:00 +08:00
+
+
+def test_sim021_seed_history_ingests_everything_once(stores):
+    first = seed_history(stores, 1, seed=4, end=END, progress=False, cities=["620200"], scale=0.5)
+    assert first["events"] > 300
+    assert first["rejected"] == 0 and first["duplicates"] == 0
+    assert first["accepted"] == first["events"]
+    with stores.session() as s:
+        assert s.scalar(select(func.count()).select_from(EventRecord)) == first["events"]
+        calls = s.scalar(select(func.count()).select_from(Call))
+        tickets = s.scalar(select(func.count()).select_from(Ticket))
+        orphans = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.created_at.is_(None)))
+    assert calls > 50 and tickets > 50
+    assert orphans == 0  # the history is its own origin: no step of an earlier ticket
+    again = seed_history(stores, 1, seed=4, end=END, progress=False, cities=["620200"], scale=0.5)
+    assert again["accepted"] == 0 and again["duplicates"] == first["events"]
+
+
+def test_sim022_cli_seed_creates_the_schema_and_reports(tmp_path, redis_client):
+    import json
+
+    from click.testing import CliRunner
+
+    from cockpit.cli import main
+    from tests.conftest import REDIS_URL
+
+    env = {
+        "COCKPIT_DATABASE_URL": f"sqlite:///{tmp_path / 'seed.sqlite3'}",
+        "COCKPIT_REDIS_URL": REDIS_URL,
+        "COCKPIT_VAR_DIR": str(tmp_path / "var"),
+    }
+    args = [
+        "seed",
+        "--days",
+        "1",
+        "--seed",
+        "2",
+        "--end",
+        END.isoformat(),
+        "--cities",
+        "620200",
+        "--scale",
+        "0.3",
+        "--no-progress",
+    ]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads([line for line in result.output.splitlines() if line.startswith("{")][-1])
+    assert summary["accepted"] == summary["events"] > 100 and summary["rejected"] == 0
+    assert summary["start"] == "2026-12-06T16:00:00+00:00"
