@@ -1,0 +1,93 @@
+"""Scope resolution: which cities and districts a region code covers.
+
+A scope is a region code of a province, a city or a district. Calls carry only a city;
+tickets carry a city and a district. Every metric query filters through ``resolve_scope``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cockpit.models import Call, Region, Ticket
+
+LEVELS = ("province", "city", "district")
+
+
+class UnknownScope(ValueError):
+    """The scope code is neither a known region nor an adcode we can place."""
+
+
+class Scope(NamedTuple):
+    """A resolved scope: its level, the city codes it covers and, for a district, the district."""
+
+    level: str
+    city_codes: tuple[str, ...]
+    district_codes: tuple[str, ...] | None  # None = every district of the cities
+
+
+def _is_adcode(code: str) -> bool:
+    return len(code) == 6 and code.isdigit()
+
+
+def _adcode_level(code: str) -> str:
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "city"
+    return "district"
+
+
+def _known_cities(session: Session) -> set[str]:
+    """City codes seen in regions, calls or tickets (for adcode fallback without a regions table)."""
+    codes = set(session.scalars(select(Region.code).where(Region.level == "city")))
+    codes |= set(session.scalars(select(Call.city).distinct()))
+    codes |= set(session.scalars(select(Ticket.city).distinct()))
+    return codes
+
+
+def resolve_scope(session: Session, scope: str) -> Scope:
+    """Resolve a region code to ``(level, city_codes, district_codes)``.
+
+    - a city: ``("city", (scope,), None)``;
+    - a province: the cities whose ``regions.parent`` is it, or, when the regions table has none,
+      the cities whose 6-digit adcode shares its 2-digit prefix ('620000' covers '62xx00');
+    - a district: ``("district", (its city,), (scope,))``: its city is ``regions.parent``, or the
+      adcode's first four digits + '00'.
+
+    Unknown codes that are not adcodes are taken as cities (a deployment may use its own codes,
+    e.g. the Technion import's 'technion'). Raises ``UnknownScope`` for an empty code.
+    Read-only; never commits.
+    """
+    scope = (scope or "").strip()
+    if not scope:
+        raise UnknownScope("scope is required")
+    region = session.get(Region, scope)
+    level = region.level if region is not None else (_adcode_level(scope) if _is_adcode(scope) else "city")
+    if level == "province":
+        cities = sorted(
+            session.scalars(select(Region.code).where(Region.parent == scope, Region.level == "city"))
+        )
+        if not cities and _is_adcode(scope):
+            prefix = scope[:2]
+            cities = sorted(c for c in _known_cities(session) if _is_adcode(c) and c[:2] == prefix
+                            and _adcode_level(c) == "city")
+        return Scope("province", tuple(cities), None)
+    if level == "district":
+        city = region.parent if region is not None and region.parent else None
+        if city is None:
+            city = scope[:4] + "00" if _is_adcode(scope) else scope
+        return Scope("district", (city,), (scope,))
+    return Scope("city", (scope,), None)
+
+
+def populations(session: Session, codes: list[str]) -> dict[str, int]:
+    """Population per region code, for the codes that have one."""
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Region.code, Region.population).where(Region.code.in_(codes), Region.population.is_not(None))
+    )
+    return {code: int(pop) for code, pop in rows}

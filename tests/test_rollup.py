@@ -1,0 +1,148 @@
+"""15-minute rollups: idempotent recomputation, and rollup + raw-edge KPIs equal to raw scans."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cockpit import metrics, rollups
+from cockpit.models import CallRollup, TicketRollup
+from tests.test_metrics_events import call, ingest, random_calls, random_tickets
+
+START = datetime(2026, 11, 2, 0, 0)
+HOURS = 30
+NOW = START + timedelta(days=15)
+
+
+def _rows(session):
+    calls = session.execute(select(CallRollup).order_by(CallRollup.city, CallRollup.interval_start)).scalars()
+    tickets = session.execute(
+        select(TicketRollup).order_by(TicketRollup.city, TicketRollup.district, TicketRollup.category,
+                                      TicketRollup.interval_start)).scalars()
+    strip = lambda o: {k: v for k, v in vars(o).items() if not k.startswith("_")}  # noqa: E731
+    return [strip(r) for r in calls], [strip(r) for r in tickets]
+
+
+@pytest.fixture
+def traffic(stores):
+    ingest(stores, random_calls(42, start=START, hours=HOURS) + random_tickets(7, start=START, hours=HOURS))
+    return stores
+
+
+def test_rol001_interval_rows_by_hand(stores):
+    t = datetime(2026, 11, 2, 8, 15)
+    ingest(stores, [
+        *call("A", queued=t, answer_after=10, talk=100, hold=5, acw=15),   # handle 120
+        *call("B", queued=t + timedelta(minutes=14, seconds=59), answer_after=20),
+        *call("C", queued=t + timedelta(minutes=3), abandon_after=4),       # short
+        *call("D", queued=t + timedelta(minutes=15), answer_after=1),       # next interval
+    ])
+    with stores.session() as s:
+        written = rollups.rollup_interval(s, t + timedelta(minutes=7), now=NOW)
+        row = s.get(CallRollup, ("620100", t))
+        assert written == {"call_rollups_15m": 1, "ticket_rollups_15m": 0}
+        assert (row.offered, row.answered, row.abandoned, row.short_abandoned, row.answered_within_sl) == (3, 2, 1, 1, 1)
+        assert row.wait_answered_sum_s == pytest.approx(30)
+        assert (row.ended, row.handle_sum_s, row.sl_threshold_s) == (1, pytest.approx(120), 15)
+        assert s.get(CallRollup, ("620100", t + timedelta(minutes=15))) is None  # not asked for
+
+
+def test_rol002_rerun_gives_the_same_rows(traffic):
+    with traffic.session() as s:
+        rollups.rollup_range(s, START, START + timedelta(hours=HOURS), now=NOW)
+    with traffic.session() as s:
+        first = _rows(s)
+    with traffic.session() as s:
+        rollups.rollup_range(s, START, START + timedelta(hours=HOURS), now=NOW)
+        rollups.rollup_interval(s, START + timedelta(hours=3), now=NOW)
+        rollups.rollup_interval(s, START + timedelta(hours=3), cities=["620200"], now=NOW)
+    with traffic.session() as s:
+        second = _rows(s)
+    assert first == second
+    assert len(first[0]) > 100 and len(first[1]) > 100
+    assert sum(r["offered"] for r in first[0]) > 0
+
+
+def test_rol003_rollup_and_raw_paths_agree(traffic):
+    # calls straddling the ragged window edges below: queued before an edge, ended after it
+    ingest(traffic, call("X1", queued=START + timedelta(hours=5, minutes=3), answer_after=10, talk=400.0)
+           + call("X2", queued=START + timedelta(hours=26, minutes=50), answer_after=10, talk=400.0))
+    with traffic.session() as s:
+        rollups.rollup_range(s, START, START + timedelta(hours=HOURS), now=NOW)
+    windows = [
+        (START + timedelta(minutes=7, seconds=13), START + timedelta(hours=26, minutes=52, seconds=1)),  # ragged
+        (START, START + timedelta(hours=HOURS)),                                                          # aligned
+        (START - timedelta(days=1), START + timedelta(days=3)),                                          # beyond
+        (START + timedelta(hours=5, minutes=1), START + timedelta(hours=5, minutes=14)),                  # inside one
+        # longer than ROLLUP_HANDLING_MIN: handling time from rollups + corrections at each end
+        (START - timedelta(days=9, minutes=-7), START + timedelta(hours=26, minutes=52, seconds=1)),
+        (START + timedelta(hours=5, minutes=3, seconds=30), START + timedelta(days=14)),
+    ]
+    with traffic.session() as s:
+        for start, end in windows:
+            for scope in ("620100", "620200", "620102"):
+                fast = metrics.kpi(s, scope=scope, start=start, end=end, settings=traffic.settings, now=NOW)
+                slow = metrics.kpi(s, scope=scope, start=start, end=end, settings=traffic.settings, now=NOW,
+                                   use_rollups=False)
+                for key in ("offered", "answered", "abandoned", "short_abandoned", "answered_within_sl",
+                            "connection_rate", "service_level", "abandon_rate", "asa_s", "aht_s",
+                            "tickets_created", "seat_handling_s", "occupancy", "utilisation"):
+                    assert fast[key] == pytest.approx(slow[key]), (scope, start, end, key)
+        month = metrics.kpi(s, scope="620100", start=START, end=START + timedelta(days=30),
+                            settings=traffic.settings, now=NOW)
+        assert month["calls_path"] == "rollups+raw"
+        assert metrics.handling_seconds(s, cities=("620100",), start=START - timedelta(days=20),
+                                        end=START + timedelta(days=1))[1] == "rollups+raw"
+        assert month["offered"] > 0
+
+
+def test_rol004_stale_threshold_or_uncovered_falls_back_to_raw(traffic):
+    with traffic.session() as s:
+        rollups.rollup_range(s, START, START + timedelta(hours=HOURS), now=NOW)
+    with traffic.session() as s:
+        other = metrics.kpi(s, scope="620100", start=START, end=START + timedelta(hours=HOURS),
+                            settings=traffic.settings, now=NOW, sl_threshold_s=30)
+        raw = metrics.kpi(s, scope="620100", start=START, end=START + timedelta(hours=HOURS),
+                          settings=traffic.settings, now=NOW, sl_threshold_s=30, use_rollups=False)
+        assert other["calls_path"] == "raw"
+        assert other["service_level"] == pytest.approx(raw["service_level"])
+        # intervals newer than now - SETTLE are written but not trusted
+        lo, hi = metrics.rollup_coverage(s)
+        assert lo == START and hi == START + timedelta(hours=HOURS)
+    with traffic.session() as s:
+        recent_now = START + timedelta(hours=10, minutes=20)
+        rollups.rollup_range(s, START + timedelta(hours=HOURS), START + timedelta(hours=HOURS + 5),
+                             now=recent_now)
+        assert metrics.rollup_coverage(s)[1] == START + timedelta(hours=HOURS)
+
+
+def test_rol005_aware_datetimes_accepted(traffic):
+    with traffic.session() as s:
+        rollups.rollup_range(s, START.replace(tzinfo=UTC), (START + timedelta(hours=2)).replace(tzinfo=UTC),
+                             now=NOW.replace(tzinfo=UTC))
+        assert metrics.rollup_coverage(s) == (START, START + timedelta(hours=2))
+
+
+def test_rol006_cli_rollup_command(traffic):
+    import json
+
+    from click.testing import CliRunner
+
+    from cockpit.cli import main
+
+    env = {"COCKPIT_DATABASE_URL": traffic.settings.sqlalchemy_url, "COCKPIT_REDIS_URL": traffic.settings.redis_url,
+           "COCKPIT_TIMEZONE": "UTC"}
+    args = ["rollup", "--from", START.isoformat(), "--to", (START + timedelta(hours=6)).isoformat()]
+    first = CliRunner().invoke(main, args, env=env)
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.output)
+    assert out["call_rollups_15m"] > 0 and out["ticket_rollups_15m"] > 0
+    with traffic.session() as s:
+        rows = _rows(s)
+        assert metrics.rollup_coverage(s) == (START, START + timedelta(hours=6))
+    again = CliRunner().invoke(main, args, env=env)
+    assert json.loads(again.output) == out
+    with traffic.session() as s:
+        assert _rows(s) == rows
