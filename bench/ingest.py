@@ -4,12 +4,13 @@ Prints, for SQLite and PostgreSQL, the throughput of a realistic event mix, and 
 machine's Redis ceiling (`redis-benchmark -P 32 -t incr`) and a validation-only baseline, so the
 figures can be compared across machines by ratio.
 
-    python bench/ingest.py [--events 100000] [--pg postgresql://postgres@127.0.0.1/cockpit_bench]
+    python bench/ingest.py [--events 100000] [--workers 2] [--pg postgresql://postgres@127.0.0.1/cockpit_bench]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import re
@@ -69,9 +70,34 @@ def make_events(n: int) -> list[dict]:
 
 def run(stores: Stores, events: list[dict]) -> float:
     start = time.perf_counter()
+    _ingest(stores, events)
+    return len(events) / (time.perf_counter() - start)
+
+
+def _ingest(stores: Stores, events: list[dict]) -> None:
     for i in range(0, len(events), BATCH):
         result = ingest_batch(stores, events[i : i + BATCH], source="bench")
         assert not result.rejected
+
+
+def _worker(url: str, redis_url: str, var: str, events: list[dict]) -> None:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    _ingest(Stores.open(Settings(database_url=url, var_dir=Path(var)), redis_client=client), events)
+
+
+def run_parallel(url: str, redis_url: str, var: str, events: list[dict], workers: int) -> float:
+    """Several ingest processes at once (stateless writers, as in production), split by city."""
+    shares: list[list[dict]] = [[] for _ in range(workers)]
+    for e in events:
+        shares[sum(map(ord, e["city"])) % workers].append(e)
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_worker, args=(url, redis_url, var, share)) for share in shares]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
     return len(events) / (time.perf_counter() - start)
 
 
@@ -80,6 +106,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/cockpit_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--workers", type=int, default=2, help="also measure N ingest processes on PostgreSQL")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
@@ -110,7 +137,19 @@ def main() -> None:
             rate = statistics.median(rates)
             ratio = f" ({rate / ceiling:.3f} of the Redis INCR ceiling)" if ceiling else ""
             print(f"{label}+redis: {rate:,.0f} events/s median of 3, {len(events):,} events, "
-                  f"batches of {BATCH}{ratio}")
+                  f"batches of {BATCH}, 1 process{ratio}")
+            if label == "postgresql" and args.workers > 1:
+                rates = []
+                for _ in range(3):
+                    client.flushdb()
+                    stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
+                    Base.metadata.drop_all(stores.engine)
+                    Base.metadata.create_all(stores.engine)
+                    stores.engine.dispose()
+                    rates.append(run_parallel(url, args.redis, tmp, events, args.workers))
+                rate = statistics.median(rates)
+                print(f"{label}+redis: {rate:,.0f} events/s median of 3, {len(events):,} events, "
+                      f"batches of {BATCH}, {args.workers} processes")
     client.flushdb()
 
 

@@ -72,24 +72,50 @@ def day_str(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y%m%d")
 
 
-_SEAT_SCRIPT = """
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local s, ms, eid = string.match(cur, '^([^|]*)|([^|]*)|(.*)$')
-  local cms = tonumber(ms)
-  local nms = tonumber(ARGV[3])
-  if nms < cms or (nms == cms and ARGV[4] <= eid) then return 0 end
-  if redis.call('HINCRBY', KEYS[2], s, -1) <= 0 then redis.call('HDEL', KEYS[2], s) end
+# The scripts take many items per call (one call per key per batch, not one per event): the
+# per-command cost of packing and parsing dominated applying a batch.
+
+# KEYS: seats hash, counts hash. ARGV: (seat_id, state, epoch_ms, event_id) repeated; newest wins.
+_SEATS_SCRIPT = """
+local applied = 0
+for i = 1, #ARGV, 4 do
+  local seat, state, nms, neid = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local cur = redis.call('HGET', KEYS[1], seat)
+  local newer = true
+  if cur then
+    local s, ms, eid = string.match(cur, '^([^|]*)|([^|]*)|(.*)$')
+    local cms = tonumber(ms)
+    if nms < cms or (nms == cms and neid <= eid) then
+      newer = false
+    elseif redis.call('HINCRBY', KEYS[2], s, -1) <= 0 then
+      redis.call('HDEL', KEYS[2], s)
+    end
+  end
+  if newer then
+    redis.call('HSET', KEYS[1], seat, state .. '|' .. ARGV[i + 2] .. '|' .. neid)
+    redis.call('HINCRBY', KEYS[2], state, 1)
+    applied = applied + 1
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3] .. '|' .. ARGV[4])
-redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-return 1
+return applied
 """
 
-_OFFER_SCRIPT = """
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-return 1
+# KEYS: waiting zset, done zset. ARGV: (call_id, queued_epoch_s) repeated; finished calls are not queued.
+_OFFERS_SCRIPT = """
+local added = 0
+for i = 1, #ARGV, 2 do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+    added = added + 1
+  end
+end
+return added
+"""
+
+# KEYS: one hash. ARGV: (field, amount) repeated.
+_HINCRBY_SCRIPT = """
+for i = 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return #ARGV / 2
 """
 
 
@@ -114,6 +140,21 @@ def _bucket(moment: datetime, tz: ZoneInfo) -> tuple[str, str]:
     return local.strftime("%Y%m%d"), local.strftime("%H%M")
 
 
+class _Buckets(dict):
+    """(local day, HHMM) per epoch minute, computed once per minute seen in a batch."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        super().__init__()
+        self.tz = tz
+
+    def of(self, moment: datetime) -> tuple[str, str]:
+        minute = int(moment.timestamp() // 60)
+        found = self.get(minute)
+        if found is None:
+            found = self[minute] = _bucket(moment, self.tz)
+        return found
+
+
 def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: datetime | None = None) -> None:
     """Apply validated, *new* events to the live counters in one pipeline round trip.
 
@@ -125,26 +166,27 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
         return
     now = now or datetime.now(UTC)
     oldest_day = (now.astimezone(cfg.tz) - timedelta(days=cfg.ttl_days)).strftime("%Y%m%d")
-    incr: dict[tuple[str, str], int] = defaultdict(int)
+    incr: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     expire_days: dict[str, str] = {}
-    seat_ops: list[tuple[str, Any]] = []
-    offers: list[tuple[str, str, float]] = []
-    finishes: list[tuple[str, str, float]] = []
+    seat_ops: dict[str, list] = defaultdict(list)
+    offers: dict[str, list] = defaultdict(list)
+    finishes: dict[str, dict[str, float]] = defaultdict(dict)
     cities: set[str] = set()
+    buckets = _Buckets(cfg.tz)
 
     def count(city: str, moment: datetime, metric: str, amount: int = 1) -> None:
-        day, hhmm = _bucket(moment, cfg.tz)
+        day, hhmm = buckets.of(moment)
         if day < oldest_day:
             return
-        incr[(key_minutes(city, day), f"{hhmm}:{metric}")] += amount
-        incr[(key_day(city, day), metric)] += amount
+        incr[key_minutes(city, day)][f"{hhmm}:{metric}"] += amount
+        incr[key_day(city, day)][metric] += amount
         expire_days[key_minutes(city, day)] = day
         expire_days[key_day(city, day)] = day
 
     def count_day(city: str, moment: datetime, field: str) -> None:
-        day, _ = _bucket(moment, cfg.tz)
+        day, _ = buckets.of(moment)
         if day >= oldest_day:
-            incr[(key_day(city, day), field)] += 1
+            incr[key_day(city, day)][field] += 1
             expire_days[key_day(city, day)] = day
 
     for e in events:
@@ -154,7 +196,7 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
         if kind == "call.offered":
             count(city, at, "off")
             if recent:
-                offers.append((city, e.call_id, at.timestamp()))
+                offers[city] += (e.call_id, at.timestamp())
         elif kind in ("call.answered", "call.abandoned"):
             queued = at - timedelta(seconds=e.wait_s)
             if kind == "call.answered":
@@ -167,12 +209,12 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
                 if e.wait_s <= cfg.short_abandon_s:
                     count(city, queued, "sab")
             if recent:
-                finishes.append((city, e.call_id, at.timestamp()))
+                finishes[city][e.call_id] = at.timestamp()
         elif kind == "call.ended":
             count(city, at, "end")
             count(city, at, "handle_ms", _ms(e.talk_s) + _ms(e.hold_s) + _ms(e.acw_s))
         elif kind == "seat.state":
-            seat_ops.append((city, e))
+            seat_ops[city] += (e.seat_id, e.state, _ms(at.timestamp()), e.event_id)
         elif kind == "ticket.created":
             count(city, at, "tkt")
             count_day(city, at, f"dist:{e.district or ''}")
@@ -181,24 +223,22 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
             count(city, at, "tclosed")
 
     pipe = client.pipeline(transaction=False)
-    for (key, field), amount in incr.items():
-        pipe.hincrby(key, field, amount)
+    hincrby = client.register_script(_HINCRBY_SCRIPT)
+    for key, fields in incr.items():
+        hincrby(keys=[key], args=[x for pair in fields.items() for x in pair], client=pipe)
     for key, day in expire_days.items():
         end_of_day = datetime.strptime(day, "%Y%m%d").replace(tzinfo=cfg.tz) + timedelta(days=1)
         pipe.expireat(key, int((end_of_day + timedelta(days=cfg.ttl_days)).timestamp()))
-    seat_script = client.register_script(_SEAT_SCRIPT)
-    for city, e in seat_ops:
-        seat_script(
-            keys=[key_seats(city), key_seat_counts(city)],
-            args=[e.seat_id, e.state, _ms(e.occurred_at.timestamp()), e.event_id],
-            client=pipe,
-        )
-    for city, call_id, ts in finishes:
-        pipe.zrem(key_waiting(city), call_id)
-        pipe.zadd(key_done(city), {call_id: ts})
-    offer_script = client.register_script(_OFFER_SCRIPT)
-    for city, call_id, ts in offers:
-        offer_script(keys=[key_waiting(city), key_done(city)], args=[call_id, ts], client=pipe)
+    seats_script = client.register_script(_SEATS_SCRIPT)
+    for city, args in seat_ops.items():
+        seats_script(keys=[key_seats(city), key_seat_counts(city)], args=args, client=pipe)
+    # Finishes before offers: an offer that arrives with (or after) its outcome is never queued.
+    for city, done in finishes.items():
+        pipe.zrem(key_waiting(city), *done)
+        pipe.zadd(key_done(city), done)
+    offers_script = client.register_script(_OFFERS_SCRIPT)
+    for city, args in offers.items():
+        offers_script(keys=[key_waiting(city), key_done(city)], args=args, client=pipe)
     horizon = (now - QUEUE_HORIZON).timestamp()
     applied_ms = _ms(datetime.now(UTC).timestamp())
     for city in cities:

@@ -37,7 +37,18 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if engine.dialect.driver == "psycopg":
+
+        @event.listens_for(engine, "connect")
+        def _binary_arrays(dbapi_conn, _record):  # pragma: no cover - exercised by every PostgreSQL test
+            # Python lists travel as binary arrays: the text format escapes every element with a
+            # regex, which made array dumping the largest cost of a bulk insert (12x slower).
+            from psycopg.types.array import ListBinaryDumper
+
+            dbapi_conn.adapters.register_dumper(list, ListBinaryDumper)
+
+    return engine
 
 
 def _embedded_redis(var_dir: Path) -> redis.Redis:
