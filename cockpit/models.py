@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -176,6 +177,7 @@ class Ticket(Base):
         Index("ix_tickets_city_created", "city", "created_at"),
         Index("ix_tickets_city_district_created", "city", "district", "created_at"),
         Index("ix_tickets_status_due", "status", "due_at"),
+        Index("ix_tickets_city_status_due", "city", "status", "due_at"),
     )
 
 
@@ -264,3 +266,84 @@ class JobRun(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_done: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# --- watchpoint alerts (cockpit.watchpoints / cockpit.alerts) ---------------------------------
+
+# Characters the repeat-complaint rule ignores when comparing addresses (spaces and punctuation,
+# ASCII and full-width); cockpit.watchpoints.normalize_address applies the same list in Python.
+ADDRESS_NOISE = (" ", "\t", "\u3000", "-", "_", ",", ".", "#", "(", ")", "/", "，", "。", "、", "（", "）", "－", "—", "·")
+
+
+def normalized_address_pg(column):
+    """PostgreSQL expression of a normalised address: lower case, noise characters removed."""
+    return func.translate(func.lower(column), "".join(ADDRESS_NOISE), "")
+
+
+# Indexes the set-based watchpoint rules read through (the tickets table itself is unchanged).
+Index("ix_tickets_created", Ticket.created_at)
+Index("ix_tickets_closed", Ticket.closed_at)
+Index("ix_tickets_callback", Ticket.callback_at)
+Index("ix_calls_queued", Call.queued_at)
+# The repeat-complaint rule resolves candidate places and callers through these two.
+Index("ix_tickets_place", Ticket.city, normalized_address_pg(Ticket.address), Ticket.created_at).ddl_if(
+    dialect="postgresql")
+Index("ix_tickets_caller", Ticket.city, Ticket.caller, Ticket.created_at)
+
+
+class Alert(Base):
+    """One alert of a watchpoint rule about one key (a ticket, a unit, a place, a city).
+
+    Lifecycle: pending -> firing -> acknowledged -> escalated -> resolved. ``open_key`` is
+    ``rule|key`` while the alert is open and NULL once resolved: its UNIQUE constraint keeps
+    one open alert per rule and key on SQLite and PostgreSQL alike (NULLs never collide).
+    ``mute_key`` is set when a person resolves an alert whose condition still holds, so the
+    next evaluation does not raise it again until the condition has cleared once.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(256))
+    city: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))  # critical | major | minor
+    state: Mapped[str] = mapped_column(String(16))  # pending|firing|acknowledged|escalated|resolved
+    title: Mapped[str] = mapped_column(String(256))
+    detail: Mapped[dict] = mapped_column(JSON)
+    fingerprint: Mapped[str | None] = mapped_column(String(32))
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_to: Mapped[str | None] = mapped_column(String(128))
+    escalation_note: Mapped[str | None] = mapped_column(Text)
+    escalation_due: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    open_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    mute_key: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (
+        Index("ix_alerts_city_state", "city", "state"),
+        Index("ix_alerts_first_seen", "first_seen"),
+        Index("ix_alerts_key", "key"),
+        Index("ix_alerts_rule_state", "rule", "state"),
+    )
+
+
+class AlertEvent(Base):
+    """One step of an alert's history: opened, fired, updated, acknowledged, escalated, resolved."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)
