@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, stores: Stores | None = None) -> Dash:
     """A Dash app wired to the cockpit's stores. Serves every asset locally (works offline)."""
     import callbacks
-    from cockpit import api
+    from cockpit import api, api_alerts, api_kpi
     from layouts.i18n import t
     from layouts.shell import app_shell
 
@@ -30,21 +30,14 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
         suppress_callback_exceptions=True,
         title=t("app.title", settings.language),
         update_title=None,
+        compress=True,
     )
     app.layout = app_shell
     server = app.server
     server.config["COCKPIT_STORES"] = stores
     server.config["SECRET_KEY"] = settings.secret_key
-    server.register_blueprint(api.bp)
-    try:
-        from cockpit import api_kpi
-    except ImportError:  # the KPI API module is optional until it lands
-        api_kpi = None
-    if api_kpi is not None and hasattr(api_kpi, "bp"):
-        server.register_blueprint(api_kpi.bp)
-    from cockpit import api_alerts
-
-    server.register_blueprint(api_alerts.bp)
+    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp):
+        server.register_blueprint(blueprint)
     callbacks.register(app, stores)
     _register_region_shapes(stores)
     return app

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import home, routing
+from callbacks import home, province, routing, supervise, ticket, wall
 from cockpit.stores import Stores
 
 
 def register(app: Dash, stores: Stores) -> None:
     routing.register(app, stores)
     home.register(app, stores)
+    wall.register(app, stores)
+    province.register(app, stores)
+    supervise.register(app, stores)
+    ticket.register(app, stores)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from cockpit import rollups
+from cockpit import rollups, watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live
 from cockpit.models import JobRun
 from cockpit.stores import Stores
@@ -33,7 +33,7 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     end = floor_interval(now) + INTERVAL
     with stores.session() as session:
-        rollups.rollup_range(session, end - ROLLUP_LOOKBACK, end)
+        rollups.rollup_range(session, end - ROLLUP_LOOKBACK, end, settings=stores.settings, now=now)
 
 
 def rollup_all(stores: Stores, start: datetime, end: datetime) -> None:
@@ -42,7 +42,7 @@ def rollup_all(stores: Stores, start: datetime, end: datetime) -> None:
     while day < end:
         stop = min(day + timedelta(days=1), floor_interval(end) + INTERVAL)
         with stores.session() as session:
-            rollups.rollup_range(session, day, stop)
+            rollups.rollup_range(session, day, stop, settings=stores.settings)
         day = stop
 
 
@@ -61,6 +61,8 @@ def schedule(scheduler, stores: Stores) -> None:
     scheduler.add_job(rollup_recent, "interval", minutes=1, args=[stores], id="rollup_recent",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(repair_live, "interval", seconds=30, args=[stores], id="repair_live",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(watchpoints.evaluate_all, "interval", minutes=1, args=[stores], id="watchpoints",
                       max_instances=1, coalesce=True)
 
 

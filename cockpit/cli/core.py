@@ -150,7 +150,7 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
 @main.command()
 @click.pass_obj
 def worker(settings: Settings) -> None:
-    """Run the scheduled jobs (rollups, live repair) until interrupted."""
+    """Run the scheduled jobs (rollups, live repair, watchpoints) until interrupted."""
     from cockpit.jobs import run_worker
 
     run_worker(_stores(settings))

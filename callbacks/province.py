@@ -1,0 +1,59 @@
+"""Province overview refresh and the city drill-down (clock and freshness: callbacks/wall.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from dash import ClientsideFunction, Dash, Input, Output, State
+
+from cockpit import wall
+from cockpit.stores import Stores
+from layouts import ids
+from layouts.province import province_update
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Dash, stores: Stores) -> None:
+    settings = stores.settings
+
+    @app.callback(
+        Output({"type": ids.WALL_BODY, "index": "map"}, "children"),
+        Output({"type": ids.WALL_BODY, "index": "table"}, "children"),
+        Output(ids.PROVINCE_MAP_SIG, "data"),
+        Output({"type": ids.WALL_META, "index": "province"}, "data"),
+        Output(ids.PROVINCE_STATUS, "children"),
+        Output(ids.PROVINCE_TITLE, "children"),
+        Output(ids.PROVINCE_DONE, "data"),
+        Input(ids.PROVINCE_REQUEST, "data"),
+        Input(ids.PROVINCE_METRIC, "value"),
+        State({"type": ids.WALL_CONFIG, "index": "province"}, "data"),
+        State({"type": ids.WALL_META, "index": "province"}, "data"),
+        State(ids.PROVINCE_MAP_SIG, "data"),
+    )
+    def refresh_province(request, metric, config, meta, map_sig):
+        """Interval tick or metric choice -> city map and league table (last good values kept on failure)."""
+        try:
+            snapshot = wall.province_snapshot(stores, config["code"])
+        except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
+            log.exception("province refresh failed for %s", config.get("code"))
+            snapshot = None
+        return province_update(snapshot, lang=config["lang"], metric=metric or "tickets_today",
+                               kiosk=bool(config.get("kiosk")), previous_meta=meta, previous_map_sig=map_sig,
+                               tile_url=settings.tile_url, request=request)
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),
+        Output(ids.PROVINCE_REQUEST, "data"),
+        Input(ids.PROVINCE_REFRESH, "n_intervals"),
+        State(ids.PROVINCE_REQUEST, "data"),
+        State(ids.PROVINCE_DONE, "data"),
+    )
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="drillCity"),
+        Output(ids.PROVINCE_DRILL, "data"),
+        Input(ids.PROVINCE_MAP_GEO, "clickData"),
+        State({"type": ids.WALL_CONFIG, "index": "province"}, "data"),
+        prevent_initial_call=True,
+    )

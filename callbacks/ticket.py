@@ -1,0 +1,38 @@
+"""/tickets/<id> callbacks: load the ticket; a supervisor's action on one of its alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
+
+from cockpit import drill
+from cockpit.stores import Stores
+from layouts import ids
+from layouts.ticket import ticket_body
+
+
+def register(app: Dash, stores: Stores) -> None:
+    settings = stores.settings
+
+    @app.callback(Output(ids.TK_BODY, "children"), Input(ids.TK_ID, "data"), State(ids.LANG_STORE, "data"))
+    def show_ticket(ticket_id, lang):
+        """Ticket page render -> timeline, clocks, map, related tickets, alerts."""
+        return ticket_body(drill.ticket_view(stores, ticket_id), lang or settings.language, settings.tz)
+
+    @app.callback(Output(ids.TK_BODY, "children", allow_duplicate=True), Output(ids.TK_MESSAGE, "children"),
+                  Input({"type": ids.TK_ACTION, "action": ALL, "alert": ALL}, "n_clicks"),
+                  State(ids.TK_ID, "data"), State(ids.TK_ACTOR, "value"), State(ids.TK_NOTE, "value"),
+                  State(ids.TK_TO, "value"), State(ids.TK_DUE, "value"), State(ids.LANG_STORE, "data"),
+                  prevent_initial_call=True)
+    def act_on_ticket_alert(clicks, ticket_id, actor, note, to, due, lang):
+        """An action button (ack / escalate / resolve) -> the alert changes; the body is redrawn."""
+        trigger = ctx.triggered_id
+        if not trigger or not any(clicks or []) or not ctx.triggered[0]["value"]:
+            return no_update, no_update
+        due_at = None
+        if due:
+            due_at = datetime.combine(datetime.fromisoformat(due).date(), time(23, 59)).replace(tzinfo=settings.tz)
+        view, error = drill.act_on_alert(stores, ticket_id, alert_id=int(trigger["alert"]), action=trigger["action"],
+                                         by=actor or "", note=note or "", to=to or "", due=due_at)
+        return ticket_body(view, lang or settings.language, settings.tz), error or ""

@@ -1,0 +1,82 @@
+"""City wall refresh, the screen clock and freshness badges, district drill-down, the playlist.
+
+The clock/freshness callback (assets/wall.js ``screenTick``) also serves the province page,
+which uses the same panel frame; it is registered here once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from dash import ALL, Dash, Input, Output, State, ClientsideFunction
+
+from cockpit import wall
+from cockpit.stores import Stores
+from layouts import ids
+from layouts.wall import WALL_PANELS, wall_update
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Dash, stores: Stores) -> None:
+    settings = stores.settings
+
+    @app.callback(
+        *[Output({"type": ids.WALL_BODY, "index": name}, "children") for name in WALL_PANELS],
+        Output(ids.WALL_MAP_SIG, "data"),
+        Output({"type": ids.WALL_META, "index": "wall"}, "data"),
+        Output(ids.WALL_STATUS, "children"),
+        Output(ids.WALL_TITLE, "children"),
+        Output(ids.WALL_DONE, "data"),
+        Input(ids.WALL_REQUEST, "data"),
+        Input(ids.WALL_MAP_MODE, "value"),
+        State({"type": ids.WALL_CONFIG, "index": "wall"}, "data"),
+        State({"type": ids.WALL_META, "index": "wall"}, "data"),
+        State(ids.WALL_MAP_SIG, "data"),
+    )
+    def refresh_wall(request, mode, config, meta, map_sig):
+        """Interval tick or map mode -> every panel of the city wall (last good values kept on failure)."""
+        try:
+            snapshot = wall.city_snapshot(stores, config["code"])
+        except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
+            log.exception("wall refresh failed for %s", config.get("code"))
+            snapshot = None
+        return wall_update(snapshot, lang=config["lang"], mode=mode or "count", previous_meta=meta,
+                           previous_map_sig=map_sig, tz=settings.tz, tile_url=settings.tile_url, request=request)
+
+    # The refresh gate: an interval tick requests a refresh only when the last one was answered
+    # (or is overdue). Dash drops a response once a newer request of the same callback is out,
+    # so without the gate a refresh slower than the interval would never reach the screen.
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),
+        Output(ids.WALL_REQUEST, "data"),
+        Input(ids.WALL_REFRESH, "n_intervals"),
+        State(ids.WALL_REQUEST, "data"),
+        State(ids.WALL_DONE, "data"),
+    )
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="screenTick"),
+        Output(ids.WALL_CLOCK, "children"),
+        Output({"type": ids.WALL_PANEL, "index": ALL}, "className"),
+        Output({"type": ids.WALL_AS_OF, "index": ALL}, "children"),
+        Input(ids.WALL_TICK, "n_intervals"),
+        # State, not Input: a pending refresh (slow or hung server) would hold back an Input's
+        # dependants, and the clock and stale marking must keep running then.
+        State({"type": ids.WALL_META, "index": ALL}, "data"),
+        State({"type": ids.WALL_CONFIG, "index": ALL}, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="drillDistrict"),
+        Output(ids.WALL_DRILL, "data"),
+        Input(ids.WALL_MAP_GEO, "clickData"),
+        State({"type": ids.WALL_CONFIG, "index": "wall"}, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="cockpit", function_name="playlistNext"),
+        Output(ids.PLAYLIST_FRAME, "src"),
+        Input(ids.PLAYLIST_TICK, "n_intervals"),
+        State(ids.PLAYLIST_CONFIG, "data"),
+        prevent_initial_call=True,
+    )

@@ -1,0 +1,342 @@
+"""Alerts: the lifecycle of what the watchpoints find, and the reads every screen uses.
+
+Lifecycle: ``pending`` -> ``firing`` (once the rule's hold time has passed) -> ``acknowledged``
+(by whom, when) -> ``escalated`` (督办: to whom, note, due) -> ``resolved`` (by itself when the
+condition clears, or by a person with a note). One open alert per rule and key: ``open_key`` is
+UNIQUE and NULL once resolved. Every change is also an ``AlertEvent`` row (the history).
+
+Functions take a session first and never commit (the caller owns the transaction). Times
+passed in may be aware or naive UTC; they are stored naive UTC and returned aware UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cockpit.models import Alert, AlertEvent
+from cockpit.regions import resolve_scope
+
+STATES = ("pending", "firing", "acknowledged", "escalated", "resolved")
+OPEN_STATES = ("pending", "firing", "acknowledged", "escalated")
+SHOWN_STATES = ("firing", "acknowledged", "escalated")  # open and past the hold time
+SEVERITIES = ("critical", "major", "minor")
+SYSTEM = "system"
+MAX_LIMIT = 1000
+AUTO_RESOLVE_NOTE = "条件已消除"
+
+
+class AlertError(ValueError):
+    """A refused alert action (unknown alert, wrong state, missing field)."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Finding:
+    """One condition a rule sees now. ``key`` is stable while the condition lasts."""
+
+    rule: str
+    key: str
+    city: str
+    district: str | None
+    severity: str
+    title: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    hold_s: float = 0.0
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def open_key(rule: str, key: str) -> str:
+    return f"{rule}|{key}"[:300]
+
+
+def fingerprint(f: Finding) -> str:
+    """A short digest of what an update would change (severity, title, detail).
+
+    ``repr`` is deterministic here (rules build their details in a fixed key order) and several
+    times cheaper than sorted JSON, which matters with tens of thousands of open alerts.
+    """
+    return hashlib.md5(repr((f.severity, f.title, f.detail)).encode(), usedforsecurity=False).hexdigest()
+
+
+# --- evaluation side ----------------------------------------------------------------------------
+
+
+def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: datetime) -> dict[str, int]:
+    """Make the open alerts of ``rule`` match ``findings`` (what the rule sees at ``now``).
+
+    New keys open an alert (``firing`` at once when the hold time is 0, else ``pending``);
+    pending alerts whose hold time has passed fire; changed severity/detail is updated; open
+    alerts whose key is no longer found resolve by themselves. A key a person resolved while
+    its condition held stays muted until the condition clears once. Idempotent for the same
+    findings and ``now``. Returns counts per action. Never commits.
+    """
+    now = _naive(now)
+    found = {f.key: f for f in findings}
+    counts = {"findings": len(found), "opened": 0, "fired": 0, "updated": 0, "resolved": 0}
+    a = Alert.__table__.c
+    open_rows = {
+        r.key: r for r in session.execute(
+            select(a.id, a.key, a.state, a.first_seen, a.fingerprint)
+            .where(a.rule == rule, a.open_key.is_not(None)))
+    }
+    muted = set(session.scalars(select(a.key).where(a.rule == rule, a.mute_key.is_not(None))))
+    cleared = muted - found.keys()
+    if cleared:
+        for chunk in _chunks(sorted(cleared)):
+            session.execute(update(Alert).where(a.rule == rule, a.key.in_(chunk)).values(mute_key=None))
+    events: list[dict] = []
+
+    new = [f for k, f in found.items() if k not in open_rows and k not in muted]
+    for chunk in _chunks(new, 2000):
+        rows = [{"rule": rule, "key": f.key, "city": f.city, "district": f.district, "severity": f.severity,
+                 "state": "firing" if f.hold_s <= 0 else "pending", "title": f.title[:256], "detail": f.detail,
+                 "first_seen": now, "fired_at": now if f.hold_s <= 0 else None, "updated_at": now,
+                 "open_key": open_key(rule, f.key), "fingerprint": fingerprint(f)} for f in chunk]
+        created = session.execute(
+            insert(Alert.__table__).returning(a.id, a.state, sort_by_parameter_order=True), rows).all()
+        for alert_id, state in created:
+            events.append({"alert_id": alert_id, "at": now, "action": "opened", "actor": SYSTEM,
+                           "detail": {"state": state}})
+            if state == "firing":
+                events.append({"alert_id": alert_id, "at": now, "action": "fired", "actor": SYSTEM})
+        counts["opened"] += len(created)
+
+    fire_ids, updates = [], []
+    for key, row in open_rows.items():
+        f = found.get(key)
+        if f is None:
+            continue
+        if row.state == "pending" and row.first_seen + timedelta(seconds=f.hold_s) <= now:
+            fire_ids.append(row.id)
+        fp = fingerprint(f)
+        if row.fingerprint != fp:
+            updates.append({"b_id": row.id, "b_severity": f.severity, "b_detail": f.detail, "b_fp": fp,
+                            "b_title": f.title[:256]})
+    for chunk in _chunks(fire_ids):
+        session.execute(update(Alert).where(a.id.in_(chunk), a.state == "pending")
+                        .values(state="firing", fired_at=now, updated_at=now))
+        events += [{"alert_id": i, "at": now, "action": "fired", "actor": SYSTEM} for i in chunk]
+    if updates:
+        session.execute(
+            update(Alert.__table__).where(a.id == bindparam("b_id"))
+            .values(severity=bindparam("b_severity"), detail=bindparam("b_detail"), fingerprint=bindparam("b_fp"),
+                    title=bindparam("b_title"), updated_at=now),
+            updates,
+        )
+        events += [{"alert_id": u["b_id"], "at": now, "action": "updated", "actor": SYSTEM,
+                    "detail": u["b_detail"]} for u in updates]
+    gone = [row.id for key, row in open_rows.items() if key not in found]
+    for chunk in _chunks(gone):
+        session.execute(
+            update(Alert).where(a.id.in_(chunk), a.open_key.is_not(None))
+            .values(state="resolved", resolved_at=now, resolved_by=SYSTEM, resolution_note=AUTO_RESOLVE_NOTE,
+                    open_key=None, updated_at=now))
+        events += [{"alert_id": i, "at": now, "action": "resolved", "actor": SYSTEM, "note": AUTO_RESOLVE_NOTE}
+                   for i in chunk]
+    if events:
+        session.execute(AlertEvent.__table__.insert(), [
+            {"alert_id": e["alert_id"], "at": e["at"], "action": e["action"], "actor": e.get("actor"),
+             "note": e.get("note"), "detail": e.get("detail")} for e in events])
+    counts["fired"] = sum(1 for e in events if e["action"] == "fired")
+    counts["updated"], counts["resolved"] = len(updates), len(gone)
+    return counts
+
+
+def _chunks(items: Sequence, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# --- people's actions ------------------------------------------------------------------------
+
+
+def _get_open(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, int(alert_id), with_for_update=session.get_bind().dialect.name == "postgresql")
+    if alert is None:
+        raise AlertError(f"no alert {alert_id}", status=404)
+    if alert.open_key is None:
+        raise AlertError(f"alert {alert_id} is already resolved", status=409)
+    return alert
+
+
+def _who(by: str | None) -> str:
+    by = (by or "").strip()
+    if not by:
+        raise AlertError("who is acting ('by') is required")
+    return by[:64]
+
+
+def _log(session: Session, alert: Alert, action: str, actor: str, now: datetime, note: str | None = None,
+         detail: dict | None = None) -> None:
+    session.add(AlertEvent(alert_id=alert.id, at=now, action=action, actor=actor, note=note, detail=detail))
+
+
+def acknowledge(session: Session, alert_id: int, *, by: str, now: datetime | None = None) -> dict:
+    """firing -> acknowledged (by whom, when). Returns the alert as a dict. Raises AlertError."""
+    now = _naive(now) or datetime.now(UTC).replace(tzinfo=None)
+    alert = _get_open(session, alert_id)
+    actor = _who(by)
+    if alert.state != "firing":
+        raise AlertError(f"only a firing alert can be acknowledged (this one is {alert.state})", status=409)
+    alert.state, alert.acknowledged_by, alert.acknowledged_at, alert.updated_at = "acknowledged", actor, now, now
+    _log(session, alert, "acknowledged", actor, now)
+    session.flush()
+    return as_dict(alert)
+
+
+def escalate(session: Session, alert_id: int, *, by: str, to: str, note: str = "", due: datetime | None = None,
+             now: datetime | None = None) -> dict:
+    """firing/acknowledged/escalated -> escalated (督办): to whom, a note, a due time (UTC)."""
+    now = _naive(now) or datetime.now(UTC).replace(tzinfo=None)
+    alert = _get_open(session, alert_id)
+    actor = _who(by)
+    if not (to or "").strip():
+        raise AlertError("escalation target ('to') is required")
+    if alert.state == "pending":
+        raise AlertError("a pending alert cannot be escalated before it fires", status=409)
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = actor, now
+    alert.state, alert.escalated_to, alert.escalation_note = "escalated", to.strip()[:128], (note or "").strip()
+    alert.escalation_due, alert.updated_at = _naive(due), now
+    _log(session, alert, "escalated", actor, now, note=alert.escalation_note,
+         detail={"to": alert.escalated_to, "due": _iso(alert.escalation_due)})
+    session.flush()
+    return as_dict(alert)
+
+
+def resolve(session: Session, alert_id: int, *, by: str, note: str, now: datetime | None = None) -> dict:
+    """Any open state -> resolved by a person, with a note (required).
+
+    The key stays muted until the rule no longer sees the condition, so it is not raised again
+    at the next evaluation.
+    """
+    now = _naive(now) or datetime.now(UTC).replace(tzinfo=None)
+    alert = _get_open(session, alert_id)
+    actor = _who(by)
+    if not (note or "").strip():
+        raise AlertError("a resolution note is required")
+    mute = open_key(alert.rule, alert.key)
+    session.execute(update(Alert).where(Alert.mute_key == mute).values(mute_key=None))
+    alert.state, alert.resolved_at, alert.resolved_by = "resolved", now, actor
+    alert.resolution_note, alert.open_key, alert.mute_key, alert.updated_at = note.strip(), None, mute, now
+    _log(session, alert, "resolved", actor, now, note=alert.resolution_note)
+    session.flush()
+    return as_dict(alert)
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.replace(tzinfo=UTC).isoformat()
+
+
+def as_dict(alert: Alert) -> dict[str, Any]:
+    """JSON-ready alert (times ISO 8601 UTC)."""
+    return {
+        "id": alert.id, "rule": alert.rule, "key": alert.key, "city": alert.city, "district": alert.district,
+        "severity": alert.severity, "state": alert.state, "title": alert.title, "detail": alert.detail,
+        "first_seen": _iso(alert.first_seen), "fired_at": _iso(alert.fired_at),
+        "acknowledged_by": alert.acknowledged_by, "acknowledged_at": _iso(alert.acknowledged_at),
+        "escalated_to": alert.escalated_to, "escalation_note": alert.escalation_note,
+        "escalation_due": _iso(alert.escalation_due), "resolved_at": _iso(alert.resolved_at),
+        "resolved_by": alert.resolved_by, "resolution_note": alert.resolution_note,
+        "updated_at": _iso(alert.updated_at),
+    }
+
+
+def _scope_conditions(session: Session, scope: str | None) -> list:
+    if not scope:
+        return []
+    resolved = resolve_scope(session, scope)
+    conds = [Alert.city.in_(list(resolved.city_codes))] if resolved.city_codes else [Alert.city.is_(None)]
+    if resolved.district_codes:
+        conds.append(Alert.district.in_(list(resolved.district_codes)))
+    return conds
+
+
+_SEVERITY_RANK = case({"critical": 0, "major": 1, "minor": 2}, value=Alert.severity, else_=3)
+
+
+def list_alerts(session: Session, *, scope: str | None = None, state: str | None = None,
+                rule: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                limit: int = 200, offset: int = 0) -> list[Alert]:
+    """Alerts filtered by scope (region code), state ('open' = any open state), rule and
+    first-seen window ``[since, until)``; newest first. Read-only."""
+    conds = _scope_conditions(session, scope)
+    if state == "open":
+        conds.append(Alert.open_key.is_not(None))
+    elif state:
+        if state not in STATES:
+            raise AlertError(f"unknown state {state!r}; expected open or one of {', '.join(STATES)}")
+        conds.append(Alert.state == state)
+    if rule:
+        conds.append(Alert.rule == rule)
+    if since is not None:
+        conds.append(Alert.first_seen >= _naive(since))
+    if until is not None:
+        conds.append(Alert.first_seen < _naive(until))
+    stmt = (select(Alert).where(*conds).order_by(Alert.first_seen.desc(), Alert.id.desc())
+            .limit(max(1, min(int(limit), MAX_LIMIT))).offset(max(0, int(offset))))
+    return list(session.scalars(stmt))
+
+
+def open_alerts(session: Session, *, scope: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Open alerts past their hold time (firing, acknowledged, escalated) for the wall screen.
+
+    Most severe first, then newest. Each dict: id, rule, severity, title (zh), key, city,
+    district, since (aware UTC: when it fired), state. Read-only.
+    """
+    conds = _scope_conditions(session, scope) + [Alert.state.in_(SHOWN_STATES)]
+    stmt = (select(Alert).where(*conds).order_by(_SEVERITY_RANK, Alert.fired_at.desc(), Alert.id.desc())
+            .limit(max(1, min(int(limit), MAX_LIMIT))))
+    return [
+        {"id": a.id, "rule": a.rule, "severity": a.severity, "title": a.title, "key": a.key, "city": a.city,
+         "district": a.district, "since": _aware(a.fired_at or a.first_seen), "state": a.state}
+        for a in session.scalars(stmt)
+    ]
+
+
+def count_open(session: Session, *, scope: str | None = None) -> dict[str, int]:
+    """Open alerts past their hold time per severity."""
+    conds = _scope_conditions(session, scope) + [Alert.state.in_(SHOWN_STATES)]
+    rows = session.execute(select(Alert.severity, func.count()).where(*conds).group_by(Alert.severity))
+    return {sev: int(n) for sev, n in rows}
+
+
+def get(session: Session, alert_id: int) -> Alert | None:
+    return session.get(Alert, int(alert_id))
+
+
+def events_of(session: Session, alert_id: int) -> list[dict[str, Any]]:
+    """The history of one alert, oldest first."""
+    rows = session.scalars(select(AlertEvent).where(AlertEvent.alert_id == int(alert_id))
+                           .order_by(AlertEvent.at, AlertEvent.id))
+    return [{"at": _iso(e.at), "action": e.action, "actor": e.actor, "note": e.note, "detail": e.detail}
+            for e in rows]
+
+
+def for_ticket(session: Session, ticket_id: str) -> list[Alert]:
+    """Alerts whose key is this ticket (ticket rules), open first, newest first."""
+    return list(session.scalars(
+        select(Alert).where(Alert.key == ticket_id)
+        .order_by(Alert.open_key.is_(None), Alert.first_seen.desc(), Alert.id.desc()).limit(50)))

@@ -1,0 +1,124 @@
+"""Alerts over HTTP (a Flask blueprint): list them, and act on one (ack, escalate, resolve).
+
+``GET /api/v1/alerts?scope=&state=&rule=&since=&until=&limit=&offset=`` lists alerts, newest
+first (``state=open`` means any open state). ``GET /api/v1/alerts/<id>`` gives one with its
+history. ``POST /api/v1/alerts/<id>/ack|escalate|resolve`` needs a bearer token whose scope
+covers the alert's city; the body is JSON: ``{"by": ...}``, ``{"by", "to", "note", "due"}``,
+``{"by", "note"}`` (``by`` defaults to the token's name). Errors: ``{"error": ..., "field": ...}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from cockpit import alerts, drill, tokens
+from cockpit.alerts import AlertError
+from cockpit.api_kpi import ParamError, parse_time
+from cockpit.stores import Stores
+from cockpit.watchpoints import RULES
+
+bp = Blueprint("cockpit_alerts", __name__)
+
+
+def _stores() -> Stores:
+    return current_app.config["COCKPIT_STORES"]
+
+
+@bp.errorhandler(ParamError)
+def _param_error(exc: ParamError):
+    return jsonify(exc.as_dict()), 400
+
+
+@bp.errorhandler(AlertError)
+def _alert_error(exc: AlertError):
+    return jsonify({"error": str(exc)}), exc.status
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ParamError(name, f"not an integer: {raw!r}") from None
+    if not low <= value <= high:
+        raise ParamError(name, f"must be between {low} and {high}")
+    return value
+
+
+def list_document(stores: Stores, args) -> dict:
+    """The JSON of ``GET /api/v1/alerts`` for query arguments ``args`` (a mapping)."""
+    state, rule = args.get("state") or None, args.get("rule") or None
+    if state and state != "open" and state not in alerts.STATES:
+        raise ParamError("state", f"expected open or one of {', '.join(alerts.STATES)}")
+    if rule and rule not in RULES:
+        raise ParamError("rule", f"expected one of {', '.join(RULES)}")
+    tz = stores.settings.tz
+    since = parse_time(args["since"], "since", tz) if args.get("since") else None
+    until = parse_time(args["until"], "until", tz) if args.get("until") else None
+    with stores.session() as session:
+        rows = alerts.list_alerts(session, scope=args.get("scope") or None, state=state, rule=rule, since=since,
+                                  until=until, limit=_int("limit", 200, 1, alerts.MAX_LIMIT),
+                                  offset=_int("offset", 0, 0, 10**9))
+        return {"alerts": [alerts.as_dict(a) for a in rows]}
+
+
+@bp.get("/api/v1/alerts")
+def list_alerts():
+    return jsonify(list_document(_stores(), request.args))
+
+
+@bp.get("/api/v1/alerts/<int:alert_id>")
+def get_alert(alert_id: int):
+    with _stores().session() as session:
+        alert = alerts.get(session, alert_id)
+        if alert is None:
+            return jsonify({"error": f"no alert {alert_id}"}), 404
+        return jsonify({**alerts.as_dict(alert), "history": alerts.events_of(session, alert_id)})
+
+
+@bp.post("/api/v1/alerts/<int:alert_id>/<action>")
+def act(alert_id: int, action: str):
+    if action not in ("ack", "escalate", "resolve"):
+        return jsonify({"error": f"unknown action {action!r}; expected ack, escalate or resolve"}), 404
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return jsonify({"error": "missing bearer token"}), 401
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        return jsonify({"error": "body must be a JSON object"}), 400
+    stores = _stores()
+    with stores.session() as session:
+        token = tokens.verify(session, header[len("Bearer "):].strip())
+        if token is None:
+            return jsonify({"error": "invalid or revoked token"}), 401
+        alert = alerts.get(session, alert_id)
+        if alert is None:
+            return jsonify({"error": f"no alert {alert_id}"}), 404
+        if tokens.covers(session, token.scopes, [alert.city]):
+            return jsonify({"error": "alert outside the token's scope"}), 403
+        by = str(body.get("by") or token.name)
+        if action == "ack":
+            out = alerts.acknowledge(session, alert_id, by=by)
+        elif action == "escalate":
+            due: datetime | None = parse_time(str(body["due"]), "due", stores.settings.tz) if body.get("due") else None
+            out = alerts.escalate(session, alert_id, by=by, to=str(body.get("to") or ""),
+                                  note=str(body.get("note") or ""), due=due)
+        else:
+            out = alerts.resolve(session, alert_id, by=by, note=str(body.get("note") or ""))
+    return jsonify(out)
+
+
+@bp.get("/supervise/export.csv")
+def export_csv():
+    """The /supervise grid's filtered ticket set as CSV, streamed (same query string as the page).
+
+    CSV only: openpyxl is not a dependency, and Excel opens this UTF-8 (BOM) CSV directly.
+    """
+    query = {k: v for k, v in request.args.items()}
+    body = stream_with_context(drill.export_csv(_stores(), query))
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": "attachment; filename=tickets.csv"})

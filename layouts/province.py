@@ -1,0 +1,177 @@
+"""The provincial overview: cities on a map coloured by a chosen metric, and their league table.
+
+Uses the wall's panel frame (layouts/wall.py), so the clock, as-of labels and stale marking work
+the same way. Click a city (map or table) to open its wall; the drill link per row opens the
+supervision view of that city.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from dash import dcc, html, no_update
+
+from cockpit.wall import PROVINCE_METRICS
+from layouts import ids
+from layouts.choropleth import choropleth_map
+from layouts.i18n import register, t
+from layouts.page import PageContext
+from layouts.wall import (
+    fmt_int,
+    fmt_pct,
+    map_breaks,
+    map_colors,
+    panel,
+    panel_meta,
+    screen_config,
+    screen_geojson,
+    screen_header,
+    screen_root,
+    signature,
+    sparkline_svg,
+    status_badge,
+)
+
+register({
+    "province.title": {"zh": "全省热线总览", "en": "Province overview"},
+    "province.map": {"zh": "各市分布", "en": "Cities"},
+    "province.table": {"zh": "各市排名", "en": "League table"},
+    "province.metric.tickets_today": {"zh": "今日工单", "en": "Tickets today"},
+    "province.metric.tickets_per_100k_today": {"zh": "每十万人工单", "en": "Tickets per 100k"},
+    "province.metric.offered_today": {"zh": "今日来电", "en": "Calls today"},
+    "province.metric.connection_rate_today": {"zh": "今日接通率", "en": "Connection rate today"},
+    "province.metric.score": {"zh": "综合得分", "en": "Composite score"},
+    "province.col.rank": {"zh": "排名", "en": "#"},
+    "province.col.city": {"zh": "城市", "en": "City"},
+    "province.col.offered": {"zh": "今日来电", "en": "Calls today"},
+    "province.col.tickets": {"zh": "今日工单", "en": "Tickets today"},
+    "province.col.connection_today": {"zh": "今日接通率", "en": "Conn. today"},
+    "province.col.response": {"zh": "响应率", "en": "Response"},
+    "province.col.resolution": {"zh": "解决率", "en": "Resolution"},
+    "province.col.satisfaction": {"zh": "满意率", "en": "Satisfaction"},
+    "province.col.on_time": {"zh": "按时办结率", "en": "On-time closure"},
+    "province.col.connection": {"zh": "接通率", "en": "Connection"},
+    "province.col.score": {"zh": "综合得分", "en": "Score"},
+    "province.col.per_100k": {"zh": "每十万人工单", "en": "Tickets /100k"},
+    "province.col.trend": {"zh": "近{n}天工单", "en": "Tickets, {n} days"},
+    "province.drill": {"zh": "下钻", "en": "Drill"},
+    "province.note": {"zh": "排名指标为近{n}天；综合得分为各率与目标之比的均值（×100）。",
+                      "en": "League figures cover the last {n} days; score = mean of rate/target (x100)."},
+    "province.no_cities": {"zh": "暂无城市数据", "en": "No cities yet"},
+})
+
+PROVINCE_PANELS = ("map", "table")
+RATE_COLUMNS = (("response_rate", "province.col.response"), ("resolution_rate", "province.col.resolution"),
+                ("satisfaction_rate", "province.col.satisfaction"), ("on_time_closure_rate", "province.col.on_time"),
+                ("connection_rate", "province.col.connection"))
+
+
+def province_page(ctx: PageContext, code: str) -> html.Div:
+    """The province skeleton; the map and table fill in on the first refresh."""
+    lang = ctx.lang
+    metric = ctx.query.get("metric") if ctx.query.get("metric") in PROVINCE_METRICS else "tickets_today"
+    map_title = html.Div([
+        html.Span(t("province.map", lang)),
+        dcc.RadioItems(id=ids.PROVINCE_METRIC, value=metric, inline=True, className="ck-province-metric",
+                       options=[{"label": t(f"province.metric.{m}", lang), "value": m} for m in PROVINCE_METRICS]),
+    ], className="ck-wall-map-title")
+    return screen_root(ctx, [
+        screen_header(ctx, code, status_id=ids.PROVINCE_STATUS, title_id=ids.PROVINCE_TITLE),
+        html.Main([panel("map", map_title), panel("table", t("province.table", lang))], className="ck-province-grid"),
+        dcc.Interval(id=ids.PROVINCE_REFRESH, interval=ctx.settings.refresh_ms),
+        dcc.Store(id=ids.PROVINCE_REQUEST),
+        dcc.Store(id=ids.PROVINCE_DONE),
+        dcc.Interval(id=ids.WALL_TICK, interval=1000),
+        dcc.Store(id={"type": ids.WALL_META, "index": "province"}, data={}),
+        dcc.Store(id={"type": ids.WALL_CONFIG, "index": "province"},
+                  data=screen_config(ctx, page="province", code=code)),
+        dcc.Store(id=ids.PROVINCE_MAP_SIG),
+        dcc.Store(id=ids.PROVINCE_DRILL),
+    ], root_id=ids.PROVINCE_ROOT, page="province")
+
+
+def _metric_value(row: dict, metric: str) -> float | None:
+    value = row.get(metric)
+    if metric == "score" and value is not None:
+        return round(value * 100, 1)
+    if metric == "connection_rate_today" and value is not None:
+        return round(value * 100, 1)
+    return value
+
+
+def map_body(snapshot: dict, metric: str, lang: str, tile_url: str = "") -> Any:
+    try:
+        shapes = screen_geojson(snapshot["scope"], lang)
+    except KeyError:
+        return html.Div(t("wall.no_map", lang), className="ck-wall-empty")
+    values = {r["code"]: _metric_value(r, metric) for r in snapshot["rows"]}
+    breaks = map_breaks(values, integer=metric in ("tickets_today", "offered_today"))
+    label = t(f"province.metric.{metric}", lang) + (" (%)" if metric == "connection_rate_today" else "")
+    return html.Div(choropleth_map(shapes, values, id=ids.PROVINCE_MAP_GEO, metric_label=label, breaks=breaks,
+                                   colors=map_colors(breaks), tile_url=tile_url), className="ck-wall-mapbox")
+
+
+def _city_href(code: str, lang: str, kiosk: bool) -> str:
+    query = {"lang": lang, **({"kiosk": "1"} if kiosk else {})}
+    return f"/wall/{code}?{urlencode(query)}"
+
+
+def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
+    rows = snapshot["rows"]
+    if not rows:
+        return html.Div(t("province.no_cities", lang), className="ck-wall-empty")
+    n_days = len(snapshot.get("trend_days") or []) or 14
+    head = [t("province.col.rank", lang), t("province.col.city", lang), t("province.col.offered", lang),
+            t("province.col.tickets", lang), t("province.col.connection_today", lang),
+            *[t(label, lang) for _, label in RATE_COLUMNS], t("province.col.score", lang),
+            t("province.col.per_100k", lang), t("province.col.trend", lang).format(n=n_days), ""]
+    body = []
+    for r in rows:
+        name = r["name"].get(lang) or r["code"]
+        cells = [
+            html.Td(fmt_int(r.get("rank"))),
+            html.Td(html.A(name, href=_city_href(r["code"], lang, kiosk), className="ck-city-link")),
+            html.Td(fmt_int(r.get("offered_today"))),
+            html.Td(fmt_int(r.get("tickets_today"))),
+            html.Td(fmt_pct(r.get("connection_rate_today")),
+                    className=f"ck-status-{r['connection_status']}" if r.get("connection_status") else None),
+        ]
+        for key, _label in RATE_COLUMNS:
+            status = (r.get("status") or {}).get(key)
+            cells.append(html.Td(fmt_pct(r.get(key)), className=f"ck-status-{status}" if status else None))
+        cells += [
+            html.Td("—" if r.get("score") is None else f"{r['score'] * 100:.1f}"),
+            html.Td("—" if r.get("tickets_per_100k") is None else f"{r['tickets_per_100k']:.1f}"),
+            html.Td(html.Img(src=sparkline_svg(r.get("trend") or []), className="ck-spark", alt="")),
+            html.Td(html.A(t("province.drill", lang), href=f"/supervise?{urlencode({'city': r['code'], 'lang': lang})}",
+                           className="ck-drill")),
+        ]
+        body.append(html.Tr(cells, className="ck-row", **{"data-city": r["code"]}))
+    return [
+        html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)], className="ck-league"),
+        html.Div(t("province.note", lang).format(n=snapshot.get("league_days")), className="ck-league-note"),
+    ]
+
+
+def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: bool, previous_meta: dict | None,
+                    previous_map_sig: str | None, tile_url: str = "", request: Any = None) -> tuple:
+    """Outputs of one province refresh: map, table, map signature, meta, status, title, answered request."""
+    if snapshot is None:
+        meta = panel_meta({p: None for p in PROVINCE_PANELS}, previous_meta, set(PROVINCE_PANELS))
+        return no_update, no_update, no_update, meta, status_badge(["province"], lang), no_update, request
+    failed = set(snapshot.get("failed") or [])
+    live, league = snapshot["sections"].get("live"), snapshot["sections"].get("league")
+    map_source = league if metric == "score" else live
+    failed_panels = {"table"} if failed else set()
+    if ("history" if metric == "score" else "live") in failed:
+        failed_panels.add("map")
+    map_out, sig = no_update, no_update
+    if map_source is not None and snapshot["rows"]:
+        new_sig = signature(snapshot["scope"], metric, lang, {r["code"]: r.get(metric) for r in snapshot["rows"]})
+        if new_sig != previous_map_sig:
+            map_out, sig = map_body(snapshot, metric, lang, tile_url), new_sig
+    table = league_table(snapshot, lang, kiosk=kiosk) if live is not None or league is not None else no_update
+    meta = panel_meta({"map": map_source, "table": live or league}, previous_meta, failed_panels)
+    title = snapshot["name"].get(lang) or snapshot["scope"]
+    return map_out, table, sig, meta, status_badge(sorted(failed), lang), title, request

@@ -1,0 +1,70 @@
+"""Builders of /supervise and /tickets/<id>: pure functions of a view model (no database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from cockpit.settings import Settings
+from layouts import ids
+from layouts.i18n import MESSAGES
+from layouts.page import PageContext
+from layouts.supervise import bars, supervise_page, view_parts
+from layouts.ticket import duration, ticket_body, ticket_page
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _find(component, id_):
+    if getattr(component, "id", None) == id_:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            found = _find(child, id_)
+            if found is not None:
+                return found
+    return None
+
+
+def test_sup010_page_frame_takes_its_filters_from_the_url():
+    ctx = PageContext(lang="en", settings=Settings(), query={"city": "620100", "rule": "overdue", "lang": "en"},
+                      path="/supervise")
+    page = supervise_page(ctx)
+    assert _find(page, ids.SUP_QUERY).data == {"city": "620100", "rule": "overdue", "lang": "en"}
+    assert _find(page, ids.SUP_RULE).value == "overdue" and _find(page, ids.SUP_STATE).value == "open"
+    grid = _find(page, ids.SUP_GRID)
+    assert grid.rowModelType == "infinite" and not getattr(grid, "rowData", None)  # rows come page by page
+    assert _find(page, ids.SUP_EXPORT).href == "/supervise/export.csv?city=620100&rule=overdue&lang=en"
+
+
+def test_sup011_view_parts_and_ticket_body_render_in_both_languages():
+    alert = {"id": 3, "rule": "overdue", "key": "T1", "city": "620100", "district": "620102", "severity": "major",
+             "state": "firing", "title": "工单T1超期未办结", "detail": {"filter": {"ticket_ids": ["T1"]}},
+             "first_seen": "2026-11-28T02:00:00+00:00", "fired_at": "2026-11-28T02:00:00+00:00"}
+    view = {"query": {"alert": "3"}, "alerts": [alert], "selected": alert, "facets": {
+        "district": [("620102", 3)], "category": [("供热", 2)]}, "names": {"620102": "城关区"}, "cities": ["620100"],
+        "districts": ["620102"], "breadcrumb": [{"level": "province", "code": "620000", "name": "甘肃省", "query": ""}],
+        "rules": {}, "state": "open"}
+    for lang in ("zh", "en"):
+        crumbs, table, selected, d_fig, c_fig, city_opts, district_opts = view_parts(view, lang, TZ)
+        assert district_opts == [{"label": "城关区", "value": "620102"}]
+        assert d_fig.data[0].customdata == ("620102",)
+    step = {"type": "ticket.created", "at": datetime(2026, 11, 20, 2), "unit": None, "detail": {},
+            "since_prev_s": None, "since_created_s": 0.0}
+    tv = {"ticket": {"status": "dispatched", "unit": "U", "category_path": ["城乡建设", "供热"], "category": "城乡建设",
+                     "address": None, "caller": None, "text": "暖气不热", "lat": None, "lon": None, "district": None},
+          "steps": [step], "clocks": {"due_at": None, "due_left_s": -60.0, "closed_late_s": None,
+                                      "response_due_at": None, "responded_in_s": None, "response_left_s": None,
+                                      "open_for_s": 90000.0, "closed_in_s": None},
+          "related": [], "alerts": [{**alert, "history": []}], "breadcrumb": [], "names": {}}
+    assert ticket_body(tv, "en", TZ) is not None and ticket_body(None, "zh", TZ).children == "工单不存在"
+    assert _find(ticket_page(PageContext(lang="zh", settings=Settings()), "T1"), ids.TK_ID).data == "T1"
+    assert bars([], {}, selected=None).data[0].x == ()
+
+
+def test_sup012_durations_and_catalogues():
+    assert duration(90061, "zh") == "1天1小时" and duration(90061, "en") == "1d 1h"
+    assert duration(59, "zh") == "0分钟" and duration(None, "en") == ""
+    for key in ("sup.title", "tk.timeline", "rule.urgent_content", "step.ticket.reopened"):
+        assert MESSAGES[key]["zh"] and MESSAGES[key]["en"]

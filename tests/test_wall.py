@@ -1,0 +1,158 @@
+"""cockpit.wall: the city wall snapshot on real Redis with SQLite and PostgreSQL.
+
+Times are built around local noon of today (Asia/Shanghai), so the live store's TTL window (read
+from the real clock by ``live.apply``) holds today and last week but not two weeks ago.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis as redis_lib
+
+from cockpit import wall
+from cockpit.alerts import Finding, reconcile
+from cockpit.ingest import ingest_batch
+from cockpit.rollups import rollup_range
+from tests.factories import Stream
+
+CITY = "620100"
+
+
+def _noon() -> datetime:
+    """Local noon of today (Asia/Shanghai), as aware UTC."""
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=12, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+NOW = _noon()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    wall.clear_cache()
+    yield
+    wall.clear_cache()
+
+
+def _today(stores) -> None:
+    s = Stream(CITY, base=NOW - timedelta(hours=1), prefix="wt-")
+    raws = []
+    for i, wait in enumerate((3, 5, 20, 40)):
+        raws += s.answered_call(f"a{i}", i * 300, wait, 120, seat="s1")
+    raws += s.abandoned_call("x1", 1500, 2)  # short abandon
+    raws += s.abandoned_call("x2", 1600, 30)
+    raws.append(s.event("call.offered", 3500, call_id="w1"))  # still waiting at NOW (100 s)
+    raws += s.ticket("T1", 100, district="620102", category=("城乡建设", "供热"), close=False)
+    raws += s.ticket("T2", 200, district="620102", category=("城乡建设", "供水"), close=False)
+    raws += s.ticket("T3", 300, district="620103", category=("交通运输", "公交"), close=False)
+    raws += [s.event("seat.state", 10, seat_id="s1", state="on_call"),
+             s.event("seat.state", 10, seat_id="s2", state="ready"),
+             s.event("seat.state", 10, seat_id="s3", state="offline")]
+    assert ingest_batch(stores, raws, source="test").rejected == []
+
+
+def _offered_on(stores, days_ago: int, n: int, *, hour_offset: float, tickets: int = 0) -> None:
+    base = NOW - timedelta(days=days_ago) - timedelta(hours=hour_offset)
+    s = Stream(CITY, base=base, prefix=f"wd{days_ago}-")
+    raws = []
+    for i in range(n):
+        raws += s.answered_call(f"d{days_ago}-c{i}", i * 60, 4, 60)
+    for i in range(tickets):
+        raws += s.ticket(f"d{days_ago}-T{i}", i * 60, category=("城乡建设", "供热"), close=False)
+    assert ingest_batch(stores, raws, source="test").rejected == []
+
+
+def test_wall010_snapshot_counts_rates_queue_seats(stores):
+    _today(stores)
+    snap = wall.city_snapshot(stores, CITY, now=NOW)
+    assert snap["failed"] == []
+    sec = snap["sections"]
+    assert (sec["volume"]["offered"], sec["volume"]["answered"], sec["volume"]["abandoned"]) == (7, 4, 2)
+    assert sec["volume"]["tickets"] == 3
+    assert sec["rates"]["connection_rate"] == pytest.approx(4 / 6)  # short abandon leaves the denominator
+    assert sec["rates"]["service_level"] == pytest.approx(2 / 6)  # answered within 15 s
+    assert sec["rates"]["connection_status"] == "red" and sec["rates"]["service_status"] == "red"
+    assert sec["queue"]["waiting"] == 1
+    assert sec["queue"]["longest_wait_s"] == pytest.approx(100, abs=1)
+    assert sec["seats"]["by_state"] == {"offline": 1, "on_call": 1, "ready": 1}
+    assert (sec["seats"]["logged_in"], sec["seats"]["handling"]) == (2, 1)
+    assert sec["districts"]["counts"] == {"620102": 2, "620103": 1}
+    assert sec["districts"]["population"]["620102"] > 1_000_000
+    assert [(c["name"], c["today"]) for c in sec["categories"]["top"]] == [("城乡建设", 2), ("交通运输", 1)]
+    assert sec["curves"]["minute"] == 720
+    assert sec["curves"]["today"]["offered"][-1] == 7
+    assert sec["staffing"]["staffed"] == 2  # on_call and ready are staffed; offline is not
+    assert sec["alerts"]["items"] == []
+    for name in ("volume", "rates", "queue", "seats", "districts", "curves", "categories", "staffing"):
+        assert sec[name]["as_of_ms"] > 0 and sec[name]["max_age_ms"] >= 2 * stores.settings.refresh_ms
+    assert snap["name"] == {"zh": "兰州市", "en": "Lanzhou"}
+
+
+def test_wall011_baselines_from_live_and_sql(stores):
+    _today(stores)
+    _offered_on(stores, 7, 3, hour_offset=2, tickets=2)  # in Redis (within the 8-day TTL)
+    _offered_on(stores, 14, 5, hour_offset=3)  # SQL only, raw rows
+    _offered_on(stores, 21, 1, hour_offset=3)  # SQL only, through the 15-minute rollups
+    day21 = NOW - timedelta(days=21)
+    with stores.session() as session:
+        rollup_range(session, day21 - timedelta(hours=12), day21 + timedelta(hours=12), now=NOW)
+    snap = wall.city_snapshot(stores, CITY, now=NOW)
+    curves = snap["sections"]["curves"]
+    sources = list(curves["baseline_sources"].values())
+    assert sources == ["live", "sql", "sql", "none"]
+    minute = curves["minute"]
+    assert curves["last_week"]["offered"][minute] == 3
+    assert curves["median"]["offered"][minute] == 3  # median of 3, 5, 1 (the empty week is skipped)
+    assert curves["last_week"]["offered"][minute - 180] == 0  # nothing before 10:00 last week
+    assert snap["sections"]["volume"]["offered_last_week"] == 3
+    assert snap["sections"]["volume"]["tickets_last_week"] == 2
+    assert len(curves["median"]["offered"]) == 1440
+
+
+def test_wall012_failed_source_is_reported_and_recovers(stores):
+    _today(stores)
+    good = stores.redis
+    stores.redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                                   retry_on_error=[], retry=None)
+    try:
+        snap = wall.city_snapshot(stores, CITY, now=NOW)
+        assert snap["failed"] == ["live"]
+        assert "volume" not in snap["sections"] and "staffing" in snap["sections"]
+        again = wall.city_snapshot(stores, CITY, now=NOW)
+        assert again["errors"]["live"] == "unavailable, retrying"  # fails fast while the source is down
+    finally:
+        stores.redis = good
+    snap = wall.city_snapshot(stores, CITY, now=NOW)
+    assert snap["failed"] == [] and snap["sections"]["volume"]["offered"] == 7
+
+
+def test_wall013_open_alerts_most_severe_first(stores):
+    _today(stores)
+    assert wall.open_alerts(stores, CITY) == []
+    findings = [
+        Finding(rule="surge", key="k1", city=CITY, district="620102", severity="minor", title="来电激增"),
+        Finding(rule="surge", key="k2", city=CITY, district="620103", severity="critical", title="接通率骤降"),
+        Finding(rule="surge", key="k3", city="620200", district=None, severity="critical", title="别的城市"),
+    ]
+    with stores.session() as session:
+        reconcile(session, "surge", findings, now=NOW)
+    items = wall.city_snapshot(stores, CITY, now=NOW)["sections"]["alerts"]["items"]
+    assert [(a["severity"], a["title"], a["district"]) for a in items] == [
+        ("critical", "接通率骤降", "620103"), ("minor", "来电激增", "620102")]
+    assert items[0]["since"].startswith(NOW.date().isoformat()[:4])
+
+
+def test_wall014_curve_helpers():
+    curve = wall.intervals_to_minutes([15, 0, 30] + [0] * 93)
+    assert len(curve) == 1440
+    assert (curve[0], curve[14], curve[29], curve[44], curve[-1]) == (1, 15, 15, 45, 45)
+    assert wall.median_curve([None, [1, 2], [3, 4], [5, 9]]) == [3, 4]
+    assert wall.median_curve([None, None]) is None
+    assert wall.cumulative([1, 0, 2]) == [1, 1, 3]
+    assert wall.change(12, 10) == pytest.approx(0.2)
+    assert wall.change(1, 0) is None and wall.change(None, 3) is None
+    assert wall.wall_path("620000") == "/province/620000" and wall.wall_path("620100") == "/wall/620100"

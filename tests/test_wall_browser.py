@@ -1,0 +1,243 @@
+"""The city wall, the province overview and the playlist in headless Chromium (dash_duo).
+
+Each page loads with no console errors and no request leaving 127.0.0.1; 1920x1080 screenshots
+go to tests/artifacts/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from dash.testing.wait import until
+
+from app import create_app
+from cockpit import wall
+from cockpit.ingest import forget_regions, ingest_batch
+from geo.regions import load_default_regions
+from layouts import ids
+from tests.factories import Stream
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def _external_requests(dash_duo) -> list[str]:
+    urls = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
+    )
+    return [u for u in urls if not (u.startswith("http://127.0.0.1") or u.startswith("http://localhost")
+                                    or u.startswith("data:"))]
+
+
+def _full_hd(dash_duo) -> None:
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+
+
+def _seed(stores, now: datetime) -> None:
+    """Two cities, a few calls, tickets and seats in the last hour; last week's same hour for Lanzhou."""
+    raws: list[dict] = []
+    for city, n_calls, n_tickets in (("620100", 12, 6), ("620200", 4, 2)):
+        s = Stream(city, base=now - timedelta(minutes=50), prefix=f"wb-{city}-")
+        for i in range(n_calls):
+            if i % 4 == 3:
+                raws += s.abandoned_call(f"{city}-c{i}", i * 120, 30 + i)
+            else:
+                raws += s.answered_call(f"{city}-c{i}", i * 120, 3 + i, 90, seat=f"s{i % 3}")
+        for i in range(n_tickets):
+            raws += s.ticket(f"{city}-T{i}", 60 + i * 300, district=("620102", "620103", "620104")[i % 3]
+                             if city == "620100" else "620201",
+                             category=(("城乡建设", "供热"), ("交通运输", "公交"), ("市场监管", "价格"))[i % 3],
+                             close=False)
+        for seat, state in ((0, "on_call"), (1, "ready"), (2, "acw")):
+            raws.append(s.event("seat.state", 30, seat_id=f"s{seat}", state=state))
+        raws.append(s.event("call.offered", 2990, call_id=f"{city}-waiting"))
+    last = Stream("620100", base=now - timedelta(days=7, minutes=50), prefix="wb-lw-")
+    for i in range(8):
+        raws += last.answered_call(f"lw-c{i}", i * 200, 5, 60)
+    result = ingest_batch(stores, raws, source="test")
+    assert result.rejected == []
+
+
+@pytest.fixture
+def wall_app(sqlite_stores):
+    wall.clear_cache()
+    with sqlite_stores.session() as session:
+        load_default_regions(session)
+    forget_regions()
+    _seed(sqlite_stores, datetime.now(UTC))
+    wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
+    yield create_app(sqlite_stores.settings, stores=sqlite_stores), sqlite_stores
+    wall.clear_cache()
+
+
+def _figure(dash_duo, name: str) -> str:
+    return dash_duo.find_element(f"[data-figure='{name}']").text
+
+
+def test_wall001_city_wall_loads_and_screenshots(dash_duo, wall_app):
+    app, _stores = wall_app
+    dash_duo.start_server(app)
+    _full_hd(dash_duo)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    dash_duo.wait_for_text_to_equal(f"#{ids.WALL_TITLE}", "兰州市", timeout=5)
+    dash_duo.wait_for_element(f"#{ids.WALL_MAP_GEO} path, .ck-wall-districts path.leaflet-interactive", timeout=10)
+    dash_duo.wait_for_contains_text(".ck-wall-volume .ck-wall-as-of", "数据时间", timeout=5)
+    assert _figure(dash_duo, "tickets") == "6"
+    assert _figure(dash_duo, "waiting") == "1"
+    assert "接通率" in dash_duo.find_element(".ck-wall-rates").text
+    size = dash_duo.driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight,"
+        " window.innerWidth, window.innerHeight];")
+    assert size[0] <= size[2] and size[1] <= size[3], f"the wall scrolls: {size}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "wall_620100_1920x1080.png"))
+    assert _external_requests(dash_duo) == []
+    assert dash_duo.get_logs() == []
+
+
+def test_wall002_new_event_shows_within_three_seconds(dash_duo, wall_app):
+    app, stores = wall_app
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    s = Stream("620100", base=datetime.now(UTC) - timedelta(seconds=5), prefix="wb-new-")
+    assert ingest_batch(stores, [s.event("call.offered", 0, call_id="new-1")], source="test").accepted == 1
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=3)
+    assert dash_duo.get_logs() == []
+
+
+def test_wall003_failed_source_keeps_values_marks_stale_and_recovers(dash_duo, wall_app):
+    app, stores = wall_app
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    good = stores.redis
+    # A real client to a port nothing listens on: redis-py retries with backoff (~4 s), then fails.
+    stores.redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    try:
+        dash_duo.wait_for_element(".ck-wall-volume.ck-stale", timeout=8)
+        dash_duo.wait_for_element(".ck-wall-volume.ck-failed", timeout=12)
+        assert _figure(dash_duo, "offered") == "13"
+        assert "数据源故障" in dash_duo.find_element(f"#{ids.WALL_STATUS}").text
+    finally:
+        stores.redis = good
+    dash_duo.wait_for_element(".ck-wall-volume:not(.ck-stale):not(.ck-failed)", timeout=12)
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=3)
+    assert "数据正常" in dash_duo.find_element(f"#{ids.WALL_STATUS}").text
+    assert dash_duo.get_logs() == []
+
+
+def test_wall004_kiosk_english_has_no_navigation(dash_duo, wall_app):
+    app, _stores = wall_app
+    dash_duo.start_server(app)
+    _full_hd(dash_duo)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100?kiosk=1&lang=en")
+    dash_duo.wait_for_text_to_equal(f"#{ids.WALL_TITLE}", "Lanzhou", timeout=10)
+    root = dash_duo.find_element(f"#{ids.WALL_ROOT}")
+    assert "ck-kiosk" in root.get_attribute("class")
+    assert dash_duo.driver.find_elements("css selector", ".ck-wall-lang") == []
+    assert "Connection rate" in dash_duo.find_element(".ck-wall-rates").text
+    cursor = dash_duo.driver.execute_script(
+        f"return getComputedStyle(document.getElementById('{ids.WALL_ROOT}')).cursor;")
+    assert cursor == "none"
+    dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=10)
+    assert "Chengguan" in dash_duo.find_element(".ck-wall-districts").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "wall_620100_en_kiosk.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_playlist001_rotates_through_scopes(dash_duo, wall_app):
+    app, _stores = wall_app
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/playlist?scopes=620100,620200,620000&seconds=2")
+    frame = f"#{ids.PLAYLIST_FRAME}"
+    dash_duo.wait_for_element(frame, timeout=10)
+    assert "/wall/620100?kiosk=1" in dash_duo.find_element(frame).get_attribute("src")
+    until(lambda: "/wall/620200" in dash_duo.find_element(frame).get_attribute("src"), timeout=5)
+    until(lambda: "/province/620000" in dash_duo.find_element(frame).get_attribute("src"), timeout=5)
+    assert _external_requests(dash_duo) == []
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.slow
+def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
+    """A few simulated hours (cockpit.simulation) for the screenshots a person looks at."""
+    from cockpit.simulation import generate
+
+    wall.clear_cache()
+    with sqlite_stores.session() as session:
+        load_default_regions(session)
+    forget_regions()
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=6)
+    for days_ago, cities in ((0, None), (7, ["620100"]), (14, ["620100"])):
+        s = start - timedelta(days=days_ago)
+        raws = list(generate(s, timedelta(hours=8 if days_ago else 6), seed=7, cities=cities, origin=s))
+        for i in range(0, len(raws), 5000):
+            assert ingest_batch(sqlite_stores, raws[i:i + 5000], source="sim").rejected == []
+    wall.city_snapshot(sqlite_stores, "620100")
+    app = create_app(sqlite_stores.settings, stores=sqlite_stores)
+    dash_duo.start_server(app)
+    _full_hd(dash_duo)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
+    dash_duo.wait_for_element(".ck-wall-curves img", timeout=10)
+    dash_duo.wait_for_element(".ck-wall-staffing [data-figure='required']", timeout=10)
+    assert int(_figure(dash_duo, "offered").replace(",", "")) > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "wall_620100_simulated_1920x1080.png"))
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 3840, "height": 2160, "deviceScaleFactor": 1, "mobile": False})
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100?kiosk=1")
+    dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
+    dash_duo.wait_for_element(".ck-wall-staffing [data-figure='required']", timeout=10)
+    size = dash_duo.driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
+    assert size == [3840, 2160], f"the 4K wall scrolls: {size}"
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "wall_620100_simulated_3840x2160.png"))
+    _full_hd(dash_duo)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
+    dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=15)
+    dash_duo.wait_for_element("tr[data-city='620100'] img.ck-spark", timeout=15)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "province_620000_simulated_1920x1080.png"))
+    assert _external_requests(dash_duo) == []
+    assert dash_duo.get_logs() == []
+
+
+def test_wall006_district_click_drills_to_supervision(dash_duo, wall_app):
+    app, _stores = wall_app
+    dash_duo.start_server(app)
+    _full_hd(dash_duo)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
+    paths = dash_duo.driver.find_elements("css selector", ".ck-wall-districts path.leaflet-interactive")
+    biggest = max(paths, key=lambda p: p.size["width"] * p.size["height"])
+    dash_duo.driver.execute_script(
+        "var r = arguments[0].getBoundingClientRect();"
+        "var el = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);"
+        "el.dispatchEvent(new MouseEvent('click', {bubbles: true, clientX: r.left + r.width / 2,"
+        " clientY: r.top + r.height / 2}));", biggest)
+    until(lambda: "/supervise?city=620100&district=62" in dash_duo.driver.current_url, timeout=10)
+
+
+def test_wall007_panels_turn_stale_by_the_browser_clock_when_the_server_is_gone(dash_duo, wall_app):
+    app, _stores = wall_app
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    dash_duo.wait_for_element(".ck-wall-volume:not(.ck-stale)", timeout=5)
+    clock = dash_duo.find_element(f"#{ids.WALL_CLOCK}").text
+    dash_duo.server.stop()
+    # No get_logs() check here: the browser rightly logs the refused refresh requests.
+    dash_duo.wait_for_element(".ck-wall-volume.ck-stale", timeout=8)
+    dash_duo.wait_for_element(".ck-wall-rates.ck-stale", timeout=2)
+    assert "数据过期" in dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text
+    assert _figure(dash_duo, "offered") == "13"  # the last good value stays on screen
+    until(lambda: dash_duo.find_element(f"#{ids.WALL_CLOCK}").text != clock, timeout=3)

@@ -1,0 +1,168 @@
+"""Wall and province builders: pure functions from snapshots to components (no stores)."""
+
+from __future__ import annotations
+
+import base64
+from zoneinfo import ZoneInfo
+
+from dash import html, no_update
+
+from layouts import province as province_layout
+from layouts import wall as wall_layout
+from layouts.i18n import MESSAGES
+from layouts.wall import WALL_PANELS, curve_svg, panel_meta, playlist_urls, sparkline_svg, wall_update
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _section(**values):
+    return {"as_of_ms": 1_000, "max_age_ms": 4_000, **values}
+
+
+def _snapshot(**overrides):
+    sections = {
+        "volume": _section(offered=13, answered=9, abandoned=3, tickets=6, offered_last_week=10, offered_median=None,
+                           tickets_last_week=None, tickets_median=None),
+        "rates": _section(connection_rate=0.9, connection_status="amber", service_level=0.5, service_status="red",
+                          sl_threshold_s=15, targets={"connection_rate": 0.95, "service_level": 0.8}),
+        "queue": _section(waiting=2, longest_wait_s=75.0),
+        "curves": _section(minute=2, today={"offered": [0, 1, 3], "tickets": [0, 0, 1]},
+                           last_week={"offered": [1.0] * 1440, "tickets": None}, median={"offered": None,
+                                                                                          "tickets": None}),
+        "seats": _section(by_state={"on_call": 2, "ready": 1}, logged_in=3, handling=2, busy_share=2 / 3,
+                          utilisation_today=0.5),
+        "staffing": _section(required=4, staffed=3, projected_service_level=0.7, next=[{"required": 5}]),
+        "districts": _section(counts={"620102": 3}, population={"620102": 1_484_016}),
+        "categories": _section(top=[{"name": "城乡建设", "today": 3, "normal": 1, "change": 2.0}]),
+        "alerts": _section(items=[{"severity": "critical", "title": "接通率骤降", "district": "620102",
+                                   "since": "2026-11-29T01:00:00+00:00"}]),
+    }
+    snap = {"scope": "620100", "name": {"zh": "兰州市", "en": "Lanzhou"}, "sections": sections, "failed": []}
+    snap.update(overrides)
+    return snap
+
+
+def _texts(component) -> str:
+    out = []
+
+    def walk(c):
+        if isinstance(c, (str, int, float)):
+            out.append(str(c))
+            return
+        if isinstance(c, (list, tuple)):
+            for x in c:
+                walk(x)
+            return
+        if c is None or c is no_update:
+            return
+        walk(getattr(c, "children", None))
+
+    walk(component)
+    return " ".join(out)
+
+
+def test_wall020_update_builds_every_panel_and_meta():
+    out = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ,
+                      request={"n": 3, "at": 0})
+    bodies, (sig, meta, status, title, answered) = out[:len(WALL_PANELS)], out[len(WALL_PANELS):]
+    assert all(b is not no_update for b in bodies)
+    assert "13" in _texts(bodies[WALL_PANELS.index("volume")])
+    assert "▲30%" in _texts(bodies[WALL_PANELS.index("volume")])  # 13 against 10 last week
+    assert "1:15" in _texts(bodies[WALL_PANELS.index("queue")])
+    assert "接通率骤降" in _texts(bodies[WALL_PANELS.index("alerts")])
+    assert "09:00" in _texts(bodies[WALL_PANELS.index("alerts")])  # since, in local time
+    assert set(meta) == set(WALL_PANELS) and not any(m["failed"] for m in meta.values())
+    assert "数据正常" in _texts(status) and _texts(title) == "兰州市"
+    assert answered == {"n": 3, "at": 0}  # the refresh gate may ask again
+    again = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=meta, previous_map_sig=sig, tz=TZ)
+    assert again[WALL_PANELS.index("districts")] is no_update  # same values: the map is not redrawn
+    per100k = wall_update(_snapshot(), lang="zh", mode="per100k", previous_meta=meta, previous_map_sig=sig, tz=TZ)
+    assert per100k[WALL_PANELS.index("districts")] is not no_update
+
+
+def test_wall021_failed_source_keeps_values_and_last_as_of():
+    good = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ)
+    meta = good[len(WALL_PANELS) + 1]
+    snap = _snapshot(failed=["live"])
+    for name in ("volume", "rates", "queue", "curves", "seats", "districts", "categories"):
+        del snap["sections"][name]
+    out = wall_update(snap, lang="en", mode="count", previous_meta=meta, previous_map_sig=None, tz=TZ)
+    assert out[WALL_PANELS.index("volume")] is no_update
+    assert out[WALL_PANELS.index("staffing")] is not no_update
+    new_meta = out[len(WALL_PANELS) + 1]
+    assert new_meta["volume"] == {"as_of_ms": 1_000, "max_age_ms": 4_000, "failed": True}
+    assert new_meta["staffing"]["failed"] is False
+    assert "source failed" in _texts(out[len(WALL_PANELS) + 2])
+    total = wall_update(None, lang="zh", mode="count", previous_meta=meta, previous_map_sig=None, tz=TZ)
+    assert all(v is no_update for v in total[:len(WALL_PANELS)])
+    assert all(m["failed"] for m in total[len(WALL_PANELS) + 1].values())
+
+
+def test_wall022_panel_meta_without_history():
+    meta = panel_meta({"volume": None}, None, {"volume"})
+    assert meta == {"volume": {"as_of_ms": None, "max_age_ms": None, "failed": True}}
+
+
+def test_wall023_svg_charts_are_inline_data():
+    uri = curve_svg([0, 1, 3], [1.0] * 1440, None)
+    assert uri.startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(uri.split(",", 1)[1]).decode()
+    assert svg.count("<polyline") == 2 and "24:00" in svg and "http://www.w3.org/2000/svg" in svg
+    spark = base64.b64decode(sparkline_svg([1, 2, 3]).split(",", 1)[1]).decode()
+    assert "<polyline" in spark and "<circle" in spark
+
+
+def test_wall024_playlist_urls_and_catalogues():
+    assert playlist_urls(["620100", "620000"], lang="zh") == [
+        "/wall/620100?kiosk=1&lang=zh", "/province/620000?kiosk=1&lang=zh"]
+    keys = [k for k in MESSAGES if k.startswith(("wall.", "province.", "playlist."))]
+    assert len(keys) > 60
+    assert all(MESSAGES[k].get("zh") and MESSAGES[k].get("en") for k in keys)
+
+
+def test_province020_league_table_rows_and_links():
+    snap = {
+        "scope": "620000", "name": {"zh": "甘肃省", "en": "Gansu"}, "failed": [], "league_days": 30,
+        "trend_days": ["d"] * 14,
+        "sections": {"live": _section(), "league": _section()},
+        "rows": [{"code": "620100", "name": {"zh": "兰州市", "en": "Lanzhou"}, "rank": 1, "offered_today": 13,
+                  "tickets_today": 6, "connection_rate_today": 0.9, "connection_status": "amber",
+                  "response_rate": 0.96, "resolution_rate": 0.8, "satisfaction_rate": None,
+                  "on_time_closure_rate": 1.0, "connection_rate": 0.93, "score": 0.98, "tickets_per_100k": 1.5,
+                  "status": {"response_rate": "green", "resolution_rate": "amber"}, "trend": [1, 2, 3]}],
+    }
+    map_out, table, sig, meta, status, title, _answered = province_layout.province_update(
+        snap, lang="zh", metric="tickets_today", kiosk=True, previous_meta=None, previous_map_sig=None)
+    assert title == "甘肃省" and set(meta) == {"map", "table"}
+    rows = [c for c in _walk(table) if isinstance(c, html.Tr) and getattr(c, "className", "") == "ck-row"]
+    assert len(rows) == 1
+    links = [c for c in _walk(rows[0]) if isinstance(c, html.A)]
+    assert links[0].href == "/wall/620100?lang=zh&kiosk=1"
+    assert links[1].href == "/supervise?city=620100&lang=zh"
+    assert "98.0" in _texts(rows[0]) and "96.0%" in _texts(rows[0])
+
+
+def _walk(component):
+    if isinstance(component, (list, tuple)):
+        for c in component:
+            yield from _walk(c)
+        return
+    if component is None or isinstance(component, (str, int, float)):
+        return
+    yield component
+    yield from _walk(getattr(component, "children", None))
+
+
+def test_wall025_map_colours_fit_the_breaks():
+    for n in range(0, 5):
+        assert len(wall_layout.map_colors([float(i) for i in range(n)])) == n + 1
+
+
+def test_wall026_map_breaks_separate_zero_from_some():
+    values = {"a": 0, "b": 0, "c": 0, "d": 0, "e": 0, "f": 2, "g": 1}
+    breaks = wall_layout.map_breaks(values, integer=True)
+    assert breaks and all(b == int(b) for b in breaks)
+    from layouts.choropleth import class_index
+
+    assert class_index(0, breaks) == 0 and class_index(1, breaks) >= 1
+    assert wall_layout.map_breaks({"a": 0, "b": 0}) == []
