@@ -18,6 +18,8 @@ import dash_leaflet as dl
 import shapely
 from dash import html
 
+from layouts import i18n
+
 # Sequential palette readable on the dark background (light = low, hot = high).
 DEFAULT_COLORS = ["#1d3557", "#2a6f97", "#61a5c2", "#f4a261", "#e63946"]
 NO_DATA_COLOR = "#3a4458"
@@ -74,9 +76,16 @@ def class_index(value: float, breaks: list[float]) -> int:
     return bisect.bisect_right(breaks, value)
 
 
-def _fmt(value: float | None) -> str:
+i18n.register({
+    "map.no_data": {"zh": "无数据", "en": "No data"},
+    "map.all": {"zh": "全部", "en": "All"},
+    "map.rank": {"zh": "第 {rank} / {total} 名", "en": "Rank {rank} of {total}"},
+})
+
+
+def _fmt(value: float | None, lang: str = i18n.DEFAULT_LANG) -> str:
     if value is None:
-        return "无数据"
+        return i18n.t("map.no_data", lang)
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.1f}"
@@ -88,16 +97,16 @@ def _ranks(values: dict[str, float | None]) -> dict[str, int]:
     return {code: known.index(v) + 1 for code, v in values.items() if v is not None}
 
 
-def _legend(metric_label: str, breaks: list[float], colors: list[str]) -> html.Div:
+def _legend(metric_label: str, breaks: list[float], colors: list[str], lang: str) -> html.Div:
     labels = []
     if not breaks:
-        labels.append((colors[0], "全部"))
+        labels.append((colors[0], i18n.t("map.all", lang)))
     else:
         labels.append((colors[0], f"< {_fmt(breaks[0])}"))
         for i in range(1, len(breaks)):
             labels.append((colors[i], f"{_fmt(breaks[i - 1])} – {_fmt(breaks[i])}"))
         labels.append((colors[len(breaks)], f"≥ {_fmt(breaks[-1])}"))
-    labels.append((NO_DATA_COLOR, "无数据"))
+    labels.append((NO_DATA_COLOR, i18n.t("map.no_data", lang)))
     rows = [
         html.Div([html.Span(className="ck-map-swatch", style={"background": c, "display": "inline-block",
                                                                "width": "14px", "height": "14px",
@@ -130,7 +139,7 @@ def _label_point(feature: dict) -> tuple[float, float]:
 
 def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | dict, metric_label: str,
                    breaks: list[float], colors: list[str], tile_url: str = "", labels: bool = True,
-                   height: str = "100%"):
+                   height: str = "100%", lang: str = i18n.DEFAULT_LANG):
     """A dark choropleth of ``geojson`` regions coloured by ``values[code]``, with legend and tooltips.
 
     ``geojson`` is a FeatureCollection whose features carry ``properties.code`` and ``.name``
@@ -153,8 +162,9 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
         props["value"] = value
         props["rank"] = ranks.get(props["code"])
         props["_fill"] = NO_DATA_COLOR if value is None else colors[class_index(value, breaks)]
-        rank_text = f"第 {ranks[props['code']]} / {total} 名" if value is not None else ""
-        props["tooltip"] = f"<b>{props.get('name', props['code'])}</b><br>{metric_label}: {_fmt(value)}" + (
+        rank_text = (i18n.t("map.rank", lang).format(rank=ranks[props["code"]], total=total)
+                     if value is not None else "")
+        props["tooltip"] = f"<b>{props.get('name', props['code'])}</b><br>{metric_label}: {_fmt(value, lang)}" + (
             f"<br>{rank_text}" if rank_text else "")
         if labels:
             lat, lon = _label_point(feature)
@@ -181,5 +191,5 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
                       "viewport": {"bounds": bounds, "transition": "fitBounds"}}
     leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0.1, attributionControl=False,
                      style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
-    return html.Div([leaflet, _legend(metric_label, breaks, colors)], className="ck-map",
+    return html.Div([leaflet, _legend(metric_label, breaks, colors, lang)], className="ck-map",
                     style={"position": "relative", "height": height, "width": "100%"})

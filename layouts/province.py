@@ -109,7 +109,8 @@ def map_body(snapshot: dict, metric: str, lang: str, tile_url: str = "") -> Any:
     breaks = map_breaks(values, integer=metric in ("tickets_today", "offered_today"))
     label = t(f"province.metric.{metric}", lang) + (" (%)" if metric == "connection_rate_today" else "")
     return html.Div(choropleth_map(shapes, values, id=ids.PROVINCE_MAP_GEO, metric_label=label, breaks=breaks,
-                                   colors=map_colors(breaks), tile_url=tile_url), className="ck-wall-mapbox")
+                                   colors=map_colors(breaks), tile_url=tile_url, lang=lang),
+                    className="ck-wall-mapbox")
 
 
 def _city_href(code: str, lang: str, kiosk: bool) -> str:

@@ -502,7 +502,7 @@ def districts_body(s: dict, code: str, mode: str, lang: str, tile_url: str = "")
         label = t("wall.map_count", lang)
     breaks = map_breaks(values, integer=mode == "count")
     return html.Div(choropleth_map(shapes, values, id=ids.WALL_MAP_GEO, metric_label=label, breaks=breaks,
-                                   colors=map_colors(breaks), tile_url=tile_url),
+                                   colors=map_colors(breaks), tile_url=tile_url, lang=lang),
                     className="ck-wall-mapbox")
 
 

@@ -83,6 +83,15 @@ def test_geo051_legend_labels_and_bounds():
     assert leaflet.style["background"]
 
 
+def test_geo058_english_legend_and_tooltips_come_from_the_catalogue():
+    _, _, tree = _map(metric_label="Tickets", lang="en")
+    [legend] = [c for c in _of(tree, html.Div) if getattr(c, "className", None) == "ck-map-legend"]
+    texts = [c.children for c in _of(legend, html.Span) if isinstance(c.children, str)]
+    assert texts[-1] == "No data"
+    by_code = {f["properties"]["code"]: f["properties"] for f in _of(tree, dl.GeoJSON)[0].data["features"]}
+    assert "Rank 1 of 13" in by_code["623000"]["tooltip"] and "No data" in by_code["620200"]["tooltip"]
+
+
 def test_geo052_tile_layer_only_when_configured():
     _, _, tree = _map()
     assert _of(tree, dl.TileLayer) == []
