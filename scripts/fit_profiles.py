@@ -1,7 +1,7 @@
 """Fit the simulator's default arrival, patience and service-time parameters to a real call log.
 
 Input: the Technion "Anonymous Bank" per-call log (February 1999, 33,344 calls; see
-shared/data/technion-callcenter/SOURCE.md). Output: the constants block pasted into
+tests/data/SOURCE.md; the bundled gzip copy is the default input). Output: the constants block pasted into
 ``cockpit/simulation/profiles.py`` plus goodness-of-fit figures quoted in docs/simulation.md.
 
 Method
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/technion-callcenter/anonymous_bank_1999_02.tsv"
+DEFAULT = Path(__file__).resolve().parents[1] / "tests/data/technion_anonymous_bank_1999_02.tsv.gz"
 WORKDAYS = [6, 0, 1, 2, 3]  # pandas day_of_week of Sun..Thu, in the order mapped to Mon..Fri
 
 

@@ -400,10 +400,9 @@ def test_sim016_seat_detail_adds_events_without_renaming_others():
     assert [e for e in detailed if e not in extra] == plain
 
 
-TECHNION = Path(__file__).resolve().parents[2] / "shared/data/technion-callcenter/anonymous_bank_1999_02.tsv"
+TECHNION = Path(__file__).resolve().parent / "data/technion_anonymous_bank_1999_02.tsv.gz"  # the whole month
 
 
-@pytest.mark.skipif(not TECHNION.exists(), reason="the shared Technion call log is not on this machine")
 def test_sim017_profile_constants_are_what_the_fit_script_gives():
     spec = importlib.util.spec_from_file_location(
         "fit_profiles", Path(__file__).parents[1] / "scripts/fit_profiles.py"
