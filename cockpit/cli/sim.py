@@ -76,6 +76,23 @@ def _post(url: str, token: str | None, batch: list[dict]) -> dict:
         raise click.ClickException(f"POST {url} failed: {exc.reason}") from exc
 
 
+# Options shared by ``simulate`` and ``seed``.
+cities_option = click.option(
+    "--cities",
+    default=None,
+    envvar="COCKPIT_SIM_CITIES",
+    help="Comma-separated city codes (default: all 14 Gansu cities).",
+)
+scale_option = click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    envvar="COCKPIT_SIM_SCALE",
+    help="Multiply all volumes (1.0 = about 20,000 contacts per workday).",
+)
+
+
 @main.command()
 @click.option(
     "--seed",
@@ -121,20 +138,8 @@ def _post(url: str, token: str | None, batch: list[dict]) -> dict:
     help="Base URL of the cockpit; events go to {url}/api/v1/events.",
 )
 @click.option("--token", default=None, envvar="COCKPIT_SIM_TOKEN", help="Bearer token for the events API.")
-@click.option(
-    "--cities",
-    default=None,
-    envvar="COCKPIT_SIM_CITIES",
-    help="Comma-separated city codes (default: all 14 Gansu cities).",
-)
-@click.option(
-    "--scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    envvar="COCKPIT_SIM_SCALE",
-    help="Multiply all volumes (1.0 = about 20,000 contacts per workday).",
-)
+@cities_option
+@scale_option
 @click.option(
     "--incidents/--no-incidents",
     default=True,
@@ -294,20 +299,8 @@ def _days_from(prov, begin: datetime):
     envvar="COCKPIT_SEED_END",
     help="End of the history (ISO 8601; no zone = UTC). Default: now.",
 )
-@click.option(
-    "--cities",
-    default=None,
-    envvar="COCKPIT_SIM_CITIES",
-    help="Comma-separated city codes (default: all 14 Gansu cities).",
-)
-@click.option(
-    "--scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    envvar="COCKPIT_SIM_SCALE",
-    help="Multiply all volumes (1.0 = about 20,000 contacts per workday).",
-)
+@cities_option
+@scale_option
 @click.option(
     "--progress/--no-progress",
     default=True,
