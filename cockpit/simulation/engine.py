@@ -146,6 +146,10 @@ class Province:
         if lo_ms < self._trimmed_ms:
             self._cache.clear()
             self._trimmed_ms = -(2**62)
+        # Nothing before this window is asked for again (an earlier start resets the cache above),
+        # so past days simulated for their late ticket steps keep only what is still to come: a live
+        # stream starting mid-day otherwise held 15 whole province-days (~1.7 GB).
+        self._trimmed_ms = max(self._trimmed_ms, lo_ms)
         day = start.astimezone(LOCAL_TZ).date()
         while True:
             day_lo = _to_ms(local_midnight(day))
