@@ -456,31 +456,45 @@ def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, by: str,
 # --- export ---------------------------------------------------------------------------------
 
 
-def export_csv(stores, query: dict[str, str], *, sort_model: list | None = None) -> Iterator[str]:
-    """The filtered ticket set as CSV text chunks (UTF-8 with BOM so Excel reads Chinese), in the
-    grid's order, EXPORT_CHUNK rows per query (keyset-free offset paging on a stable order);
-    at most EXPORT_MAX_ROWS rows. Times local (settings.tz)."""
+def export_rows(stores, query: dict[str, str], *, sort_model: list | None = None) -> Iterator[list]:
+    """The filtered ticket set as rows (header first), in the grid's order, EXPORT_CHUNK rows per
+    query (offset paging on a stable order); at most EXPORT_MAX_ROWS rows. Times local (settings.tz)."""
     settings = stores.settings
     flt = filter_from_query(query, settings)
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(EXPORT_COLUMNS)
-    yield "\ufeff" + buf.getvalue()
+    yield list(EXPORT_COLUMNS)
     offset = 0
     while offset < EXPORT_MAX_ROWS:
         with stores.session() as session:
             effective = _apply_alert(session, flt, metrics.utcnow())
             rows = session.scalars(select(Ticket).where(*_conditions(effective)).order_by(*_order(sort_model))
                                    .offset(offset).limit(EXPORT_CHUNK)).all()
-        if not rows:
-            return
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        for t in rows:
-            writer.writerow([_fmt(getattr(t, c), settings.tz) if c in TIME_COLUMNS else getattr(t, c)
-                             for c in EXPORT_COLUMNS])
-        yield buf.getvalue()
+        yield from ([_fmt(getattr(t, c), settings.tz) if c in TIME_COLUMNS else getattr(t, c)
+                     for c in EXPORT_COLUMNS] for t in rows)
         offset += len(rows)
         if len(rows) < EXPORT_CHUNK:
             return
+
+
+def export_csv(stores, query: dict[str, str], *, sort_model: list | None = None) -> Iterator[str]:
+    """``export_rows`` as CSV text chunks (UTF-8 with BOM so Excel reads Chinese), one per row."""
+    first = True
+    for row in export_rows(stores, query, sort_model=sort_model):
+        buf = io.StringIO()
+        csv.writer(buf).writerow(row)
+        yield ("\ufeff" if first else "") + buf.getvalue()
+        first = False
+
+
+def export_xlsx(stores, query: dict[str, str], *, sort_model: list | None = None) -> bytes:
+    """``export_rows`` as an Excel workbook (one sheet; openpyxl's write-only mode keeps memory flat
+    while rows are added; the zip itself is built in memory, capped by EXPORT_MAX_ROWS)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("tickets")
+    for row in export_rows(stores, query, sort_model=sort_model):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 

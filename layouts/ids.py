@@ -55,6 +55,7 @@ SUP_DISTRICT_BARS = "sup-district-bars"
 SUP_CATEGORY_BARS = "sup-category-bars"
 SUP_GRID = "sup-grid"
 SUP_EXPORT = "sup-export"
+SUP_EXPORT_XLSX = "sup-export-xlsx"
 SUP_CLEAR = "sup-clear"
 
 TK_ID = "tk-id"

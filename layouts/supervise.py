@@ -35,6 +35,7 @@ register({
     "sup.by_district": {"zh": "按区县（点击筛选）", "en": "By district (click to filter)"},
     "sup.by_category": {"zh": "按类别（点击筛选）", "en": "By category (click to filter)"},
     "sup.export": {"zh": "导出 CSV", "en": "Export CSV"},
+    "sup.export_xlsx": {"zh": "导出 Excel", "en": "Export Excel"},
     "sup.clear": {"zh": "清除筛选", "en": "Clear filters"},
     "sup.selected": {"zh": "当前预警", "en": "Selected alert"},
     "sup.open_ticket": {"zh": "查看工单", "en": "Open ticket"},
@@ -170,7 +171,10 @@ def supervise_page(ctx: PageContext) -> html.Div:
         ], className="ck-sup-top"),
         html.Div([html.H3(t("sup.tickets", lang)),
                   html.A(t("sup.export", lang), id=ids.SUP_EXPORT, href="/supervise/export.csv" + search_for(q),
-                         className="ck-sup-export")], className="ck-sup-grid-head"),
+                         className="ck-sup-export"),
+                  html.A(t("sup.export_xlsx", lang), id=ids.SUP_EXPORT_XLSX,
+                         href="/supervise/export.xlsx" + search_for(q), className="ck-sup-export")],
+                 className="ck-sup-grid-head"),
         grid,
     ], className="ck-page ck-supervise")
 

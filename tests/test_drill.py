@@ -143,3 +143,12 @@ def test_drill006_export_route_streams_csv(stores):
     assert "attachment" in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
     assert [r["ticket_id"] for r in rows] == ["T20", "T05"]
+
+    from openpyxl import load_workbook
+
+    resp = app.test_client().get("/supervise/export.xlsx?district=620104&status=open")
+    assert resp.status_code == 200 and "spreadsheetml" in resp.mimetype
+    sheet = load_workbook(io.BytesIO(resp.get_data())).active
+    table = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert table[0] == list(rows[0].keys())
+    assert [[str(v) if v is not None else "" for v in r] for r in table[1:]] == [list(r.values()) for r in rows]
