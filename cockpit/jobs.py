@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from cockpit import rollups, watchpoints
+from cockpit import rollups, wall, watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live
 from cockpit.models import JobRun
 from cockpit.stores import Stores
@@ -64,6 +64,8 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(watchpoints.evaluate_all, "interval", minutes=1, args=[stores], id="watchpoints",
                       max_instances=1, coalesce=True)
+    scheduler.add_job(wall.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
 
 
 def run_worker(stores: Stores) -> None:

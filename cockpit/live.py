@@ -65,6 +65,17 @@ def key_meta(city: str) -> str:
     return f"{PREFIX}:{{{city}}}:meta"
 
 
+def key_panel(scope: str, name: str) -> str:
+    """Hash of a precomputed wall panel (``cockpit.wall``): ``tag`` (local day), ``computed_at`` (epoch s),
+    ``value`` (JSON)."""
+    return f"{PREFIX}:{{{scope}}}:panel:{name}"
+
+
+def key_panel_lock(scope: str, name: str) -> str:
+    """String (SET NX EX): held while one process computes a missing or stale panel inline."""
+    return f"{PREFIX}:{{{scope}}}:panel:{name}:lock"
+
+
 KEY_CITIES = f"{PREFIX}:cities"  # set of cities that have live data
 
 
@@ -328,10 +339,13 @@ def known_cities(client: redis.Redis) -> list[str]:
 
 
 def snapshot(client: redis.Redis, *, include_meta: bool = False) -> dict[str, Any]:
-    """Every cockpit key and its value (for tests and for comparing a rebuild with ingestion)."""
+    """Every cockpit key and its value (for tests and for comparing a rebuild with ingestion).
+
+    Freshness metadata and precomputed wall panels are left out unless ``include_meta``.
+    """
     out: dict[str, Any] = {}
     for key in client.scan_iter(match=f"{PREFIX}:*", count=1000):
-        if not include_meta and key.endswith(":meta"):
+        if not include_meta and (key.endswith(":meta") or ":panel:" in key):
             continue
         kind = client.type(key)
         if kind == "hash":

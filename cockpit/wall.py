@@ -1,10 +1,12 @@
 """Wall-screen snapshots: everything a city wall or the provincial overview shows, in one call.
 
-Live figures come from Redis (``cockpit.live``), read on every call. Baselines and slow SQL
-figures (comparison curves of past weeks, category norms, seat utilisation, staffing, the league
-table) are computed through ``cockpit.metrics``/``cockpit.staffing`` or small grouped queries
-here, and cached in process for ``*_TTL_S`` seconds: they change slowly, and a wall refreshes
-every two seconds.
+Live figures come from Redis (``cockpit.live``), read on every call. The slow SQL figures
+("panels": comparison curves of past weeks, category norms, seat utilisation, staffing, the league
+table) are computed through ``cockpit.metrics``/``cockpit.staffing`` or small grouped queries here
+by the worker job ``precompute_panels`` (every 60 s) and stored in Redis as JSON
+(``live.key_panel``), so a refresh only reads them, in any web process. A panel missing from Redis
+(fresh start, no worker) is computed inline once, under a short Redis lock, and stored; one older
+than twice its interval (``PANELS``) is recomputed the same way and meanwhile shown stale.
 
 Every snapshot is a JSON-ready dict. Each section carries ``as_of_ms`` (epoch milliseconds, UTC,
 when its data was read or computed) and ``max_age_ms`` (twice its refresh period: older than this
@@ -16,9 +18,11 @@ midnight (0..1439). Read-only, never commits.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from statistics import median
@@ -40,6 +44,8 @@ MINUTES = 1440
 BASELINE_WEEKS = 4
 BASELINE_TTL_S = 300.0  # past days' curves; recomputed when the cache entry expires
 SLOW_TTL_S = 60.0  # utilisation, staffing, category norms, league table
+PANEL_KEEP_S = 3600  # Redis TTL of a precomputed panel: it outlives a stopped worker, to be shown stale
+PANEL_LOCK_S = 30  # an inline computation of a missing panel holds its lock at most this long
 TOP_CATEGORIES = 6
 LEAGUE_DAYS = 30
 TREND_DAYS = 14
@@ -80,8 +86,13 @@ class _TTLCache:
 _cache = _TTLCache()
 
 
-def clear_cache() -> None:
-    """Forget every cached baseline and slow figure, and every failed source (tests, bulk imports)."""
+def clear_cache(stores: Stores | None = None) -> None:
+    """Forget every in-process cached figure and failed source; with ``stores`` also its precomputed panels."""
+    if stores is not None:
+        keys = list(stores.redis.scan_iter(match=f"{live.PREFIX}:*:panel:*", count=1000))
+        if keys:
+            stores.redis.delete(*keys)
+    _decoded.clear()
     with _cache._lock:
         _cache._data.clear()
     with _breaker._lock:
@@ -349,6 +360,12 @@ class _Breaker:
                 return True
             return False
 
+    def is_open(self, key: tuple) -> bool:
+        """Whether ``key`` failed less than RETRY_S ago (no side effect, unlike ``allow``)."""
+        with self._lock:
+            until = self._until.get(key)
+        return until is not None and time.monotonic() < until
+
     def success(self, key: tuple) -> None:
         with self._lock:
             self._until.pop(key, None)
@@ -465,73 +482,233 @@ def _past_day_curves(stores: Stores, cities: tuple[str, ...], day: date, today: 
     return {"offered": intervals_to_minutes(offered), "tickets": intervals_to_minutes(tickets), "source": "sql"}
 
 
-def _baselines(stores: Stores, cities: tuple[str, ...], today: date) -> tuple[dict[str, Any], float]:
-    """Same-weekday curves of the last BASELINE_WEEKS weeks (cached per day), and when computed."""
-
-    def compute() -> dict[str, Any]:
-        days = [today - timedelta(days=7 * w) for w in range(1, BASELINE_WEEKS + 1)]
-        past = [_past_day_curves(stores, cities, d, today) for d in days]
-        return {
-            "last_week": {"offered": past[0]["offered"], "tickets": past[0]["tickets"]},
-            "median": {"offered": median_curve([p["offered"] for p in past]),
-                       "tickets": median_curve([p["tickets"] for p in past])},
-            "sources": {d.isoformat(): p["source"] for d, p in zip(days, past)},
-        }
-
-    return _cache.get(("baselines", str(stores.engine.url), cities, today.isoformat()), BASELINE_TTL_S, compute)
+def compute_baselines(stores: Stores, cities: tuple[str, ...], today: date) -> dict[str, Any]:
+    """Same-weekday curves of the last BASELINE_WEEKS weeks before local day ``today``: last week and the median."""
+    days = [today - timedelta(days=7 * w) for w in range(1, BASELINE_WEEKS + 1)]
+    past = [_past_day_curves(stores, cities, d, today) for d in days]
+    return {
+        "last_week": {"offered": past[0]["offered"], "tickets": past[0]["tickets"]},
+        "median": {"offered": median_curve([p["offered"] for p in past]),
+                   "tickets": median_curve([p["tickets"] for p in past])},
+        "sources": {d.isoformat(): p["source"] for d, p in zip(days, past)},
+    }
 
 
-def _category_norms(stores: Stores, cities: tuple[str, ...], now: datetime) -> tuple[dict[str, float], float]:
-    """Median tickets by category over the last four same weekdays, midnight to the same local time.
+def compute_category_norms(stores: Stores, cities: tuple[str, ...], now: datetime) -> dict[str, float]:
+    """Median tickets by category over the last four same weekdays, local midnight to the same local time.
 
-    The time of day is floored to 15 minutes so the cache entry holds for a while.
+    The time of day is floored to 15 minutes.
     """
     tz = stores.settings.tz
     local = now.astimezone(tz)
     cut = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
-
-    def compute() -> dict[str, float]:
-        per_week: list[dict[str, int]] = []
-        with stores.session() as session:
-            for w in range(1, BASELINE_WEEKS + 1):
-                shift = timedelta(days=7 * w)
-                start = local_midnight(cut.date() - shift, tz)
-                per_week.append(category_counts(session, cities=cities, start=_naive(start),
-                                                end=_naive(cut - shift)))
-        names = set().union(*per_week) if per_week else set()
-        return {name: median(week.get(name, 0) for week in per_week) for name in names}
-
-    return _cache.get(("catnorm", str(stores.engine.url), cities, cut.isoformat()), SLOW_TTL_S, compute)
+    per_week: list[dict[str, int]] = []
+    with stores.session() as session:
+        for w in range(1, BASELINE_WEEKS + 1):
+            shift = timedelta(days=7 * w)
+            start = local_midnight(cut.date() - shift, tz)
+            per_week.append(category_counts(session, cities=cities, start=_naive(start), end=_naive(cut - shift)))
+    names = set().union(*per_week) if per_week else set()
+    return {name: median(week.get(name, 0) for week in per_week) for name in names}
 
 
-def _utilisation(stores: Stores, cities: tuple[str, ...], now: datetime) -> tuple[float | None, float]:
+def compute_utilisation(stores: Stores, cities: tuple[str, ...], now: datetime) -> float | None:
+    """Seat utilisation from local midnight to ``now`` (``metrics.seat_times``)."""
     tz = stores.settings.tz
     start = _naive(local_midnight(now.astimezone(tz).date(), tz))
-
-    def compute() -> float | None:
-        with stores.session() as session:
-            times = metrics.seat_times(session, cities=cities, start=start, end=_naive(now), now=_naive(now))
-        return times.figures()["utilisation"]
-
-    return _cache.get(("util", str(stores.engine.url), cities, start.isoformat()), SLOW_TTL_S, compute)
+    with stores.session() as session:
+        times = metrics.seat_times(session, cities=cities, start=start, end=_naive(now), now=_naive(now))
+    return times.figures()["utilisation"]
 
 
-def _staffing(stores: Stores, scope: str, now: datetime) -> tuple[dict[str, Any], float]:
-    def compute() -> dict[str, Any]:
-        with stores.session() as session:
-            rows = staffing.plan(session, scope=scope, now=_naive(now), settings=stores.settings)
-        if not rows:
-            return {"required": None, "staffed": None, "projected_service_level": None, "interval_start": None,
-                    "next": []}
-        first = rows[0]
-        return {
-            "required": first["required_erlang_a"], "required_erlang_c": first["required_erlang_c"],
-            "staffed": first["staffed"], "projected_service_level": first["projected_service_level"],
-            "forecast_offered": first["forecast_offered"], "interval_start": first["start"],
-            "next": [{"start": r["start"], "required": r["required_erlang_a"]} for r in rows],
-        }
+def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
+    """Required vs staffed seats in the current 15-minute interval and the next ones (``staffing.plan``)."""
+    with stores.session() as session:
+        rows = staffing.plan(session, scope=scope, now=_naive(now), settings=stores.settings)
+    if not rows:
+        return {"required": None, "staffed": None, "projected_service_level": None, "interval_start": None,
+                "next": []}
+    first = rows[0]
+    return {
+        "required": first["required_erlang_a"], "required_erlang_c": first["required_erlang_c"],
+        "staffed": first["staffed"], "projected_service_level": first["projected_service_level"],
+        "forecast_offered": first["forecast_offered"], "interval_start": first["start"],
+        "next": [{"start": r["start"], "required": r["required_erlang_a"]} for r in rows],
+    }
 
-    return _cache.get(("staff", str(stores.engine.url), scope), SLOW_TTL_S, compute)
+
+def compute_league(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
+    """League table of a province's cities over the last LEAGUE_DAYS days, and daily ticket trends."""
+    tz = stores.settings.tz
+    today = now.astimezone(tz).date()
+    start = local_midnight(today - timedelta(days=LEAGUE_DAYS), tz)
+    trend_days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
+    cities = _province_cities(stores, scope)
+    with stores.session() as session:
+        table = metrics.rankings(session, scope=scope, level="city", start=start, end=now,
+                                 settings=stores.settings, now=now)
+        trends = daily_tickets(session, cities=cities, days=trend_days, tz=tz)
+    return {"rows": {r["key"]: r for r in table["rows"]}, "trends": trends, "cities": cities,
+            "trend_days": [d.isoformat() for d in trend_days], "from": table["from"], "to": table["to"]}
+
+
+# Panel name -> its refresh interval in seconds (older than twice this, the screen marks it stale).
+PANELS = {"baselines": BASELINE_TTL_S, "catnorm": SLOW_TTL_S, "util": SLOW_TTL_S, "staffing": SLOW_TTL_S,
+          "league": SLOW_TTL_S}
+CITY_PANELS = ("baselines", "catnorm", "util", "staffing")
+PROVINCE_PANELS = ("league",)
+
+
+def _panel_value(stores: Stores, name: str, scope: str, cities: tuple[str, ...], now: datetime) -> Any:
+    """Compute one panel now (SQL); JSON-ready."""
+    if name == "baselines":
+        value = compute_baselines(stores, cities, now.astimezone(stores.settings.tz).date())
+    elif name == "catnorm":
+        value = compute_category_norms(stores, cities, now)
+    elif name == "util":
+        value = compute_utilisation(stores, cities, now)
+    elif name == "staffing":
+        value = compute_staffing(stores, scope, now)
+    elif name == "league":
+        value = compute_league(stores, scope, now)
+    else:
+        raise KeyError(name)
+    return _jsonable(value)
+
+
+def _panel(stores: Stores, scope: str, cities: tuple[str, ...], name: str,
+           now: datetime) -> tuple[Any, float] | None:
+    """(value, computed_at epoch seconds) of a slow panel: precomputed in Redis, else computed inline once.
+
+    A stored value of another local day counts as missing. A missing one, or one older than twice
+    its interval (no worker running), is computed inline by the one caller that takes its lock
+    (SET NX EX) and stored; the others meanwhile use the stored value as it is (the screen marks
+    it stale by its ``computed_at``), or get None when there is none (the next refresh has it).
+    While Redis fails, panels come from the in-process cache instead. SQL errors propagate.
+    """
+    tag = now.astimezone(stores.settings.tz).date().isoformat()
+    interval = PANELS[name]
+    client = stores.redis
+    breaker_key = ("live", id(client))
+    if not _breaker.is_open(breaker_key):
+        try:
+            stored = read_panel(client, scope, name)
+            usable = stored if stored is not None and stored.get("tag") == tag else None
+            if usable is not None and time.time() - usable["computed_at"] <= 2 * interval:
+                return usable["value"], usable["computed_at"]
+            lock, token = live.key_panel_lock(scope, name), uuid.uuid4().hex
+            if not client.set(lock, token, nx=True, ex=PANEL_LOCK_S):
+                return (usable["value"], usable["computed_at"]) if usable is not None else None
+            try:
+                value = _panel_value(stores, name, scope, cities, now)
+                return value, store_panel(client, scope, name, tag, value)
+            finally:
+                client.eval(_RELEASE_LOCK, 1, lock, token)
+        except redis.RedisError as exc:
+            log.warning("wall %s: panel %s: Redis failed (%s); computing in process", scope, name, exc)
+            if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+                _breaker.failure(breaker_key)
+    return _cache.get(("panel", str(stores.engine.url), scope, name, tag), interval,
+                      lambda: _panel_value(stores, name, scope, cities, now))
+
+
+_RELEASE_LOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"not JSON-ready: {type(value).__name__}")
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples -> lists, datetimes -> ISO), so inline == stored."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def store_panel(client: redis.Redis, scope: str, name: str, tag: str, value: Any, *,
+                computed_at: float | None = None) -> float:
+    """Write a panel to the hash ``live.key_panel(scope, name)`` for PANEL_KEEP_S; returns computed_at (epoch s).
+
+    Fields: ``tag`` (the local day, ISO, the value belongs to), ``computed_at`` (epoch seconds) and
+    ``value`` (JSON). Idempotent (the last write wins).
+    """
+    computed_at = time.time() if computed_at is None else computed_at
+    key = live.key_panel(scope, name)
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(key, mapping={"tag": tag, "computed_at": repr(computed_at),
+                            "value": json.dumps(value, default=_json_default)})
+    pipe.expire(key, PANEL_KEEP_S)
+    pipe.execute()
+    return computed_at
+
+
+# (client, key, tag) -> (computed_at, value): a refresh re-reads the JSON only when it changed
+_decoded: dict[tuple, tuple[float, Any]] = {}
+
+
+def read_panel(client: redis.Redis, scope: str, name: str) -> dict[str, Any] | None:
+    """The stored panel ``{"tag", "computed_at", "value"}``, or None.
+
+    The JSON value is fetched and decoded only when its ``computed_at`` changed since this process
+    last read it (the baselines are ~70 kB).
+    """
+    key = live.key_panel(scope, name)
+    tag, stamp = client.hmget(key, "tag", "computed_at")
+    if tag is None or stamp is None:
+        return None
+    computed_at = float(stamp)
+    memo_key = (id(client), key, tag)
+    hit = _decoded.get(memo_key)
+    if hit is not None and hit[0] == computed_at:
+        return {"tag": tag, "computed_at": computed_at, "value": hit[1]}
+    raw = client.hget(key, "value")
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if len(_decoded) > 4096:
+        _decoded.clear()
+    _decoded[memo_key] = (computed_at, value)
+    return {"tag": tag, "computed_at": computed_at, "value": value}
+
+
+def precompute_panels(stores: Stores, *, now: datetime | None = None) -> dict[str, float]:
+    """Worker job: compute every slow panel and store it in Redis; returns {scope: seconds taken}.
+
+    Scopes: every city with live data (``live.known_cities``: baselines, category norms,
+    utilisation, staffing) and the provinces holding them (the league table). A scope whose SQL
+    fails is logged and skipped. Idempotent; safe on several workers at once.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    tag = now.astimezone(stores.settings.tz).date().isoformat()
+    cities = live.known_cities(stores.redis)
+    provinces = sorted({c[:2] + "0000" for c in cities if len(c) == 6 and c.isdigit() and not c.endswith("0000")})
+    jobs = [(c, CITY_PANELS) for c in cities] + [(p, PROVINCE_PANELS) for p in provinces]
+    took: dict[str, float] = {}
+    for scope, names in jobs:
+        t = time.perf_counter()
+        try:
+            members = _resolve(stores, scope)[1] if names is CITY_PANELS else ()
+            for name in names:
+                store_panel(stores.redis, scope, name, tag, _panel_value(stores, name, scope, members, now))
+        except SOURCE_ERRORS as exc:
+            log.warning("precompute %s failed: %s", scope, exc)
+            continue
+        took[scope] = time.perf_counter() - t
+    return took
+
+
+def _stale_now(computed_at: float, name: str) -> bool:
+    return time.time() - computed_at > 2 * PANELS[name]
+
+
+def _mark_part(section: dict, computed_at: float | None, name: str) -> None:
+    """Give a live section the as-of of a precomputed part that is stale, so the screen marks it."""
+    if computed_at is not None and _stale_now(computed_at, name):
+        section["as_of_ms"], section["max_age_ms"] = _ms(computed_at), int(PANELS[name] * 2000)
 
 
 def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
@@ -548,7 +725,6 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     settings = stores.settings
-    tz = settings.tz
     refresh_s = settings.refresh_ms / 1000.0
     guard = _Guard(stores, scope)
     resolved = guard.history(lambda: _resolve(stores, scope))
@@ -567,7 +743,7 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
     if "districts" in sections:
         sections["districts"]["population"] = {code: _population(code) for code in sections["districts"]["counts"]}
     if today_curves is not None:
-        found = guard.history(lambda: _baselines(stores, cities, now.astimezone(tz).date()))
+        found = guard.history(lambda: _panel(stores, scope, cities, "baselines", now))
         baselines, computed = found if found is not None else ({}, None)
         minute = today_curves["minute"]
         last_week = baselines.get("last_week") or {"offered": None, "tickets": None}
@@ -581,12 +757,13 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             last_week=last_week, median=med, baseline_as_of_ms=_ms(computed) if computed else None,
             baseline_sources=baselines.get("sources", {}),
         )
+        _mark_part(sections["curves"], computed, "baselines")
         sections["volume"].update(
             offered_last_week=at(last_week["offered"]), offered_median=at(med["offered"]),
             tickets_last_week=at(last_week["tickets"]), tickets_median=at(med["tickets"]),
         )
     if include_slow:
-        found = guard.history(lambda: _category_norms(stores, cities, now))
+        found = guard.history(lambda: _panel(stores, scope, cities, "catnorm", now))
         if found is not None and "live" not in guard.failed:
             norms, norm_at = found
             rows = [
@@ -596,11 +773,13 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             rows.sort(key=lambda r: (-r["today"], r["name"]))
             sections["categories"] = _section(sections["volume"]["as_of_ms"] / 1000, refresh_s,
                                               top=rows[:TOP_CATEGORIES], norm_as_of_ms=_ms(norm_at))
-        found = guard.history(lambda: _utilisation(stores, cities, now))
+            _mark_part(sections["categories"], norm_at, "catnorm")
+        found = guard.history(lambda: _panel(stores, scope, cities, "util", now))
         if found is not None and "seats" in sections:
             sections["seats"].update(utilisation_today=found[0], utilisation_as_of_ms=_ms(found[1]))
+            _mark_part(sections["seats"], found[1], "util")
         if level != "district":
-            found = guard.history(lambda: _staffing(stores, scope, now))
+            found = guard.history(lambda: _panel(stores, scope, cities, "staffing", now))
             if found is not None:
                 sections["staffing"] = _section(found[1], SLOW_TTL_S, **found[0])
     items = guard.run("alerts", ("alerts", id(stores.engine)), lambda: open_alerts(stores, scope))
@@ -610,9 +789,14 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
 
 
 def _resolve(stores: Stores, scope: str) -> tuple[str, tuple[str, ...]]:
-    with stores.session() as session:
-        resolved = resolve_scope(session, scope)
-    return resolved.level, tuple(resolved.city_codes)
+    """(level, city codes) of a scope; cached in process like the region names (regions rarely change)."""
+
+    def load() -> tuple[str, tuple[str, ...]]:
+        with stores.session() as session:
+            resolved = resolve_scope(session, scope)
+        return resolved.level, tuple(resolved.city_codes)
+
+    return _cache.get(("resolve", str(stores.engine.url), scope), SLOW_TTL_S, load)[0]
 
 
 # ---------------------------------------------------------------- the province
@@ -635,25 +819,6 @@ def _province_cities(stores: Stores, scope: str) -> list[str]:
     return sorted(codes)
 
 
-def _league(stores: Stores, scope: str, now: datetime) -> tuple[dict[str, Any], float]:
-    """League table of the province's cities over the last LEAGUE_DAYS days and daily trends (cached)."""
-    tz = stores.settings.tz
-    today = now.astimezone(tz).date()
-
-    def compute() -> dict[str, Any]:
-        start = local_midnight(today - timedelta(days=LEAGUE_DAYS), tz)
-        trend_days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
-        cities = _province_cities(stores, scope)
-        with stores.session() as session:
-            table = metrics.rankings(session, scope=scope, level="city", start=start, end=now,
-                                     settings=stores.settings, now=now)
-            trends = daily_tickets(session, cities=cities, days=trend_days, tz=tz)
-        return {"rows": {r["key"]: r for r in table["rows"]}, "trends": trends, "cities": cities,
-                "trend_days": [d.isoformat() for d in trend_days], "from": table["from"], "to": table["to"]}
-
-    return _cache.get(("league", str(stores.engine.url), scope, today.isoformat()), SLOW_TTL_S, compute)
-
-
 def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The provincial overview: one row per city with today's live figures and the league table.
 
@@ -668,7 +833,7 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
     settings = stores.settings
     refresh_s = settings.refresh_ms / 1000.0
     guard = _Guard(stores, scope)
-    found = guard.history(lambda: _league(stores, scope, now))
+    found = guard.history(lambda: _panel(stores, scope, (), "league", now))
     league, league_at = found if found is not None else (
         {"rows": {}, "trends": {}, "cities": [], "trend_days": []}, None)
     cities = league["cities"] or (guard.live(lambda: sorted(live.known_cities(stores.redis))) or [])
@@ -718,7 +883,8 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
         "league_days": LEAGUE_DAYS, "trend_days": league.get("trend_days", []),
         "sections": {
             "live": ({"as_of_ms": _ms(live_at), "max_age_ms": int(refresh_s * 2000)} if live_at else None),
-            "league": ({"as_of_ms": _ms(league_at), "max_age_ms": int(SLOW_TTL_S * 2000)} if league_at else None),
+            "league": ({"as_of_ms": _ms(league_at), "max_age_ms": int(PANELS["league"] * 2000)}
+                       if league_at else None),
         },
     }
 
@@ -731,5 +897,5 @@ def wall_path(code: str) -> str:
 __all__ = [
     "city_snapshot", "province_snapshot", "open_alerts", "clear_cache", "interval_series", "category_counts",
     "daily_tickets", "cumulative", "intervals_to_minutes", "median_curve", "change", "wall_path",
-    "PROVINCE_METRICS",
+    "PROVINCE_METRICS", "precompute_panels", "store_panel", "read_panel", "PANELS",
 ]
