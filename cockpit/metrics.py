@@ -123,6 +123,18 @@ def utilisation(handling_s: float, logged_in_s: float) -> float | None:
     return ratio(handling_s, logged_in_s)
 
 
+def busy_share(handling_seats: int, logged_in_seats: int) -> float | None:
+    """Seats handling a contact now (ringing, on_call, hold, acw) / seats logged in now."""
+    return ratio(handling_seats, logged_in_seats)
+
+
+def relative_change(current: float | None, normal: float | None) -> float | None:
+    """(current - normal) / normal, e.g. 0.25 = 25 % above normal; None when normal is 0 or unknown."""
+    if current is None or not normal:
+        return None
+    return (current - normal) / normal
+
+
 def response_rate(responded_in_time: int, due_for_response: int) -> float | None:
     """响应率 = responded within the deadline / dispatched tickets whose deadline passed or that responded."""
     return ratio(responded_in_time, due_for_response)

@@ -159,13 +159,6 @@ def median_curve(curves: Sequence[Sequence[float] | None]) -> list[float] | None
     return [median(values) for values in zip(*present)]
 
 
-def change(today: float | None, normal: float | None) -> float | None:
-    """Relative change of ``today`` against ``normal`` (0.25 = +25 %); None when normal is 0/None."""
-    if today is None or not normal:
-        return None
-    return (today - normal) / normal
-
-
 # ---------------------------------------------------------------- SQL series for past days
 
 
@@ -452,7 +445,7 @@ def _live_sections(stores: Stores, cities: Sequence[str], now: datetime, refresh
                           targets={k: table[k].get("target") for k in ("connection_rate", "service_level")}),
         "queue": _section(read_at, refresh_s, waiting=wait.calls, longest_wait_s=wait.longest_wait_s),
         "seats": _section(read_at, refresh_s, by_state=dict(sorted(seats.items())), logged_in=logged_in,
-                          handling=handling, busy_share=metrics.ratio(handling, logged_in)),
+                          handling=handling, busy_share=metrics.busy_share(handling, logged_in)),
         "districts": _section(read_at, refresh_s, counts=districts),
         "today_curves": {"minute": minute, "offered": cumulative(series["off"][: minute + 1]),
                          "tickets": cumulative(series["tkt"][: minute + 1])},
@@ -767,7 +760,7 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
         if found is not None and "live" not in guard.failed:
             norms, norm_at = found
             rows = [
-                {"name": name, "today": n, "normal": norms.get(name), "change": change(n, norms.get(name))}
+                {"name": name, "today": n, "normal": norms.get(name), "change": metrics.relative_change(n, norms.get(name))}
                 for name, n in today_categories.items()
             ]
             rows.sort(key=lambda r: (-r["today"], r["name"]))
@@ -896,6 +889,6 @@ def wall_path(code: str) -> str:
 
 __all__ = [
     "city_snapshot", "province_snapshot", "open_alerts", "clear_cache", "interval_series", "category_counts",
-    "daily_tickets", "cumulative", "intervals_to_minutes", "median_curve", "change", "wall_path",
+    "daily_tickets", "cumulative", "intervals_to_minutes", "median_curve", "wall_path",
     "PROVINCE_METRICS", "precompute_panels", "store_panel", "read_panel", "PANELS",
 ]

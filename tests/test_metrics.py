@@ -33,6 +33,10 @@ def test_met001_rates_by_hand():
     assert metrics.utilisation(420.0, 5400.0) == pytest.approx(420 / 5400)
     assert metrics.transfer_chain_mean(2, 4) == pytest.approx(1.5)
     assert metrics.per_100k(2, 1_000_000) == pytest.approx(0.2)
+    # wall figures: 6 of 24 logged-in seats handling a contact; 150 tickets against a normal of 120
+    assert metrics.busy_share(6, 24) == pytest.approx(0.25)
+    assert metrics.relative_change(150, 120) == pytest.approx(0.25)
+    assert metrics.relative_change(90, 120) == pytest.approx(-0.25)
 
 
 def test_met002_empty_denominators_are_none_not_zero():
@@ -46,6 +50,8 @@ def test_met002_empty_denominators_are_none_not_zero():
     assert metrics.occupancy(0.0, 0.0) is None
     assert metrics.response_rate(0, 0) is None
     assert metrics.per_100k(5, None) is None
+    assert metrics.busy_share(0, 0) is None
+    assert metrics.relative_change(5, 0) is None and metrics.relative_change(None, 4) is None
     # a real zero stays zero
     assert metrics.connection_rate(0, 4, 1) == 0.0
 

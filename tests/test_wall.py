@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis as redis_lib
 
-from cockpit import wall
+from cockpit import metrics, wall
 from cockpit.alerts import Finding, reconcile
 from cockpit.ingest import ingest_batch
 from cockpit.rollups import rollup_range
@@ -153,6 +153,6 @@ def test_wall014_curve_helpers():
     assert wall.median_curve([None, [1, 2], [3, 4], [5, 9]]) == [3, 4]
     assert wall.median_curve([None, None]) is None
     assert wall.cumulative([1, 0, 2]) == [1, 1, 3]
-    assert wall.change(12, 10) == pytest.approx(0.2)
-    assert wall.change(1, 0) is None and wall.change(None, 3) is None
+    assert metrics.relative_change(12, 10) == pytest.approx(0.2)
+    assert metrics.relative_change(1, 0) is None and metrics.relative_change(None, 3) is None
     assert wall.wall_path("620000") == "/province/620000" and wall.wall_path("620100") == "/wall/620100"
