@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -133,17 +137,62 @@ def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
 
 
 def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) -> None:
+    """Web server in this process; simulated traffic and the worker's jobs in a child process.
+
+    The split keeps the web process responsive: seeding, live traffic and the jobs are CPU-bound
+    Python that would otherwise hold the GIL between every refresh's round trips. The child
+    reaches the embedded Redis through its unix socket and the SQLite file through WAL.
+    """
     from app import create_app
 
     started = time.monotonic()
     stores = prepare(settings)
-    stop = threading.Event()
     state = load_state(settings)
     if state.get("seed") != seed or "origin" not in state:
         from cockpit.simulation.seeding import history_window
 
         state = {"seed": seed, "origin": history_window(days)[0].isoformat(), "days": days}
         save_state(settings, state)
+    feeder = _start_feeder(stores, days=days, seed=seed)
+    app = create_app(settings, stores=stores)
+    url = f"http://{host}:{port}"
+    log.info("cockpit demo ready in %.1f s: %s  (wall: %s/wall/620100, province: %s/province/620000)",
+             time.monotonic() - started, url, url, url)
+    print(f"Cockpit demo: {url}", flush=True)
+    # SIGTERM ends the demo like Ctrl-C does: the feeder is stopped and the embedded Redis shut down.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        app.run(host=host, port=port, debug=False)
+    finally:
+        feeder.terminate()
+        feeder.wait(timeout=10)
+
+
+def _start_feeder(stores: Stores, *, days: int, seed: int) -> subprocess.Popen:
+    settings = stores.settings
+    redis_url = settings.redis_url
+    if not redis_url:
+        redis_url = "unix://" + stores.redis.connection_pool.connection_kwargs["path"]
+    env = {
+        **os.environ,
+        "COCKPIT_DATABASE_URL": settings.sqlalchemy_url,
+        "COCKPIT_REDIS_URL": redis_url,
+        "COCKPIT_VAR_DIR": str(settings.var_dir),
+        "COCKPIT_DEMO_DAYS": str(days),
+        "COCKPIT_DEMO_SEED": str(seed),
+    }
+    code = "from cockpit.demo import run_feeder; run_feeder()"
+    return subprocess.Popen([sys.executable, "-c", code], env=env)
+
+
+def run_feeder() -> None:
+    """The demo's background process: history, live traffic and the scheduled jobs, until killed."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    stores = Stores.open(settings)
+    days, seed = int(os.environ["COCKPIT_DEMO_DAYS"]), int(os.environ["COCKPIT_DEMO_SEED"])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threads = [
         threading.Thread(target=_guard, args=(seed_demo_history, stop), kwargs=dict(stores=stores, days=days,
                          seed=seed), name="demo-history", daemon=True),
@@ -153,16 +202,8 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
     for thread in threads:
         thread.start()
     scheduler = jobs.start_background(stores)
-    app = create_app(settings, stores=stores)
-    url = f"http://{host}:{port}"
-    log.info("cockpit demo ready in %.1f s: %s  (wall: %s/wall/620100, province: %s/province/620000)",
-             time.monotonic() - started, url, url, url)
-    print(f"Cockpit demo: {url}", flush=True)
-    try:
-        app.run(host=host, port=port, debug=False)
-    finally:
-        stop.set()
-        scheduler.shutdown(wait=False)
+    stop.wait()
+    scheduler.shutdown(wait=False)
 
 
 def _guard(target, halt: threading.Event, **kwargs) -> None:
