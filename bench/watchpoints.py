@@ -19,6 +19,7 @@ The database is dropped and rebuilt (schema from cockpit.models) unless ``--reus
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -88,11 +89,11 @@ FROM generate_series(1, 86400) AS i
 """
 
 ROLLUPS_SQL = """
-INSERT INTO ticket_rollups_15m (city, district, category, interval_start, created)
-SELECT city, coalesce(district, ''), coalesce(category, ''),
+INSERT INTO ticket_rollups_15m (city, district, category, subcategory, interval_start, created)
+SELECT city, coalesce(district, ''), coalesce(category, ''), coalesce(category_path ->> 1, ''),
        to_timestamp(floor(extract(epoch FROM created_at) / 900) * 900) AT TIME ZONE 'UTC', count(*)
 FROM tickets WHERE created_at >= :since
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
 """
 
 
@@ -144,15 +145,16 @@ def build(stores: Stores, n: int) -> None:
           f"vacuum {time.perf_counter() - t2:.1f} s")
 
 
-def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = False, level: str = "top",
-                   reuse_db: str | None = None) -> None:
+def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = False, level: str = "sub",
+                   reuse_db: str | None = None, rule_overrides: dict | None = None) -> None:
     """Precision and recall of the volume rules against the simulator's own incident list.
 
     Simulates ``days`` days of the city with the most surge incidents in the last ``days - 28``
     days (the first four weeks are the baseline), ingests them into a temporary SQLite database,
     rolls up, evaluates the volume rules every 15 minutes over the evaluation days and matches
-    alerts with incidents (same city, district and top category, first seen during the incident
-    or up to an hour after; a city-wide incident explains every volume alert of its city).
+    alerts with incidents (same city, district and category at the rule's level, fired during the
+    incident or up to an hour after; a city-wide incident explains every volume alert of its city).
+    Only alerts that fired count (a pending alert that cleared within its hold time reached no one).
     """
     import tempfile
 
@@ -175,8 +177,10 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
     cities = sorted({i.city for i in surge}) if all_cities else [city]
     incs = [i for i in surge if i.city in cities]
     tmp = Path(reuse_db).parent if reuse_db else Path(tempfile.mkdtemp(prefix="watch-sim-"))
+    overrides = {rule: dict(values) for rule, values in (rule_overrides or {}).items()}
+    overrides.setdefault("volume_anomaly", {})["category_level"] = level
     settings = Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'sim.sqlite3'}", redis_url=redis_url,
-                        extra={"watchpoints": {"rules": {"volume_anomaly": {"category_level": level}}}})
+                        extra={"watchpoints": {"rules": overrides}})
     stores = Stores.open(settings)
     t0 = time.perf_counter()
     if reuse_db:
@@ -194,17 +198,21 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
             watchpoints.evaluate(session, settings, now=at, rules=rules)
         at += timedelta(minutes=15)
     with stores.session() as session:
-        found = list(session.scalars(select(Alert).where(Alert.rule.in_(rules)).order_by(Alert.first_seen)))
-    print(f"category level {level}; evaluated every 15 minutes in {time.perf_counter() - t0:.0f} s")
+        found = list(session.scalars(select(Alert).where(Alert.rule.in_(rules), Alert.fired_at.is_not(None))
+                                     .order_by(Alert.fired_at)))
+    print(f"category level {level}, overrides {rule_overrides or {}}; simulated (unless reused) and "
+          f"evaluated every 15 minutes in {time.perf_counter() - t0:.0f} s")
 
     def explains(inc, alert) -> bool:
-        seen = alert.first_seen.replace(tzinfo=UTC)
+        seen = alert.fired_at.replace(tzinfo=UTC)
         if not (inc.start <= seen <= inc.end + timedelta(hours=1)) or alert.city != inc.city:
             return False
         if inc.district is None:
             return True
+        detail = alert.detail or {}
         return (alert.rule == "volume_anomaly" and alert.district == inc.district
-                and (alert.detail or {}).get("category") == inc.category[0 if level == "top" else 1])
+                and detail.get("category") == inc.category[0]
+                and (level == "top" or detail.get("subcategory") == inc.category[1]))
 
     true = [a for a in found if any(explains(i, a) for i in incs)]
     detected = [i for i in incs if any(explains(i, a) for a in found)]
@@ -215,10 +223,10 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
           f"recall {len(detected) / len(incs):.2f}")
     for a in found:
         mark = "+" if a in true else "-"
-        print(f"  {mark} {a.first_seen:%m-%d %H:%M} UTC {a.rule} {a.key} {a.title}")
+        print(f"  {mark} {a.fired_at:%m-%d %H:%M} UTC {a.rule} {a.key} {a.title}")
     for i in incs:
         hit = [a for a in found if explains(i, a)]
-        delay = f"+{(min(a.first_seen for a in hit).replace(tzinfo=UTC) - i.start).seconds // 60} min" if hit else "missed"
+        delay = f"+{(min(a.fired_at for a in hit).replace(tzinfo=UTC) - i.start).seconds // 60} min" if hit else "missed"
         print(f"  incident {i.kind} {i.city}/{i.district or '-'} {i.start:%m-%d %H:%M} UTC: {delay}")
     live.clear(stores.redis)
     stores.close()
@@ -263,14 +271,17 @@ def main() -> None:
     ap.add_argument("--sim-days", type=int, default=0,
                     help="instead: precision/recall of the volume rules on N simulated days (N > 28)")
     ap.add_argument("--seed", type=int, default=7, help="simulator seed for --sim-days")
-    ap.add_argument("--sim-level", choices=("top", "sub"), default="top",
+    ap.add_argument("--sim-level", choices=("top", "sub"), default="sub",
                     help="with --sim-days: category level of the district rule")
+    ap.add_argument("--sim-rules", default=None,
+                    help='with --sim-days: rule overrides as JSON, e.g. \'{"volume_anomaly": {"min_count": 8}}\'')
     ap.add_argument("--sim-db", default=None, help="with --sim-days: reuse this simulated SQLite file")
     ap.add_argument("--sim-all-cities", action="store_true",
                     help="with --sim-days: every city with an incident, not only the one with the most")
     args = ap.parse_args()
     if args.sim_days:
-        simulate_study(args.sim_days, args.seed, args.redis, args.sim_all_cities, args.sim_level, args.sim_db)
+        simulate_study(args.sim_days, args.seed, args.redis, args.sim_all_cities, args.sim_level, args.sim_db,
+                       json.loads(args.sim_rules) if args.sim_rules else None)
         return
 
     settings = Settings(database_url=args.pg, redis_url=args.redis)

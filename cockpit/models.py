@@ -245,13 +245,17 @@ class CallRollup(Base):
 
 
 class TicketRollup(Base):
-    """Tickets created per district x top category per 15-minute interval."""
+    """Tickets created per district x category x sub-category per 15-minute interval.
+
+    ``category`` is the top level of the category path, ``subcategory`` its second level ("" when
+    the path has one level): readers that want the top level sum over sub-categories."""
 
     __tablename__ = "ticket_rollups_15m"
 
     city: Mapped[str] = mapped_column(String(32), primary_key=True)
     district: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" when unknown
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subcategory: Mapped[str] = mapped_column(String(64), primary_key=True, default="", server_default="")
     interval_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     created: Mapped[int] = mapped_column(Integer, default=0)
 

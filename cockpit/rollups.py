@@ -1,7 +1,8 @@
 """The 15-minute rollup job: ``call_rollups_15m`` and ``ticket_rollups_15m`` from calls and tickets.
 
 A call is counted in the interval of its ``queued_at``; a ticket in the interval of its
-``created_at``. Recomputing an interval deletes its rows and inserts them again, so re-running
+``created_at``, per city x district x top category x sub-category (the second level of
+``category_path``, "" when there is none). Recomputing an interval deletes its rows and inserts them again, so re-running
 gives the same rows (idempotent). Intervals are aligned to 15 minutes of UTC (every whole-hour
 time zone agrees). ``job_runs`` keeps the contiguous range of intervals completed for all
 cities (``rollup_15m:from`` .. ``rollup_15m:to``); ``cockpit.metrics`` uses rollups only inside it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, delete, func, insert, literal, select, text
+from sqlalchemy import Integer, String, cast, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from cockpit import metrics
@@ -53,17 +54,27 @@ def _insert_calls(session: Session, start: datetime, end: datetime, cities, sett
     return _count(session, CallRollup, start, end, cities)
 
 
+def sub_category_sql(dialect: str):
+    """SQL expression: the second level of ``tickets.category_path`` (a JSON array), NULL when the
+    path has fewer than two levels (or is NULL)."""
+    if dialect == "postgresql":
+        return Ticket.category_path.op("->>", return_type=String)(1)
+    return func.json_extract(Ticket.category_path, "$[1]", type_=String)
+
+
 def _insert_tickets(session: Session, start: datetime, end: datetime, cities) -> int:
-    bucket = _bucket(session.get_bind().dialect.name, Ticket.created_at)
+    dialect = session.get_bind().dialect.name
+    bucket = _bucket(dialect, Ticket.created_at)
     district = func.coalesce(Ticket.district, "")
     category = func.coalesce(Ticket.category, "")
-    stmt = select(Ticket.city, district, category, bucket, func.count()).where(
+    subcategory = func.coalesce(sub_category_sql(dialect), "")
+    stmt = select(Ticket.city, district, category, subcategory, bucket, func.count()).where(
         Ticket.created_at >= start, Ticket.created_at < end
     )
     if cities:
         stmt = stmt.where(Ticket.city.in_(list(cities)))
-    stmt = stmt.group_by(Ticket.city, district, category, bucket)
-    target = ["city", "district", "category", "interval_start", "created"]
+    stmt = stmt.group_by(Ticket.city, district, category, subcategory, bucket)
+    target = ["city", "district", "category", "subcategory", "interval_start", "created"]
     session.execute(insert(TicketRollup).from_select(target, stmt))
     return _count(session, TicketRollup, start, end, cities)
 

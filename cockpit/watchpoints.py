@@ -12,7 +12,8 @@ Rules and their defaults are in ``DEFAULTS``. A deployment overrides them in
                 "620102": {"overdue": {"enabled": false}}}}  # one district (beats its city)
 
 Per-scope overrides apply to thresholds, ``enabled``, ``severity`` and ``hold_s``; time windows
-(``days``, ``lookback_*``, ``weeks``) are province-wide. All times are naive UTC inside;
+(``days``, ``lookback_*``, ``weeks``, ``trend_h``, ``trend_gap_h``) and ``category_level`` are
+province-wide. All times are naive UTC inside;
 ``now`` may be passed aware or naive UTC. Evaluation is idempotent for the same data and ``now``.
 """
 
@@ -29,10 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, column, func, literal_column, or_, select, text, tuple_, values
+from sqlalchemy import (String, and_, case, column, func, literal_column, or_, select, text, tuple_, union_all,
+                        values)
 from sqlalchemy.orm import Session
 
-from cockpit import alerts, live, metrics, models
+from cockpit import alerts, live, metrics, models, rollups
 from cockpit.alerts import Finding
 from cockpit.models import Alert, Call, JobRun, Region, Ticket, TicketRollup
 from cockpit.settings import Settings
@@ -68,11 +70,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "no_callback_misuse": {"enabled": True, "severity": "minor", "hold_s": 0, "days": 30, "min_closures": 20,
                            "min_peers": 3, "z": 3.5, "min_excess": 0.15},
     # An open volume alert stays open while z >= z_clear (hysteresis: no flapping at the edge).
-    # category_level "top" (rollup baseline) or "sub" (second level of the category path, raw baseline).
+    # category_level "sub" (district x second level of the category path) or "top"; both read the
+    # baseline from ticket_rollups_15m. The baseline is scaled up by the trend of the last trend_h
+    # hours against the same hours of the baseline weeks (seasonal onsets; see docs/watchpoints.md).
     "volume_anomaly": {"enabled": True, "severity": "major", "hold_s": 0, "weeks": 4, "z": 4.0, "z_clear": 2.0,
-                       "min_count": 8, "min_ratio": 2.0, "category_level": "top"},
+                       "min_count": 10, "min_ratio": 2.0, "category_level": "sub", "trend_h": 24,
+                       "trend_gap_h": 3, "trend_prior": 10},
     "volume_anomaly_city": {"enabled": True, "severity": "major", "hold_s": 0, "weeks": 4, "z": 4.0,
-                            "z_clear": 2.0, "min_count": 40, "min_ratio": 1.5},
+                            "z_clear": 2.0, "min_count": 40, "min_ratio": 1.5, "trend_h": 24,
+                            "trend_gap_h": 3, "trend_prior": 50},
     "connection_drop": {"enabled": True, "severity": "critical", "hold_s": 0, "target": None,
                         "min_offered": 20, "intervals": 2},
     "queue_surge": {"enabled": True, "severity": "critical", "hold_s": 60, "max_waiting": 30, "max_wait_s": 180},
@@ -581,84 +587,122 @@ def _baseline_windows(now: datetime, weeks: int) -> list[tuple[datetime, datetim
     return [(end - timedelta(days=7 * w, hours=1), end - timedelta(days=7 * w)) for w in range(1, weeks + 1)]
 
 
+def _trend_windows(now: datetime, weeks: int, hours: float, gap_h: float) -> list[tuple[datetime, datetime]]:
+    """The ``hours`` ending ``gap_h`` hours before the current hour (index 0), then the same span
+    ``w`` weeks earlier. The gap keeps a surge's own first hours out of its trend."""
+    end = metrics.floor_interval(now) - timedelta(hours=1 + gap_h)
+    span = timedelta(hours=hours)
+    return [(end - span - timedelta(days=7 * w), end - timedelta(days=7 * w)) for w in range(weeks + 1)]
+
+
+def trend_factor(recent: float, weekly: list[float], prior: float) -> float:
+    """How much higher the recent level is than in the baseline weeks, >= 1.
+
+    ``(recent + prior) / (median(weekly) + prior)``: ``prior`` (tickets) shrinks small, noisy
+    keys towards 1; never below 1, so a quiet spell never makes the rule more sensitive.
+    """
+    med = statistics.median(weekly) if weekly else 0.0
+    return max(1.0, (recent + prior) / (med + prior))
+
+
+def _alert_key(row, by_district: bool, sub: bool) -> str:
+    """city:district:category[:subcategory] (no sub-category part when the path has one level)."""
+    if not by_district:
+        return row.city
+    subcat = row.subcategory if sub else ""
+    return _short_key(row.city, row.district, row.category, *([subcat] if subcat else []))
+
+
 def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     t, r = Ticket, TicketRollup
     p0 = ctx.cfg.params(rule)
     min_count = max(1, ctx.cfg.loosest(rule, "min_count") // 2)
     is_open = ctx.open_keys(rule)
     start = ctx.now - timedelta(hours=1)
-    district = func.coalesce(t.district, "")
-    sub = by_district and p0.get("category_level") == "sub"
-    category = func.coalesce(_sub_category(ctx.dialect), t.category, "") if sub else func.coalesce(t.category, "")
-    keys_t = [t.city, district.label("district"), category.label("category")] if by_district else [t.city]
+    sub = by_district and p0.get("category_level", "sub") == "sub"
+    if by_district:
+        keys_t = [t.city, func.coalesce(t.district, "").label("district"),
+                  func.coalesce(t.category, "").label("category")]
+        keys_r = [r.city, r.district, r.category]
+        if sub:
+            keys_t.append(func.coalesce(rollups.sub_category_sql(ctx.dialect), "").label("subcategory"))
+            keys_r.append(r.subcategory)
+    else:
+        keys_t, keys_r = [t.city], [r.city]
+    nk = len(keys_t)
     current = ctx.session.execute(
         select(*keys_t, func.count().label("n")).where(t.created_at >= start, t.created_at < ctx.now)
         .group_by(*keys_t).having(func.count() >= min_count)).all()
     if not current:
         return []
-    windows = _baseline_windows(ctx.now, p0["weeks"])
+    weeks = int(p0["weeks"])
+    windows = _baseline_windows(ctx.now, weeks)
     coverage = metrics.rollup_coverage(ctx.session)
     if coverage is None or coverage[0] > windows[-1][0] or coverage[1] < windows[0][1]:
         # Without the baseline weeks rolled up every busy hour would look anomalous: stay silent.
         log.debug("%s: rollups do not cover the baseline weeks; skipped", rule)
         return []
     cities = sorted({row.city for row in current})
-    base: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(windows))
-    if sub:
-        # Rollups only know the top category: a sub-category baseline is counted from raw tickets
-        # (four one-hour ranges of the created_at index).
-        week = case(*[(and_(t.created_at >= a, t.created_at < b), i) for i, (a, b) in enumerate(windows)],
-                    else_=-1).label("week")
-        baseline_q = (select(*keys_t, week, func.count().label("n"))
-                      .where(t.city.in_(cities), or_(*[and_(t.created_at >= a, t.created_at < b) for a, b in windows]))
-                      .group_by(*keys_t, week))
+
+    def per_window(wins: list[tuple[datetime, datetime]], keys: list[tuple]) -> dict[tuple, list[int]]:
+        # rollup sums per key and window: one index range scan of (city, interval_start) per window
+        out: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(wins))
+        only = [tuple_(*keys_r).in_(keys)] if nk > 1 and len(keys) <= 1000 else []
+        parts = [select(*keys_r, literal_column(str(i)).label("week"), func.sum(r.created).label("n"))
+                 .where(r.city.in_(cities), r.interval_start >= a, r.interval_start < b, *only).group_by(*keys_r)
+                 for i, (a, b) in enumerate(wins)]
+        for row in ctx.session.execute(union_all(*parts)):
+            out[tuple(row[:nk])][int(row.week)] += int(row.n or 0)
+        return out
+
+    base = per_window(windows, [tuple(row[:nk]) for row in current])
+    # The trend can only raise the baseline (factor >= 1), so it is read for the keys that pass
+    # without it (or hold an open alert) only.
+    trend_h = float(p0.get("trend_h") or 0)
+    trend_wins = _trend_windows(ctx.now, weeks, trend_h, float(p0.get("trend_gap_h") or 0)) if trend_h > 0 else []
+    if trend_wins and coverage[0] <= trend_wins[-1][0] and coverage[1] >= trend_wins[0][1]:
+        maybe = [tuple(row[:nk]) for row in current
+                 if _alert_key(row, by_district, sub) in is_open
+                 or robust_z(int(row.n), [float(v) for v in base[tuple(row[:nk])]])[0] >= ctx.cfg.loosest(rule, "z")]
+        trend = per_window(trend_wins, maybe) if maybe else {}
     else:
-        week = case(*[(and_(r.interval_start >= a, r.interval_start < b), i) for i, (a, b) in enumerate(windows)],
-                    else_=-1).label("week")
-        keys_r = [r.city, r.district, r.category] if by_district else [r.city]
-        baseline_q = (select(*keys_r, week, func.sum(r.created).label("n"))
-                      .where(r.city.in_(cities), or_(*[and_(r.interval_start >= a, r.interval_start < b)
-                                                      for a, b in windows]))
-                      .group_by(*keys_r, week))
-    for row in ctx.session.execute(baseline_q):
-        if row.week >= 0:
-            base[tuple(row[: len(keys_t)])][row.week] += int(row.n)
+        trend = {}
     out = []
     for row in current:
-        key = tuple(row[: len(keys_t)])
+        key = tuple(row[:nk])
         dist = row.district if by_district else None
         p = ctx.cfg.params(rule, row.city, dist or None)
         n = int(row.n)
-        z, med, _scale = robust_z(n, [float(v) for v in base[key]])
-        alert_key = _short_key(row.city, row.district, row.category) if by_district else row.city
+        factor = 1.0
+        if key in trend:
+            factor = trend_factor(trend[key][0], [float(v) for v in trend[key][1:]], float(p["trend_prior"]))
+        baseline = [v * factor for v in base[key]]
+        z, med, _scale = robust_z(n, baseline)
+        subcat = row.subcategory if sub else ""
+        alert_key = _alert_key(row, by_district, sub)
         if alert_key in is_open:
             if n < p["min_count"] / 2 or z < p["z_clear"]:
                 continue
         elif n < p["min_count"] or z < p["z"] or (med > 0 and n < p["min_ratio"] * med):
             continue
         severity = "critical" if z >= 2 * p["z"] else None
-        detail = {"count": n, "baseline": base[key], "median": med, "z": round(z, 2), "window_h": 1}
+        detail = {"count": n, "baseline": base[key], "median": round(med, 2), "z": round(z, 2),
+                  "trend": round(factor, 3), "window_h": 1}
         if by_district:
-            detail.update(category=row.category, district=row.district,
+            label = subcat or row.category
+            detail.update(category=row.category, subcategory=subcat, district=row.district,
                           filter=_ticket_filter(city=row.city, district=row.district or None,
                                                 category=row.category or None))
-            title = f"{ctx.place_name(row.district)}{row.category or ''}诉求激增：近1小时{n}件（常态{med:g}件）"
+            title = f"{ctx.place_name(row.district)}{label or ''}诉求激增：近1小时{n}件（常态{round(med, 1):g}件）"
             f = _finding(ctx, rule, alert_key, row.city, dist, title, detail, severity=severity)
         else:
             detail["filter"] = _ticket_filter(city=row.city)
             f = _finding(ctx, rule, alert_key, row.city, None,
-                         f"{ctx.place_name(row.city)}全市诉求激增：近1小时{n}件（常态{med:g}件）",
+                         f"{ctx.place_name(row.city)}全市诉求激增：近1小时{n}件（常态{round(med, 1):g}件）",
                          detail, severity=severity)
         if f:
             out.append(f)
     return out
-
-
-def _sub_category(dialect: str):
-    """The second level of ``category_path`` (JSON array), NULL when there is none."""
-    if dialect == "postgresql":
-        return Ticket.category_path.op("->>", return_type=String)(1)
-    return func.json_extract(Ticket.category_path, "$[1]", type_=String)
 
 
 def rule_volume_anomaly(ctx: Context) -> list[Finding]:

@@ -49,9 +49,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
 def _incidents() -> list[Injected]:
     day = lambda n, h: START + timedelta(days=n, hours=h)  # noqa: E731 - local day n, hour h
     return [
-        Injected("volume_anomaly", "620100:620102:城乡建设", day(29, 10), day(29, 13), 16.0),
-        Injected("volume_anomaly", "620100:620103:水务", day(31, 15), day(31, 19), 16.0),
-        Injected("volume_anomaly", "620100:620104:交通运输", day(33, 9), day(33, 11), 14.0),
+        Injected("volume_anomaly", "620100:620102:城乡建设:供热", day(29, 10), day(29, 13), 16.0),
+        Injected("volume_anomaly", "620100:620103:水务:供水", day(31, 15), day(31, 19), 16.0),
+        Injected("volume_anomaly", "620100:620104:交通运输:道路", day(33, 9), day(33, 11), 14.0),
         Injected("volume_anomaly_city", "620100", day(34, 8), day(34, 20), 0.0),  # every key x2
     ]
 
@@ -71,7 +71,7 @@ def _stream() -> list[dict]:
                     if inc.start <= at < inc.end:
                         if inc.rule == "volume_anomaly_city":
                             lam *= 2
-                        elif inc.key == f"620100:{district}:{category[0]}":
+                        elif inc.key == f"620100:{district}:{category[0]}:{category[1]}":
                             lam += inc.extra_per_hour
                 for _ in range(_poisson(rng, lam)):
                     n += 1
@@ -87,7 +87,7 @@ def _expected_first(events: list[dict], inc: Injected, rule: str) -> datetime | 
     p = watchpoints.DEFAULTS[rule]
     times = []
     for e in events:
-        key = "620100" if rule == "volume_anomaly_city" else f"620100:{e['district']}:{e['category'][0]}"
+        key = "620100" if rule == "volume_anomaly_city" else f"620100:{e['district']}:{':'.join(e['category'])}"
         if key == inc.key:
             times.append(datetime.fromisoformat(e["occurred_at"]))
 
@@ -98,7 +98,15 @@ def _expected_first(events: list[dict], inc: Injected, rule: str) -> datetime | 
     while at <= inc.end + timedelta(hours=1):
         n = count(at - timedelta(hours=1), at)
         base = [count(at - timedelta(days=7 * w, hours=1), at - timedelta(days=7 * w)) for w in range(1, 5)]
-        z, med, _ = watchpoints.robust_z(n, base)
+        # the trend: the trend_h hours ending trend_gap_h + 1 hours ago against the same hours of the
+        # four weeks before, once the rollups (from START) cover all five spans
+        t_end = at - timedelta(hours=1 + p["trend_gap_h"])
+        spans = [(t_end - timedelta(days=7 * w, hours=p["trend_h"]), t_end - timedelta(days=7 * w)) for w in range(5)]
+        factor = 1.0
+        if spans[-1][0] >= START:
+            factor = watchpoints.trend_factor(count(*spans[0]), [count(a, b) for a, b in spans[1:]],
+                                              p["trend_prior"])
+        z, med, _ = watchpoints.robust_z(n, [b * factor for b in base])
         if n >= p["min_count"] and z >= p["z"] and not (med > 0 and n < p["min_ratio"] * med):
             return at
         at += timedelta(minutes=15)

@@ -290,9 +290,11 @@ def test_watch013_sub_category_level_finds_a_surge_hidden_in_a_busy_top_category
         rollups.rollup_range(session, BASE - timedelta(days=1), BASE + timedelta(days=30),
                              now=BASE + timedelta(days=40))
     at = BASE + timedelta(days=28, hours=1)
+    default_settings = stores.settings
+    stores.settings = default_settings.with_(extra={"watchpoints": {"rules": {"volume_anomaly": {
+        "category_level": "top"}}}})
     _eval(stores, at, ["volume_anomaly"])
     assert _open(stores, "volume_anomaly") == {}  # 33 vs 21 in the top category: not anomalous
-    stores.settings = stores.settings.with_(extra={"watchpoints": {"rules": {"volume_anomaly": {
-        "category_level": "sub"}}}})
+    stores.settings = default_settings  # the default: the sub-category level, baseline from the rollups
     _eval(stores, at, ["volume_anomaly"])
-    assert set(_open(stores, "volume_anomaly")) == {"620100:620102:冬季采暖"}
+    assert set(_open(stores, "volume_anomaly")) == {"620100:620102:城乡建设:冬季采暖"}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 02:46:43.394274
+Create Date: 2026-11-29 03:18:59.120518
 
 """
 from typing import Sequence, Union
@@ -182,9 +182,10 @@ def upgrade() -> None:
     sa.Column('city', sa.String(length=32), nullable=False),
     sa.Column('district', sa.String(length=32), nullable=False),
     sa.Column('category', sa.String(length=64), nullable=False),
+    sa.Column('subcategory', sa.String(length=64), server_default='', nullable=False),
     sa.Column('interval_start', sa.DateTime(), nullable=False),
     sa.Column('created', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('city', 'district', 'category', 'interval_start', name=op.f('pk_ticket_rollups_15m'))
+    sa.PrimaryKeyConstraint('city', 'district', 'category', 'subcategory', 'interval_start', name=op.f('pk_ticket_rollups_15m'))
     )
     with op.batch_alter_table('ticket_rollups_15m', schema=None) as batch_op:
         batch_op.create_index('ix_ticket_rollups_city_interval', ['city', 'interval_start'], unique=False)
