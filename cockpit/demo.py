@@ -202,7 +202,11 @@ def run_feeder() -> None:
     for thread in threads:
         thread.start()
     scheduler = jobs.start_background(stores)
-    stop.wait()
+    parent = os.getppid()
+    while not stop.wait(5.0):
+        if os.getppid() != parent:  # the web process died without stopping us: do not run on alone
+            break
+    stop.set()
     scheduler.shutdown(wait=False)
 
 
