@@ -214,3 +214,33 @@ def test_ing008_waiting_queue_and_seats_follow_events(stores, redis_client):
     # An older state arriving late does not override the newer one.
     ingest_batch(stores, [s.event("seat.state", 60, seat_id="s1", state="offline")], source="test")
     assert live.seat_counts(redis_client, ["620100"]) == {"on_call": 1, "not_ready": 1}
+
+
+def test_ing009_redis_down_keeps_sql_and_the_worker_repairs_redis(stores, redis_client):
+    """Accepted events are never lost: with Redis down they stay in SQL and the job rebuilds Redis."""
+    import redis as redis_lib
+
+    from cockpit import jobs
+    from cockpit.ingest import LIVE_DIRTY
+    from cockpit.models import JobRun
+    from cockpit.stores import Stores
+
+    dead_redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True,
+                                 retry_on_timeout=False)
+    offline = Stores(settings=stores.settings, engine=stores.engine, redis=dead_redis,
+                     sessionmaker=stores.sessionmaker)
+    s = _now_stream(prefix="down-")
+    events = s.answered_call("c1", 0, 4, 60) + s.abandoned_call("c2", 30, 12)
+    result = ingest_batch(offline, events, source="test")
+    assert result.accepted == len(events) and result.live_applied is False
+    with stores.session() as session:
+        assert session.scalar(select(func.count()).select_from(EventRecord)) == len(events)
+        assert session.get(JobRun, LIVE_DIRTY) is not None
+    assert live.snapshot(redis_client) == {}
+
+    assert jobs.repair_live(stores) is True
+    totals = live.day_totals(redis_client, ["620100"], live.day_str(s.base, stores.settings.tz))
+    assert (totals["off"], totals["ans"], totals["abn"]) == (2, 1, 1)
+    with stores.session() as session:
+        assert session.get(JobRun, LIVE_DIRTY) is None
+    assert jobs.repair_live(stores) is False  # nothing left to repair
