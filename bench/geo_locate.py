@@ -10,14 +10,14 @@ TOOLCHAIN.md ceiling (sjoin of 1,000,000 points into 6 boxes). Medians of --repe
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe  # noqa: E402
 
 import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
@@ -28,18 +28,8 @@ from geo.locate import _current, locate, locate_many, locate_many_sjoin  # noqa:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.platform()} | {cpu} | {os.cpu_count()} cores | Python {platform.python_version()} | "
-            f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string}) | "
-            f"geopandas {gpd.__version__}")
-
+    return describe(f"shapely {shapely.__version__} (GEOS {shapely.geos_version_string})",
+                    f"geopandas {gpd.__version__}")
 
 def timed(fn, repeat: int) -> float:
     runs = []

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import platform
 import re
 import statistics
 import subprocess
@@ -23,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe  # noqa: E402
 
 import redis  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -38,13 +38,7 @@ BATCH = 1000
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.node()} | {cpu} | {os.cpu_count()} cores | Python {platform.python_version()}"
-
+    return describe()
 
 def redis_ceiling() -> float | None:
     try:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import threading
@@ -34,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe  # noqa: E402
 
 import redis  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
@@ -50,15 +51,7 @@ PROVINCE = "620000"
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{platform.node()} | {cpu} | {os.cpu_count()} cores | load {load:.1f} | "
-            f"Python {platform.python_version()}")
-
+    return describe()
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """(p50, p95) in milliseconds of samples in seconds."""
