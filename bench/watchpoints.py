@@ -227,22 +227,14 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
 def _simulate_into(stores: Stores, cities: list[str], seed: int, start: datetime, end: datetime) -> None:
     """Simulated ticket.created events of ``cities`` into ``stores``, then the rollups."""
     from cockpit import jobs
-    from cockpit.ingest import ingest_batch
+    from cockpit.ingest import ingest_stream
     from cockpit.simulation import Province
 
     Base.metadata.create_all(stores.engine)
     t0 = time.perf_counter()
     prov = Province(seed=seed, cities=cities, origin=start)
-    batch: list[dict] = []
-    n = 0
-    for ev in prov.events(start, end):
-        if ev["type"] == "ticket.created":
-            batch.append(ev)
-        if len(batch) >= 5000:
-            n += ingest_batch(stores, batch, source="sim").accepted
-            batch.clear()
-    if batch:
-        n += ingest_batch(stores, batch, source="sim").accepted
+    created = (ev for ev in prov.events(start, end) if ev["type"] == "ticket.created")
+    n = ingest_stream(stores, created, source="sim").accepted
     jobs.rollup_all(stores, start, end)
     print(f"simulated {(end - start).days} days of {', '.join(cities)} (seed {seed}): {n:,} tickets in "
           f"{time.perf_counter() - t0:.0f} s")

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from cockpit import jobs, migrate
-from cockpit.ingest import forget_regions, ingest_batch, rebuild_live
+from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
 from cockpit.models import EventRecord
 from cockpit.settings import Settings
 from cockpit.stores import Stores
@@ -71,17 +71,8 @@ def prepare(settings: Settings) -> Stores:
     return stores
 
 
-def _ingest_window(stores: Stores, province, start: datetime, end: datetime, batch: int = 5000) -> int:
-    pending: list[dict] = []
-    total = 0
-    for event in province.events(start, end):
-        pending.append(event)
-        if len(pending) >= batch:
-            total += ingest_batch(stores, pending, source="sim").accepted
-            pending = []
-    if pending:
-        total += ingest_batch(stores, pending, source="sim").accepted
-    return total
+def _ingest_window(stores: Stores, province, start: datetime, end: datetime) -> int:
+    return ingest_stream(stores, province.events(start, end), source="sim").accepted
 
 
 def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,6 +132,22 @@ def ingest_batch(
         result.live_applied = False
         mark_live_dirty(stores)
     return result
+
+
+def ingest_stream(stores: Stores, events: Iterable[Any], *, source: str, batch: int = 5000) -> IngestResult:
+    """``ingest_batch`` over an iterable of raw events, ``batch`` at a time (for generated streams)."""
+    total = IngestResult()
+    pending: list[Any] = []
+    offset = 0
+    for event in events:
+        pending.append(event)
+        if len(pending) >= batch:
+            total.add(ingest_batch(stores, pending, source=source), index_offset=offset)
+            offset += len(pending)
+            pending = []
+    if pending:
+        total.add(ingest_batch(stores, pending, source=source), index_offset=offset)
+    return total
 
 
 def mark_live_dirty(stores: Stores) -> None:

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from cockpit import rollups, watchpoints
-from cockpit.ingest import ingest_batch
+from cockpit.ingest import ingest_stream
 from cockpit.models import Alert
 from cockpit.simulation import Incident, Province, incidents, local_midnight
 from cockpit.simulation.incidents import LOCAL_TZ
@@ -51,16 +51,8 @@ def load(stores, *, cities=CITIES, seed=SEED, scale=SCALE, start=SIM_START,
          end=TEST_START + timedelta(days=TEST_DAYS)) -> int:
     """Simulated ticket.created events of [start, end) through ingest_batch, then the rollups."""
     prov = Province(seed=seed, cities=cities, scale=scale, origin=start)
-    batch: list[dict] = []
-    n = 0
-    for ev in prov.events(start, end):
-        if ev["type"] == "ticket.created":
-            batch.append(ev)
-        if len(batch) >= 5000:
-            n += ingest_batch(stores, batch, source="sim").accepted
-            batch.clear()
-    if batch:
-        n += ingest_batch(stores, batch, source="sim").accepted
+    created = (ev for ev in prov.events(start, end) if ev["type"] == "ticket.created")
+    n = ingest_stream(stores, created, source="sim").accepted
     with stores.session() as session:
         rollups.rollup_range(session, start, end, now=end + timedelta(days=1))
     return n
