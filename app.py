@@ -8,7 +8,7 @@ from pathlib import Path
 from dash import Dash
 
 from cockpit.settings import Settings
-from cockpit.stores import Stores
+from cockpit.store.db import Stores
 
 ASSETS = Path(__file__).parent / "assets"
 log = logging.getLogger(__name__)
@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, stores: Stores | None = None) -> Dash:
     """A Dash app wired to the cockpit's stores. Serves every asset locally (works offline)."""
     import callbacks
-    from cockpit import api, api_alerts, api_kpi
+    from cockpit.http import events as api
+    from cockpit.http import alerts as api_alerts
+    from cockpit.http import kpi as api_kpi
     from layouts.i18n import t
     from layouts.shell import app_shell
 

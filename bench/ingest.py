@@ -29,9 +29,9 @@ from sqlalchemy import text  # noqa: E402
 
 from cockpit.events import validate  # noqa: E402
 from cockpit.ingest import ingest_batch  # noqa: E402
-from cockpit.models import Base  # noqa: E402
+from cockpit.store.models import Base  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
-from cockpit.stores import Stores, make_engine  # noqa: E402
+from cockpit.store.db import Stores, make_engine  # noqa: E402
 from tests.factories import random_stream  # noqa: E402
 
 BATCH = 1000

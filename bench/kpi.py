@@ -32,10 +32,11 @@ from bench.machine import describe  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from cockpit import metrics, rollups  # noqa: E402
-from cockpit.models import Base  # noqa: E402
+from cockpit.metrics import definitions as metrics  # noqa: E402
+from cockpit.metrics import rollups
+from cockpit.store.models import Base  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
-from cockpit.stores import make_engine  # noqa: E402
+from cockpit.store.db import make_engine  # noqa: E402
 
 CITIES = ["620100", "620200", "620300", "620400", "620500", "620600", "620700", "620800", "620900",
           "621000", "621100", "621200", "622900", "623000"]

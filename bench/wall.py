@@ -39,12 +39,13 @@ from bench.machine import describe  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from cockpit import live, wall  # noqa: E402
+from cockpit.store import live  # noqa: E402
+from cockpit.views import wall
 from cockpit.ingest import rebuild_live  # noqa: E402
-from cockpit.models import Base, EventRecord, Ticket  # noqa: E402
-from cockpit.rollups import rollup_range  # noqa: E402
+from cockpit.store.models import Base, EventRecord, Ticket  # noqa: E402
+from cockpit.metrics.rollups import rollup_range  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
-from cockpit.stores import Stores, make_engine  # noqa: E402
+from cockpit.store.db import Stores, make_engine  # noqa: E402
 
 CITY = "620100"
 PROVINCE = "620000"

@@ -13,7 +13,7 @@ ticket rollups of the last five weeks. Then it times, as medians of ``--repeat``
     python bench/watchpoints.py --scale 10000000 \
         --pg postgresql+psycopg://postgres@127.0.0.1:5432/cockpit_bench_watch
 
-The database is dropped and rebuilt (schema from cockpit.models) unless ``--reuse`` is given.
+The database is dropped and rebuilt (schema from cockpit.store.models) unless ``--reuse`` is given.
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from bench.machine import describe  # noqa: E402
 
 from sqlalchemy import select, text  # noqa: E402
 
-from cockpit import drill, metrics, watchpoints  # noqa: E402
-from cockpit.models import Base, Ticket  # noqa: E402
+from cockpit.views import drill  # noqa: E402
+from cockpit.metrics import definitions as metrics
+from cockpit.watch import evaluate as watchpoints
+from cockpit.store.models import Base, Ticket  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
-from cockpit.stores import Stores  # noqa: E402
+from cockpit.store.db import Stores  # noqa: E402
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 DAYS = 365
@@ -150,8 +152,8 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
     """
     import tempfile
 
-    from cockpit import live
-    from cockpit.models import Alert
+    from cockpit.store import live
+    from cockpit.store.models import Alert
     from cockpit.simulation import incidents, local_midnight
     from cockpit.simulation.seeding import history_window
 

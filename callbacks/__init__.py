@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import Dash
 
 from callbacks import home, province, routing, supervise, ticket, wall
-from cockpit.stores import Stores
+from cockpit.store.db import Stores
 
 
 def register(app: Dash, stores: Stores) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import Dash, Input, Output, State
 
-from cockpit.overview import cities_today
-from cockpit.stores import Stores
+from cockpit.views.overview import cities_today
+from cockpit.store.db import Stores
 from layouts import ids
 from layouts.home import as_of, cities_table
 

@@ -6,8 +6,8 @@ import logging
 
 from dash import ClientsideFunction, Dash, Input, Output, State
 
-from cockpit import wall
-from cockpit.stores import Stores
+from cockpit.views import wall
+from cockpit.store.db import Stores
 from layouts import ids
 from layouts.province import province_update
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 from dash import Dash, Input, Output
 
-from cockpit.stores import Stores
+from cockpit.store.db import Stores
 from layouts import home, ids, province, supervise, ticket, wall
 from layouts.i18n import pick_lang
 from layouts.page import PageContext

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import Dash, Input, Output, State, ctx, no_update
 
-from cockpit import drill
-from cockpit.stores import Stores
+from cockpit.views import drill
+from cockpit.store.db import Stores
 from layouts import ids
 from layouts.supervise import search_for, view_parts
 

@@ -6,8 +6,8 @@ from datetime import datetime, time
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
-from cockpit import drill
-from cockpit.stores import Stores
+from cockpit.views import drill
+from cockpit.store.db import Stores
 from layouts import ids
 from layouts.ticket import ticket_body
 

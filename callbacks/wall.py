@@ -10,8 +10,8 @@ import logging
 
 from dash import ALL, Dash, Input, Output, State, ClientsideFunction
 
-from cockpit import wall
-from cockpit.stores import Stores
+from cockpit.views import wall
+from cockpit.store.db import Stores
 from layouts import ids
 from layouts.wall import WALL_PANELS, wall_update
 

@@ -22,11 +22,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cockpit import jobs, migrate
+from cockpit import jobs
+from cockpit.store import migrate
 from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
-from cockpit.models import EventRecord
+from cockpit.store.models import EventRecord
 from cockpit.settings import Settings
-from cockpit.stores import Stores
+from cockpit.store.db import Stores
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cockpit import deadletter, history, live
+from cockpit.store import deadletter
+from cockpit.store import history
+from cockpit.store import live
 from cockpit.events import FieldError, validate
-from cockpit.models import JobRun, Region
-from cockpit.stores import Stores
+from cockpit.store.models import JobRun, Region
+from cockpit.store.db import Stores
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from cockpit import rollups, wall, watchpoints
+from cockpit.metrics import rollups
+from cockpit.views import wall
+from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live
-from cockpit.models import JobRun
-from cockpit.stores import Stores
+from cockpit.store.models import JobRun
+from cockpit.store.db import Stores
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import geo
-from cockpit.models import Region, RegionShape
+from cockpit.store.models import Region, RegionShape
 from geo import boundaries
 from geo.gcj02 import geometry_gcj_to_wgs
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html, no_update
 
-from cockpit.wall import PROVINCE_METRICS
+from cockpit.views.wall import PROVINCE_METRICS
 from layouts import ids
 from layouts.choropleth import choropleth_map
 from layouts.i18n import register, t

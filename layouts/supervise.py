@@ -15,7 +15,7 @@ import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from cockpit.watchpoints import RULES
+from cockpit.watch.evaluate import RULES
 from layouts import ids
 from layouts.i18n import register, t
 from layouts.page import PageContext

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html, no_update
 
-from cockpit.wall import wall_path
+from cockpit.views.wall import wall_path
 from layouts import ids
 from layouts.choropleth import DEFAULT_COLORS, choropleth_map, stable_breaks
 from layouts.i18n import MESSAGES, register, t

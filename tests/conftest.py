@@ -15,9 +15,9 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import create_engine, text
 
-from cockpit.models import Base
+from cockpit.store.models import Base
 from cockpit.settings import Settings
-from cockpit.stores import Stores, make_engine
+from cockpit.store.db import Stores, make_engine
 
 REDIS_URL = os.environ.get("COCKPIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PG_URL = os.environ.get(

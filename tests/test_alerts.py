@@ -9,9 +9,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from cockpit import alerts, api_alerts, tokens
-from cockpit.alerts import AlertError, Finding
-from cockpit.models import Alert, AlertEvent
+from cockpit.watch import alerts
+from cockpit.http import alerts as api_alerts
+from cockpit.store import tokens
+from cockpit.watch.alerts import AlertError, Finding
+from cockpit.store.models import Alert, AlertEvent
 
 NOW = datetime(2026, 11, 28, 3, 0)
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from cockpit import tokens
-from cockpit.models import DeadLetter, EventRecord
+from cockpit.store import tokens
+from cockpit.store.models import DeadLetter, EventRecord
 from tests.factories import Stream
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from cockpit import live
+from cockpit.store import live
 from cockpit.cli import main
 from tests.conftest import REDIS_URL
 from tests.factories import Stream

@@ -6,7 +6,8 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from cockpit import drill, watchpoints
+from cockpit.views import drill
+from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
 from layouts.supervise import search_for
 from tests.factories import Stream
@@ -67,7 +68,7 @@ def test_drill003_alert_filter_facets_and_url_query(stores):
     with stores.session() as session:
         from sqlalchemy import select
 
-        from cockpit.models import Alert
+        from cockpit.store.models import Alert
 
         alert = session.scalars(select(Alert).where(Alert.key == "T05")).one()
     rows = _page(stores, {"alert": str(alert.id)}, start_row=0, end_row=100)["rowData"]
@@ -132,7 +133,7 @@ def test_drill005_csv_export_streams_the_filtered_set(stores, monkeypatch):
 def test_drill006_export_route_streams_csv(stores):
     from flask import Flask
 
-    from cockpit import api_alerts
+    from cockpit.http import alerts as api_alerts
 
     _seed(stores)
     app = Flask(__name__)

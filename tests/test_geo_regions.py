@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import geo
 from cockpit.cli import main
-from cockpit.models import Region, RegionShape
+from cockpit.store.models import Region, RegionShape
 from geo import boundaries
 from geo.gcj02 import gcj_to_wgs
 from geo.locate import locate

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from cockpit.cli import main
 from cockpit.importers import UnknownCity, run
-from cockpit.models import (
+from cockpit.store.models import (
     Call, DeadLetter, EventRecord, Region, Seat, SeatStateChange, Ticket, TicketStep,
 )
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from sqlalchemy import func, select
 
-from cockpit import deadletter, live
+from cockpit.store import deadletter
+from cockpit.store import live
 from cockpit.ingest import ingest_batch, rebuild_live
-from cockpit.models import Call, DeadLetter, EventRecord, Seat, SeatStateChange, Ticket, TicketStep
+from cockpit.store.models import Call, DeadLetter, EventRecord, Seat, SeatStateChange, Ticket, TicketStep
 from tests.factories import Stream, random_stream
 
 
@@ -222,8 +223,8 @@ def test_ing009_redis_down_keeps_sql_and_the_worker_repairs_redis(stores, redis_
 
     from cockpit import jobs
     from cockpit.ingest import LIVE_DIRTY
-    from cockpit.models import JobRun
-    from cockpit.stores import Stores
+    from cockpit.store.models import JobRun
+    from cockpit.store.db import Stores
 
     dead_redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, decode_responses=True,
                                  retry_on_timeout=False)

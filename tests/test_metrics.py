@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert
 
 from cockpit import ingest as ingest_mod
-from cockpit import metrics
-from cockpit.models import Region
-from cockpit.regions import resolve_scope
+from cockpit.metrics import definitions as metrics
+from cockpit.store.models import Region
+from cockpit.store.regions import resolve_scope
 from tests.test_metrics_events import call, ingest, seat, ticket
 
 T0 = datetime(2026, 11, 2, 2, 0, 0)  # naive UTC = 10:00 Asia/Shanghai, a Monday

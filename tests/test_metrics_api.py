@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from cockpit import api_kpi, metrics
+from cockpit.http import kpi as api_kpi
+from cockpit.metrics import definitions as metrics
 from cockpit.cli import main
 from tests.test_metrics import _scenario_calls, _scenario_tickets
 from tests.test_metrics_events import ingest

@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cockpit import importers, metrics, rollups
+from cockpit import importers
+from cockpit.metrics import definitions as metrics
+from cockpit.metrics import rollups
 
 DATA = Path(__file__).parent / "data" / "technion_anonymous_bank_1999_02.tsv.gz"
 TZ = ZoneInfo("Asia/Jerusalem")

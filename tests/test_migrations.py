@@ -9,9 +9,9 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from cockpit.migrate import alembic_config, upgrade
+from cockpit.store.migrate import alembic_config, upgrade
 from cockpit.settings import Settings
-from cockpit.stores import make_engine
+from cockpit.store.db import make_engine
 from tests.conftest import PG_URL
 
 

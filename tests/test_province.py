@@ -1,4 +1,4 @@
-"""cockpit.wall.province_snapshot on real Redis with SQLite and PostgreSQL."""
+"""cockpit.views.wall.province_snapshot on real Redis with SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cockpit import wall
+from cockpit.views import wall
 from cockpit.ingest import ingest_batch
 from tests.factories import Stream
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cockpit import metrics, rollups
-from cockpit.models import CallRollup, TicketRollup
+from cockpit.metrics import definitions as metrics
+from cockpit.metrics import rollups
+from cockpit.store.models import CallRollup, TicketRollup
 from tests.factories import Stream
 from tests.test_metrics_events import call, ingest, random_calls, random_tickets
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cockpit import live
-from cockpit.models import Base
+from cockpit.store import live
+from cockpit.store.models import Base
 from cockpit.simulation import seed_history
 from tests.test_ingest import _state
 

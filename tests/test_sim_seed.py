@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from cockpit.models import Call, EventRecord, Ticket
+from cockpit.store.models import Call, EventRecord, Ticket
 from cockpit.simulation import seed_history
 from cockpit.simulation.seeding import history_window
 

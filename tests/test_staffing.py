@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from cockpit import staffing
+from cockpit.metrics import staffing
 from cockpit.cli import main
 from tests.test_metrics_events import call, ingest, seat
 

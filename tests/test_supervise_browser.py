@@ -8,7 +8,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
 from app import create_app
-from cockpit import watchpoints
+from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
 from layouts import ids
 from tests.factories import Stream

@@ -1,4 +1,4 @@
-"""cockpit.wall: the city wall snapshot on real Redis with SQLite and PostgreSQL.
+"""cockpit.views.wall: the city wall snapshot on real Redis with SQLite and PostgreSQL.
 
 Times are built around local noon of today (Asia/Shanghai), so the live store's TTL window (read
 from the real clock by ``live.apply``) holds today and last week but not two weeks ago.
@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis as redis_lib
 
-from cockpit import metrics, wall
-from cockpit.alerts import Finding, reconcile
+from cockpit.metrics import definitions as metrics
+from cockpit.views import wall
+from cockpit.watch.alerts import Finding, reconcile
 from cockpit.ingest import ingest_batch
-from cockpit.rollups import rollup_range
+from cockpit.metrics.rollups import rollup_range
 from tests.factories import Stream
 
 CITY = "620100"

@@ -14,7 +14,7 @@ import redis as redis_lib
 from dash.testing.wait import until
 
 from app import create_app
-from cockpit import wall
+from cockpit.views import wall
 from cockpit.ingest import forget_regions, ingest_batch
 from geo.regions import load_default_regions
 from layouts import ids

@@ -14,7 +14,9 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event
 
-from cockpit import jobs, live, wall
+from cockpit import jobs
+from cockpit.store import live
+from cockpit.views import wall
 from tests.test_province import _seed as _seed_province
 from tests.test_wall import CITY, NOW, _offered_on, _today
 

@@ -21,9 +21,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cockpit import rollups, watchpoints
+from cockpit.metrics import rollups
+from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_stream
-from cockpit.models import Alert
+from cockpit.store.models import Alert
 from cockpit.simulation import Incident, Province, incidents, local_midnight
 from cockpit.simulation.incidents import LOCAL_TZ
 

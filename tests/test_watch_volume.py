@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from cockpit import rollups, watchpoints
+from cockpit.metrics import rollups
+from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
-from cockpit.models import Alert
+from cockpit.store.models import Alert
 from tests.factories import Stream
 
 START = datetime(2026, 10, 4, 16, 0, tzinfo=UTC)  # Monday 2026-10-05 00:00 in China

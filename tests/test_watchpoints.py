@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cockpit import alerts, watchpoints
+from cockpit.watch import alerts
+from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
-from cockpit.models import Alert, JobRun
+from cockpit.store.models import Alert, JobRun
 from tests.factories import Stream
 
 BASE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -272,7 +273,7 @@ def test_watch012_volume_rules_stay_silent_without_baseline_rollups(stores):
 
 
 def test_watch013_sub_category_level_finds_a_surge_hidden_in_a_busy_top_category(stores):
-    from cockpit import rollups
+    from cockpit.metrics import rollups
 
     s = Stream(prefix="w13-")
     raws, n = [], 0

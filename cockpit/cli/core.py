@@ -16,7 +16,7 @@ INGEST_CHUNK = 5000
 
 
 def _stores(settings: Settings):
-    from cockpit.stores import Stores
+    from cockpit.store.db import Stores
 
     return Stores.open(settings)
 
@@ -36,7 +36,7 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings, revision: str) -> None:
     """Create or migrate the SQL schema (Alembic)."""
-    from cockpit.migrate import upgrade
+    from cockpit.store.migrate import upgrade
 
     upgrade(settings, revision)
     click.echo(f"database at {revision}: {settings.sqlalchemy_url.split('@')[-1]}")
@@ -108,7 +108,7 @@ def tokens() -> None:
 @click.pass_obj
 def tokens_create(settings: Settings, name: str, scopes: tuple[str, ...]) -> None:
     """Create a bearer token; the token is printed once and stored only as a hash."""
-    from cockpit import tokens as tk
+    from cockpit.store import tokens as tk
 
     with _stores(settings).session() as session:
         token = tk.create(session, name, scopes)
@@ -127,7 +127,7 @@ def deadletter() -> None:
 @click.pass_obj
 def deadletter_list(settings: Settings, limit: int, source: str | None) -> None:
     """List rejected items with their reasons, one JSON object per line."""
-    from cockpit import deadletter as dl
+    from cockpit.store import deadletter as dl
 
     with _stores(settings).session() as session:
         for row in dl.listing(session, limit=limit, source=source):

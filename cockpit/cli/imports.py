@@ -30,7 +30,7 @@ def _check_tz(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int) -> None:
     from cockpit.importers import UnknownCity, run
-    from cockpit.stores import Stores
+    from cockpit.store.db import Stores
 
     def report(ref: str, errors: list[dict]) -> None:
         reasons = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

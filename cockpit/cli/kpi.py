@@ -16,7 +16,7 @@ from cockpit.settings import Settings
 
 
 def _stores(settings: Settings):
-    from cockpit.stores import Stores
+    from cockpit.store.db import Stores
 
     return Stores.open(settings)
 
@@ -72,7 +72,7 @@ def _render_kpi(doc: dict) -> None:
 def kpi(settings: Settings, scope: str, from_: str | None, to: str | None, sl_threshold: str | None,
         as_json: bool) -> None:
     """Every KPI for a scope and a time window (same JSON as GET /api/v1/kpi)."""
-    from cockpit.api_kpi import ParamError, kpi_document
+    from cockpit.http.kpi import ParamError, kpi_document
 
     stores = _stores(settings)
     try:
@@ -105,7 +105,7 @@ def _render_rankings(doc: dict) -> None:
 def rankings(settings: Settings, scope: str, level: str, from_: str | None, to: str | None,
              as_json: bool) -> None:
     """League table of districts, handling units or cities (same JSON as GET /api/v1/rankings)."""
-    from cockpit.api_kpi import ParamError, rankings_document
+    from cockpit.http.kpi import ParamError, rankings_document
 
     stores = _stores(settings)
     try:
@@ -138,7 +138,7 @@ def staffing(settings: Settings, arrivals_per_hour: float | None, aht: float | N
              threshold: float | None, patience: float | None, scope: str | None, at: str | None,
              as_json: bool) -> None:
     """Seats required: Erlang C/A for one interval, or a plan for a city from its history."""
-    from cockpit.api_kpi import ParamError, erlang_document, staffing_document
+    from cockpit.http.kpi import ParamError, erlang_document, staffing_document
 
     threshold = settings.sl_threshold_s if threshold is None else threshold
     if scope:
@@ -185,8 +185,9 @@ def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[
     """Recompute the 15-minute rollups for a range, one day per transaction (idempotent)."""
     from datetime import timedelta
 
-    from cockpit import metrics, rollups
-    from cockpit.api_kpi import ParamError, parse_time
+    from cockpit.metrics import definitions as metrics
+    from cockpit.metrics import rollups
+    from cockpit.http.kpi import ParamError, parse_time
 
     now = metrics.utcnow()
     try:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from cockpit.cli import main
 from cockpit.settings import Settings
-from cockpit.stores import make_engine
+from cockpit.store.db import make_engine
 
 
 def _session_factory(settings: Settings) -> tuple[sessionmaker, object]:

@@ -323,9 +323,9 @@ def seed(
     The schema is created or upgraded first; incidents of the window are listed on stderr.
     """
     from cockpit.simulation import seed_history
-    from cockpit.stores import Stores
+    from cockpit.store.db import Stores
 
-    from cockpit.migrate import upgrade
+    from cockpit.store.migrate import upgrade
 
     upgrade(settings)  # idempotent: a fresh database gets its schema first
     stores = Stores.open(settings)

@@ -85,7 +85,7 @@ def run(
     ``on_reject(row_ref, errors)`` is called for each rejected row as it is found.
     Raises ``UnknownCity`` before reading when regions are loaded and ``city`` is not one of them.
     """
-    from cockpit import deadletter
+    from cockpit.store import deadletter
     from cockpit.ingest import ingest_batch
 
     _check_city(stores, city)
@@ -167,7 +167,7 @@ def run(
 def _check_city(stores: Any, city: str) -> None:
     from sqlalchemy import select
 
-    from cockpit.models import Region
+    from cockpit.store.models import Region
 
     with stores.session() as session:
         if session.scalar(select(Region.code).limit(1)) is not None and session.get(Region, city) is None:

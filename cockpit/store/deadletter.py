@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cockpit.events import Unparsed
-from cockpit.models import DeadLetter
+from cockpit.store.models import DeadLetter
 
 RAW_LIMIT = 64 * 1024  # characters of the raw input kept per rejected item
 

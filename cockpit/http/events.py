@@ -6,9 +6,10 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from cockpit import events, tokens
+from cockpit import events
+from cockpit.store import tokens
 from cockpit.ingest import ingest_batch
-from cockpit.stores import Stores
+from cockpit.store.db import Stores
 
 bp = Blueprint("cockpit_api", __name__)
 

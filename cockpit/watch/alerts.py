@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from cockpit.models import Alert, AlertEvent
-from cockpit.regions import resolve_scope
+from cockpit.store.models import Alert, AlertEvent
+from cockpit.store.regions import resolve_scope
 
 STATES = ("pending", "firing", "acknowledged", "escalated", "resolved")
 OPEN_STATES = ("pending", "firing", "acknowledged", "escalated")

@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from cockpit import alerts, metrics
-from cockpit.models import Alert, Region, Ticket, TicketRollup, TicketStep
+from cockpit.watch import alerts
+from cockpit.metrics import definitions as metrics
+from cockpit.store.models import Alert, Region, Ticket, TicketRollup, TicketStep
 from cockpit.settings import Settings
-from cockpit.watchpoints import OPEN_STATUSES, RULE_NAMES, normalize_address, normalized_address_sql
+from cockpit.watch.evaluate import OPEN_STATUSES, RULE_NAMES, normalize_address, normalized_address_sql
 
 COUNT_CAP = 10_000
 MAX_BLOCK = 500

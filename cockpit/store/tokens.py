@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.models import ApiToken, Region
+from cockpit.store.models import ApiToken, Region
 
 TOKEN_PREFIX = "ck_"
 

@@ -13,11 +13,13 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
-from cockpit import alerts, drill, tokens
-from cockpit.alerts import AlertError
-from cockpit.api_kpi import ParamError, parse_time
-from cockpit.stores import Stores
-from cockpit.watchpoints import RULES
+from cockpit.watch import alerts
+from cockpit.views import drill
+from cockpit.store import tokens
+from cockpit.watch.alerts import AlertError
+from cockpit.http.kpi import ParamError, parse_time
+from cockpit.store.db import Stores
+from cockpit.watch.evaluate import RULES
 
 bp = Blueprint("cockpit_alerts", __name__)
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cockpit import events as ev
-from cockpit.models import (
+from cockpit.store.models import (
     Call,
     EventRecord,
     Seat,

@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from cockpit import metrics, staffing
-from cockpit.regions import UnknownScope
-from cockpit.stores import Stores
+from cockpit.metrics import definitions as metrics
+from cockpit.metrics import staffing
+from cockpit.store.regions import UnknownScope
+from cockpit.store.db import Stores
 
 bp = Blueprint("cockpit_kpi", __name__)
 

@@ -33,10 +33,12 @@ from sqlalchemy import Integer, cast, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from cockpit import live, metrics, staffing
-from cockpit.models import Call, CallRollup, Region, Ticket, TicketRollup
-from cockpit.regions import resolve_scope
-from cockpit.stores import Stores
+from cockpit.store import live
+from cockpit.metrics import definitions as metrics
+from cockpit.metrics import staffing
+from cockpit.store.models import Call, CallRollup, Region, Ticket, TicketRollup
+from cockpit.store.regions import resolve_scope
+from cockpit.store.db import Stores
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +312,7 @@ def open_alerts(stores: Stores, scope: str, *, limit: int = 8) -> list[dict]:
     alerts module (``cockpit.alerts``) does not exist. Raises the source's error when SQL fails.
     """
     try:
-        from cockpit import alerts  # noqa: PLC0415 - built by another helper; optional until it lands
+        from cockpit.watch import alerts  # noqa: PLC0415 - built by another helper; optional until it lands
     except ImportError:
         return []
     with stores.session() as session:

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from cockpit.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
-from cockpit.regions import populations, resolve_scope
+from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
+from cockpit.store.regions import populations, resolve_scope
 from cockpit.settings import Settings
 
 DEFINITIONS_VERSION = "2026.11-1"

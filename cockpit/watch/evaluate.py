@@ -34,9 +34,13 @@ from sqlalchemy import (String, and_, case, column, func, literal_column, or_, s
                         values)
 from sqlalchemy.orm import Session
 
-from cockpit import alerts, live, metrics, models, rollups
-from cockpit.alerts import Finding
-from cockpit.models import Alert, Call, JobRun, Region, Ticket, TicketRollup
+from cockpit.watch import alerts
+from cockpit.store import live
+from cockpit.metrics import definitions as metrics
+from cockpit.store import models
+from cockpit.metrics import rollups
+from cockpit.watch.alerts import Finding
+from cockpit.store.models import Alert, Call, JobRun, Region, Ticket, TicketRollup
 from cockpit.settings import Settings
 
 log = logging.getLogger(__name__)

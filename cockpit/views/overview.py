@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from cockpit import live
-from cockpit.models import Region
-from cockpit.stores import Stores
+from cockpit.store import live
+from cockpit.store.models import Region
+from cockpit.store.db import Stores
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import numpy as np
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from cockpit import metrics
-from cockpit.models import Call, Seat
-from cockpit.regions import resolve_scope
+from cockpit.metrics import definitions as metrics
+from cockpit.store.models import Call, Seat
+from cockpit.store.regions import resolve_scope
 from cockpit.settings import Settings
 
 DEFAULT_AHT_S = 300.0

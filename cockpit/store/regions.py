@@ -11,7 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.models import Call, Region, Ticket
+from cockpit.store.models import Call, Region, Ticket
 
 LEVELS = ("province", "city", "district")
 

@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from cockpit.models import Base
-from cockpit.stores import make_engine
+from cockpit.store.models import Base
+from cockpit.store.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata

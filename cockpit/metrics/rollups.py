@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, cast, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
-from cockpit import metrics
-from cockpit.metrics import INTERVAL, ROLLUP_JOB_FROM, ROLLUP_JOB_TO
-from cockpit.models import Call, CallRollup, JobRun, Ticket, TicketRollup
+from cockpit.metrics import definitions as metrics
+from cockpit.metrics.definitions import INTERVAL, ROLLUP_JOB_FROM, ROLLUP_JOB_TO
+from cockpit.store.models import Call, CallRollup, JobRun, Ticket, TicketRollup
 from cockpit.settings import Settings
 
 CHUNK = timedelta(days=7)
