@@ -1,0 +1,200 @@
+"""Watchpoint configuration and the shared pieces of every rule.
+
+``DEFAULTS`` holds the rules and their default parameters; ``WatchConfig`` layers a deployment's
+``Settings.extra["watchpoints"]`` over them (see ``cockpit.watch.evaluate`` and docs/watchpoints.md).
+``Context`` is what a rule function receives; the helpers below build findings, keys and filters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.orm import Session
+
+from cockpit.settings import Settings
+from cockpit.store import models
+from cockpit.store.models import Alert, Region
+from cockpit.watch.alerts import Finding
+
+OPEN_STATUSES = ("created", "dispatched", "returned", "responded", "reopened")
+EVAL_WORK_MEM = "256MB"
+EVAL_LOCK_KEY = 0x12346  # PostgreSQL advisory lock: one evaluation at a time across workers
+MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
+ADDRESS_NOISE = tuple(models.ADDRESS_NOISE)
+REPEAT_RECENT = timedelta(hours=2)  # the incremental repeat pass re-checks places touched this recently
+REPEAT_FULL_EVERY = timedelta(hours=1)  # ... and a full pass runs at least this often
+REPEAT_FULL_JOB = "watchpoints:repeat_full"
+
+
+# Safety words -> the emergency lines to suggest (110 police, 119 fire, 120 ambulance).
+SAFETY_WORDS: dict[str, tuple[str, ...]] = {
+    "煤气泄漏": ("119",), "燃气泄漏": ("119",), "燃气": ("119",), "煤气": ("119",), "天然气泄漏": ("119",),
+    "着火": ("119",), "火灾": ("119",), "起火": ("119",), "冒烟": ("119",), "爆炸": ("119", "120"),
+    "自杀": ("110", "120"), "轻生": ("110", "120"), "跳楼": ("110", "120"), "不想活": ("110", "120"),
+    "打人": ("110",), "家暴": ("110",), "持刀": ("110",), "砍人": ("110",), "殴打": ("110",),
+    "绑架": ("110",), "昏迷": ("120",), "晕倒": ("120",), "触电": ("120",), "中毒": ("120",),
+    "gas leak": ("119",), "fire": ("119",), "suicide": ("110", "120"), "violence": ("110",),
+}
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "overdue": {"enabled": True, "severity": "major", "hold_s": 0, "critical_after_h": 72},
+    "closed_late": {"enabled": True, "severity": "minor", "hold_s": 0, "lookback_h": 24},
+    "repeat_complaint": {"enabled": True, "severity": "major", "hold_s": 0, "k": 3, "days": 30,
+                         "skip_masked_callers": True},
+    "transfer_chain": {"enabled": True, "severity": "major", "hold_s": 0, "handoffs": 3, "lookback_days": 30},
+    "dissatisfied": {"enabled": True, "severity": "minor", "hold_s": 0, "lookback_days": 30},
+    "no_callback_misuse": {"enabled": True, "severity": "minor", "hold_s": 0, "days": 30, "min_closures": 20,
+                           "min_peers": 3, "z": 3.5, "min_excess": 0.15},
+    # An open volume alert stays open while z >= z_clear (hysteresis: no flapping at the edge).
+    # category_level "sub" (district x second level of the category path) or "top"; both read the
+    # baseline from ticket_rollups_15m. The baseline is scaled up by the trend of the last trend_h
+    # hours against the same hours of the baseline weeks (seasonal onsets; see docs/watchpoints.md).
+    "volume_anomaly": {"enabled": True, "severity": "major", "hold_s": 0, "weeks": 4, "z": 4.0, "z_clear": 2.0,
+                       "min_count": 10, "min_ratio": 2.0, "category_level": "sub", "trend_h": 24,
+                       "trend_gap_h": 3, "trend_prior": 10},
+    "volume_anomaly_city": {"enabled": True, "severity": "major", "hold_s": 0, "weeks": 4, "z": 4.0,
+                            "z_clear": 2.0, "min_count": 40, "min_ratio": 1.5, "trend_h": 24,
+                            "trend_gap_h": 3, "trend_prior": 50},
+    "connection_drop": {"enabled": True, "severity": "critical", "hold_s": 0, "target": None,
+                        "min_offered": 20, "intervals": 2},
+    "queue_surge": {"enabled": True, "severity": "critical", "hold_s": 60, "max_waiting": 30, "max_wait_s": 180},
+    "urgent_content": {"enabled": True, "severity": "critical", "hold_s": 0, "lookback_h": 24},
+}
+RULES: tuple[str, ...] = tuple(DEFAULTS)
+RULE_NAMES: dict[str, str] = {
+    "overdue": "超期未办结", "closed_late": "超期办结", "repeat_complaint": "反复投诉",
+    "transfer_chain": "超长流转", "dissatisfied": "回访不满意", "no_callback_misuse": "无需回访滥用",
+    "volume_anomaly": "区域诉求激增", "volume_anomaly_city": "全市诉求激增",
+    "connection_drop": "接通率下降", "queue_surge": "排队积压", "urgent_content": "紧急/情绪诉求",
+}
+
+
+class WatchConfig:
+    """Rule parameters: DEFAULTS <- ``rules`` <- city scope <- district scope."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        raw = ((settings.extra or {}).get("watchpoints") if settings is not None else None) or {}
+        self.rules: dict[str, dict] = raw.get("rules") or {}
+        self.scopes: dict[str, dict] = raw.get("scopes") or {}
+        self._cache: dict[tuple, dict] = {}
+        unknown = (set(self.rules) | {r for s in self.scopes.values() for r in s}) - set(RULES)
+        if unknown:
+            raise ValueError(f"unknown watchpoint rules in settings: {sorted(unknown)}")
+
+    def params(self, rule: str, city: str | None = None, district: str | None = None) -> dict[str, Any]:
+        """The parameters of ``rule`` for a place (cached; do not modify the returned dict)."""
+        key = (rule, city if city in self.scopes else None, district if district in self.scopes else None)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._params(*key)
+        return cached
+
+    def _params(self, rule: str, city: str | None, district: str | None) -> dict[str, Any]:
+        out = dict(DEFAULTS[rule])
+        out.update(self.rules.get(rule, {}))
+        for code in (city, district):
+            if code and code in self.scopes:
+                out.update(self.scopes[code].get(rule, {}))
+        return out
+
+    def loosest(self, rule: str, name: str, pick: Callable = min) -> Any:
+        """The value of a threshold most likely to pass across all scopes (for the SQL pre-filter)."""
+        values = [self.params(rule)[name]]
+        values += [s[rule][name] for s in self.scopes.values() if rule in s and name in s[rule]]
+        return pick(v for v in values if v is not None) if any(v is not None for v in values) else None
+
+    def enabled_anywhere(self, rule: str) -> bool:
+        return bool(self.params(rule)["enabled"]) or any(
+            s.get(rule, {}).get("enabled") for s in self.scopes.values())
+
+
+@dataclass
+class Context:
+    session: Session
+    settings: Settings
+    redis: Any
+    now: datetime  # naive UTC
+    cfg: WatchConfig
+    _names: dict[str, str] | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def place_name(self, code: str | None) -> str:
+        """A region's name for titles (regions table), else the code."""
+        if not code:
+            return "未知区县"
+        if self._names is None:
+            self._names = dict(self.session.execute(select(Region.code, Region.name)).all())
+        return self._names.get(code, code)
+
+    def open_keys(self, rule: str) -> set[str]:
+        """Keys of the rule's open alerts (for hysteresis)."""
+        return set(self.session.scalars(select(Alert.key).where(Alert.rule == rule, Alert.open_key.is_not(None))))
+
+
+def _finding(ctx: Context, rule: str, key: str, city: str, district: str | None, title: str,
+             detail: dict, *, severity: str | None = None) -> Finding | None:
+    p = ctx.cfg.params(rule, city, district)
+    if not p["enabled"]:
+        return None
+    return Finding(rule=rule, key=key, city=city, district=district or None, severity=severity or p["severity"],
+                   title=title, detail=detail, hold_s=float(p["hold_s"]))
+
+
+def _chunks(items: list, size: int = 1000):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """Naive UTC -> ISO 8601 with +00:00 (hot: called per finding)."""
+    return None if moment is None else moment.isoformat() + "+00:00"
+
+
+def _short_key(*parts: str) -> str:
+    key = ":".join(parts)
+    if len(key) <= 200:
+        return key
+    return key[:160] + "~" + hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def normalize_address(address: str | None) -> str:
+    """The address as compared by the repeat rule: lower case, without spaces and punctuation."""
+    out = (address or "").lower()
+    for ch in ADDRESS_NOISE:
+        out = out.replace(ch, "")
+    return out
+
+
+def mask_caller(caller: str) -> str:
+    """A caller number as shown in titles (wall screens are public): 138****0001."""
+    return caller if len(caller) < 8 else caller[:3] + "****" + caller[-4:]
+
+
+def normalized_address_sql(column, dialect: str = "sqlite"):
+    """SQL twin of ``normalize_address``: one translate() on PostgreSQL, nested replace() elsewhere."""
+    if dialect == "postgresql":
+        return models.normalized_address_pg(column)
+    expr = func.lower(column)
+    for ch in ADDRESS_NOISE:
+        expr = func.replace(expr, ch, "")
+    return expr
+
+
+def _agg_ids(dialect: str, column):
+    """Ticket ids joined by spaces (an id never holds whitespace: events.ID_PATTERN)."""
+    if dialect == "postgresql":
+        return func.string_agg(column, literal_column("' '"))
+    return func.group_concat(column, " ")
+
+
+def _ticket_filter(**values) -> dict:
+    """The drill-down filter of the tickets behind an alert (see cockpit.drill.TicketFilter)."""
+    return {k: v for k, v in values.items() if v not in (None, "", [])}

@@ -1,0 +1,184 @@
+"""Per-ticket rules: overdue, closed late, transfer chain, dissatisfied callback, urgent content,
+and the per-unit no-callback share."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, or_, select
+
+from cockpit.store.models import Ticket
+from cockpit.watch.alerts import Finding
+from cockpit.watch.config import (
+    MAD_SCALE,
+    OPEN_STATUSES,
+    SAFETY_WORDS,
+    Context,
+    _finding,
+    _iso,
+    _short_key,
+    _ticket_filter,
+)
+
+
+def rule_overdue(ctx: Context) -> list[Finding]:
+    """Open tickets past their due time (超期未办结)."""
+    t = Ticket
+    rows = ctx.session.execute(
+        select(t.ticket_id, t.city, t.district, t.category, t.unit, t.due_at)
+        .where(t.status.in_(OPEN_STATUSES), t.due_at < ctx.now))
+    out = []
+    for r in rows:
+        p = ctx.cfg.params("overdue", r.city, r.district)
+        late_h = (ctx.now - r.due_at).total_seconds() / 3600
+        severity = "critical" if late_h >= p["critical_after_h"] else None
+        f = _finding(ctx, "overdue", r.ticket_id, r.city, r.district, f"工单{r.ticket_id}超期未办结",
+                     {"ticket_id": r.ticket_id, "due_at": _iso(r.due_at), "unit": r.unit, "category": r.category,
+                      "filter": {"ticket_ids": [r.ticket_id]}}, severity=severity)
+        if f:
+            out.append(f)
+    return out
+
+
+def rule_closed_late(ctx: Context) -> list[Finding]:
+    """Tickets closed after their due time within the last ``lookback_h`` (超期办结)."""
+    t = Ticket
+    since = ctx.now - timedelta(hours=ctx.cfg.params("closed_late")["lookback_h"])
+    rows = ctx.session.execute(
+        select(t.ticket_id, t.city, t.district, t.unit, t.due_at, t.closed_at)
+        .where(t.closed_at >= since, t.closed_at <= ctx.now, t.status == "closed", t.closed_at > t.due_at))
+    out = []
+    for r in rows:
+        late_h = round((r.closed_at - r.due_at).total_seconds() / 3600, 1)
+        f = _finding(ctx, "closed_late", r.ticket_id, r.city, r.district, f"工单{r.ticket_id}超期办结（超{late_h}小时）",
+                     {"ticket_id": r.ticket_id, "due_at": _iso(r.due_at), "closed_at": _iso(r.closed_at),
+                      "late_h": late_h, "unit": r.unit, "filter": {"ticket_ids": [r.ticket_id]}})
+        if f:
+            out.append(f)
+    return out
+
+
+def rule_transfer_chain(ctx: Context) -> list[Finding]:
+    """Open tickets returned or transferred at least ``handoffs`` times (超长流转)."""
+    t = Ticket
+    p0 = ctx.cfg.params("transfer_chain")
+    h_min = ctx.cfg.loosest("transfer_chain", "handoffs")
+    handoffs = (t.returns + t.transfers).label("handoffs")
+    rows = ctx.session.execute(
+        select(t.ticket_id, t.city, t.district, t.unit, t.returns, t.transfers, t.responded_at, handoffs)
+        .where(t.status.in_(OPEN_STATUSES), t.created_at >= ctx.now - timedelta(days=p0["lookback_days"]),
+               t.returns + t.transfers >= h_min))
+    out = []
+    for r in rows:
+        if r.handoffs < ctx.cfg.params("transfer_chain", r.city, r.district)["handoffs"]:
+            continue
+        f = _finding(ctx, "transfer_chain", r.ticket_id, r.city, r.district,
+                     f"工单{r.ticket_id}流转{r.handoffs}次仍未办结",
+                     {"ticket_id": r.ticket_id, "returns": r.returns, "transfers": r.transfers,
+                      "handoffs": int(r.handoffs), "unit": r.unit, "accepted": r.responded_at is not None,
+                      "filter": {"ticket_ids": [r.ticket_id]}})
+        if f:
+            out.append(f)
+    return out
+
+
+def rework_stage(status: str, callback_at: datetime | None, closed_at: datetime | None) -> str:
+    """Where a dissatisfied ticket is in its rework loop."""
+    if status != "closed":
+        return "in_rework"
+    if closed_at is not None and callback_at is not None and closed_at > callback_at:
+        return "reworked_awaiting_callback"
+    return "awaiting_rework"
+
+
+def rule_dissatisfied(ctx: Context) -> list[Finding]:
+    """Tickets whose latest callback was dissatisfied (回访不满意): rework until a later callback
+    is not dissatisfied. ``stage`` follows the loop: awaiting_rework -> in_rework ->
+    reworked_awaiting_callback."""
+    t = Ticket
+    p0 = ctx.cfg.params("dissatisfied")
+    rows = ctx.session.execute(
+        select(t.ticket_id, t.city, t.district, t.unit, t.status, t.callback_at, t.closed_at, t.reopens)
+        .where(t.callback_at >= ctx.now - timedelta(days=p0["lookback_days"]), t.callback_at <= ctx.now,
+               t.satisfaction == "dissatisfied"))
+    out = []
+    for r in rows:
+        stage = rework_stage(r.status, r.callback_at, r.closed_at)
+        f = _finding(ctx, "dissatisfied", r.ticket_id, r.city, r.district, f"工单{r.ticket_id}回访不满意，需重办",
+                     {"ticket_id": r.ticket_id, "unit": r.unit, "stage": stage, "reopens": int(r.reopens or 0),
+                      "callback_at": _iso(r.callback_at), "filter": {"ticket_ids": [r.ticket_id]}})
+        if f:
+            out.append(f)
+    return out
+
+def rule_no_callback_misuse(ctx: Context) -> list[Finding]:
+    """Units whose share of 'no callback needed' closures is far above their city's peers (无需回访).
+
+    Closures are counted by ``closed_at`` in the window, whatever happened after (a reopened
+    ticket's closure still counts)."""
+    t = Ticket
+    p0 = ctx.cfg.params("no_callback_misuse")
+    since = ctx.now - timedelta(days=p0["days"])
+    rows = ctx.session.execute(
+        select(t.city, t.unit, func.count().label("n"),
+               func.sum(case((t.no_callback.is_(True), 1), else_=0)).label("nc"))
+        .where(t.closed_at >= since, t.closed_at <= ctx.now, t.unit.is_not(None))
+        .group_by(t.city, t.unit)).all()
+    by_city: dict[str, list] = defaultdict(list)
+    for r in rows:
+        by_city[r.city].append(r)
+    out = []
+    for city, units in by_city.items():
+        p = ctx.cfg.params("no_callback_misuse", city)
+        eligible = [u for u in units if u.n >= p["min_closures"]]
+        for u in eligible:
+            peers = [v.nc / v.n for v in eligible if v.unit != u.unit]
+            if len(peers) < p["min_peers"]:
+                continue
+            share = u.nc / u.n
+            med = statistics.median(peers)
+            mad = statistics.median([abs(x - med) for x in peers])
+            # Binomial noise of the unit's own share floors the spread.
+            scale = max(MAD_SCALE * mad, (max(med, 0.01) * (1 - min(med, 0.99)) / u.n) ** 0.5)
+            z = (share - med) / scale
+            if z < p["z"] or share - med < p["min_excess"]:
+                continue
+            f = _finding(ctx, "no_callback_misuse", _short_key("unit", city, u.unit), city, None,
+                         f"{u.unit}无需回访占比{share:.0%}，远高于同级{med:.0%}",
+                         {"unit": u.unit, "closures": int(u.n), "no_callback": int(u.nc), "share": round(share, 4),
+                          "peer_median": round(med, 4), "z": round(z, 2),
+                          "days": p0["days"], "filter": _ticket_filter(city=city, unit=u.unit, no_callback=True)})
+            if f:
+                out.append(f)
+    return out
+
+
+def rule_urgent_content(ctx: Context) -> list[Finding]:
+    """Open tickets of the last ``lookback_h`` whose text has safety words, or marked emergency:
+    flag them and suggest a hand-off to 110/119/120 (紧急/情绪诉求)."""
+    t = Ticket
+    p0 = ctx.cfg.params("urgent_content")
+    lowered = func.lower(t.text)
+    words = sorted(SAFETY_WORDS)
+    rows = ctx.session.execute(
+        select(t.ticket_id, t.city, t.district, t.text, t.urgency, t.created_at)
+        .where(t.created_at >= ctx.now - timedelta(hours=p0["lookback_h"]), t.created_at <= ctx.now,
+               t.status != "closed",
+               or_(t.urgency == "emergency", *[lowered.like(f"%{w}%") for w in words])))
+    out = []
+    for r in rows:
+        body = (r.text or "").lower()
+        hits = [w for w in words if w in body]
+        lines = sorted({line for w in hits for line in SAFETY_WORDS[w]}) or (["110"] if r.urgency == "emergency"
+                                                                            else [])
+        if not hits and r.urgency != "emergency":
+            continue
+        f = _finding(ctx, "urgent_content", r.ticket_id, r.city, r.district,
+                     f"工单{r.ticket_id}含紧急内容（{'、'.join(hits) or '紧急'}），建议转{'/'.join(lines)}",
+                     {"ticket_id": r.ticket_id, "words": hits, "handoff": lines, "urgency": r.urgency,
+                      "filter": {"ticket_ids": [r.ticket_id]}})
+        if f:
+            out.append(f)
+    return out
