@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 from dash import Dash, Input, Output
 
 from cockpit.store.db import Stores
-from layouts import home, ids, province, supervise, ticket, wall
+from layouts import home, ids, playlist, province, supervise, ticket, wall
 from layouts.i18n import pick_lang
 from layouts.page import PageContext
 from layouts.shell import not_found
@@ -21,7 +21,7 @@ ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/$"), home.home_page),
     (re.compile(r"^/wall/(?P<code>[A-Za-z0-9_-]+)$"), wall.wall_page),
     (re.compile(r"^/province/(?P<code>[A-Za-z0-9_-]+)$"), province.province_page),
-    (re.compile(r"^/playlist$"), wall.playlist_page),
+    (re.compile(r"^/playlist$"), playlist.playlist_page),
     (re.compile(r"^/supervise$"), supervise.supervise_page),
     (re.compile(r"^/tickets/(?P<ticket_id>[^/\s]+)$"), ticket.ticket_page),
 ]

@@ -56,7 +56,12 @@ def _read_layer(name: str) -> list[dict]:
 
 
 def _to_frame(feats: list[dict]) -> gpd.GeoDataFrame:
+    from geo.names import english_name
+
     rows = [{c: f["properties"].get(c) for c in COLUMNS} for f in feats]
+    for row in rows:  # every region has an English name: official where known, else pinyin
+        if not row.get("name_en"):
+            row["name_en"] = english_name(str(row["code"]), row.get("name"))
     geoms = [shapely.from_geojson(json.dumps(f["geometry"])) for f in feats]
     frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=COLUMNS), geometry=geoms, crs=CRS)
     return frame

@@ -16,12 +16,16 @@ from collections.abc import Iterable
 
 import dash_leaflet as dl
 import shapely
+import shapely.ops
 from dash import html
 
 from layouts import i18n
 
-# Sequential palette readable on the dark background (light = low, hot = high).
+# Five classes readable on the dark background, from calm (dark blue) to needing attention (red).
+# A map whose metric is better when higher ("connection rate") runs the palette the other way, so
+# on every map red means "look here" and a good region never reads as a bad one.
 DEFAULT_COLORS = ["#1d3557", "#2a6f97", "#61a5c2", "#f4a261", "#e63946"]
+MIN_CLASSES = 5
 NO_DATA_COLOR = "#3a4458"
 BACKGROUND = "#0b1220"
 STYLE_FUNCTION = {"variable": "dashExtensions.cockpit.regionStyle"}
@@ -71,6 +75,64 @@ def stable_breaks(values: Iterable[float | None] | dict, k: int = 5) -> list[flo
     return breaks
 
 
+def _round_to(x: float, decimals: int) -> float:
+    return float(round(x, decimals)) if decimals < 12 else x
+
+
+def classify(values: Iterable[float | None] | dict, k: int = MIN_CLASSES, *, integer: bool = False) -> list[float]:
+    """Breaks for up to ``k`` classes of the data, for screen maps (class of v = breaks <= v).
+
+    With at most ``k`` distinct values every value gets its own class (so a zero never shares a
+    colour with a one). Otherwise quantile breaks (each class about as many regions), rounded to
+    the coarsest precision of the data's range that still keeps ``k`` classes: percentages
+    96.2 .. 98.4 break at tenths, counts 30 .. 1,600 at tens; the rounding keeps the colours
+    from flickering as the figures tick. ``integer`` rounds breaks up to whole numbers (counts).
+    None/NaN are ignored; fewer than two distinct values give no breaks.
+    """
+    if isinstance(values, dict):
+        values = values.values()
+    data = sorted(float(v) for v in values if v is not None and math.isfinite(float(v)))
+    distinct = sorted(set(data))
+    if len(distinct) < 2 or k < 2:
+        return []
+    if len(distinct) <= k:
+        return distinct[1:]
+    lo, hi = data[0], data[-1]
+    raw = []
+    for i in range(1, k):
+        pos = (len(data) - 1) * i / k
+        below = math.floor(pos)
+        raw.append(data[below] + (data[min(below + 1, len(data) - 1)] - data[below]) * (pos - below))
+    coarse = -math.floor(math.log10((hi - lo) / (2 * k)))
+    best: list[float] = []
+    for decimals in range(min(coarse, 12), 13):
+        breaks: list[float] = []
+        for q in raw:
+            b = _round_to(q, decimals)
+            if integer:
+                b = float(math.ceil(b))
+            if lo < b <= hi and (not breaks or b > breaks[-1]):
+                breaks.append(b)
+        if len(breaks) > len(best):
+            best = breaks
+        if len(best) == k - 1:
+            break
+    return best
+
+
+def class_colors(n_classes: int, *, better: str = "lower") -> list[str]:
+    """``n_classes`` colours from calm to alert; ``better='higher'`` reverses them (low = red)."""
+    n = max(n_classes, 1)
+    if n == 1:
+        colors = [DEFAULT_COLORS[1]]
+    elif n >= len(DEFAULT_COLORS):
+        colors = list(DEFAULT_COLORS[:n]) if n == len(DEFAULT_COLORS) else [
+            DEFAULT_COLORS[min(len(DEFAULT_COLORS) - 1, i * len(DEFAULT_COLORS) // n)] for i in range(n)]
+    else:
+        colors = [DEFAULT_COLORS[round(i * (len(DEFAULT_COLORS) - 1) / (n - 1))] for i in range(n)]
+    return colors[::-1] if better == "higher" else colors
+
+
 def class_index(value: float, breaks: list[float]) -> int:
     """Class of ``value``: 0 below the first break, len(breaks) at or above the last."""
     return bisect.bisect_right(breaks, value)
@@ -88,7 +150,8 @@ def _fmt(value: float | None, lang: str = i18n.DEFAULT_LANG) -> str:
         return i18n.t("map.no_data", lang)
     if float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:,.1f}"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text
 
 
 def _ranks(values: dict[str, float | None]) -> dict[str, int]:
@@ -108,17 +171,13 @@ def _legend(metric_label: str, breaks: list[float], colors: list[str], lang: str
         labels.append((colors[len(breaks)], f"≥ {_fmt(breaks[-1])}"))
     labels.append((NO_DATA_COLOR, i18n.t("map.no_data", lang)))
     rows = [
-        html.Div([html.Span(className="ck-map-swatch", style={"background": c, "display": "inline-block",
-                                                               "width": "14px", "height": "14px",
-                                                               "marginRight": "6px"}),
-                  html.Span(text)], className="ck-map-legend-row")
+        html.Div([html.Span(className="ck-map-swatch", style={"background": c}), html.Span(text)],
+                 className="ck-map-legend-row")
         for c, text in labels
     ]
     title = html.Div(metric_label, className="ck-map-legend-title")
-    return html.Div([title, *rows], className="ck-map-legend",
-                    style={"position": "absolute", "right": "12px", "bottom": "12px", "zIndex": 1000,
-                           "background": "rgba(11,18,32,0.85)", "color": "#e6edf7", "padding": "8px 10px",
-                           "fontSize": "13px", "border": "1px solid #22304d"})
+    # Sizes live in assets/cockpit_map.css (wall screens scale them with the viewport).
+    return html.Div([title, *rows], className="ck-map-legend")
 
 
 def _bounds(geojson: dict) -> list[list[float]] | None:
@@ -130,10 +189,17 @@ def _bounds(geojson: dict) -> list[list[float]] | None:
 
 
 def _label_point(feature: dict) -> tuple[float, float]:
-    p = feature["properties"]
-    if p.get("label_lat") is not None and p.get("label_lon") is not None:
-        return float(p["label_lat"]), float(p["label_lon"])
-    point = shapely.geometry.shape(feature["geometry"]).point_on_surface()
+    """Where a region's name goes: the pole of inaccessibility of its largest part (polylabel),
+    the point inside it farthest from its edges, so a thin or bent district's label never lands
+    on its neighbour (a centroid can)."""
+    geom = shapely.geometry.shape(feature["geometry"])
+    parts = list(getattr(geom, "geoms", [geom]))
+    largest = max(parts, key=lambda g: g.area)
+    minx, miny, maxx, maxy = largest.bounds
+    try:
+        point = shapely.ops.polylabel(largest, tolerance=max(maxx - minx, maxy - miny) / 200)
+    except Exception:  # noqa: BLE001 - a degenerate ring: any point inside will do
+        point = largest.point_on_surface()
     return point.y, point.x
 
 

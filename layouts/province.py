@@ -14,24 +14,12 @@ from dash import dcc, html, no_update
 
 from cockpit.views.wall import PROVINCE_METRICS
 from layouts import ids
-from layouts.choropleth import choropleth_map
+from layouts.fmt import fmt_int, fmt_pct
 from layouts.i18n import register, t
+from layouts.mapdata import metric_map, screen_geojson
 from layouts.page import PageContext
-from layouts.wall import (
-    fmt_int,
-    fmt_pct,
-    map_breaks,
-    map_colors,
-    panel,
-    panel_meta,
-    screen_config,
-    screen_geojson,
-    screen_header,
-    screen_root,
-    signature,
-    sparkline_svg,
-    status_badge,
-)
+from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
+from layouts.svg import sparkline_svg
 
 register({
     "province.title": {"zh": "全省热线总览", "en": "Province overview"},
@@ -42,6 +30,11 @@ register({
     "province.metric.offered_today": {"zh": "今日来电", "en": "Calls today"},
     "province.metric.connection_rate_today": {"zh": "今日接通率", "en": "Connection rate today"},
     "province.metric.score": {"zh": "综合得分", "en": "Composite score"},
+    "province.unit.tickets_today": {"zh": "（件）", "en": " (count)"},
+    "province.unit.tickets_per_100k_today": {"zh": "（件/10万人）", "en": " (per 100k residents)"},
+    "province.unit.offered_today": {"zh": "（次）", "en": " (calls)"},
+    "province.unit.connection_rate_today": {"zh": "（%）", "en": " (%)"},
+    "province.unit.score": {"zh": "（分，目标=100）", "en": " (points, 100 = on target)"},
     "province.col.rank": {"zh": "排名", "en": "#"},
     "province.col.city": {"zh": "城市", "en": "City"},
     "province.col.offered": {"zh": "今日来电", "en": "Calls today"},
@@ -62,6 +55,9 @@ register({
 })
 
 PROVINCE_PANELS = ("map", "table")
+# Which way is good, per map metric: red marks the cities to look at on every map.
+METRIC_BETTER = {"tickets_today": "lower", "tickets_per_100k_today": "lower", "offered_today": "lower",
+                 "connection_rate_today": "higher", "score": "higher"}
 RATE_COLUMNS = (("response_rate", "province.col.response"), ("resolution_rate", "province.col.resolution"),
                 ("satisfaction_rate", "province.col.satisfaction"), ("on_time_closure_rate", "province.col.on_time"),
                 ("connection_rate", "province.col.connection"))
@@ -106,11 +102,9 @@ def map_body(snapshot: dict, metric: str, lang: str, tile_url: str = "") -> Any:
     except KeyError:
         return html.Div(t("wall.no_map", lang), className="ck-wall-empty")
     values = {r["code"]: _metric_value(r, metric) for r in snapshot["rows"]}
-    breaks = map_breaks(values, integer=metric in ("tickets_today", "offered_today"))
-    label = t(f"province.metric.{metric}", lang) + (" (%)" if metric == "connection_rate_today" else "")
-    return html.Div(choropleth_map(shapes, values, id=ids.PROVINCE_MAP_GEO, metric_label=label, breaks=breaks,
-                                   colors=map_colors(breaks), tile_url=tile_url, lang=lang),
-                    className="ck-wall-mapbox")
+    label = t(f"province.metric.{metric}", lang) + t(f"province.unit.{metric}", lang)
+    return metric_map(shapes, values, id=ids.PROVINCE_MAP_GEO, label=label, better=METRIC_BETTER[metric],
+                      integer=metric in ("tickets_today", "offered_today"), lang=lang, tile_url=tile_url)
 
 
 def _city_href(code: str, lang: str, kiosk: bool) -> str:

@@ -147,3 +147,30 @@ def test_geo056_stable_breaks_are_nice_and_stable():
 
 def test_geo057_class_index():
     assert [class_index(v, [10.0, 20.0]) for v in (0, 9.99, 10, 19, 20, 1e9)] == [0, 0, 1, 1, 2, 2]
+
+
+def test_geo059_classify_gives_five_classes_for_close_percentages_and_counts():
+    from layouts.choropleth import classify
+
+    # The province's connection rates of 2026-11-30 (two classes split at 100 under nice rounding).
+    rates = [100.0, 96.9, 90.8, 97.1, 96.0, 98.0, 96.2, 96.9, 95.5, 98.0, 95.4, 93.9, 97.3, 97.4]
+    breaks = classify(rates)
+    assert len(breaks) == 4 and all(90.8 < b <= 100 for b in breaks)
+    assert len({class_index(v, breaks) for v in rates}) == 5
+    counts = [109, 903, 365, 790, 162, 798, 263, 908, 411, 716, 526, 563, 1146, 1600]
+    breaks = classify(counts, integer=True)
+    assert len(breaks) == 4 and all(b == int(b) for b in breaks)
+    assert classify([3, 1, 2]) == [2, 3]  # few distinct values: one class each
+    assert classify([5, 5, None]) == []
+    ticked = [v * 1.01 for v in counts]
+    assert classify(ticked, integer=True) == breaks or len(classify(ticked, integer=True)) == 4
+
+
+def test_geo060_label_sits_inside_its_region():
+    import shapely
+
+    from layouts.choropleth import _label_point
+
+    for feature in geojson("620100")["features"]:
+        lat, lon = _label_point(feature)
+        assert shapely.geometry.shape(feature["geometry"]).contains(shapely.Point(lon, lat)), feature["properties"]["code"]

@@ -10,7 +10,11 @@ from dash import html, no_update
 from layouts import province as province_layout
 from layouts import wall as wall_layout
 from layouts.i18n import MESSAGES
-from layouts.wall import WALL_PANELS, curve_svg, panel_meta, playlist_urls, sparkline_svg, wall_update
+from layouts.choropleth import class_colors, class_index, classify
+from layouts.playlist import playlist_urls
+from layouts.screen import panel_meta
+from layouts.svg import curve_svg, sparkline_svg
+from layouts.wall import WALL_PANELS, wall_update
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -155,14 +159,13 @@ def _walk(component):
 
 def test_wall025_map_colours_fit_the_breaks():
     for n in range(0, 5):
-        assert len(wall_layout.map_colors([float(i) for i in range(n)])) == n + 1
+        assert len(class_colors(n + 1)) == n + 1
+    assert class_colors(5, better="higher") == class_colors(5)[::-1]  # low is red where higher is better
 
 
 def test_wall026_map_breaks_separate_zero_from_some():
     values = {"a": 0, "b": 0, "c": 0, "d": 0, "e": 0, "f": 2, "g": 1}
-    breaks = wall_layout.map_breaks(values, integer=True)
+    breaks = classify(values, integer=True)
     assert breaks and all(b == int(b) for b in breaks)
-    from layouts.choropleth import class_index
-
     assert class_index(0, breaks) == 0 and class_index(1, breaks) >= 1
-    assert wall_layout.map_breaks({"a": 0, "b": 0}) == []
+    assert classify({"a": 0, "b": 0}) == []
