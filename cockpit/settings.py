@@ -39,6 +39,7 @@ class Settings:
     max_batch_events: int = 10_000
     max_body_bytes: int = 10 * 1024 * 1024
     refresh_ms: int = 2000
+    open311_public: bool = False  # COCKPIT_OPEN311_PUBLIC=1: GeoReport read side without a key (masked)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -69,4 +70,5 @@ class Settings:
             short_abandon_s=int(_env("SHORT_ABANDON_S", "5")),
             live_ttl_days=int(_env("LIVE_TTL_DAYS", "8")),
             refresh_ms=int(_env("REFRESH_MS", "2000")),
+            open311_public=_env("OPEN311_PUBLIC", "0").strip().lower() in ("1", "true", "yes"),
         )
