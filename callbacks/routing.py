@@ -2,20 +2,29 @@
 
 A builder is called as ``builder(ctx, **groups)`` with the pattern's named groups, where ``ctx`` is a
 ``PageContext`` (language, settings, query string); it returns the page's component tree.
+A wall or province URL whose region the cockpit does not know (or cannot show on that screen)
+gets the not-found page: as an HTTP 404 on the first request (``reject_unknown_screen``) and
+in place when the browser navigates there inside the app.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import parse_qs
 
 from dash import Dash, Input, Output
+from flask import Response, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.store.db import Stores
+from cockpit.views.overview import known_screens, screen_level
 from layouts import home, ids, playlist, province, supervise, ticket, wall
-from layouts.i18n import pick_lang
+from layouts.i18n import pick_lang, t
 from layouts.page import PageContext
-from layouts.shell import not_found
+from layouts.shell import not_found, not_found_html, screen_links
+
+log = logging.getLogger(__name__)
 
 ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/$"), home.home_page),
@@ -25,6 +34,7 @@ ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/supervise$"), supervise.supervise_page),
     (re.compile(r"^/tickets/(?P<ticket_id>[^/\s]+)$"), ticket.ticket_page),
 ]
+SCREEN_PATH = re.compile(r"^/(?P<page>wall|province)/(?P<code>[^/]+)/?$")
 
 
 def resolve(path: str):
@@ -35,8 +45,43 @@ def resolve(path: str):
     return None, {}
 
 
+def unknown_screen(stores: Stores, path: str) -> tuple[str, str] | None:
+    """(page, code) when ``path`` is a wall or province URL for a region that screen cannot show."""
+    match = SCREEN_PATH.match(path)
+    if not match:
+        return None
+    try:
+        level = screen_level(stores, match["page"], match["code"])
+    except SQLAlchemyError:  # no database: the page itself will show its sources as failed
+        log.warning("screen check for %s skipped: database unavailable", path)
+        return None
+    return None if level else (match["page"], match["code"])
+
+
+def _not_found_parts(stores: Stores, page: str, code: str, lang: str) -> tuple[str, list[tuple[str, str]]]:
+    message = t("nf.unknown_region", lang).format(code=code, what=t(f"nf.what.{page}", lang))
+    try:
+        screens = known_screens(stores, stores.settings.province)
+    except SQLAlchemyError:
+        screens = []
+    return message, screen_links(screens, lang)
+
+
 def register(app: Dash, stores: Stores) -> None:
     settings = stores.settings
+
+    @app.server.before_request
+    def reject_unknown_screen():
+        """GET /wall/<code> or /province/<code> for a region the cockpit does not know -> HTTP 404 page."""
+        if request.method != "GET":
+            return None
+        found = unknown_screen(stores, request.path)
+        if found is None:
+            return None
+        lang = pick_lang(request.args.get("lang"), settings.language)
+        message, links = _not_found_parts(stores, *found, lang)
+        return Response(not_found_html(lang, message=message, links=links), status=404,
+                        mimetype="text/html")
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.LANG_STORE, "data"),
                   Input(ids.URL, "pathname"), Input(ids.URL, "search"))
@@ -48,4 +93,8 @@ def register(app: Dash, stores: Stores) -> None:
         builder, groups = resolve(path)
         if builder is None:
             return not_found(lang), lang
+        found = unknown_screen(stores, path)
+        if found is not None:
+            message, links = _not_found_parts(stores, *found, lang)
+            return not_found(lang, message=message, links=links), lang
         return builder(PageContext(lang=lang, settings=settings, query=query, path=path), **groups), lang

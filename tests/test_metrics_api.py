@@ -100,3 +100,35 @@ def test_met104_cli_rankings_and_plan_match_the_api(client, stores):
                                   env=env)
     assert plan_cli.exit_code == 0, plan_cli.output
     assert json.loads(plan_cli.output) == plan_api
+
+
+def test_met105_unknown_scope_is_an_error_naming_the_field(client, stores):
+    for path in ("/api/v1/kpi?scope=999999", "/api/v1/rankings?scope=62010&level=district",
+                 "/api/v1/staffing?scope=999999"):
+        resp = client.get(path)
+        assert resp.status_code == 400, path
+        assert resp.get_json()["field"] == "scope" and "999999" in resp.get_json()["error"] or "62010" in \
+            resp.get_json()["error"]
+    env = {"COCKPIT_DATABASE_URL": stores.settings.sqlalchemy_url, "COCKPIT_REDIS_URL": stores.settings.redis_url}
+    for args in (["kpi", "--scope", "999999"], ["rankings", "--scope", "62010"]):
+        result = CliRunner().invoke(main, args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert json.loads(result.stderr)["field"] == "scope"
+        assert "999900" not in result.output  # no invented city
+
+
+def test_met106_cli_rankings_print_names_and_the_screen_score_scale(client, stores):
+    from geo.regions import load_default_regions
+
+    with stores.session() as session:
+        load_default_regions(session)
+        session.commit()
+    env = {"COCKPIT_DATABASE_URL": stores.settings.sqlalchemy_url, "COCKPIT_REDIS_URL": stores.settings.redis_url}
+    api = client.get(f"/api/v1/rankings?scope=620100&level=district&from={LOCAL_FROM}&to={LOCAL_TO}").get_json()
+    assert api["rows"][0]["name"] == "城关区" and api["rows"][0]["name_en"] == "Chengguan"
+    cli = CliRunner().invoke(main, ["rankings", "--scope", "620100", "--from", LOCAL_FROM, "--to", LOCAL_TO], env=env)
+    assert cli.exit_code == 0, cli.output
+    first = next(line for line in cli.output.splitlines() if "620102" in line)
+    assert "城关区" in first
+    score = api["rows"][0]["score"]
+    assert f"score {score * 100:.1f}" in " ".join(first.split())

@@ -33,6 +33,12 @@ def _fail(exc) -> None:
     sys.exit(2)
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (a CJK character takes two)."""
+    cols = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return text + " " * max(width - cols, 0)
+
+
 def _pct(value) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
@@ -86,9 +92,13 @@ def kpi(settings: Settings, scope: str, from_: str | None, to: str | None, sl_th
 
 def _render_rankings(doc: dict) -> None:
     click.echo(f"{doc['level']} ranking in {doc['scope']}  {doc['from']} .. {doc['to']}")
+    click.echo("  score: mean of rate/target x 100, as on the province screen (100 = every rate on target)")
     for row in doc["rows"]:
-        score = "-" if row["score"] is None else f"{row['score']:.3f}"
-        click.echo(f"  {row['rank']:>3}  {row['key'] or '(none)':<20} score {score:>6}  "
+        score = "-" if row["score"] is None else f"{row['score'] * 100:.1f}"
+        label = row.get("name") or row["key"] or "(none)"
+        if row["key"] and label != row["key"]:
+            label = f"{label} {row['key']}"
+        click.echo(f"  {row['rank']:>3}  {_pad(label, 24)} score {score:>6}  "
                    f"resp {_pct(row['response_rate'])}  res {_pct(row['resolution_rate'])}  "
                    f"sat {_pct(row['satisfaction_rate'])}  on-time {_pct(row['on_time_closure_rate'])}  "
                    f"tickets {row['tickets_created']}")

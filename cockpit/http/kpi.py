@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
 
 from cockpit.metrics import definitions as metrics
 from cockpit.metrics import staffing
-from cockpit.store.regions import UnknownScope
+from cockpit.store.models import Region
+from cockpit.store.regions import UnknownScope, scope_level
 from cockpit.store.db import Stores
 
 bp = Blueprint("cockpit_kpi", __name__)
@@ -70,6 +72,21 @@ def _scope(value: str | None) -> str:
     return value.strip()
 
 
+def _known(session, code: str) -> str:
+    """``code`` if the cockpit knows the region (regions table, or calls/tickets carry it), else ParamError."""
+    if scope_level(session, code) is None:
+        raise ParamError("scope", f"unknown region code {code!r}: not in the regions table and no call or "
+                                  "ticket carries it (see 'cockpit regions list')")
+    return code
+
+
+def _names(session, codes: list[str]) -> dict[str, tuple[str, str | None]]:
+    if not codes:
+        return {}
+    rows = session.execute(select(Region.code, Region.name, Region.name_en).where(Region.code.in_(codes)))
+    return {c: (n, e) for c, n, e in rows}
+
+
 def parse_window(from_text: str | None, to_text: str | None, *, tz,
                  now: datetime) -> tuple[datetime, datetime]:
     """``[from, to)`` in naive UTC; ``from`` defaults to today's local midnight, ``to`` to now."""
@@ -95,6 +112,7 @@ def kpi_document(stores: Stores, *, scope: str | None, from_: str | None, to: st
     start, end = parse_window(from_, to, tz=settings.tz, now=now)
     threshold = _number(sl_threshold, "sl_threshold", low=0, high=MAX_SL_THRESHOLD_S)
     with stores.session() as session:
+        _known(session, code)
         try:
             return metrics.kpi(session, scope=code, start=start, end=end, settings=settings, now=now,
                                sl_threshold_s=threshold)
@@ -111,8 +129,15 @@ def rankings_document(stores: Stores, *, scope: str | None, level: str | None, f
         raise ParamError("level", f"level must be one of {', '.join(metrics.RANKING_LEVELS)}")
     start, end = parse_window(from_, to, tz=stores.settings.tz, now=now)
     with stores.session() as session:
-        return metrics.rankings(session, scope=code, level=level, start=start, end=end,
-                                settings=stores.settings, now=now)
+        _known(session, code)
+        doc = metrics.rankings(session, scope=code, level=level, start=start, end=end,
+                               settings=stores.settings, now=now)
+        names = _names(session, [r["key"] for r in doc["rows"] if r["key"]]) if level != "unit" else {}
+    for row in doc["rows"]:  # districts and cities by name too (a unit's key is its name)
+        zh, en = names.get(row["key"], (None, None))
+        row["name"] = zh or row["key"]
+        row["name_en"] = en or zh or row["key"]
+    return doc
 
 
 def staffing_document(stores: Stores, *, scope: str | None, at: str | None = None,
@@ -123,6 +148,7 @@ def staffing_document(stores: Stores, *, scope: str | None, at: str | None = Non
     moment = parse_time(at, "at", stores.settings.tz) if at else now
     sl_target = _number(target, "target", low=0.01, high=0.999)
     with stores.session() as session:
+        _known(session, code)
         rows = staffing.plan(session, scope=code, now=moment, settings=stores.settings, target=sl_target)
     return {"scope": code, "now": moment.replace(tzinfo=metrics.UTC).isoformat(), "intervals": rows,
             "sl_threshold_s": stores.settings.sl_threshold_s,

@@ -83,6 +83,25 @@ def resolve_scope(session: Session, scope: str) -> Scope:
     return Scope("city", (scope,), None)
 
 
+def scope_level(session: Session, scope: str) -> str | None:
+    """The level of a scope the cockpit knows, or None: a region in the regions table, or a code
+    that calls or tickets carry (a city, or a ticket's district). Unlike ``resolve_scope`` it
+    invents nothing: '999999' or a mistyped '62010' is None. Read-only."""
+    scope = (scope or "").strip()
+    if not scope:
+        return None
+    region = session.get(Region, scope)
+    if region is not None:
+        return region.level
+    if session.scalar(select(Call.city).where(Call.city == scope).limit(1)) is not None:
+        return "city"
+    if session.scalar(select(Ticket.city).where(Ticket.city == scope).limit(1)) is not None:
+        return "city"
+    if session.scalar(select(Ticket.district).where(Ticket.district == scope).limit(1)) is not None:
+        return "district"
+    return None
+
+
 def populations(session: Session, codes: list[str]) -> dict[str, int]:
     """Population per region code, for the codes that have one."""
     if not codes:

@@ -8,14 +8,19 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from cockpit.store import live
-from cockpit.store.models import Region
 from cockpit.store.db import Stores
+from cockpit.store.models import Region
+from cockpit.store.regions import scope_level
+
+# Which region levels each screen shows: a wall is a city's (or one district's), the overview a province's.
+SCREEN_LEVELS = {"wall": ("city", "district"), "province": ("province",)}
 
 
 @dataclass(frozen=True)
 class CityToday:
     code: str
     name: str
+    name_en: str
     offered: int
     answered: int
     abandoned: int
@@ -28,16 +33,41 @@ def cities_today(stores: Stores, *, scope: str, now: datetime | None = None) -> 
     now = now or datetime.now(UTC)
     with stores.session() as session:
         regions = session.execute(
-            select(Region.code, Region.name).where(
+            select(Region.code, Region.name, Region.name_en).where(
                 (Region.parent == scope) & (Region.level == "city") | (Region.code == scope) & (Region.level == "city")
             ).order_by(Region.code)
         ).all()
-    names = dict(regions) or {code: code for code in live.known_cities(stores.redis)}
+    names = {code: (name, en or name) for code, name, en in regions} or {
+        code: (code, code) for code in live.known_cities(stores.redis)}
     day = live.day_str(now, stores.settings.tz)
     out = []
-    for code, name in names.items():
+    for code, (name, name_en) in names.items():
         totals = live.day_totals(stores.redis, [code], day)
         waiting = live.waiting(stores.redis, [code], now=now)
-        out.append(CityToday(code, name, totals.get("off", 0), totals.get("ans", 0), totals.get("abn", 0),
+        out.append(CityToday(code, name, name_en, totals.get("off", 0), totals.get("ans", 0), totals.get("abn", 0),
                              totals.get("tkt", 0), waiting.calls))
     return out, now
+
+
+def screen_level(stores: Stores, page: str, code: str) -> str | None:
+    """The level of ``code`` if screen ``page`` ('wall' | 'province') can show it, else None
+    (unknown code, or a region of the wrong level: a province has no city wall)."""
+    with stores.session() as session:
+        level = scope_level(session, code)
+    return level if level in SCREEN_LEVELS.get(page, ()) else None
+
+
+def known_screens(stores: Stores, province: str) -> list[dict]:
+    """The screens a lost visitor can go to: the province, then each of its cities, as dicts
+    {code, level, name, name_en}; cities from the regions table, else those with live data."""
+    with stores.session() as session:
+        rows = session.execute(
+            select(Region.code, Region.level, Region.name, Region.name_en).where(
+                (Region.code == province) | ((Region.parent == province) & (Region.level == "city"))
+            ).order_by(Region.code)
+        ).all()
+    found = [{"code": c, "level": lv, "name": n, "name_en": e or n} for c, lv, n, e in rows]
+    if not any(r["level"] == "city" for r in found):
+        found += [{"code": c, "level": "city", "name": c, "name_en": c} for c in sorted(live.known_cities(stores.redis))]
+    found.sort(key=lambda r: (r["level"] != "province", r["code"]))
+    return found
