@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     from cockpit.http import alerts as api_alerts
     from cockpit.http import kpi as api_kpi
     from cockpit.http import open311 as api_open311
+    from cockpit.http import reports as api_reports
     from layouts.i18n import t
     from layouts.shell import app_shell
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     server = app.server
     server.config["COCKPIT_STORES"] = stores
     server.config["SECRET_KEY"] = settings.secret_key
-    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp):
+    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp):
         server.register_blueprint(blueprint)
     callbacks.register(app, stores)
     _register_region_shapes(stores)

@@ -1,0 +1,121 @@
+"""Assessment, hot topics and the report archive over HTTP, and the parameter parsing the CLI shares.
+
+``assessment_document`` / ``topics_document`` take raw strings, so ``GET /api/v1/assessment``
+and ``cockpit assess --json`` answer the same JSON for the same parameters. Bad parameters raise
+``ParamError`` -> 400 ``{"error", "field"}``. Reads need a bearer token whose scope covers the
+scope asked for (until the access-control layer adds sessions).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from cockpit import periods
+from cockpit.http.kpi import ParamError, _scope, parse_window
+from cockpit.metrics import assessment
+from cockpit.metrics import definitions as metrics
+from cockpit.store import tokens
+from cockpit.store.db import Stores
+
+bp = Blueprint("cockpit_reports", __name__)
+
+
+def parse_period(kind: str | None, end: str | None, *, tz, now: datetime) -> periods.Period:
+    """``--period week|month|year`` and ``--end YYYY-MM-DD`` (default: yesterday, local)."""
+    kind = (kind or "month").strip()
+    if kind not in periods.PERIODS:
+        raise ParamError("period", f"period must be one of {', '.join(periods.PERIODS)}")
+    if end:
+        try:
+            last = date.fromisoformat(end.strip())
+        except ValueError:
+            raise ParamError("end", f"not a date (YYYY-MM-DD): {end!r}") from None
+    else:
+        last = periods.default_end(now, tz)
+    return periods.period(kind, last)
+
+
+def parse_weights(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    try:
+        weights = assessment.parse_weights(text)
+        assessment.config(None, weights)
+    except ValueError as exc:
+        raise ParamError("weights", str(exc)) from None
+    return weights
+
+
+def assessment_document(stores: Stores, *, scope: str | None, level: str | None = None,
+                        period: str | None = None, end: str | None = None, weights: str | None = None,
+                        now: datetime | None = None) -> dict[str, Any]:
+    """The assessment of a scope's districts (or handling units) for a period."""
+    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    code = _scope(scope)
+    level = (level or "district").strip()
+    if level not in assessment.LEVELS:
+        raise ParamError("level", f"level must be one of {', '.join(assessment.LEVELS)}")
+    p = parse_period(period, end, tz=stores.settings.tz, now=now)
+    start, stop = p.window(stores.settings.tz)
+    try:
+        with stores.session() as session:
+            doc = assessment.assess(session, scope=code, level=level, start=start, end=stop,
+                                    settings=stores.settings, now=now, weights=parse_weights(weights))
+    except ValueError as exc:  # weights from the deployment's configuration
+        raise ParamError("weights", str(exc)) from None
+    doc["period"] = p.as_dict()
+    return doc
+
+
+# ---------------------------------------------------------------- HTTP
+
+def _stores() -> Stores:
+    return current_app.config["COCKPIT_STORES"]
+
+
+class Forbidden(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def require_scope(stores: Stores, code: str) -> list[str]:
+    """The caller's token scopes, when they cover ``code``; raises Forbidden (401/403) otherwise."""
+    header = request.headers.get("Authorization", "")
+    key = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
+    if not key:
+        raise Forbidden(401, "missing bearer token")
+    with stores.session() as session:
+        token = tokens.verify(session, key)
+        if token is None:
+            raise Forbidden(401, "invalid or revoked token")
+        if tokens.covers(session, token.scopes, [code]):
+            raise Forbidden(403, "scope outside the token's scope")
+        return list(token.scopes)
+
+
+@bp.errorhandler(ParamError)
+def _param_error(exc: ParamError):
+    return jsonify(exc.as_dict()), 400
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(exc: Forbidden):
+    return jsonify({"error": exc.message}), exc.status
+
+
+@bp.get("/api/v1/assessment")
+def get_assessment():
+    """Assessment for ?scope=CODE&level=district|unit&period=month&end=YYYY-MM-DD[&weights=m=w,...]."""
+    args = request.args
+    stores = _stores()
+    require_scope(stores, _scope(args.get("scope")))
+    return jsonify(assessment_document(stores, scope=args.get("scope"), level=args.get("level"),
+                                       period=args.get("period"), end=args.get("end"),
+                                       weights=args.get("weights")))
+
+
+__all__ = ["bp", "assessment_document", "parse_period", "parse_window", "require_scope"]

@@ -1,0 +1,171 @@
+"""The assessment (考核) against figures computed by hand (docs/metrics.md, "Assessment").
+
+Scenario: two handling units in two districts, two categories. Category 难 (hard) is closed on
+time less often everywhere than 易 (easy). Unit A gets mostly hard tickets, unit B mostly easy.
+
+    on-time closures      hard (难)     easy (易)     total
+    A / 620102            5 of 8        2 of 2        7 of 10 = 0.70
+    B / 620103            1 of 2        7 of 8        8 of 10 = 0.80
+    reference G_c         6/10 = 0.6    9/10 = 0.9    15/20 = 0.75
+
+    expected A = (8 * 0.6 + 2 * 0.9) / 10 = 0.66  -> score 100 * 0.70 / 0.66 = 106.06
+    expected B = (2 * 0.6 + 8 * 0.9) / 10 = 0.84  -> score 100 * 0.80 / 0.84 =  95.24
+    unadjusted A = 100 * 0.70 / 0.75 = 93.33, B = 100 * 0.80 / 0.75 = 106.67
+
+Every other metric is perfect (score 100), so with the default weights (on-time 0.25) the composite
+is A = 100 + 0.25 * 6.06 = 101.52 and B = 100 - 0.25 * 4.76 = 98.81: A ranks first adjusted,
+second unadjusted. One of B's easy tickets is also reopened and one returned (below).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from cockpit.cli import main
+from cockpit.ingest import ingest_batch
+from cockpit.metrics import assessment
+from cockpit.metrics.definitions import TicketCounts
+from tests.conftest import REDIS_URL
+from tests.factories import Stream
+
+BASE = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)  # 10:00 local, inside October 2026
+
+
+def _scenario() -> list[dict]:
+    s = Stream("620100", BASE, prefix="as-")
+    out: list[dict] = []
+    n = 0
+
+    def ticket(unit, district, category, on_time, reopen=False, ret=False):
+        nonlocal n
+        n += 1
+        tid = f"620100-AS{n}"
+        t = n * 600
+        out.extend([
+            s.event("ticket.created", t, ticket_id=tid, district=district, category=[category],
+                    due_at=s.at(t + 2 * 86400)),
+            s.event("ticket.dispatched", t + 60, ticket_id=tid, unit=unit),
+            s.event("ticket.responded", t + 3600, ticket_id=tid, unit=unit),
+        ])
+        if ret:
+            out.append(s.event("ticket.returned", t + 1800, ticket_id=tid, unit=unit, reason="非本单位"))
+            out.append(s.event("ticket.dispatched", t + 1900, ticket_id=tid, unit=unit))
+        close_at = t + (86400 if on_time else 3 * 86400)
+        out.append(s.event("ticket.closed", close_at, ticket_id=tid, unit=unit, resolution="办结"))
+        out.append(s.event("ticket.callback", close_at + 3600, ticket_id=tid, resolved="yes",
+                           satisfaction="satisfied"))
+        if reopen:
+            out.append(s.event("ticket.reopened", close_at + 7200, ticket_id=tid, reason="未解决"))
+            out.append(s.event("ticket.closed", close_at + 9000, ticket_id=tid, unit=unit, resolution="再次办结"))
+
+    for i in range(8):
+        ticket("A", "620102", "难", on_time=i < 5)
+    for i in range(2):
+        ticket("A", "620102", "易", on_time=True)
+    for i in range(2):
+        ticket("B", "620103", "难", on_time=i < 1)
+    for i in range(8):
+        ticket("B", "620103", "易", on_time=i < 7, reopen=(i == 0), ret=(i == 1))
+    return out
+
+
+def test_ass001_pure_formula_by_hand():
+    def counts(closed_with_due, on_time):
+        return TicketCounts(created=closed_with_due, closed_with_due=closed_with_due, closed_on_time=on_time)
+
+    groups = {("A", "难"): counts(8, 5), ("A", "易"): counts(2, 2), ("B", "难"): counts(2, 1),
+              ("B", "易"): counts(8, 7)}
+    cfg = assessment.config(None, {"on_time_closure_rate": 1.0})
+    rows = {r["key"]: r for r in assessment.score_groups(groups, cfg)}
+    a, b = rows["A"]["metrics"]["on_time_closure_rate"], rows["B"]["metrics"]["on_time_closure_rate"]
+    assert a["expected"] == pytest.approx(0.66) and b["expected"] == pytest.approx(0.84)
+    assert a["score"] == pytest.approx(100 * 0.7 / 0.66) and b["score"] == pytest.approx(100 * 0.8 / 0.84)
+    assert a["score_unadjusted"] == pytest.approx(93.333, abs=1e-3)
+    assert rows["A"]["rank"] == 1 and rows["A"]["rank_unadjusted"] == 2
+    # metrics without a denominator are absent, not zero
+    assert rows["A"]["metrics"]["satisfaction_rate"]["score"] is None
+    assert assessment.metric_score(0.0, 0.0) == 100.0 and assessment.metric_score(0.5, 0.0) == 120.0
+    assert assessment.metric_score(1.0, 0.5) == 120.0  # capped
+    assert assessment.composite({"a": 100.0, "b": None, "c": 80.0}, {"a": 1, "b": 5, "c": 3}) == pytest.approx(85.0)
+
+
+def test_ass002_units_and_districts_from_the_database(stores):
+    result = ingest_batch(stores, _scenario(), source="test")
+    assert not result.rejected, result.rejected
+    start, end = datetime(2026, 9, 30, 16, 0), datetime(2026, 10, 31, 16, 0)
+    now = datetime(2026, 11, 20)
+    with stores.session() as session:
+        by_unit = assessment.assess(session, scope="620100", level="unit", start=start, end=end,
+                                    settings=stores.settings, now=now)
+        by_district = assessment.assess(session, scope="620100", level="district", start=start, end=end,
+                                        settings=stores.settings, now=now)
+    rows = {r["key"]: r for r in by_unit["rows"]}
+    a, b = rows["A"], rows["B"]
+    assert a["metrics"]["on_time_closure_rate"]["score"] == pytest.approx(106.0606, abs=1e-3)
+    # B's reopened ticket closes again 2.5 h later, still before its deadline: 8 of 10 on time
+    assert b["metrics"]["on_time_closure_rate"]["good_rate"] == pytest.approx(0.8)
+    assert b["metrics"]["on_time_closure_rate"]["score"] == pytest.approx(95.238, abs=1e-3)
+    # rework: B 1 of 10 reopened; hard/easy reference: 难 0/10 reopened, 易 1/10 -> good 1.0, 0.9
+    # B expected good = (2 * 1.0 + 8 * 0.9) / 10 = 0.92, actual good 0.9 -> 97.83; A expected
+    # (8 * 1.0 + 2 * 0.9) / 10 = 0.98, actual 1.0 -> 102.04
+    assert b["metrics"]["rework_rate"]["value"] == pytest.approx(0.1)
+    assert b["metrics"]["rework_rate"]["score"] == pytest.approx(100 * 0.9 / 0.92)
+    assert a["metrics"]["rework_rate"]["score"] == pytest.approx(100 * 1.0 / 0.98)
+    # return: B 1 of 10 returned, same shape as rework
+    assert b["metrics"]["return_rate"]["score"] == pytest.approx(100 * 0.9 / 0.92)
+    for row in (a, b):
+        assert row["metrics"]["satisfaction_rate"]["score"] == pytest.approx(100.0)
+        assert row["metrics"]["response_rate"]["score"] == pytest.approx(100.0)
+    w = assessment.DEFAULT_WEIGHTS
+    expect_a = (w["response_rate"] * 100 + w["on_time_closure_rate"] * 100 * 0.7 / 0.66
+                + w["satisfaction_rate"] * 100 + w["rework_rate"] * 100 / 0.98 + w["return_rate"] * 100 / 0.98)
+    assert a["score"] == pytest.approx(expect_a)
+    assert [r["key"] for r in by_unit["rows"]] == ["A", "B"]
+    assert {r["key"]: r["score"] for r in by_district["rows"]} == pytest.approx(
+        {"620102": a["score"], "620103": b["score"]})
+
+
+def test_ass003_cli_weights_and_errors(stores):
+    assert not ingest_batch(stores, _scenario(), source="test").rejected
+    env = {"COCKPIT_DATABASE_URL": stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL}
+    out = CliRunner().invoke(main, ["assess", "--scope", "620100", "--period", "month", "--end", "2026-10-31",
+                                    "--level", "unit", "--weights", "on_time_closure_rate=1", "--json"],
+                             env=env, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["period"] == {"kind": "month", "first": "2026-10-01", "last": "2026-10-31", "label": "2026-10",
+                             "days": 31}
+    assert doc["weights"]["on_time_closure_rate"] == 1.0 and doc["weights"]["satisfaction_rate"] == 0.0
+    scores = {r["key"]: r["score"] for r in doc["rows"]}
+    assert scores == pytest.approx({"A": 100 * 0.7 / 0.66, "B": 100 * 0.8 / 0.84})
+    bad = CliRunner().invoke(main, ["assess", "--scope", "620100", "--weights", "speed=1", "--json"], env=env)
+    assert bad.exit_code == 2 and json.loads(bad.stderr)["field"] == "weights"
+    # below min_tickets: listed, not ranked (configuration from Settings.extra)
+    settings = stores.settings.with_(extra={"assessment": {"min_tickets": 11}})
+    with stores.session() as session:
+        doc = assessment.assess(session, scope="620100", level="unit", start=datetime(2026, 9, 30, 16),
+                                end=datetime(2026, 10, 31, 16), settings=settings, now=datetime(2026, 11, 20))
+    assert [r["rank"] for r in doc["rows"]] == [None, None]
+
+
+def test_ass004_api_needs_a_token_covering_the_scope(stores):
+    from app import create_app
+    from cockpit.store import tokens
+
+    assert not ingest_batch(stores, _scenario(), source="test").rejected
+    client = create_app(stores.settings, stores=stores).server.test_client()
+    assert client.get("/api/v1/assessment?scope=620100").status_code == 401
+    with stores.session() as session:
+        other = tokens.create(session, "tianshui", ["620500"])
+        lz = tokens.create(session, "lanzhou", ["620100"])
+    assert client.get("/api/v1/assessment?scope=620100",
+                      headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    ok = client.get("/api/v1/assessment?scope=620100&level=unit&end=2026-10-31",
+                    headers={"Authorization": f"Bearer {lz}"})
+    assert ok.status_code == 200 and [r["key"] for r in ok.get_json()["rows"]] == ["A", "B"]
+    bad = client.get("/api/v1/assessment?scope=620100&period=fortnight", headers={"Authorization": f"Bearer {lz}"})
+    assert bad.status_code == 400 and bad.get_json()["field"] == "period"
