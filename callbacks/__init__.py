@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import home, province, routing, supervise, ticket, wall
+from callbacks import assessment, home, province, routing, supervise, ticket, wall
 from cockpit.store.db import Stores
 
 
@@ -15,3 +15,4 @@ def register(app: Dash, stores: Stores) -> None:
     province.register(app, stores)
     supervise.register(app, stores)
     ticket.register(app, stores)
+    assessment.register(app, stores)

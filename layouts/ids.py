@@ -66,3 +66,11 @@ TK_NOTE = "tk-note"
 TK_TO = "tk-to"
 TK_DUE = "tk-due"
 TK_ACTION = "tk-action"  # pattern id type: {"type": TK_ACTION, "action": "ack"|"escalate"|"resolve", "alert": id}
+
+ASS_SCOPE = "ass-scope"
+ASS_LEVEL = "ass-level"
+ASS_PERIOD = "ass-period"
+ASS_END = "ass-end"
+ASS_TABLE = "ass-table"
+
+REP_LIST = "rep-list"

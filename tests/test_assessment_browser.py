@@ -1,0 +1,26 @@
+"""/assessment in headless Chromium: the table appears, the level switch re-scores by unit."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from cockpit.ingest import ingest_batch
+from layouts import ids
+from tests.test_assessment import _scenario
+
+pytestmark = pytest.mark.browser
+
+
+def test_ass101_page_scores_districts_then_units(dash_duo, sqlite_stores):
+    assert not ingest_batch(sqlite_stores, _scenario(), source="test").rejected
+    dash_duo.start_server(create_app(sqlite_stores.settings, stores=sqlite_stores))
+    dash_duo.driver.get(dash_duo.server_url + "/assessment?scope=620100&period=month&end=2026-10-31&lang=en")
+    dash_duo.wait_for_element(f"#{ids.ASS_TABLE} .ck-ass-row", timeout=15)
+    rows = dash_duo.find_elements(f"#{ids.ASS_TABLE} .ck-ass-row")
+    assert [r.find_elements("css selector", "td")[1].text for r in rows] == ["620102", "620103"]
+    # 0.2 x 100 + 0.25 x 106.06 + 0.3 x 100 + 0.15 x 102.04 + 0.1 x 102.04 = 102.03 (test_assessment)
+    assert rows[0].find_elements("css selector", "td")[-2].text == "102.0"
+    dash_duo.select_dcc_dropdown(f"#{ids.ASS_LEVEL}", value="Handling units")
+    dash_duo.wait_for_text_to_equal(f"#{ids.ASS_TABLE} .ck-ass-row td:nth-child(2)", "A", timeout=10)
+    assert dash_duo.get_logs() == []
