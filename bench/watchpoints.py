@@ -174,7 +174,7 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
     overrides = {rule: dict(values) for rule, values in (rule_overrides or {}).items()}
     overrides.setdefault("volume_anomaly", {})["category_level"] = level
     settings = Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'sim.sqlite3'}", redis_url=redis_url,
-                        extra={"watchpoints": {"rules": overrides}})
+                        watchpoints={"rules": overrides})
     stores = Stores.open(settings)
     t0 = time.perf_counter()
     if reuse_db:

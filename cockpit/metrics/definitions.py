@@ -25,20 +25,19 @@ from sqlalchemy.orm import Session
 
 from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
 from cockpit.store.regions import populations, resolve_scope
-from cockpit.settings import Settings
+from cockpit.settings import RESPONSE_DEADLINE_S, Settings
 
 DEFINITIONS_VERSION = "2026.11-1"
 
 INTERVAL = timedelta(minutes=15)
-RESPONSE_DEADLINE_S = 24 * 3600
 WAITING_MAX_AGE_S = 3600  # a "waiting" call older than this is a lost event, not a caller on hold
 MAX_CALL_SPAN = timedelta(days=2)  # bounds the queued_at range scanned for calls ended in a window
 ROLLUP_HANDLING_MIN = 4 * MAX_CALL_SPAN  # longer windows take handling time from rollups + corrections
 LOGGED_OUT_STATES = ("offline",)
 OPEN_STATUSES = ("created", "dispatched", "returned", "responded", "reopened")
 
-# Default targets. Settings.extra["targets"] may override any field of any entry, e.g.
-# {"targets": {"satisfaction_rate": {"target": 0.95}}}. ``better`` says which direction is good;
+# Default targets. Settings.targets (COCKPIT_TARGETS, or [targets] in the config file) may
+# override any field of any entry, e.g. {"satisfaction_rate": {"target": 0.95}}. ``better`` says which direction is good;
 # green/amber are the colour thresholds (green if at least as good as ``green``, amber if at
 # least as good as ``amber``, else red).
 TARGETS: dict[str, dict[str, Any]] = {
@@ -183,15 +182,15 @@ def per_100k(count: int | None, population: int | None) -> float | None:
 
 
 def targets(settings: Settings | None = None) -> dict[str, dict[str, Any]]:
-    """TARGETS merged with ``settings.extra["targets"]`` (per-field override)."""
+    """TARGETS merged with ``settings.targets`` (per-field override)."""
     merged = {name: dict(spec) for name, spec in TARGETS.items()}
-    overrides = ((settings.extra or {}).get("targets") if settings is not None else None) or {}
+    overrides = (settings.targets if settings is not None else None) or {}
     for name, spec in overrides.items():
         merged.setdefault(name, {"better": "higher", "green": None, "amber": None, "target": None})
         merged[name].update(spec)
         merged[name].setdefault("source", "deployment setting")
         if "source" not in spec:
-            merged[name]["source"] = "deployment setting (Settings.extra['targets'])"
+            merged[name]["source"] = "deployment setting (COCKPIT_TARGETS)"
     return merged
 
 
@@ -661,11 +660,11 @@ def _ticket_filters(cities, districts, start: datetime, end: datetime) -> list:
 
 
 def count_basic_as_satisfied(settings: Settings) -> bool:
-    return bool((settings.extra or {}).get("count_basic_as_satisfied", False))
+    return settings.count_basic_as_satisfied
 
 
 def response_deadline_s(settings: Settings) -> float:
-    return float((settings.extra or {}).get("response_deadline_s", RESPONSE_DEADLINE_S))
+    return float(settings.response_deadline_s)
 
 
 def ticket_counts(session: Session, *, cities, districts=None, start: datetime, end: datetime, now: datetime,

@@ -1,7 +1,8 @@
 """Watchpoint configuration and the shared pieces of every rule.
 
 ``DEFAULTS`` holds the rules and their default parameters; ``WatchConfig`` layers a deployment's
-``Settings.extra["watchpoints"]`` over them (see ``cockpit.watch.evaluate`` and docs/watchpoints.md).
+``Settings.watchpoints`` (``COCKPIT_WATCHPOINTS`` or ``[watchpoints]`` in the config file) over
+them (see ``cockpit.watch.evaluate`` and docs/watchpoints.md).
 ``Context`` is what a rule function receives; the helpers below build findings, keys and filters.
 """
 
@@ -78,7 +79,7 @@ class WatchConfig:
     """Rule parameters: DEFAULTS <- ``rules`` <- city scope <- district scope."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        raw = ((settings.extra or {}).get("watchpoints") if settings is not None else None) or {}
+        raw = (settings.watchpoints if settings is not None else None) or {}
         self.rules: dict[str, dict] = raw.get("rules") or {}
         self.scopes: dict[str, dict] = raw.get("scopes") or {}
         self._cache: dict[tuple, dict] = {}

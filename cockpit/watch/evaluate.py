@@ -5,7 +5,7 @@ that return what holds *now*; ``cockpit.alerts.reconcile`` turns that into alert
 ``evaluate_all`` runs every enabled rule in one transaction; the worker calls it every minute.
 
 Rules and their defaults are in ``DEFAULTS``. A deployment overrides them in
-``Settings.extra["watchpoints"]``::
+``Settings.watchpoints`` (``COCKPIT_WATCHPOINTS`` or ``[watchpoints]`` in the config file)::
 
     {"rules": {"repeat_complaint": {"k": 4}},              # every scope
      "scopes": {"620100": {"volume_anomaly": {"z": 5}},    # one city
