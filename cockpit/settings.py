@@ -67,11 +67,11 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'cockpit.sqlite3').resolve()}"
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Defaults, then the TOML file named by ``COCKPIT_CONFIG`` (if any), then ``COCKPIT_*`` variables."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

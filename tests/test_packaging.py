@@ -28,7 +28,8 @@ def _free_port() -> int:
 
 
 def _run(args: list, *, env: dict, cwd: Path, timeout: int = 300) -> str:
-    proc = subprocess.run([str(a) for a in args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([str(a) for a in args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     assert proc.returncode == 0, f"{args}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout
 
@@ -58,9 +59,8 @@ def test_pkg001_wheel_installs_and_serves_the_wall(tmp_path, settings, redis_cli
     _run([sys.executable, "-m", "venv", "--system-site-packages", venv], env=env, cwd=tmp_path)
     bin_ = venv / "bin"
     _run([bin_ / "python", "-m", "pip", "install", "--disable-pip-version-check", "-q", wheel], env=env, cwd=tmp_path)
-    where = json.loads(_run([bin_ / "python", "-c", "import json, app, cockpit; "
-                             "print(json.dumps([app.__file__, cockpit.__file__, str(app.ASSETS)]))"],
-                            env=env, cwd=tmp_path))
+    probe = "import json, app, cockpit; print(json.dumps([app.__file__, cockpit.__file__, str(app.ASSETS)]))"
+    where = json.loads(_run([bin_ / "python", "-c", probe], env=env, cwd=tmp_path))
     site = str(venv / "lib")
     assert all(path.startswith(site) for path in where), where  # the installed copy, not the checkout
     assert (Path(where[2]) / "wall.js").is_file()

@@ -125,5 +125,5 @@ def test_set006_every_setting_is_documented_and_the_example_file_loads():
     example = Settings.from_env({"COCKPIT_CONFIG": str(root / "docs" / "cockpit.example.toml")})
     assert example.targets["satisfaction_rate"]["target"] == 0.95
     text = (root / "docs" / "cockpit.example.toml").read_text(encoding="utf-8")
-    keys = set(re.findall(r"^\[?(\w+)", text, flags=re.M))
+    keys = set(re.findall(r"^\[?(\w+)", text, flags=re.MULTILINE))
     assert {f.name for f in fields(Settings)} <= keys
