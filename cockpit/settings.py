@@ -34,7 +34,8 @@ class Settings:
     socket under ``var_dir``. ``database_url`` defaults to an SQLite file under ``var_dir``.
     ``targets`` overrides fields of ``cockpit.metrics.TARGETS`` per metric, e.g.
     ``{"satisfaction_rate": {"target": 0.95, "green": 0.95}}``; ``watchpoints`` overrides the
-    watchpoint rules (``{"rules": {...}, "scopes": {...}}``, see docs/watchpoints.md).
+    watchpoint rules (``{"rules": {...}, "scopes": {...}}``, see docs/watchpoints.md); ``assessment``
+    the assessment scheme (``weights``, ``min_tickets``, ``cap``; docs/metrics.md).
     """
 
     var_dir: Path = Path("var")
@@ -55,6 +56,7 @@ class Settings:
     count_basic_as_satisfied: bool = False
     targets: dict = field(default_factory=dict)
     watchpoints: dict = field(default_factory=dict)
+    assessment: dict = field(default_factory=dict)
     open311_public: bool = False  # GeoReport read side without a key (masked)
 
     @property
@@ -109,9 +111,12 @@ class Settings:
         unknown = set(self.watchpoints) - {"rules", "scopes"}
         if unknown:
             raise SettingsError(f"watchpoints: unknown keys {sorted(unknown)} (allowed: rules, scopes)")
+        unknown = set(self.assessment) - {"weights", "min_tickets", "cap"}
+        if unknown:
+            raise SettingsError(f"assessment: unknown keys {sorted(unknown)} (allowed: weights, min_tickets, cap)")
 
 
-_TABLES = ("targets", "watchpoints")
+_TABLES = ("targets", "watchpoints", "assessment")
 _TYPES: dict[str, type] = {f.name: f.type for f in fields(Settings)}  # annotations are strings here
 
 

@@ -144,8 +144,8 @@ def test_ass003_cli_weights_and_errors(stores):
     assert scores == pytest.approx({"A": 100 * 0.7 / 0.66, "B": 100 * 0.8 / 0.84})
     bad = CliRunner().invoke(main, ["assess", "--scope", "620100", "--weights", "speed=1", "--json"], env=env)
     assert bad.exit_code == 2 and json.loads(bad.stderr)["field"] == "weights"
-    # below min_tickets: listed, not ranked (configuration from Settings.extra)
-    settings = stores.settings.with_(extra={"assessment": {"min_tickets": 11}})
+    # below min_tickets: listed, not ranked (configuration from Settings.assessment)
+    settings = stores.settings.with_(assessment={"min_tickets": 11})
     with stores.session() as session:
         doc = assessment.assess(session, scope="620100", level="unit", start=datetime(2026, 9, 30, 16),
                                 end=datetime(2026, 10, 31, 16), settings=settings, now=datetime(2026, 11, 20))

@@ -13,7 +13,7 @@ contract's (``definitions.ticket_count_columns``) over the cohort of tickets cre
   mix, above 100 better. ``E_u = 0`` gives 100 when ``g_u = 0`` too, else CAP;
 - the unadjusted score compares with the scope's overall rate: ``min(100 * g_u / G, CAP)``;
 - the composite: ``sum_m w_m * s_m / sum_m w_m`` over the metrics the unit has data for (weights
-  from ``Settings.extra["assessment"]["weights"]``, defaults ``DEFAULT_WEIGHTS``);
+  from ``Settings.assessment["weights"]``, defaults ``DEFAULT_WEIGHTS``);
 - units with fewer than ``min_tickets`` tickets created in the period are listed, not ranked.
 
 Read-only; never commits. docs/metrics.md states the same formula.
@@ -61,12 +61,12 @@ class Config:
 
 
 def config(settings: Settings | None, weights: dict[str, float] | None = None) -> Config:
-    """Weights and thresholds: ``weights`` argument > ``Settings.extra['assessment']`` > defaults.
+    """Weights and thresholds: ``weights`` argument > ``Settings.assessment`` > defaults.
 
     A weight map replaces the default one entirely (a metric left out has weight 0). Raises
     ValueError for unknown metrics, negative weights or weights that sum to 0.
     """
-    block = ((settings.extra or {}).get("assessment") if settings is not None else None) or {}
+    block = (settings.assessment if settings is not None else None) or {}
     chosen = dict(weights if weights is not None else block.get("weights") or DEFAULT_WEIGHTS)
     unknown = set(chosen) - set(METRICS)
     if unknown:
