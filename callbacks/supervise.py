@@ -7,7 +7,7 @@ from dash import Dash, Input, Output, State, ctx, no_update
 from cockpit.views import drill
 from cockpit.store.db import Stores
 from layouts import ids
-from layouts.supervise import search_for, view_parts
+from layouts.supervise import grid_block, search_for, view_parts
 
 _CONTROLS = {ids.SUP_CITY: "city", ids.SUP_DISTRICT: "district", ids.SUP_RULE: "rule", ids.SUP_STATE: "state",
              ids.SUP_FROM: "from", ids.SUP_TO: "to"}
@@ -54,9 +54,9 @@ def register(app: Dash, stores: Stores) -> None:
         return no_update if search == current else search
 
     @app.callback(Output(ids.SUP_GRID, "getRowsResponse"), Input(ids.SUP_GRID, "getRowsRequest"),
-                  State(ids.SUP_QUERY, "data"), prevent_initial_call=True)
-    def page_supervise_grid(request, query):
-        """AG Grid asks for a block of rows -> that block from SQL (sorted, filtered, counted)."""
+                  State(ids.SUP_QUERY, "data"), State(ids.LANG_STORE, "data"), prevent_initial_call=True)
+    def page_supervise_grid(request, query, lang):
+        """AG Grid asks for a block of rows -> that block from SQL (sorted, filtered, counted), shown in the page's language."""
         if not request:
             return no_update
-        return drill.grid_rows(stores, query or {}, request)
+        return grid_block(drill.grid_rows(stores, query or {}, request), lang or settings.language)

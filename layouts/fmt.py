@@ -19,10 +19,13 @@ def fmt_wait(seconds: float | None) -> str:
 
 
 def fmt_change(value: float | None) -> str:
+    """A relative change as '▲12%' / '▼3%'; a change that rounds to 0% is '±0%' (never '▼0%')."""
     if value is None:
         return "—"
-    arrow = "▲" if value > 0 else ("▼" if value < 0 else "")
-    return f"{arrow}{abs(value) * 100:.0f}%"
+    percent = round(abs(value) * 100)
+    if percent == 0:
+        return "±0%"
+    return f"{'▲' if value > 0 else '▼'}{percent}%"
 
 
 def rel(today: float | None, base: float | None) -> float | None:

@@ -17,7 +17,9 @@ from dash import dcc, html
 
 from cockpit.watch.evaluate import RULES
 from layouts import ids
+from layouts.categories import category_label
 from layouts.i18n import register, t
+from layouts.names import alert_title, english_or, place_name, term
 from layouts.page import PageContext
 from layouts.shell import header
 
@@ -34,6 +36,10 @@ register({
     "sup.tickets": {"zh": "相关工单", "en": "Tickets"},
     "sup.by_district": {"zh": "按区县（点击筛选）", "en": "By district (click to filter)"},
     "sup.by_category": {"zh": "按类别（点击筛选）", "en": "By category (click to filter)"},
+    "sup.facet_unit": {"zh": "工单数（件）", "en": "Tickets (count)"},
+    "sup.facet_window": {"zh": "{title} · 工单数（件），{window}", "en": "{title} · tickets (count), {window}"},
+    "sup.window_default": {"zh": "近{n}天", "en": "last {n} days"},
+    "sup.window_range": {"zh": "{start} 至 {end}", "en": "{start} to {end}"},
     "sup.export": {"zh": "导出 CSV", "en": "Export CSV"},
     "sup.export_xlsx": {"zh": "导出 Excel", "en": "Export Excel"},
     "sup.clear": {"zh": "清除筛选", "en": "Clear filters"},
@@ -105,19 +111,54 @@ def search_for(query: Mapping[str, str], **changes: str | None) -> str:
     return "?" + urlencode(ordered) if ordered else ""
 
 
+GRID_PAGE = 50
+# The grid's own words in Chinese (AG Grid speaks English by default).
+GRID_LOCALE_ZH = {
+    "page": "页", "to": "至", "of": "共", "more": "更多", "next": "下一页", "last": "末页", "first": "首页",
+    "previous": "上一页", "firstPage": "首页", "previousPage": "上一页", "nextPage": "下一页", "lastPage": "末页",
+    "pageSizeSelectorLabel": "每页", "loadingOoo": "加载中…", "noRowsToShow": "没有工单",
+    "filterOoo": "筛选…", "contains": "包含", "notContains": "不包含", "equals": "等于", "notEqual": "不等于",
+    "startsWith": "开头是", "endsWith": "结尾是", "blank": "为空", "notBlank": "不为空", "lessThan": "小于",
+    "greaterThan": "大于", "lessThanOrEqual": "小于等于", "greaterThanOrEqual": "大于等于", "inRange": "介于",
+    "inRangeStart": "从", "inRangeEnd": "到", "andCondition": "且", "orCondition": "或", "applyFilter": "应用",
+    "resetFilter": "重置", "clearFilter": "清除", "searchOoo": "搜索…",
+}
+# AG Grid 33+ themes through parameters (the legacy ag-theme-* classes no longer apply): the page's colours.
+GRID_THEME = ("themeAlpine.withParams({backgroundColor: '#111a2e', foregroundColor: '#e6edf7', "
+              "headerBackgroundColor: '#16223b', headerTextColor: '#9cc7ff', borderColor: '#22304d', "
+              "oddRowBackgroundColor: '#0f1829', rowHoverColor: '#1a2a4a', accentColor: '#3fa7ff', "
+              "browserColorScheme: 'dark', fontSize: 14})")
+
+
 def _column_defs(lang: str) -> list[dict]:
+    """Columns keep the stored field as ``colId`` (sorting and filtering run in SQL on it) and show
+    a display field the callback fills in (district name, localised status and category)."""
     cols = [{"field": "ticket_link", "headerName": t("col.ticket_id", lang), "cellRenderer": "markdown",
-             "sortable": False, "width": 210, "pinned": "left"},
+             "sortable": False, "width": 270, "pinned": "left", "tooltipField": "ticket_id"},
             {"field": "created_at", "headerName": t("col.created_at", lang), "width": 150, "sort": "desc"}]
     for name in ("district", "category", "unit", "status", "due_at", "closed_at", "returns", "transfers",
                  "satisfaction", "address"):
         col = {"field": name, "headerName": t(f"col.{name}", lang)}
+        if name in ("district", "category", "status", "satisfaction"):
+            col.update(colId=name, field=f"{name}_label")
         if name in TEXT_COLUMNS:
             col["filter"] = "agTextColumnFilter"
         elif name in NUMBER_COLUMNS:
             col.update(filter="agNumberColumnFilter", width=90)
         cols.append(col)
     return cols
+
+
+def grid_block(block: dict, lang: str, names: Mapping[str, str] | None = None) -> dict:
+    """A block of grid rows (``drill.grid_rows``) with display fields in ``lang``: district names,
+    statuses, categories and callback answers; the stored fields stay for sorting and filters."""
+    rows = []
+    for r in block.get("rowData") or []:
+        rows.append({**r, "district_label": place_name(r.get("district"), lang, names) if r.get("district") else "",
+                     "category_label": category_label(r.get("category"), lang) if r.get("category") else "",
+                     "status_label": term("status", r.get("status"), lang),
+                     "satisfaction_label": term("satisfaction", r.get("satisfaction"), lang)})
+    return {**block, "rowData": rows}
 
 
 def _dropdown(id_: str, label: str, value: str | None, options: list[dict], **kw) -> html.Label:
@@ -148,12 +189,15 @@ def supervise_page(ctx: PageContext) -> html.Div:
         dcc.Link(t("sup.clear", lang), id=ids.SUP_CLEAR, href="/supervise" + search_for({"lang": q.get("lang", "")}),
                  className="ck-sup-clear"),
     ], className="ck-sup-filters")
+    options = {"rowBuffer": 0, "cacheBlockSize": GRID_PAGE, "maxBlocksInCache": 20, "infiniteInitialRowCount": 1,
+               "maxConcurrentDatasourceRequests": 1, "pagination": True, "paginationPageSize": GRID_PAGE,
+               "paginationPageSizeSelector": False, "theme": {"function": GRID_THEME}, "tooltipShowDelay": 300}
+    if lang == "zh":
+        options["localeText"] = GRID_LOCALE_ZH
     grid = dag.AgGrid(
         id=ids.SUP_GRID, rowModelType="infinite", columnDefs=_column_defs(lang),
         defaultColDef={"sortable": True, "resizable": True, "minWidth": 80},
-        dashGridOptions={"rowBuffer": 0, "cacheBlockSize": 100, "maxBlocksInCache": 20,
-                         "infiniteInitialRowCount": 1, "maxConcurrentDatasourceRequests": 1},
-        className="ag-theme-alpine-dark", style={"height": "520px", "width": "100%"},
+        dashGridOptions=options, style={"height": "560px", "width": "100%"},
     )
     return html.Div([
         header(t("sup.title", lang), lang, switch_href="/supervise" + search_for(q, lang=other)),
@@ -163,8 +207,10 @@ def supervise_page(ctx: PageContext) -> html.Div:
         html.Div([
             html.Section([html.H3(t("sup.alerts", lang)), html.Div(id=ids.SUP_ALERTS)], className="ck-sup-alerts"),
             html.Section([html.Div(id=ids.SUP_SELECTED),
-                          html.Div([dcc.Graph(id=ids.SUP_DISTRICT_BARS, config={"displayModeBar": False},
+                          html.Div([html.H4(facet_title("sup.by_district", q, lang), className="ck-sup-facet-title"),
+                                    dcc.Graph(id=ids.SUP_DISTRICT_BARS, config={"displayModeBar": False},
                                               className="ck-sup-bars"),
+                                    html.H4(facet_title("sup.by_category", q, lang), className="ck-sup-facet-title"),
                                     dcc.Graph(id=ids.SUP_CATEGORY_BARS, config={"displayModeBar": False},
                                               className="ck-sup-bars")], className="ck-sup-facets")],
                          className="ck-sup-side"),
@@ -177,6 +223,17 @@ def supervise_page(ctx: PageContext) -> html.Div:
                  className="ck-sup-grid-head"),
         grid,
     ], className="ck-page ck-supervise")
+
+
+def facet_title(key: str, query: Mapping[str, str], lang: str) -> str:
+    """A facet chart's title: what it counts, the unit and the time window it covers."""
+    from cockpit.views.drill import DEFAULT_WINDOW_DAYS
+
+    if query.get("from") or query.get("to"):
+        window = t("sup.window_range", lang).format(start=query.get("from") or "…", end=query.get("to") or "…")
+    else:
+        window = t("sup.window_default", lang).format(n=DEFAULT_WINDOW_DAYS)
+    return t("sup.facet_window", lang).format(title=t(key, lang), window=window)
 
 
 def _when(iso: str | None, tz) -> str:
@@ -193,11 +250,11 @@ def alert_table(view: dict, lang: str, tz) -> html.Div:
     selected = (view.get("selected") or {}).get("id")
     body = []
     for a in rows:
-        place = view["names"].get(a["district"] or "", a["district"] or "") or view["names"].get(a["city"], a["city"])
+        place = place_name(a["district"] or a["city"], lang, view["names"])
         body.append(html.Tr([
             html.Td(html.Span(t(f"severity.{a['severity']}", lang), className=f"ck-sev ck-sev-{a['severity']}")),
             html.Td(t(f"rule.{a['rule']}", lang)),
-            html.Td(html.Span(dcc.Link(a["title"], href="/supervise" + search_for(q, alert=str(a["id"])),
+            html.Td(html.Span(dcc.Link(alert_title(a, lang, view["names"]), href="/supervise" + search_for(q, alert=str(a["id"])),
                                        className="ck-alert-link"), **{"data-alert": str(a["id"])})),
             html.Td(place),
             html.Td(t(f"state.{a['state']}", lang)),
@@ -213,7 +270,7 @@ def selected_panel(view: dict, lang: str, tz) -> html.Div | None:
     a = view.get("selected")
     if not a:
         return None
-    items = [html.H3(t("sup.selected", lang)), html.P(a["title"], className="ck-selected-title"),
+    items = [html.H3(t("sup.selected", lang)), html.P(alert_title(a, lang, view["names"]), className="ck-selected-title"),
              html.P(" · ".join([t("rule." + a["rule"], lang), t("state." + a["state"], lang),
                                  _when(a["fired_at"] or a["first_seen"], tz)]))]
     ticket_ids = ((a.get("detail") or {}).get("filter") or {}).get("ticket_ids") or []
@@ -222,16 +279,22 @@ def selected_panel(view: dict, lang: str, tz) -> html.Div | None:
     return html.Div(items, className="ck-selected")
 
 
-def bars(pairs: list[tuple[str, int]], names: Mapping[str, str], *, selected: str | None) -> go.Figure:
-    """A horizontal bar chart; each bar carries its code in customdata (for click-to-filter)."""
+def bars(pairs: list[tuple[str, int]], names: Mapping[str, str], *, selected: str | None, lang: str = "zh") -> go.Figure:
+    """A horizontal bar chart of ticket counts; each bar carries its code in customdata (for
+    click-to-filter). The count axis shows whole numbers only."""
     pairs = list(reversed(pairs))
     labels = [names.get(k, k) or "—" for k, _ in pairs]
     colors = ["#f5a623" if k == selected else "#3fa7ff" for k, _ in pairs]
+    peak = max((n for _, n in pairs), default=0)
     fig = go.Figure(go.Bar(x=[n for _, n in pairs], y=labels, customdata=[k for k, _ in pairs], orientation="h",
-                           marker_color=colors, hovertemplate="%{y}: %{x}<extra></extra>"))
-    fig.update_layout(height=max(160, 24 * len(pairs) + 40), margin={"l": 8, "r": 8, "t": 8, "b": 8},
+                           marker_color=colors, hovertemplate="%{y}: %{x:,d}<extra></extra>"))
+    xaxis = {"gridcolor": "#22304d", "tickformat": ",d", "rangemode": "tozero",
+             "title": {"text": t("sup.facet_unit", lang), "font": {"size": 12, "color": "#8fa3c4"}}}
+    if peak <= 10:
+        xaxis["dtick"] = 1
+    fig.update_layout(height=max(180, 24 * len(pairs) + 70), margin={"l": 8, "r": 8, "t": 8, "b": 8},
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font={"color": "#e6edf7"},
-                      yaxis={"automargin": True}, xaxis={"gridcolor": "#22304d"})
+                      yaxis={"automargin": True}, xaxis=xaxis)
     return fig
 
 
@@ -240,6 +303,8 @@ def breadcrumb(crumbs: list[dict], lang: str, base: str = "/supervise") -> list:
     suffix = "&lang=en" if lang != "zh" else ""
     for i, c in enumerate(crumbs):
         name = t("crumb.province", lang) if c["level"] == "province" and c["name"] == c["code"] else c["name"]
+        if c["level"] in ("province", "city", "district"):
+            name = english_or(name, c["code"], lang)
         if i:
             out.append(html.Span(" › ", className="ck-crumb-sep"))
         if c["query"] is None or i == len(crumbs) - 1:
@@ -255,14 +320,16 @@ def view_parts(view: dict, lang: str, tz) -> tuple:
     """(breadcrumb, alerts, selected panel, district bars, category bars, city options,
     district options) for the supervise view model ``view`` (cockpit.drill.supervise_view)."""
     names, q = view["names"], view["query"]
-    city_opts = [{"label": names.get(c, c), "value": c} for c in view["cities"]]
-    district_opts = [{"label": names.get(d, d), "value": d} for d in view["districts"]]
+    shown = {c: place_name(c, lang, names) for c in [*view["cities"], *view["districts"],
+                                                      *(k for k, _ in view["facets"]["district"])]}
+    city_opts = [{"label": shown[c], "value": c} for c in view["cities"]]
+    district_opts = [{"label": shown[d], "value": d} for d in view["districts"]]
+    categories = {k: category_label(k, lang) for k, _ in view["facets"]["category"]}
     return (
         breadcrumb(view["breadcrumb"], lang),
         alert_table(view, lang, tz),
         selected_panel(view, lang, tz),
-        bars(view["facets"]["district"], names, selected=q.get("district")),
-        bars(view["facets"]["category"], {}, selected=q.get("category")),
+        bars(view["facets"]["district"], shown, selected=q.get("district"), lang=lang),
+        bars(view["facets"]["category"], categories, selected=q.get("category"), lang=lang),
         city_opts, district_opts,
     )
-

@@ -24,7 +24,7 @@ def _points(values: Sequence[float], top: float, width: float, height: float, st
 
 
 def curve_svg(today: Sequence[float] | None, last_week: Sequence[float] | None,
-              median: Sequence[float] | None, *, width: int = 640, height: int = 300) -> str:
+              median: Sequence[float] | None, *, width: int = 640, height: int = 300, lang: str = "zh") -> str:
     """Cumulative day curves as an SVG data URI: x = local minute 0..1439, shared y scale.
 
     ``today`` may be shorter than a day (it fills in minute by minute); baselines are full days.
@@ -40,7 +40,7 @@ def curve_svg(today: Sequence[float] | None, last_week: Sequence[float] | None,
     for k in range(5):
         y = h - h * k / 4
         parts.append(f'<line x1="0" y1="{y:.1f}" x2="{w}" y2="{y:.1f}" stroke="#22304d" stroke-width="1"/>')
-        parts.append(f'<text x="-8" y="{y + 5:.1f}" fill="#8fa3c4" text-anchor="end">{_short(top * k / 4)}</text>')
+        parts.append(f'<text x="-8" y="{y + 5:.1f}" fill="#8fa3c4" text-anchor="end">{_short(top * k / 4, lang)}</text>')
     for hour in (0, 6, 12, 18, 24):
         x = w * hour * 60 / 1439
         parts.append(f'<text x="{x:.1f}" y="{h + 20}" fill="#8fa3c4" text-anchor="middle">{hour:02d}:00</text>')
@@ -52,6 +52,30 @@ def curve_svg(today: Sequence[float] | None, last_week: Sequence[float] | None,
         dash_attr = f' stroke-dasharray="{dash}"' if dash and dash != "2 0" else ""
         parts.append(f'<polyline fill="none" stroke="{stroke}" stroke-width="{sw}"{dash_attr} '
                      f'stroke-linejoin="round" points="{_points(curve, top, w, h, 5, 1440)}"/>')
+    parts.append("</g></svg>")
+    return _svg_uri("".join(parts))
+
+
+def hour_bars_svg(counts: Sequence[float], *, width: int = 640, height: int = 300, color: str = "#3fa7ff",
+                  lang: str = "zh") -> str:
+    """Counts per local hour (up to 24 bars, hour 0 first) as an SVG data URI, integer y axis."""
+    pad_l, pad_b, pad_t = 56, 26, 10
+    w, h = width - pad_l - 20, height - pad_b - pad_t
+    top = _nice_ceiling(max(list(counts) + [4.0]))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'font-family="Noto Sans CJK SC, sans-serif" font-size="16">',
+             f'<g transform="translate({pad_l},{pad_t})">']
+    for k in range(5):
+        y = h - h * k / 4
+        parts.append(f'<line x1="0" y1="{y:.1f}" x2="{w}" y2="{y:.1f}" stroke="#22304d" stroke-width="1"/>')
+        parts.append(f'<text x="-8" y="{y + 5:.1f}" fill="#8fa3c4" text-anchor="end">{_short(top * k / 4, lang)}</text>')
+    slot = w / 24
+    for hour, n in enumerate(list(counts)[:24]):
+        bar_h = h * n / top if top else 0
+        parts.append(f'<rect x="{hour * slot + slot * 0.15:.1f}" y="{h - bar_h:.1f}" width="{slot * 0.7:.1f}" '
+                     f'height="{bar_h:.1f}" fill="{color}"/>')
+    for hour in (0, 6, 12, 18, 24):
+        parts.append(f'<text x="{hour * slot:.1f}" y="{h + 20}" fill="#8fa3c4" text-anchor="middle">{hour:02d}:00</text>')
     parts.append("</g></svg>")
     return _svg_uri("".join(parts))
 
@@ -72,11 +96,18 @@ def sparkline_svg(values: Sequence[float], *, width: int = 160, height: int = 36
 
 
 def _nice_ceiling(x: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^n that is >= x (a chart's y maximum)."""
-    return float(min((b * 10**e for b in (1, 2, 2.5, 5) for e in range(0, 13) if b * 10**e >= x), default=x))
+    """The smallest 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^n that is >= x: a chart's y maximum that
+    the data fill (2,600 gets 3,000, not 5,000) and whose quarters are round numbers."""
+    return float(min((b * 10**e for b in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8) for e in range(0, 13)
+                      if b * 10**e >= x), default=x))
 
 
-def _short(value: float) -> str:
+def _short(value: float, lang: str = "zh") -> str:
+    """An axis label: 12,500 -> '1.3万' in Chinese, '12.5k' in English; small fractions keep a decimal."""
     if value >= 10_000:
+        if lang == "en":
+            return f"{value / 1000:.1f}k".replace(".0k", "k")
         return f"{value / 10_000:.1f}万".replace(".0万", "万")
+    if value < 100 and not float(value).is_integer():
+        return f"{value:.1f}"
     return f"{value:,.0f}"

@@ -8,7 +8,9 @@ import dash_leaflet as dl
 from dash import dcc, html
 
 from layouts import ids
+from layouts.categories import category_label, category_path_label
 from layouts.i18n import register, t
+from layouts.names import alert_title, place_name, term
 from layouts.page import PageContext
 from layouts.shell import header
 from layouts.supervise import breadcrumb
@@ -49,12 +51,17 @@ register({
     "tk.caller": {"zh": "来电人", "en": "Caller"},
     "tk.history": {"zh": "处理记录", "en": "History"},
     "tk.system": {"zh": "系统", "en": "system"},
-    "status.created": {"zh": "已受理", "en": "Created"},
-    "status.dispatched": {"zh": "已派单", "en": "Dispatched"},
-    "status.returned": {"zh": "已退回", "en": "Returned"},
-    "status.responded": {"zh": "办理中", "en": "Responded"},
-    "status.closed": {"zh": "已办结", "en": "Closed"},
-    "status.reopened": {"zh": "重办中", "en": "Reopened"},
+    "tk.district": {"zh": "区县", "en": "District"},
+    "tk.act_hint": {"zh": "处理预警：先填写操作人，督办需填写督办对象，解除需填写说明",
+                    "en": "To act on an alert: fill in your name; escalating needs a target, resolving a note"},
+    "tk.done": {"zh": "已{action}", "en": "{action}: done"},
+    "tk.err.by": {"zh": "请先填写操作人", "en": "Fill in your name first"},
+    "tk.err.to": {"zh": "督办需要填写督办对象", "en": "Escalating needs a target (escalate to)"},
+    "tk.err.note": {"zh": "解除预警需要填写说明", "en": "Resolving needs a note"},
+    "tk.err.not_firing": {"zh": "只有告警中的预警可以签收", "en": "Only a firing alert can be acknowledged"},
+    "tk.err.resolved": {"zh": "该预警已解除", "en": "This alert is already resolved"},
+    "tk.err.pending": {"zh": "待确认的预警不能督办", "en": "A pending alert cannot be escalated yet"},
+    "tk.err.other": {"zh": "操作未完成，请刷新后重试", "en": "The action did not go through; reload and try again"},
     "step.ticket.created": {"zh": "受理", "en": "Created"},
     "step.ticket.dispatched": {"zh": "派单", "en": "Dispatched"},
     "step.ticket.returned": {"zh": "退单", "en": "Returned"},
@@ -77,8 +84,13 @@ def action_id(action: str, alert_id: int) -> dict:
     return {"type": ids.TK_ACTION, "action": action, "alert": alert_id}
 
 
+def _field(label: str, control) -> html.Label:
+    return html.Label([html.Span(label, className="ck-tk-label"), control], className="ck-tk-field")
+
+
 def ticket_page(ctx: PageContext, ticket_id: str) -> html.Div:
-    """The frame of /tickets/<id>: body filled by a callback; action inputs live here."""
+    """The frame of /tickets/<id>: body filled by a callback; the action inputs live here (outside
+    the body, so what was typed survives a redraw) right after the alert cards."""
     lang = ctx.lang
     other = "en" if lang == "zh" else "zh"
     return html.Div([
@@ -87,12 +99,40 @@ def ticket_page(ctx: PageContext, ticket_id: str) -> html.Div:
         html.Div(id=ids.TK_MESSAGE, className="ck-tk-message"),
         html.Div(id=ids.TK_BODY, className="ck-tk-body"),
         html.Div([
-            dcc.Input(id=ids.TK_ACTOR, placeholder=t("tk.actor", lang), className="ck-tk-input"),
-            dcc.Input(id=ids.TK_NOTE, placeholder=t("tk.note", lang), className="ck-tk-input ck-tk-note"),
-            dcc.Input(id=ids.TK_TO, placeholder=t("tk.to", lang), className="ck-tk-input"),
-            dcc.Input(id=ids.TK_DUE, type="date", className="ck-tk-input"),
-        ], className="ck-tk-action-inputs"),
-    ], className="ck-page ck-ticket")
+            html.P(t("tk.act_hint", lang), className="ck-tk-hint"),
+            html.Div([
+                _field(t("tk.actor", lang), dcc.Input(id=ids.TK_ACTOR, className="ck-tk-input")),
+                _field(t("tk.note", lang), dcc.Input(id=ids.TK_NOTE, className="ck-tk-input ck-tk-note")),
+                _field(t("tk.to", lang), dcc.Input(id=ids.TK_TO, className="ck-tk-input")),
+                _field(t("tk.due", lang), dcc.Input(id=ids.TK_DUE, type="date", className="ck-tk-input")),
+            ], className="ck-tk-action-inputs"),
+        ], className="ck-tk-actions-box"),
+    ], className="ck-page ck-ticket", lang="zh-CN" if lang == "zh" else "en")
+
+
+ACTION_PAST = {"ack": "action.acknowledged", "escalate": "action.escalated", "resolve": "action.resolved"}
+
+
+def check_action(action: str, *, by: str, note: str, to: str, lang: str) -> str | None:
+    """The reason (in ``lang``) an action cannot be sent as typed, else None."""
+    if not by.strip():
+        return t("tk.err.by", lang)
+    if action == "escalate" and not to.strip():
+        return t("tk.err.to", lang)
+    if action == "resolve" and not note.strip():
+        return t("tk.err.note", lang)
+    return None
+
+
+def action_error(message: str, lang: str) -> str:
+    """A refusal from the alert store (English, for logs) as a message in ``lang``."""
+    text = message or ""
+    for needle, key in (("'by'", "tk.err.by"), ("'to'", "tk.err.to"), ("note is required", "tk.err.note"),
+                        ("only a firing alert", "tk.err.not_firing"), ("already resolved", "tk.err.resolved"),
+                        ("pending alert", "tk.err.pending")):
+        if needle in text:
+            return t(key, lang)
+    return t("tk.err.other", lang)
 
 
 def duration(seconds: float | None, lang: str) -> str:
@@ -110,12 +150,12 @@ def _local(moment: datetime | None, tz) -> str:
     return "" if moment is None else moment.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _step_text(step: dict) -> str:
+def _step_text(step: dict, lang: str) -> str:
     d = step["detail"] or {}
     if step["type"] == "ticket.transferred":
         return f"{d.get('from_unit', '')} → {d.get('to_unit', '')}"
     if step["type"] == "ticket.callback":
-        return f"{d.get('resolved', '')} / {d.get('satisfaction', '')}"
+        return f"{term('resolved', d.get('resolved'), lang)} / {term('satisfaction', d.get('satisfaction'), lang)}"
     bits = [step.get("unit") or "", d.get("reason") or "", d.get("resolution") or ""]
     return " ".join(b for b in bits if b)
 
@@ -126,7 +166,7 @@ def _timeline(view: dict, lang: str, tz) -> html.Div:
         rows.append(html.Li([
             html.Span(t(f"step.{s['type']}", lang), className="ck-step-type"),
             html.Span(_local(s["at"], tz), className="ck-step-at"),
-            html.Span(_step_text(s), className="ck-step-text"),
+            html.Span(_step_text(s, lang), className="ck-step-text"),
             html.Span(f"{t('tk.since_prev', lang)} {duration(s['since_prev_s'], lang)}" if s["since_prev_s"] is not None
                       else "", className="ck-step-gap"),
             html.Span(f"{t('tk.since_created', lang)} {duration(s['since_created_s'], lang)}",
@@ -174,12 +214,13 @@ def _map(ticket: dict, lang: str, district_shape: dict | None) -> html.Div:
 def _related(view: dict, lang: str, tz) -> html.Div:
     rel = view["related"]
     body = html.Ul([html.Li([dcc.Link(r["ticket_id"], href=f"/tickets/{r['ticket_id']}"),
-                             f" {_local(r['created_at'], tz)} {r['category'] or ''} {r['status']}"])
+                             f" {_local(r['created_at'], tz)} {category_label(r['category'], lang)}"
+                             f" {term('status', r['status'], lang)}"])
                     for r in rel]) if rel else html.P(t("tk.no_related", lang), className="ck-empty")
     return html.Div([html.H3(t("tk.related", lang)), body])
 
 
-def _alerts(view: dict, lang: str, tz) -> html.Div:
+def _alerts(view: dict, lang: str, tz, messages: dict | None = None) -> html.Div:
     if not view["alerts"]:
         return html.Div([html.H3(t("tk.alerts", lang)), html.P(t("tk.no_alerts", lang), className="ck-empty")])
     cards = []
@@ -197,20 +238,31 @@ def _alerts(view: dict, lang: str, tz) -> html.Div:
             for h in a["history"]], className="ck-alert-history")
         cards.append(html.Div([
             html.Div([html.Span(t(f"severity.{a['severity']}", lang), className=f"ck-sev ck-sev-{a['severity']}"),
-                      html.Span(a["title"], className="ck-alert-title"),
+                      html.Span(alert_title(a, lang, view.get("names")), className="ck-alert-title"),
                       html.Span(t(f"state.{a['state']}", lang), className="ck-alert-state")]),
-            history, html.Div(buttons, className="ck-alert-actions"),
+            history,
+            html.Div([*buttons, _message((messages or {}).get(a["id"]))], className="ck-alert-actions"),
         ], className="ck-alert-card", **{"data-alert": str(a["id"]), "data-state": a["state"]}))
     return html.Div([html.H3(t("tk.alerts", lang)), *cards])
 
 
-def ticket_body(view: dict | None, lang: str, tz) -> html.Div:
-    """The ticket page body for ``cockpit.drill.ticket_view``'s view model (None = not found)."""
+def _message(message: tuple[str, str] | None):
+    """An action's outcome next to its buttons: ('error' | 'ok', text)."""
+    if not message:
+        return None
+    kind, text = message
+    return html.Span(text, className=f"ck-tk-action-msg ck-tk-{kind}", role="alert" if kind == "error" else None)
+
+
+def ticket_body(view: dict | None, lang: str, tz, *, messages: dict | None = None) -> html.Div:
+    """The ticket page body for ``cockpit.drill.ticket_view``'s view model (None = not found);
+    ``messages`` {alert id: ('error' | 'ok', text)} go next to that alert's buttons."""
     if view is None:
         return html.P(t("tk.not_found", lang), className="ck-empty")
     tk = view["ticket"]
-    facts = [("tk.status", t(f"status.{tk['status']}", lang)), ("tk.unit", tk["unit"]),
-             ("tk.category", " / ".join(tk["category_path"] or []) or tk["category"]),
+    facts = [("tk.status", term("status", tk["status"], lang)), ("tk.unit", tk["unit"]),
+             ("tk.category", category_path_label(tk["category_path"], lang) or category_label(tk["category"], lang)),
+             ("tk.district", place_name(tk.get("district"), lang, view.get("names")) if tk.get("district") else None),
              ("tk.address", tk["address"]), ("tk.caller", tk["caller"])]
     return html.Div([
         html.Nav(breadcrumb(view["breadcrumb"], lang), className="ck-breadcrumb"),
@@ -218,7 +270,7 @@ def ticket_body(view: dict | None, lang: str, tz) -> html.Div:
         html.Div([html.H3(t("tk.text", lang)), html.P(tk["text"] or "", className="ck-tk-text")]),
         html.Div([_timeline(view, lang, tz), _clocks(view, lang, tz)], className="ck-tk-row"),
         html.Div([_map(tk, lang, district_shape(tk["district"])), _related(view, lang, tz)], className="ck-tk-row"),
-        _alerts(view, lang, tz),
+        _alerts(view, lang, tz, messages),
     ])
 
 

@@ -20,7 +20,7 @@ from layouts.i18n import MESSAGES, register, t
 from layouts.mapdata import metric_map, screen_geojson
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
-from layouts.svg import CURVE_COLORS, curve_svg
+from layouts.svg import CURVE_COLORS, curve_svg, hour_bars_svg
 
 register({
     "wall.volume": {"zh": "今日话务与工单", "en": "Today's calls and tickets"},
@@ -55,6 +55,8 @@ register({
     "wall.map_count_unit": {"zh": "今日工单数（件）", "en": "Tickets today (count)"},
     "wall.map_per100k_unit": {"zh": "今日每十万人工单（件/10万人）", "en": "Tickets today per 100k residents"},
     "wall.no_map": {"zh": "无边界数据", "en": "No boundaries"},
+    "wall.hourly": {"zh": "今日每小时工单", "en": "Today's tickets by hour"},
+    "wall.hourly_unit": {"zh": "工单数（件）", "en": "Tickets (count)"},
     "wall.categories": {"zh": "今日热点类别", "en": "Top categories today"},
     "wall.normal": {"zh": "常态", "en": "normal"},
     "wall.new": {"zh": "新增", "en": "new"},
@@ -68,7 +70,7 @@ register({
     "wall.state.ringing": {"zh": "振铃", "en": "Ringing"},
     "wall.state.on_call": {"zh": "通话", "en": "On call"},
     "wall.state.hold": {"zh": "保持", "en": "Hold"},
-    "wall.state.acw": {"zh": "话后处理", "en": "After-call work"},
+    "wall.state.acw": {"zh": "话后处理", "en": "Wrap-up"},
     "wall.state.not_ready": {"zh": "示忙", "en": "Not ready"},
     "wall.state.break": {"zh": "小休", "en": "Break"},
     "wall.state.offline": {"zh": "离线", "en": "Offline"},
@@ -88,10 +90,12 @@ def wall_page(ctx: PageContext, code: str) -> html.Div:
     """The wall skeleton for a city code; panels fill in on the first refresh."""
     lang = ctx.lang
     mode = "per100k" if ctx.query.get("per100k") in ("1", "true") else "count"
+    single = single_region(code)
     map_title = html.Div([
-        html.Span(t("wall.districts", lang)),
+        html.Span(t("wall.hourly" if single else "wall.districts", lang)),
         dcc.RadioItems(id=ids.WALL_MAP_MODE, value=mode, inline=True, className="ck-wall-toggle",
-                       options=[{"label": t(f"wall.map_{m}", lang), "value": m} for m in MAP_MODES]),
+                       options=[{"label": t(f"wall.map_{m}", lang), "value": m} for m in MAP_MODES],
+                       style={"display": "none"} if single else None),
     ], className="ck-wall-map-title")
     return screen_root(ctx, [
         screen_header(ctx, code, status_id=ids.WALL_STATUS, title_id=ids.WALL_TITLE),
@@ -174,7 +178,7 @@ def curves_body(s: dict, lang: str) -> list:
         for k, label, curve in (("today", "wall.curve_today", today), ("last_week", "wall.curve_last_week", last),
                                 ("median", "wall.curve_median", med)) if curve
     ], className="ck-wall-legend")
-    return [legend, html.Img(src=curve_svg(today, last, med), className="ck-wall-curve", alt="")]
+    return [legend, html.Img(src=curve_svg(today, last, med, lang=lang), className="ck-wall-curve", alt="")]
 
 
 def seats_body(s: dict, lang: str) -> list:
@@ -220,6 +224,34 @@ def staffing_body(s: dict, lang: str) -> list:
                  className="ck-wall-line"),
         html.Div([html.Span(t("wall.next_2h", lang)), html.B(fmt_int(peak))], className="ck-wall-line"),
     ]
+
+
+def single_region(code: str) -> bool:
+    """Whether a city's map would be one shape (Jiayuguan has no county-level division): such a
+    wall shows today's tickets by hour in the map's place instead of a one-colour map."""
+    try:
+        return len(screen_geojson(code)["features"]) < 2
+    except KeyError:
+        return False
+
+
+def hourly_counts(cumulative: Sequence[float] | None) -> list[int]:
+    """Counts per local hour so far from a cumulative per-minute curve (minute 0 = local midnight)."""
+    if not cumulative:
+        return []
+    out, before = [], 0.0
+    for end in range(59, len(cumulative) + 59, 60):
+        at = cumulative[min(end, len(cumulative) - 1)]
+        out.append(int(round(at - before)))
+        before = at
+    return out
+
+
+def hourly_body(curves: dict, lang: str) -> Any:
+    counts = hourly_counts((curves.get("today") or {}).get("tickets"))
+    legend = html.Div(html.Span(t("wall.hourly_unit", lang), className="ck-wall-legend-item"), className="ck-wall-legend")
+    return html.Div([legend, html.Img(src=hour_bars_svg(counts, lang=lang), className="ck-wall-curve", alt="")],
+                    className="ck-wall-hourly")
 
 
 def districts_body(s: dict, code: str, mode: str, lang: str, tile_url: str = "") -> Any:
@@ -327,7 +359,14 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
         bodies.append(builders[name](section) if section is not None else no_update)
     districts = sections.get("districts")
     map_out, sig = no_update, no_update
-    if districts is not None:
+    if single_region(code):
+        curves = sections.get("curves")
+        if curves is not None:
+            hourly = hourly_counts((curves.get("today") or {}).get("tickets"))
+            new_sig = signature(code, "hourly", lang, hourly)
+            if new_sig != previous_map_sig:
+                map_out, sig = hourly_body(curves, lang), new_sig
+    elif districts is not None:
         new_sig = signature(code, mode, lang, districts.get("counts"))
         if new_sig != previous_map_sig:
             map_out, sig = districts_body(districts, code, mode, lang, tile_url), new_sig

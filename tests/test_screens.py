@@ -33,3 +33,44 @@ def test_scr001_unknown_or_out_of_scope_region_is_a_404_with_links(client, path)
 @pytest.mark.parametrize("path", ["/wall/620100", "/wall/620102", "/province/620000", "/", "/supervise"])
 def test_scr002_known_screens_load(client, path):
     assert client.get(path).status_code == 200
+
+
+def test_scr003_changes_axes_and_names_format_honestly():
+    from layouts.fmt import fmt_change
+    from layouts.svg import _nice_ceiling
+
+    assert fmt_change(-0.003) == "±0%" and fmt_change(0.004) == "±0%" and fmt_change(-0.06) == "▼6%"
+    assert fmt_change(2.6) == "▲260%" and fmt_change(None) == "—"
+    assert _nice_ceiling(2600) == 3000 and _nice_ceiling(13) == 15  # the axis the data fill
+
+
+def test_scr004_english_vocabulary_has_no_chinese():
+    import layouts.supervise  # noqa: F401 - registers the rule names
+    from geo.names import has_cjk
+    from layouts.categories import category_label, category_path_label
+    from layouts.names import alert_title, place_name, term
+    from layouts.supervise import grid_block
+    from layouts.ticket import action_error, check_action
+
+    assert category_label("劳动和社会保障", "en") == "Labour & social security"
+    assert category_path_label(["城乡建设", "物业服务"], "en") == "Urban & rural construction / Property management"
+    assert category_label("某个新类别", "en") and not has_cjk(category_label("某个新类别", "en"))
+    assert category_label("Noise - Residential", "en") == "Noise - Residential"
+    assert place_name("620105", "en") == "Anning" and place_name("621223", "en") == "Tanchang"
+    assert place_name("620105", "zh") == "安宁区"
+    assert term("status", "created", "en") == "Created" and term("satisfaction", "dissatisfied", "zh") == "不满意"
+    ticket_alert = {"rule": "overdue", "title": "工单T1超期未办结", "detail": {"filter": {"ticket_ids": ["T1"]}}}
+    assert alert_title(ticket_alert, "zh") == "工单T1超期未办结"
+    assert alert_title(ticket_alert, "en") == "Overdue: ticket T1"
+    place_alert = {"rule": "volume_anomaly", "title": "城关区诉求激增", "district": "620102", "detail": {}}
+    assert alert_title(place_alert, "en") == "Volume anomaly (district): Chengguan"
+    block = grid_block({"rowData": [{"ticket_id": "T1", "district": "620102", "category": "城乡建设",
+                                     "status": "created", "satisfaction": None}], "rowCount": 1}, "en")
+    row = block["rowData"][0]
+    assert (row["district_label"], row["category_label"], row["status_label"]) == (
+        "Chengguan", "Urban & rural construction", "Created")
+    assert row["district"] == "620102" and block["rowCount"] == 1  # stored values stay for SQL sort/filter
+    assert check_action("ack", by="", note="", to="", lang="zh") == "请先填写操作人"
+    assert check_action("escalate", by="张", note="", to="", lang="en") == "Escalating needs a target (escalate to)"
+    assert check_action("resolve", by="张", note="done", to="", lang="en") is None
+    assert action_error("who is acting ('by') is required", "zh") == "请先填写操作人"

@@ -48,7 +48,8 @@ def test_sup011_view_parts_and_ticket_body_render_in_both_languages():
         "rules": {}, "state": "open"}
     for lang in ("zh", "en"):
         crumbs, table, selected, d_fig, c_fig, city_opts, district_opts = view_parts(view, lang, TZ)
-        assert district_opts == [{"label": "城关区", "value": "620102"}]
+        # names in the page's language (issue 14: English pages showed Chinese district names)
+        assert district_opts == [{"label": {"zh": "城关区", "en": "Chengguan"}[lang], "value": "620102"}]
         assert d_fig.data[0].customdata == ("620102",)
     step = {"type": "ticket.created", "at": datetime(2026, 11, 20, 2), "unit": None, "detail": {},
             "since_prev_s": None, "since_created_s": 0.0}

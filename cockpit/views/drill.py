@@ -27,7 +27,7 @@ from cockpit.store.models import Alert, Region, Ticket, TicketRollup, TicketStep
 from cockpit.settings import Settings
 from cockpit.watch.evaluate import OPEN_STATUSES, RULE_NAMES, normalize_address, normalized_address_sql
 
-COUNT_CAP = 10_000
+COUNT_CAP = 200_000  # a city's month of tickets counts exactly ('1 to 50 of 41,236'); beyond, -1
 MAX_BLOCK = 500
 FACET_LIMIT = 15
 EXPORT_CHUNK = 5_000
