@@ -2,8 +2,8 @@
 
 1. Seeds PostgreSQL (+ Redis) with a simulated province history through the one ingestion path
    (``cockpit.simulation.seed_history``), rolls it up into the 15-minute rollups, then times
-   the worker job ``cockpit.wall.precompute_panels`` (the slow SQL panels of every city and the
-   province, stored in Redis) and ``cockpit.wall.city_snapshot`` / ``province_snapshot`` (the
+   the worker job ``cockpit.views.panels.precompute_panels`` (the slow SQL panels of every city and the
+   province, stored in Redis) and ``cockpit.views.wall.city_snapshot`` / ``province.province_snapshot`` (the
    functions behind every 2-second refresh): steady state (panels precomputed; warm, and with the
    in-process caches cleared before each call, as a fresh web worker), steady state while the job
    runs back to back in another thread, and cold (panels missing: the refresh computes them
@@ -40,7 +40,7 @@ import redis  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from cockpit.store import live  # noqa: E402
-from cockpit.views import wall
+from cockpit.views import panels, province as province_view, wall  # noqa: E402
 from cockpit.ingest import rebuild_live  # noqa: E402
 from cockpit.store.models import Base, EventRecord, Ticket  # noqa: E402
 from cockpit.metrics.rollups import rollup_range  # noqa: E402
@@ -108,7 +108,7 @@ def worker_process(pg_url: str, redis_url: str) -> None:
     """Run the panel job back to back in its own process (as `cockpit worker` does), until terminated."""
     stores = open_stores(pg_url, redis_url, reuse=True)
     while True:
-        wall.precompute_panels(stores)
+        panels.precompute_panels(stores)
 
 
 def first_load_bytes(stores: Stores, paths: list[tuple[str, str]]) -> dict[str, dict]:
@@ -194,24 +194,24 @@ def main() -> None:
 
     ping = percentiles(timed(stores.redis.ping, 200))
     sql = percentiles(timed(sql_ping, 200))
-    wall.clear_cache(stores)
+    panels.forget(stores)
     wall.city_snapshot(stores, CITY)  # load the boundaries once, as a running server has
-    wall.province_snapshot(stores, PROVINCE)
+    province_view.province_snapshot(stores, PROVINCE)
 
     job_runs = []
     for _ in range(3):
         t = time.perf_counter()
-        per_scope = wall.precompute_panels(stores)
+        per_scope = panels.precompute_panels(stores)
         job_runs.append((time.perf_counter() - t, per_scope))
     job_total = sorted(r[0] for r in job_runs)
     fastest = min(job_runs, key=lambda r: r[0])[1]
     city_scopes = [s for s in fastest if not s.endswith("0000")]
 
     def fresh_process():
-        wall.clear_cache()  # in-process caches only: the panels stay in Redis
+        stores.caches.clear()  # in-process caches only: the panels stay in Redis
 
     city = lambda: wall.city_snapshot(stores, CITY)  # noqa: E731
-    province = lambda: wall.province_snapshot(stores, PROVINCE)  # noqa: E731
+    province = lambda: province_view.province_snapshot(stores, PROVINCE)  # noqa: E731
     warm = percentiles(timed(city, args.calls))
     warm_fresh = percentiles(timed(city, args.calls, before=fresh_process))
     prov = percentiles(timed(province, args.calls))
@@ -231,7 +231,7 @@ def main() -> None:
 
     def worker_loop():
         while not stop.is_set():
-            wall.precompute_panels(stores)
+            panels.precompute_panels(stores)
 
     busy = threading.Thread(target=worker_loop, daemon=True)
     busy.start()
@@ -240,8 +240,8 @@ def main() -> None:
     stop.set()
     busy.join()
 
-    cold = percentiles(timed(city, args.cold_calls, before=lambda: wall.clear_cache(stores)))
-    prov_cold = percentiles(timed(province, 5, before=lambda: wall.clear_cache(stores)))
+    cold = percentiles(timed(city, args.cold_calls, before=lambda: panels.forget(stores)))
+    prov_cold = percentiles(timed(province, 5, before=lambda: panels.forget(stores)))
     print(f"baseline Redis PING                              p50 {ping[0]:7.2f} ms  p95 {ping[1]:7.2f} ms")
     print(f"baseline SQL SELECT 1                            p50 {sql[0]:7.2f} ms  p95 {sql[1]:7.2f} ms")
     print(f"worker job precompute_panels (3 runs, {len(fastest)} scopes)  min {job_total[0] * 1000:7.0f} ms  "
@@ -265,7 +265,7 @@ def main() -> None:
     print(f"province_snapshot steady, job in a thread ({args.calls})  p50 {prov_during_t[0]:7.2f} ms  "
           f"p95 {prov_during_t[1]:7.2f} ms")
     print(f"province_snapshot cold, panels missing (5)       p50 {prov_cold[0]:7.2f} ms  p95 {prov_cold[1]:7.2f} ms")
-    wall.precompute_panels(stores)
+    panels.precompute_panels(stores)
     if args.skip_browser:
         return
 

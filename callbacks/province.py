@@ -6,7 +6,7 @@ import logging
 
 from dash import ClientsideFunction, Dash, Input, Output, State
 
-from cockpit.views import wall
+from cockpit.views import province
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.province import province_update
@@ -34,7 +34,7 @@ def register(app: Dash, stores: Stores) -> None:
     def refresh_province(request, metric, config, meta, map_sig):
         """Interval tick or metric choice -> city map and league table (last good values kept on failure)."""
         try:
-            snapshot = wall.province_snapshot(stores, config["code"])
+            snapshot = province.province_snapshot(stores, config["code"])
         except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
             log.exception("province refresh failed for %s", config.get("code"))
             snapshot = None

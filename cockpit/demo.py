@@ -62,7 +62,7 @@ def prepare(settings: Settings) -> Stores:
     stores = Stores.open(settings)
     with stores.session() as session:
         load_default_regions(session)
-    forget_regions()
+    forget_regions(stores)
     if not stores.redis.exists("ck:cities"):
         with stores.session() as session:
             has_events = session.scalar(select(func.count()).select_from(EventRecord).limit(1))

@@ -9,25 +9,24 @@ worker rebuilds it from SQL (``repair_live`` job).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from cockpit.store import deadletter
 from cockpit.store import history
 from cockpit.store import live
+from cockpit.store import regions
 from cockpit.events import FieldError, validate
-from cockpit.store.models import JobRun, Region
+from cockpit.store.models import JobRun
 from cockpit.store.db import Stores
 
 log = logging.getLogger(__name__)
 
 LIVE_DIRTY = "live_dirty"  # job_runs row set when a batch reached SQL but not Redis
 REGION_CACHE_S = 60.0
+_REGION_CODES = ("region_codes",)
 
 
 @dataclass
@@ -47,28 +46,19 @@ class IngestResult:
         self.live_applied = self.live_applied and other.live_applied
 
 
-class _RegionCache:
-    """Known region codes, re-read at most every REGION_CACHE_S; empty table = no check."""
+def _known_regions(stores: Stores) -> frozenset[str]:
+    """Known region codes, re-read at most every REGION_CACHE_S (cached on ``stores.caches``); empty = no check."""
 
-    def __init__(self) -> None:
-        self.codes: frozenset[str] = frozenset()
-        self.loaded_at = 0.0
-        self.key: int | None = None
+    def load() -> frozenset[str]:
+        with stores.session() as session:
+            return frozenset(regions.region_codes(session))
 
-    def get(self, stores: Stores) -> frozenset[str]:
-        if self.key != id(stores) or time.monotonic() - self.loaded_at > REGION_CACHE_S:
-            with stores.session() as s:
-                self.codes = frozenset(s.scalars(select(Region.code)))
-            self.loaded_at, self.key = time.monotonic(), id(stores)
-        return self.codes
+    return stores.caches.ttl.get(_REGION_CODES, REGION_CACHE_S, load)[0]
 
 
-_regions = _RegionCache()
-
-
-def forget_regions() -> None:
+def forget_regions(stores: Stores) -> None:
     """Drop the cached region codes (after ``regions load``)."""
-    _regions.loaded_at = 0.0
+    stores.caches.ttl.forget(_REGION_CODES)
 
 
 def _raw_event_id(raw: Any) -> str | None:
@@ -94,7 +84,7 @@ def ingest_batch(
     """
     result = IngestResult()
     received = now or datetime.now(UTC)
-    known = _regions.get(stores)
+    known = _known_regions(stores)
     valid: list[Any] = []
     dead: list[dict] = []
     seen: set[str] = set()

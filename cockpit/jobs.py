@@ -12,7 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from cockpit.metrics import rollups
-from cockpit.views import wall
+from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live
 from cockpit.store.models import JobRun
@@ -66,7 +66,7 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(watchpoints.evaluate_all, "interval", minutes=1, args=[stores], id="watchpoints",
                       max_instances=1, coalesce=True)
-    scheduler.add_job(wall.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
+    scheduler.add_job(panels.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
 
 

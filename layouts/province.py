@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html, no_update
 
-from cockpit.views.wall import PROVINCE_METRICS
+from cockpit.views.province import PROVINCE_METRICS
 from layouts import ids
 from layouts.fmt import fmt_int, fmt_pct
 from layouts.i18n import register, t

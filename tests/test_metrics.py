@@ -274,7 +274,7 @@ def _regions(stores):
     ]
     with stores.session() as s:
         s.execute(insert(Region), rows)
-    ingest_mod.forget_regions()
+    ingest_mod.forget_regions(stores)
 
 
 def test_met040_scopes_province_city_district(stores):

@@ -1,4 +1,4 @@
-"""cockpit.views.wall.province_snapshot on real Redis with SQLite and PostgreSQL."""
+"""cockpit.views.province.province_snapshot on real Redis with SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,18 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cockpit.views import wall
+from cockpit.views import province
 from cockpit.ingest import ingest_batch
 from tests.factories import Stream
 
 NOW = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    wall.clear_cache()
-    yield
-    wall.clear_cache()
 
 
 def _seed(stores) -> None:
@@ -38,7 +31,7 @@ def _seed(stores) -> None:
 
 def test_province010_rows_for_every_city_with_live_and_league(stores):
     _seed(stores)
-    snap = wall.province_snapshot(stores, "620000", now=NOW)
+    snap = province.province_snapshot(stores, "620000", now=NOW)
     assert snap["failed"] == []
     assert snap["name"]["zh"] == "甘肃省"
     codes = [r["code"] for r in snap["rows"]]

@@ -12,7 +12,7 @@ import pytest
 import redis as redis_lib
 
 from cockpit.metrics import definitions as metrics
-from cockpit.views import wall
+from cockpit.views import curves, wall
 from cockpit.watch.alerts import Finding, reconcile
 from cockpit.ingest import ingest_batch
 from cockpit.metrics.rollups import rollup_range
@@ -30,13 +30,6 @@ def _noon() -> datetime:
 
 
 NOW = _noon()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    wall.clear_cache()
-    yield
-    wall.clear_cache()
 
 
 def _today(stores) -> None:
@@ -148,12 +141,12 @@ def test_wall013_open_alerts_most_severe_first(stores):
 
 
 def test_wall014_curve_helpers():
-    curve = wall.intervals_to_minutes([15, 0, 30] + [0] * 93)
+    curve = curves.intervals_to_minutes([15, 0, 30] + [0] * 93)
     assert len(curve) == 1440
     assert (curve[0], curve[14], curve[29], curve[44], curve[-1]) == (1, 15, 15, 45, 45)
-    assert wall.median_curve([None, [1, 2], [3, 4], [5, 9]]) == [3, 4]
-    assert wall.median_curve([None, None]) is None
-    assert wall.cumulative([1, 0, 2]) == [1, 1, 3]
+    assert curves.median_curve([None, [1, 2], [3, 4], [5, 9]]) == [3, 4]
+    assert curves.median_curve([None, None]) is None
+    assert curves.cumulative([1, 0, 2]) == [1, 1, 3]
     assert metrics.relative_change(12, 10) == pytest.approx(0.2)
     assert metrics.relative_change(1, 0) is None and metrics.relative_change(None, 3) is None
     assert wall.wall_path("620000") == "/province/620000" and wall.wall_path("620100") == "/wall/620100"

@@ -65,14 +65,12 @@ def _seed(stores, now: datetime) -> None:
 
 @pytest.fixture
 def wall_app(sqlite_stores):
-    wall.clear_cache()
     with sqlite_stores.session() as session:
         load_default_regions(session)
-    forget_regions()
+    forget_regions(sqlite_stores)
     _seed(sqlite_stores, datetime.now(UTC))
     wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
     yield create_app(sqlite_stores.settings, stores=sqlite_stores), sqlite_stores
-    wall.clear_cache()
 
 
 def _figure(dash_duo, name: str) -> str:
@@ -171,10 +169,9 @@ def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
     """A few simulated hours (cockpit.simulation) for the screenshots a person looks at."""
     from cockpit.simulation import generate
 
-    wall.clear_cache()
     with sqlite_stores.session() as session:
         load_default_regions(session)
-    forget_regions()
+    forget_regions(sqlite_stores)
     now = datetime.now(UTC)
     start = now - timedelta(hours=6)
     for days_ago, cities in ((0, None), (7, ["620100"]), (14, ["620100"])):

@@ -1,4 +1,4 @@
-"""Precomputed wall panels (cockpit.wall.precompute_panels + live.key_panel) on real Redis, SQLite and PostgreSQL.
+"""Precomputed wall panels (cockpit.views.panels.precompute_panels + cockpit.store.panels) on real Redis, SQLite and PostgreSQL.
 
 The worker job stores the slow SQL figures in Redis; a wall refresh reads them instead of running
 the SQL, computes a missing one inline once (under a Redis lock) and lets the screen mark an old
@@ -10,25 +10,19 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import event
 
 from cockpit import jobs
 from cockpit.store import live
-from cockpit.views import wall
+from cockpit.store import panels as store
+from cockpit.timeutil import minute_of_day
+from cockpit.views import curves, panels, province, wall
 from tests.test_province import _seed as _seed_province
 from tests.test_wall import CITY, NOW, _offered_on, _today
 
 PROVINCE = "620000"
 SLOW_TABLES = ("calls", "tickets", "call_rollups_15m", "ticket_rollups_15m", "seat_state_changes", "seats")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    wall.clear_cache()
-    yield
-    wall.clear_cache()
 
 
 def _statements(stores) -> list[str]:
@@ -52,23 +46,23 @@ def test_wallpanel001_job_stores_what_inline_computes(stores):
     _offered_on(stores, 7, 3, hour_offset=2, tickets=2)
     _offered_on(stores, 14, 5, hour_offset=3)
     _seed_province(stores)
-    took = wall.precompute_panels(stores, now=NOW)
+    took = panels.precompute_panels(stores, now=NOW)
     assert CITY in took and "620200" in took and PROVINCE in took
-    names = [(CITY, n) for n in wall.CITY_PANELS] + [(PROVINCE, "league")]
-    by_job = {k: wall.read_panel(stores.redis, *k) for k in names}
+    names = [(CITY, n) for n in panels.CITY_PANELS] + [(PROVINCE, "league")]
+    by_job = {k: store.read_panel(stores.redis, *k) for k in names}
     assert all(v is not None and v["tag"] == NOW.astimezone(stores.settings.tz).date().isoformat()
                for v in by_job.values())
-    minute = wall.minute_of_day(NOW, stores.settings.tz)
+    minute = minute_of_day(NOW, stores.settings.tz)
     assert by_job[(CITY, "baselines")]["value"]["last_week"]["offered"][minute] == 3
     assert by_job[(CITY, "catnorm")]["value"] == {"城乡建设": 0}  # 2 tickets a week ago, none earlier: median 0
     assert by_job[(PROVINCE, "league")]["value"]["rows"][CITY]["tickets_created"] >= 5
 
-    wall.clear_cache(stores)
-    assert wall.read_panel(stores.redis, CITY, "staffing") is None
+    panels.forget(stores)
+    assert store.read_panel(stores.redis, CITY, "staffing") is None
     wall.city_snapshot(stores, CITY, now=NOW)  # missing -> computed inline and stored
-    wall.province_snapshot(stores, PROVINCE, now=NOW)
+    province.province_snapshot(stores, PROVINCE, now=NOW)
     for key, job in by_job.items():
-        inline = wall.read_panel(stores.redis, *key)
+        inline = store.read_panel(stores.redis, *key)
         assert inline["value"] == job["value"], key
         assert inline["computed_at"] >= job["computed_at"]
 
@@ -80,19 +74,19 @@ def test_wallpanel002_snapshot_reads_the_stored_value_not_sql(stores):
     wall.city_snapshot(stores, CITY, now=NOW)  # nothing stored yet: computed inline, through SQL
     assert _touches_slow_tables(probe), "the detector sees the slow reads"
     tag = NOW.astimezone(stores.settings.tz).date().isoformat()
-    sql_staffing = wall.compute_staffing(stores, CITY, NOW)
+    sql_staffing = panels.compute_staffing(stores, CITY, NOW)
     stored = dict(sql_staffing, required=99, staffed=77, next=[])
     assert sql_staffing["required"] != 99
-    wall.store_panel(stores.redis, CITY, "staffing", tag, stored)
-    flat = [42.0] * wall.MINUTES
-    wall.store_panel(stores.redis, CITY, "baselines", tag, {
+    store.store_panel(stores.redis, CITY, "staffing", tag, stored)
+    flat = [42.0] * curves.MINUTES
+    store.store_panel(stores.redis, CITY, "baselines", tag, {
         "last_week": {"offered": flat, "tickets": flat}, "median": {"offered": flat, "tickets": None},
         "sources": {}})
-    wall.store_panel(stores.redis, CITY, "catnorm", tag, {"城乡建设": 8})
-    wall.store_panel(stores.redis, CITY, "util", tag, 0.123)
-    league = wall.compute_league(stores, PROVINCE, NOW)
+    store.store_panel(stores.redis, CITY, "catnorm", tag, {"城乡建设": 8})
+    store.store_panel(stores.redis, CITY, "util", tag, 0.123)
+    league = panels.compute_league(stores, PROVINCE, NOW)
     league["rows"][CITY] = dict(league["rows"][CITY], score=12.5, rank=1)
-    wall.store_panel(stores.redis, PROVINCE, "league", tag, league)
+    store.store_panel(stores.redis, PROVINCE, "league", tag, league)
 
     statements = _statements(stores)
     snap = wall.city_snapshot(stores, CITY, now=NOW)
@@ -102,7 +96,7 @@ def test_wallpanel002_snapshot_reads_the_stored_value_not_sql(stores):
     assert sec["volume"]["offered_last_week"] == 42.0 and sec["volume"]["tickets_median"] is None
     assert {r["name"]: r["normal"] for r in sec["categories"]["top"]}["城乡建设"] == 8
     assert sec["seats"]["utilisation_today"] == 0.123
-    prov = wall.province_snapshot(stores, PROVINCE, now=NOW)
+    prov = province.province_snapshot(stores, PROVINCE, now=NOW)
     assert {r["code"]: r["score"] for r in prov["rows"]}[CITY] == 12.5
     assert statements, "the listener sees the small reads (scope, alerts)"
     assert _touches_slow_tables(statements) == []
@@ -113,29 +107,29 @@ def test_wallpanel003_missing_panel_computed_once_under_a_lock(stores):
     stores.redis.set(live.key_panel_lock(CITY, "staffing"), "another-process", ex=30)
     snap = wall.city_snapshot(stores, CITY, now=NOW)
     assert "staffing" not in snap["sections"] and snap["failed"] == []  # someone else is computing it
-    assert wall.read_panel(stores.redis, CITY, "staffing") is None
-    assert wall.read_panel(stores.redis, CITY, "baselines") is not None  # the unlocked ones were stored
+    assert store.read_panel(stores.redis, CITY, "staffing") is None
+    assert store.read_panel(stores.redis, CITY, "baselines") is not None  # the unlocked ones were stored
     stores.redis.delete(live.key_panel_lock(CITY, "staffing"))
 
     before = time.time()
     snap = wall.city_snapshot(stores, CITY, now=NOW)
-    stored = wall.read_panel(stores.redis, CITY, "staffing")
+    stored = store.read_panel(stores.redis, CITY, "staffing")
     assert stored is not None and stored["computed_at"] >= before
-    assert stored["value"] == wall.compute_staffing(stores, CITY, NOW)
+    assert stored["value"] == panels.compute_staffing(stores, CITY, NOW)
     assert snap["sections"]["staffing"]["as_of_ms"] == int(stored["computed_at"] * 1000)
     assert stores.redis.exists(live.key_panel_lock(CITY, "staffing")) == 0  # released
-    assert 0 < stores.redis.ttl(live.key_panel(CITY, "staffing")) <= wall.PANEL_KEEP_S
+    assert 0 < stores.redis.ttl(live.key_panel(CITY, "staffing")) <= store.PANEL_KEEP_S
 
 
 def test_wallpanel004_stale_panel_is_marked_stale_then_recomputed(stores):
     _today(stores)
     tag = NOW.astimezone(stores.settings.tz).date().isoformat()
-    old = time.time() - 3 * wall.PANELS["staffing"]
-    value = wall._jsonable(wall.compute_staffing(stores, CITY, NOW))
-    wall.store_panel(stores.redis, CITY, "staffing", tag, dict(value, required=55), computed_at=old)
-    baselines = wall.compute_baselines(stores, (CITY,), NOW.astimezone(stores.settings.tz).date())
-    wall.store_panel(stores.redis, CITY, "baselines", tag, wall._jsonable(baselines),
-                     computed_at=time.time() - 3 * wall.PANELS["baselines"])
+    old = time.time() - 3 * panels.PANELS["staffing"]
+    value = store.jsonable(panels.compute_staffing(stores, CITY, NOW))
+    store.store_panel(stores.redis, CITY, "staffing", tag, dict(value, required=55), computed_at=old)
+    baselines = panels.compute_baselines(stores, (CITY,), NOW.astimezone(stores.settings.tz).date())
+    store.store_panel(stores.redis, CITY, "baselines", tag, store.jsonable(baselines),
+                     computed_at=time.time() - 3 * panels.PANELS["baselines"])
     for name in ("staffing", "baselines"):  # another process is already recomputing them
         stores.redis.set(live.key_panel_lock(CITY, name), "another-process", ex=30)
     snap = wall.city_snapshot(stores, CITY, now=NOW)
@@ -157,11 +151,11 @@ def test_wallpanel004_stale_panel_is_marked_stale_then_recomputed(stores):
 def test_wallpanel005_other_day_counts_as_missing_and_job_is_scheduled(stores):
     _today(stores)
     yesterday = (NOW.astimezone(stores.settings.tz).date() - timedelta(days=1)).isoformat()
-    wall.store_panel(stores.redis, CITY, "staffing", yesterday, {"required": 99, "next": []})
+    store.store_panel(stores.redis, CITY, "staffing", yesterday, {"required": 99, "next": []})
     snap = wall.city_snapshot(stores, CITY, now=NOW)
     assert snap["sections"]["staffing"]["required"] != 99
-    assert wall.read_panel(stores.redis, CITY, "staffing")["tag"] != yesterday
+    assert store.read_panel(stores.redis, CITY, "staffing")["tag"] != yesterday
     scheduler = BackgroundScheduler()
     jobs.schedule(scheduler, stores)
     job = scheduler.get_job("wall_panels")
-    assert job is not None and job.func is wall.precompute_panels and job.max_instances == 1
+    assert job is not None and job.func is panels.precompute_panels and job.max_instances == 1

@@ -1,7 +1,7 @@
 """Connections: one SQL engine and one Redis client per process, opened from Settings.
 
-``Stores`` is the single owner of connections; every other module takes it (or a session /
-Redis client) as its first argument and never opens its own.
+``Stores`` is the single owner of connections and of the in-process caches (``caches``); every
+other module takes it (or a session / Redis client) as its first argument and never opens its own.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cockpit.settings import Settings
+from cockpit.store.cache import Caches
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Stores:
     engine: Engine
     redis: redis.Redis
     sessionmaker: sessionmaker
+    caches: Caches = field(default_factory=Caches)  # in-process caches of this app, never module globals
 
     @classmethod
     def open(cls, settings: Settings, *, redis_client: redis.Redis | None = None) -> "Stores":

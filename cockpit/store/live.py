@@ -66,7 +66,7 @@ def key_meta(city: str) -> str:
 
 
 def key_panel(scope: str, name: str) -> str:
-    """Hash of a precomputed wall panel (``cockpit.wall``): ``tag`` (local day), ``computed_at`` (epoch s),
+    """Hash of a precomputed wall panel (``store.panels``): ``tag`` (local day), ``computed_at`` (epoch s),
     ``value`` (JSON)."""
     return f"{PREFIX}:{{{scope}}}:panel:{name}"
 

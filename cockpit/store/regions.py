@@ -110,3 +110,13 @@ def populations(session: Session, codes: list[str]) -> dict[str, int]:
         select(Region.code, Region.population).where(Region.code.in_(codes), Region.population.is_not(None))
     )
     return {code: int(pop) for code, pop in rows}
+
+
+def region_names(session: Session) -> dict[str, tuple[str, str | None]]:
+    """{code: (name, name_en)} of every region in the table."""
+    return {c: (n, e) for c, n, e in session.execute(select(Region.code, Region.name, Region.name_en))}
+
+
+def region_codes(session: Session) -> list[str]:
+    """Every region code in the table."""
+    return list(session.scalars(select(Region.code)))

@@ -1,0 +1,88 @@
+"""Names, populations and member cities of the regions a screen shows, cached on ``stores.caches``.
+
+Names come from the regions table, else the bundled boundaries; the scope's level and cities
+from ``store.regions.resolve_scope``. Both change rarely, so they are kept SLOW_TTL_S in process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cockpit.store import regions
+from cockpit.store.db import Stores
+from cockpit.views.sources import SOURCE_ERRORS
+
+SLOW_TTL_S = 60.0  # region names, scopes; also the slow panels' refresh period
+
+
+def region_names(stores: Stores, codes: Sequence[str], *, use_table: bool = True) -> dict[str, dict[str, str]]:
+    """{code: {"zh": name, "en": name_en}} from the regions table, else the bundled boundaries."""
+    out: dict[str, dict[str, str]] = {}
+
+    def load() -> dict[str, tuple[str, str | None]]:
+        with stores.session() as session:
+            return regions.region_names(session)
+
+    table: dict[str, tuple[str, str | None]] = {}
+    if use_table:
+        try:
+            table, _ = stores.caches.ttl.get(("regions",), SLOW_TTL_S, load)
+        except SOURCE_ERRORS:
+            table = {}
+    for code in codes:
+        if code in table:
+            zh, en = table[code]
+        else:
+            zh, en = _bundled_name(code)
+        out[code] = {"zh": zh or code, "en": en or zh or code}
+    return out
+
+
+def _bundled_name(code: str) -> tuple[str | None, str | None]:
+    from geo import boundaries
+
+    try:
+        info = boundaries.region_info(code)
+    except Exception:  # noqa: BLE001 - a name is decoration; the code stands in
+        info = None
+    if not info:
+        return None, None
+    return info.get("name"), info.get("name_en")
+
+
+def population(code: str) -> int | None:
+    """Resident population of a region from the bundled boundaries, None when unknown."""
+    import geo
+
+    try:
+        return geo.population(code)
+    except Exception:  # noqa: BLE001 - unknown codes have no population
+        return None
+
+
+def resolve(stores: Stores, scope: str) -> tuple[str, tuple[str, ...]]:
+    """(level, city codes) of a scope; cached in process like the region names (regions rarely change)."""
+
+    def load() -> tuple[str, tuple[str, ...]]:
+        with stores.session() as session:
+            resolved = regions.resolve_scope(session, scope)
+        return resolved.level, tuple(resolved.city_codes)
+
+    return stores.caches.ttl.get(("resolve", scope), SLOW_TTL_S, load)[0]
+
+
+def province_cities(stores: Stores, scope: str) -> list[str]:
+    """The cities of a province: bundled boundaries first, then what the SQL scope knows."""
+    from geo import boundaries
+
+    codes: list[str] = []
+    try:
+        codes = [f["properties"]["code"] for f in boundaries.geojson(scope)["features"]]
+    except KeyError:
+        pass
+    with stores.session() as session:
+        resolved = regions.resolve_scope(session, scope)
+    for code in resolved.city_codes:
+        if code not in codes:
+            codes.append(code)
+    return sorted(codes)

@@ -1,0 +1,69 @@
+"""How a snapshot reads its sources: a failed Redis or SQL read is recorded, not raised.
+
+Each section of a snapshot carries ``as_of_ms`` (epoch milliseconds, UTC, when its data was read
+or computed) and ``max_age_ms`` (twice its refresh period: older than this the screen marks it
+stale). A source that fails is listed in ``failed`` with a one-line reason in ``errors``; the
+circuit breaker on ``stores.caches`` then fails it fast for a few seconds instead of waiting on
+its client's timeouts at every refresh.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from sqlalchemy.exc import SQLAlchemyError
+
+from cockpit.store.db import Stores
+from cockpit.timeutil import epoch_ms
+
+log = logging.getLogger(__name__)
+
+SOURCE_ERRORS = (redis.RedisError, SQLAlchemyError, OSError)
+
+
+def section(as_of: float, max_age_s: float, **values) -> dict:
+    """A snapshot section: ``values`` with ``as_of_ms`` (from epoch seconds) and ``max_age_ms`` (twice ``max_age_s``)."""
+    return {"as_of_ms": epoch_ms(as_of), "max_age_ms": int(max_age_s * 2000), **values}
+
+
+def live_key(stores: Stores) -> tuple:
+    """The breaker key of the Redis source."""
+    return ("live", id(stores.redis))
+
+
+class Guard:
+    """Runs one snapshot's reads, recording failed sources instead of raising."""
+
+    def __init__(self, stores: Stores, scope: str) -> None:
+        self.stores, self.scope = stores, scope
+        self.breaker = stores.caches.breaker
+        self.failed: list[str] = []
+        self.errors: dict[str, str] = {}
+
+    def run(self, source: str, key: tuple, fn: Callable[[], Any]) -> Any:
+        """``fn()``, or None when ``source`` failed now or earlier in this snapshot."""
+        if source in self.failed:
+            return None
+        if not self.breaker.allow(key):
+            self.failed.append(source)
+            self.errors[source] = "unavailable, retrying"
+            return None
+        try:
+            value = fn()
+        except SOURCE_ERRORS as exc:
+            log.warning("wall %s: %s source failed: %s", self.scope, source, exc)
+            self.breaker.failure(key)
+            self.failed.append(source)
+            self.errors[source] = type(exc).__name__
+            return None
+        self.breaker.success(key)
+        return value
+
+    def live(self, fn: Callable[[], Any]) -> Any:
+        return self.run("live", live_key(self.stores), fn)
+
+    def history(self, fn: Callable[[], Any]) -> Any:
+        return self.run("history", ("history", id(self.stores.engine)), fn)
