@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import assessment, home, province, routing, supervise, ticket, wall
+from callbacks import assessment, home, reports, province, routing, supervise, ticket, wall
 from cockpit.store.db import Stores
 
 
@@ -16,3 +16,4 @@ def register(app: Dash, stores: Stores) -> None:
     supervise.register(app, stores)
     ticket.register(app, stores)
     assessment.register(app, stores)
+    reports.register(app, stores)

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from cockpit.metrics import rollups
+from cockpit.reports.schedule import write_due_reports
 from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live
@@ -68,6 +69,8 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(panels.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(write_due_reports, "interval", hours=1, args=[stores], id="reports",
+                      max_instances=1, coalesce=True)
 
 
 def run_worker(stores: Stores) -> None:

@@ -58,6 +58,8 @@ class Settings:
     watchpoints: dict = field(default_factory=dict)
     assessment: dict = field(default_factory=dict)
     open311_public: bool = False  # GeoReport read side without a key (masked)
+    reports_dir: str = ""  # written reports (default: var_dir/reports)
+    report_templates: str = ""  # a folder of Jinja2 templates overriding cockpit/reports/templates
 
     @property
     def tz(self) -> ZoneInfo:

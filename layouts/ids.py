@@ -74,3 +74,4 @@ ASS_END = "ass-end"
 ASS_TABLE = "ass-table"
 
 REP_LIST = "rep-list"
+REP_QUERY = "rep-query"

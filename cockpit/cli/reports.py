@@ -69,3 +69,46 @@ def assess(settings: Settings, scope: str, level: str, period: str, end: str | N
         click.echo(json.dumps(doc, ensure_ascii=False, default=str))
     else:
         _render_assessment(doc)
+
+
+@main.command()
+@click.option("--scope", required=True, envvar="COCKPIT_REPORT_SCOPE", help="Region code: province, city or district.")
+@click.option("--period", default="week", show_default=True, envvar="COCKPIT_REPORT_PERIOD",
+              help="week, month or year ending on --end.")
+@click.option("--end", default=None, envvar="COCKPIT_REPORT_END",
+              help="Last local day of the period, YYYY-MM-DD (default: yesterday).")
+@click.option("--out", "out_dir", default=None, envvar="COCKPIT_REPORT_OUT",
+              help="Folder to write into (default: COCKPIT_REPORTS_DIR, else VAR_DIR/reports).")
+@click.option("--lang", "langs", default="zh,en", show_default=True, envvar="COCKPIT_REPORT_LANGS",
+              help="Languages to write, comma separated (zh, en).")
+@click.option("--no-pdf", is_flag=True, envvar="COCKPIT_REPORT_NO_PDF", help="Write HTML only.")
+@click.pass_obj
+def report(settings: Settings, scope: str, period: str, end: str | None, out_dir: str | None, langs: str,
+           no_pdf: bool) -> None:
+    """Write a report (offline HTML + PDF) and print JSON naming the files and the headline figures."""
+    from pathlib import Path
+
+    from cockpit.http.kpi import ParamError
+    from cockpit.http.reports import check_scope, parse_period
+    from cockpit.metrics.definitions import utcnow
+    from cockpit.reports import render, write_report
+
+    chosen = tuple(x.strip() for x in langs.split(",") if x.strip())
+    stores = _stores(settings)
+    try:
+        bad = [x for x in chosen if x not in render.LANGS]
+        if bad or not chosen:
+            raise ParamError("lang", f"languages must be among {', '.join(render.LANGS)}")
+        p = parse_period(period, end, tz=settings.tz, now=utcnow())
+        check_scope(stores, scope)
+        manifest = write_report(stores, scope=scope, period=p, out_dir=Path(out_dir) if out_dir else None,
+                                langs=chosen, with_pdf=not no_pdf)
+    except ParamError as exc:
+        _fail(exc)
+    except render.PdfError as exc:
+        click.echo(json.dumps({"error": str(exc), "field": "pdf"}, ensure_ascii=False), err=True)
+        sys.exit(1)
+    finally:
+        stores.engine.dispose()
+    manifest.pop("narrative", None)
+    click.echo(json.dumps(manifest, ensure_ascii=False))

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+import re
+
+from flask import Blueprint, abort, current_app, jsonify, request, send_from_directory
 
 from cockpit import periods
-from cockpit.http.kpi import ParamError, _scope, parse_window
+from cockpit.http.kpi import ParamError, _known, _scope, parse_window
 from cockpit.metrics import assessment
 from cockpit.metrics import definitions as metrics
 from cockpit.store import tokens
@@ -38,6 +40,13 @@ def parse_period(kind: str | None, end: str | None, *, tz, now: datetime) -> per
     return periods.period(kind, last)
 
 
+def check_scope(stores: Stores, scope: str | None) -> str:
+    """The scope code if the cockpit knows it, else ParamError('scope')."""
+    code = _scope(scope)
+    with stores.session() as session:
+        return _known(session, code)
+
+
 def parse_weights(text: str | None) -> dict[str, float] | None:
     if not text:
         return None
@@ -54,7 +63,7 @@ def assessment_document(stores: Stores, *, scope: str | None, level: str | None 
                         now: datetime | None = None) -> dict[str, Any]:
     """The assessment of a scope's districts (or handling units) for a period."""
     now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
-    code = _scope(scope)
+    code = check_scope(stores, scope)
     level = (level or "district").strip()
     if level not in assessment.LEVELS:
         raise ParamError("level", f"level must be one of {', '.join(assessment.LEVELS)}")
@@ -116,6 +125,22 @@ def get_assessment():
     return jsonify(assessment_document(stores, scope=args.get("scope"), level=args.get("level"),
                                        period=args.get("period"), end=args.get("end"),
                                        weights=args.get("weights")))
+
+
+FILE_NAME = re.compile(r"^(report\.(zh|en)\.(html|pdf)|figures\.json)$")
+FOLDER = re.compile(r"^(week|month|year)-\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d$")
+SCOPE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@bp.get("/reports/files/<scope>/<folder>/<name>")
+def get_report_file(scope: str, folder: str, name: str):
+    """One file of the archive (HTML, PDF or figures), by its exact name; nothing else is served."""
+    if not (SCOPE_CODE.match(scope) and FOLDER.match(folder) and FILE_NAME.match(name)):
+        abort(404)
+    from cockpit.reports import reports_dir
+
+    base = reports_dir(_stores().settings).resolve()
+    return send_from_directory(base / scope / folder, name, max_age=0)
 
 
 __all__ = ["bp", "assessment_document", "parse_period", "parse_window", "require_scope"]
