@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     from cockpit.http import kpi as api_kpi
     from cockpit.http import open311 as api_open311
     from cockpit.http import reports as api_reports
+    from cockpit.http import planning as api_planning
     from layouts.i18n import t
     from layouts.shell import app_shell
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     server = app.server
     server.config["COCKPIT_STORES"] = stores
     server.config["SECRET_KEY"] = settings.secret_key
-    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp):
+    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp, api_planning.bp):
         server.register_blueprint(blueprint)
     callbacks.register(app, stores)
     _register_region_shapes(stores)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cockpit.metrics import staffing
+from cockpit.planning import forecast as planning_forecast
 from cockpit.cli import main
 from tests.test_metrics_events import call, ingest, seat
 
@@ -133,16 +134,23 @@ def test_stf010_plan_from_history(stores):
     assert district == []
     assert [r["start"][11:16] for r in rows] == ["02:15", "02:30", "02:45", "03:00", "03:15", "03:30",
                                                  "03:45", "04:00", "04:15"]
-    lam = 14 / 900
+    # the forecast is the planning model's (issue 17), fitted on the same history
+    with stores.session() as s:
+        fc = planning_forecast.forecast_for(s, cities=["620100"], now=NOW, settings=stores.settings,
+                                            starts=[datetime.fromisoformat(r["start"]).replace(tzinfo=None)
+                                                    for r in rows])
+    assert fc.method == planning_forecast.MODEL
     # patience: waits in the last 7 days = 36 week-1 calls x 5 s + 16 x 5 s + 4 x 30 s = 380 s, 4 abandons
-    for r in rows:
-        assert r["forecast_offered"] == pytest.approx(14.0)   # median 7 x scale 20/10
+    for r, expected, lo, hi in zip(rows, fc.mean, fc.lower, fc.upper):
+        assert r["forecast_offered"] == pytest.approx(expected, abs=1e-3) and expected > 0
+        assert r["forecast_lower"] <= r["forecast_offered"] <= r["forecast_upper"]
+        lam = expected / 900
         assert r["aht_s"] == pytest.approx(180.0)
         assert r["patience_s"] == pytest.approx(95.0)
-        assert r["erlangs"] == pytest.approx(2.8)
+        assert r["erlangs"] == pytest.approx(lam * 180.0)
         assert r["staffed"] == 3                               # ready, on_call, acw
-        assert r["required_erlang_c"] == staffing.required_erlang_c(2.8, 180.0, 15, 0.8)
+        assert r["required_erlang_c"] == staffing.required_erlang_c(lam * 180.0, 180.0, 15, 0.8)
         assert r["required_erlang_a"] == staffing.required_erlang_a(lam, 180.0, 95.0, 15, 0.8)
         assert r["projected_service_level"] == pytest.approx(
             staffing.erlang_a(3, lam, 180.0, 95.0, 15)["service_level"])
-    assert rows[0]["required_erlang_c"] == 5 and rows[0]["required_erlang_a"] <= 5
+    assert rows[0]["required_erlang_a"] <= rows[0]["required_erlang_c"]

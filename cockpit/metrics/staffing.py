@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from statistics import median
 from typing import Any
 
 import numpy as np
@@ -24,8 +23,6 @@ from cockpit.settings import Settings
 
 DEFAULT_AHT_S = 300.0
 HORIZON = timedelta(hours=2)
-HISTORY_WEEKS = 4
-SCALE_BOUNDS = (0.25, 4.0)
 ESTIMATE_WINDOW = timedelta(days=7)
 STAFFED_STATES = ("ready", "ringing", "on_call", "hold", "acw")  # logged in and not in a break
 MAX_SEATS = 100_000
@@ -227,33 +224,13 @@ def _offered(session: Session, cities, start: datetime, end: datetime,
 
 def forecast(session: Session, *, cities, interval_starts: list[datetime], now: datetime,
              settings: Settings) -> tuple[list[float], dict[str, Any]]:
-    """Offered calls per interval: the median of the same interval over the last four weeks,
-    scaled by today-so-far / median of the same span in those weeks (clamped to SCALE_BOUNDS).
+    """Offered calls per interval from the one forecast model (``cockpit.planning.forecast``:
+    hour-of-week profile, trend, holidays and known incidents masked). Returns (forecasts, basis)."""
+    from cockpit.planning import forecast as planning_forecast
 
-    Without history the last hour's rate is used. Returns (forecasts, basis).
-    """
-    tz = settings.tz
-    local_now = now.replace(tzinfo=metrics.UTC).astimezone(tz)
-    day_start = metrics.to_naive_utc(local_now.replace(hour=0, minute=0, second=0, microsecond=0))
-    weeks = [timedelta(days=7 * w) for w in range(1, HISTORY_WEEKS + 1)]
-    today = _offered(session, cities, day_start, now, settings).offered
-    past_so_far = [_offered(session, cities, day_start - w, now - w, settings).offered for w in weeks]
-    past_day = [_offered(session, cities, day_start - w, day_start - w + timedelta(days=1), settings).offered
-                for w in weeks]
-    basis: dict[str, Any] = {"today_so_far": today, "weeks_so_far": past_so_far}
-    if not any(past_day):
-        recent = _offered(session, cities, now - timedelta(hours=1), now, settings).offered
-        basis.update(method="last_hour_rate", scale=None)
-        return [recent / 4.0 for _ in interval_starts], basis
-    base = median(past_so_far)
-    scale = today / base if base > 0 and today > 0 else 1.0
-    scale = min(max(scale, SCALE_BOUNDS[0]), SCALE_BOUNDS[1])
-    basis.update(method="median_4_weeks_scaled", scale=scale)
-    out = []
-    for s in interval_starts:
-        same = [_offered(session, cities, s - w, s - w + metrics.INTERVAL, settings).offered for w in weeks]
-        out.append(median(same) * scale)
-    return out, basis
+    fc = planning_forecast.forecast_for(session, cities=cities, starts=interval_starts, now=now, settings=settings)
+    basis = {"method": fc.method, "scale": None, "lower": fc.lower, "upper": fc.upper, **fc.basis}
+    return fc.mean, basis
 
 
 def staffed_now(session: Session, *, cities) -> int:
@@ -294,13 +271,15 @@ def plan(session: Session, *, scope: str, now: datetime, settings: Settings | No
     patience = patience_estimate(session, cities=cities, start=now - ESTIMATE_WINDOW, end=now)
     staffed = staffed_now(session, cities=cities)
     rows = []
-    for start, n_calls in zip(starts, offered):
+    for k, (start, n_calls) in enumerate(zip(starts, offered)):
         lam = n_calls / metrics.INTERVAL.total_seconds()
         erlangs = lam * aht_s
         projected = erlang_a(staffed, lam, aht_s, patience, threshold)["service_level"] if n_calls else None
         rows.append({
             "start": start.replace(tzinfo=metrics.UTC).isoformat(),
             "forecast_offered": round(n_calls, 3),
+            "forecast_lower": round(basis["lower"][k], 3) if "lower" in basis else None,
+            "forecast_upper": round(basis["upper"][k], 3) if "upper" in basis else None,
             "aht_s": aht_s,
             "patience_s": patience,
             "erlangs": erlangs,

@@ -1,0 +1,138 @@
+"""Seat planning over HTTP (a Flask blueprint): the forecast and the weekly roster.
+
+``forecast_document``/``roster_document`` take raw parameter strings, so ``GET /api/v1/forecast``
+and ``cockpit forecast --json`` answer the same JSON. Bad parameters raise ``ParamError`` -> 400.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from cockpit.http.kpi import ParamError, _number, _scope, parse_time
+from cockpit.metrics import definitions as metrics
+from cockpit.planning import forecast as planning_forecast
+from cockpit.planning import roster
+from cockpit.store.db import Stores
+from cockpit.store.regions import UnknownScope, resolve_scope
+
+bp = Blueprint("cockpit_planning", __name__)
+
+
+def _cities(session, code: str) -> list[str]:
+    try:
+        level, cities, _districts = resolve_scope(session, code)
+    except UnknownScope as exc:
+        raise ParamError("scope", str(exc)) from None
+    if level == "district" or not cities:
+        raise ParamError("scope", "calls carry no district: forecast a city or a province")
+    return list(cities)
+
+
+def forecast_document(stores: Stores, *, scope: str | None, days: str | int | None = None,
+                      from_: str | None = None, level: str | float | None = None,
+                      now: datetime | None = None) -> dict[str, Any]:
+    """Offered calls per 15 minutes for ``days`` days from ``from_`` (default: the current interval),
+    with the central ``level`` prediction interval (default 0.8), and the total per local day."""
+    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    settings = stores.settings
+    code = _scope(scope)
+    n_days = _number(None if days is None else str(days), "days", low=1, high=planning_forecast.MAX_DAYS) or 1
+    if n_days != int(n_days):
+        raise ParamError("days", "days must be a whole number")
+    pi = _number(None if level is None else str(level), "level", low=0.5, high=0.99) or planning_forecast.DEFAULT_LEVEL
+    start = parse_time(from_, "from", settings.tz) if from_ else now
+    starts = planning_forecast.interval_starts(start, metrics.floor_interval(start) + timedelta(days=int(n_days)))
+    with stores.session() as session:
+        cities = _cities(session, code)
+        fc = planning_forecast.forecast_for(session, cities=cities, starts=starts, now=now, settings=settings,
+                                            level=pi)
+    per_day: dict[str, float] = defaultdict(float)
+    for s, m in zip(fc.starts, fc.mean):
+        per_day[s.replace(tzinfo=metrics.UTC).astimezone(settings.tz).date().isoformat()] += m
+    return {"scope": code, "now": now.replace(tzinfo=metrics.UTC).isoformat(), "days": int(n_days),
+            "method": fc.method, "level": fc.level, "basis": fc.basis, "timezone": settings.timezone,
+            "per_day": [{"date": d, "forecast": round(v, 1)} for d, v in per_day.items()],
+            "intervals": fc.rows(), "definitions_version": metrics.DEFINITIONS_VERSION}
+
+
+ROSTER_KEY = "planning:roster:{scope}:{week}"
+
+
+def roster_key(scope: str, monday) -> str:
+    iso = monday.isocalendar()
+    return ROSTER_KEY.format(scope=scope, week=f"{iso.year}-W{iso.week:02d}")
+
+
+def stored_roster(stores: Stores, scope: str, monday) -> dict[str, Any] | None:
+    """The roster kept for ``scope`` and the week of ``monday``, or None when none was planned."""
+    raw = stores.redis.get(roster_key(scope, monday))
+    return json.loads(raw) if raw else None
+
+
+def roster_document(stores: Stores, *, scope: str | None, week: str | None = None, target: str | float | None = None,
+                    replan: bool = False, now: datetime | None = None) -> dict[str, Any]:
+    """The roster of an ISO week (``YYYY-Www``, default next week) for a city or province.
+
+    A plan is kept in Redis once made (until the week is over) so the wall and the page show the
+    same plan all week; ``replan`` (or another target) computes it again from the data up to now."""
+    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    settings = stores.settings
+    code = _scope(scope)
+    sl_target = _number(None if target is None else str(target), "target", low=0.01, high=0.999)
+    local_today = now.replace(tzinfo=metrics.UTC).astimezone(settings.tz).date()
+    try:
+        monday = roster.parse_week(week, today=local_today)
+    except roster.RosterError as exc:
+        raise ParamError(exc.field, exc.message) from None
+    key = roster_key(code, monday)
+    if not replan and sl_target is None:
+        kept = stored_roster(stores, code, monday)
+        if kept is not None:
+            return kept
+    with stores.session() as session:
+        cities = _cities(session, code)
+        try:
+            doc = roster.plan_week(session, cities=cities, monday=monday, now=now, settings=settings,
+                                   target=sl_target)
+        except roster.RosterError as exc:
+            raise ParamError(exc.field, exc.message) from None
+    doc = {"scope": code, "planned_at": now.replace(tzinfo=metrics.UTC).isoformat(), **doc,
+           "definitions_version": metrics.DEFINITIONS_VERSION}
+    if sl_target is None:
+        expires = metrics.to_naive_utc(datetime.combine(monday + timedelta(days=8), datetime.min.time(),
+                                                        tzinfo=settings.tz))
+        ttl = max(int((expires - now).total_seconds()), 3600)
+        stores.redis.set(key, json.dumps(doc, ensure_ascii=False), ex=ttl)
+    return doc
+
+
+# ---------------------------------------------------------------- HTTP
+
+def _stores() -> Stores:
+    return current_app.config["COCKPIT_STORES"]
+
+
+@bp.errorhandler(ParamError)
+def _param_error(exc: ParamError):
+    return jsonify(exc.as_dict()), 400
+
+
+@bp.get("/api/v1/forecast")
+def get_forecast():
+    """Offered calls per 15 minutes for ?scope=CODE[&days=N][&from=ISO][&level=0.8]."""
+    args = request.args
+    return jsonify(forecast_document(_stores(), scope=args.get("scope"), days=args.get("days"),
+                                     from_=args.get("from"), level=args.get("level")))
+
+
+@bp.get("/api/v1/roster")
+def get_roster():
+    """The week's roster for ?scope=CODE[&week=YYYY-Www][&target=0.8] (the kept plan, or a new one)."""
+    args = request.args
+    return jsonify(roster_document(_stores(), scope=args.get("scope"), week=args.get("week"),
+                                   target=args.get("target")))
