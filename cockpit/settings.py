@@ -60,6 +60,7 @@ class Settings:
     open311_public: bool = False  # GeoReport read side without a key (masked)
     reports_dir: str = ""  # written reports (default: var_dir/reports)
     report_templates: str = ""  # a folder of Jinja2 templates overriding cockpit/reports/templates
+    planning: dict = field(default_factory=dict)  # holidays, roster templates (docs/metrics.md, Roster)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -116,9 +117,13 @@ class Settings:
         unknown = set(self.assessment) - {"weights", "min_tickets", "cap"}
         if unknown:
             raise SettingsError(f"assessment: unknown keys {sorted(unknown)} (allowed: weights, min_tickets, cap)")
+        unknown = set(self.planning) - {"holidays", "templates", "shortage_minutes"}
+        if unknown:
+            raise SettingsError(f"planning: unknown keys {sorted(unknown)} (allowed: holidays, templates, "
+                                f"shortage_minutes)")
 
 
-_TABLES = ("targets", "watchpoints", "assessment")
+_TABLES = ("targets", "watchpoints", "assessment", "planning")
 _TYPES: dict[str, type] = {f.name: f.type for f in fields(Settings)}  # annotations are strings here
 
 

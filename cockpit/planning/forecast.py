@@ -237,8 +237,8 @@ def forecast_scope(session: Session, *, cities, starts: Sequence[datetime], now:
 
 def holidays(settings: Settings) -> frozenset[date]:
     """Public holidays: the State Council days off 2025-2027 (``simulation.profiles``) unless the
-    deployment sets ``Settings.extra["holidays"]`` (a list of ISO dates) instead."""
-    custom = settings.extra.get("holidays")
+    deployment sets ``planning.holidays`` (a list of ISO dates) instead."""
+    custom = settings.planning.get("holidays")
     if custom is not None:
         return frozenset(date.fromisoformat(d) for d in custom)
     return CN_HOLIDAYS

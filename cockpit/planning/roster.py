@@ -36,7 +36,7 @@ SHORT_PENALTY = 1000.0  # paid hours a seat-hour short is worth: coverage first,
 TIME_LIMIT_S = 30.0
 MIP_GAP = 0.005
 
-# Default shift templates of a 24/7 hotline (Settings.extra["roster_templates"] replaces them).
+# Default shift templates of a 24/7 hotline (the setting ``planning.templates`` replaces them).
 # start local HH:MM; hours on site, breaks included (unpaid lunch); breaks: minutes, and the
 # window of their start in hours after the shift start; lunch likewise, unpaid.
 DEFAULT_TEMPLATES: tuple[dict[str, Any], ...] = (
@@ -255,8 +255,8 @@ def _hhmm(text: str, field_name: str) -> dtime:
 
 
 def templates(settings: Settings) -> list[dict[str, Any]]:
-    """The deployment's shift templates (``Settings.extra["roster_templates"]``) or the defaults."""
-    return list(settings.extra.get("roster_templates") or DEFAULT_TEMPLATES)
+    """The deployment's shift templates (setting ``planning.templates``) or the defaults."""
+    return list(settings.planning.get("templates") or DEFAULT_TEMPLATES)
 
 
 def _pause(spec: dict, kind: str, paid: bool, shift_len: int, name: str) -> Pause:
