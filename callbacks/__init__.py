@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import assessment, home, reports, province, routing, supervise, ticket, wall
+from callbacks import assessment, home, reports, province, roster, routing, supervise, ticket, wall
 from cockpit.store.db import Stores
 
 
@@ -17,3 +17,4 @@ def register(app: Dash, stores: Stores) -> None:
     ticket.register(app, stores)
     assessment.register(app, stores)
     reports.register(app, stores)
+    roster.register(app, stores)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.store.db import Stores
 from cockpit.views.overview import known_screens, screen_level
-from layouts import assessment, home, ids, playlist, province, reports, supervise, ticket, wall
+from layouts import assessment, home, ids, playlist, province, reports, roster, supervise, ticket, wall
 from layouts.i18n import pick_lang, t
 from layouts.page import PageContext
 from layouts.shell import not_found, not_found_html, screen_links
@@ -35,6 +35,7 @@ ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/tickets/(?P<ticket_id>[^/\s]+)$"), ticket.ticket_page),
     (re.compile(r"^/assessment$"), assessment.assessment_page),
     (re.compile(r"^/reports$"), reports.reports_page),
+    (re.compile(r"^/roster$"), roster.roster_page),
 ]
 SCREEN_PATH = re.compile(r"^/(?P<page>wall|province)/(?P<code>[^/]+)/?$")
 

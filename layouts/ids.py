@@ -75,3 +75,10 @@ ASS_TABLE = "ass-table"
 
 REP_LIST = "rep-list"
 REP_QUERY = "rep-query"
+
+ROSTER_SCOPE = "roster-scope"
+ROSTER_WEEK = "roster-week"
+ROSTER_BODY = "roster-body"
+ROSTER_PLAN = "roster-plan"
+ROSTER_CHART = "roster-chart"
+ROSTER_TOTAL = "roster-total"  # pattern id type: {"type": ROSTER_TOTAL, "index": "paid" | "under" | ...}
