@@ -6,6 +6,8 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cockpit.views import drill
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
@@ -14,6 +16,14 @@ from tests.factories import Stream
 
 BASE = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+
+# Per-item alerts here (the filter of one ticket's alert); grouped alerts: test_watch_groups.py.
+PER_ITEM = {"rules": {r: {"group_by": "ticket"} for r in watchpoints.WORK_ITEM_RULES}}
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.with_(watchpoints=PER_ITEM)
 
 
 def _seed(stores, n: int = 30) -> None:

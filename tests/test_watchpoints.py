@@ -18,6 +18,13 @@ from cockpit.store.models import Alert, JobRun
 from tests.factories import Stream
 
 BASE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+# These tests check each rule's own logic, one alert per item; grouping is tested in test_watch_groups.py.
+PER_ITEM = {"rules": {r: {"group_by": "ticket"} for r in watchpoints.WORK_ITEM_RULES}}
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.with_(watchpoints=PER_ITEM)
 DAY = 86400
 
 
@@ -213,7 +220,7 @@ def test_watch009_per_scope_thresholds_override_defaults(stores):
     raws = [_created(s, f"T{i}", i * DAY, address="城关区庆阳路100号") for i in range(3)]
     raws += [_created(s, f"L{i}", i * DAY, address="兰州新区某路1号", district="620105") for i in range(3)]
     ingest_batch(stores, raws, source="test")
-    stores.settings = stores.settings.with_(watchpoints={"scopes": {"620105": {"repeat_complaint": {
+    stores.settings = stores.settings.with_(watchpoints={**PER_ITEM, "scopes": {"620105": {"repeat_complaint": {
         "k": 4}}, "620102": {"repeat_complaint": {"severity": "critical"}}}})
     _eval(stores, BASE + timedelta(days=3), ["repeat_complaint"])
     found = list(_open(stores, "repeat_complaint").values())

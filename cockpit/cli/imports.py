@@ -38,7 +38,10 @@ def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, bat
 
     stores = Stores.open(settings)
     try:
-        summary = run(stores, file, fmt, city=city, tz=tz, batch_size=batch_size, on_reject=report)
+        from cockpit.watch.pause import history_load
+
+        with history_load(stores, "import"):  # no live alerts for a half-loaded past
+            summary = run(stores, file, fmt, city=city, tz=tz, batch_size=batch_size, on_reject=report)
     except UnknownCity as exc:
         raise click.BadParameter(str(exc), param_hint="--city") from None
     finally:

@@ -64,15 +64,18 @@ def seed_history(
         totals["events"] += len(pending)
         pending.clear()
 
-    for ms, _eid, ev in prov.keyed_events(start, stop):
-        pending.append(ev)
-        if len(pending) >= batch:
+    from cockpit.watch.pause import history_load
+
+    with history_load(stores, "seed"):  # no live alerts for a half-loaded past
+        for ms, _eid, ev in prov.keyed_events(start, stop):
+            pending.append(ev)
+            if len(pending) >= batch:
+                flush()
+                if bar is not None:
+                    bar.update((ms - last_ms) // 1000)
+                    last_ms = ms
+        if pending:
             flush()
-            if bar is not None:
-                bar.update((ms - last_ms) // 1000)
-                last_ms = ms
-    if pending:
-        flush()
     if bar is not None:
         bar.update(max(0, int(stop.timestamp()) - last_ms // 1000))
         bar.close()

@@ -330,6 +330,14 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     open_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     mute_key: Mapped[str | None] = mapped_column(String(300))
+    # Grouped work items (cockpit.watch.grouping): how many tickets, the oldest one's start.
+    size: Mapped[int | None] = mapped_column(Integer)
+    oldest_at: Mapped[datetime | None] = mapped_column(DateTime)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    assignee_kind: Mapped[str | None] = mapped_column(String(8))  # user | unit
+    # Set while an inhibiting alert or a silence hides it: 'alert:<id>' or 'silence:<id>'.
+    suppressed_by: Mapped[str | None] = mapped_column(String(64))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime)  # last (re)notification
 
     __table_args__ = (
         Index("ix_alerts_city_state", "city", "state"),
@@ -337,6 +345,35 @@ class Alert(Base):
         Index("ix_alerts_key", "key"),
         Index("ix_alerts_rule_state", "rule", "state"),
     )
+
+
+class AlertItem(Base):
+    """A ticket inside an alert (the members of a grouped work-item alert, or the ticket of a
+    per-ticket alert); the supervise grid and export follow these rows."""
+
+    __tablename__ = "alert_items"
+
+    alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id"), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+    __table_args__ = (Index("ix_alert_items_ticket_id", "ticket_id"),)
+
+
+class AlertSilence(Base):
+    """A silence (Alertmanager): alerts matching rule/city/district (NULL = any) are hidden
+    from the inbox and the wall between ``starts_at`` and ``ends_at``; owner and comment required."""
+
+    __tablename__ = "alert_silences"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AlertEvent(Base):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.watch import alerts
 from cockpit.metrics import definitions as metrics
-from cockpit.store.models import Alert, Region, Ticket, TicketRollup, TicketStep
+from cockpit.store.models import Alert, AlertItem, Region, Ticket, TicketRollup, TicketStep
 from cockpit.settings import Settings
 from cockpit.watch.evaluate import OPEN_STATUSES, RULE_NAMES, normalize_address, normalized_address_sql
 
@@ -64,6 +64,9 @@ class TicketFilter:
     ticket_ids: tuple[str, ...] | None = None
     no_callback: bool | None = None
     alert: int | None = None
+    items_alert: int | None = None  # the tickets inside this alert (alert_items)
+    items_rule: str | None = None  # the tickets inside the alerts of this rule ...
+    items_state: str | None = None  # ... in this state ('open' = any open state; None = any)
 
 
 def _local_day(text: str | None, tz, *, end: bool = False) -> datetime | None:
@@ -87,7 +90,10 @@ def filter_from_query(query: dict[str, str], settings: Settings) -> TicketFilter
     """
     tz = settings.tz
     alert = query.get("alert")
+    rule = query.get("rule") if query.get("rule") in RULE_NAMES and not alert else None
+    state = query.get("state") or "open"
     return TicketFilter(
+        items_rule=rule, items_state=None if state == "all" else state,
         city=query.get("city") or None, district=query.get("district") or None,
         category=query.get("category") or None, unit=query.get("unit") or None,
         status=query.get("status") or None,
@@ -104,6 +110,8 @@ def _apply_alert(session: Session, flt: TicketFilter, now: datetime) -> TicketFi
     if alert is None:
         return replace(flt, ticket_ids=())
     spec = (alert.detail or {}).get("filter") or {}
+    if spec.get("alert_items"):  # a grouped alert: exactly its tickets
+        return replace(flt, items_alert=alert.id, items_rule=None)
     out = replace(flt, city=spec.get("city") or flt.city, district=spec.get("district") or flt.district,
                   category=spec.get("category") or flt.category, unit=spec.get("unit") or flt.unit,
                   no_callback=spec.get("no_callback", flt.no_callback))
@@ -124,6 +132,20 @@ def _conditions(flt: TicketFilter) -> list:
     conds = []
     if flt.ticket_ids is not None:
         conds.append(t.ticket_id.in_(list(flt.ticket_ids)) if flt.ticket_ids else t.ticket_id.is_(None))
+    if flt.items_alert is not None:
+        conds.append(t.ticket_id.in_(select(AlertItem.ticket_id).where(AlertItem.alert_id == flt.items_alert)))
+    if flt.items_rule is not None:
+        inside = select(AlertItem.ticket_id).join(Alert, Alert.id == AlertItem.alert_id).where(
+            Alert.rule == flt.items_rule)
+        if flt.items_state == "open":
+            inside = inside.where(Alert.open_key.is_not(None))
+        elif flt.items_state:
+            inside = inside.where(Alert.state == flt.items_state)
+        if flt.city:
+            inside = inside.where(Alert.city == flt.city)
+        if flt.district:
+            inside = inside.where(Alert.district == flt.district)
+        conds.append(t.ticket_id.in_(inside))
     if flt.city:
         conds.append(t.city == flt.city)
     if flt.district:
@@ -254,7 +276,7 @@ def facets(session: Session, flt: TicketFilter, *, now: datetime | None = None) 
     """
     now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
     flt = _apply_alert(session, flt, now)
-    if flt.created_from is None and flt.ticket_ids is None:
+    if flt.created_from is None and flt.ticket_ids is None and flt.items_alert is None and flt.items_rule is None:
         flt = replace(flt, created_from=now - timedelta(days=DEFAULT_WINDOW_DAYS))
     out = {}
     for name, column, own in (("district", Ticket.district, replace(flt, district=None)),

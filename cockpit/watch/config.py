@@ -42,30 +42,56 @@ SAFETY_WORDS: dict[str, tuple[str, ...]] = {
     "gas leak": ("119",), "fire": ("119",), "suicide": ("110", "120"), "violence": ("110",),
 }
 
+# Work items (one per ticket, or per place for repeats) are grouped into one alert per rule x
+# district (``group_by``: "district", "unit", or "ticket" for one alert per item as before). A group
+# opens at ``min_size`` items, waits ``group_wait_s`` (Alertmanager's group_wait) before it fires, and its
+# severity climbs from ``group_severity`` to major / critical at ``major_at`` / ``critical_at``
+# ([size, age in hours]; None = never by that measure). ``severity`` is an item's own (group_by
+# "ticket"). Anomalies stay one alert per key.
+_GROUP = {"group_by": "district", "group_severity": "minor", "group_wait_s": 0, "hold_s": 0, "repeat_interval_s": 4 * 3600, "min_size": 1}
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "overdue": {"enabled": True, "severity": "major", "hold_s": 0, "critical_after_h": 72},
-    "closed_late": {"enabled": True, "severity": "minor", "hold_s": 0, "lookback_h": 24},
-    "repeat_complaint": {"enabled": True, "severity": "major", "hold_s": 0, "k": 3, "days": 30,
-                         "skip_masked_callers": True},
-    "transfer_chain": {"enabled": True, "severity": "major", "hold_s": 0, "handoffs": 3, "lookback_days": 30},
-    "dissatisfied": {"enabled": True, "severity": "minor", "hold_s": 0, "lookback_days": 30},
-    "no_callback_misuse": {"enabled": True, "severity": "minor", "hold_s": 0, "days": 30, "min_closures": 20,
-                           "min_peers": 3, "z": 3.5, "min_excess": 0.15},
+    "overdue": {"enabled": True, "severity": "major", **_GROUP, "critical_after_h": 72,
+                "major_at": [10, 24], "critical_at": [50, 72]},
+    "closed_late": {"enabled": True, "severity": "minor", **_GROUP, "lookback_h": 24, "min_size": 3,
+                    "major_at": [20, None], "critical_at": [None, None]},
+    "repeat_complaint": {"enabled": True, "severity": "major", **_GROUP, "k": 3, "days": 30,
+                         "skip_masked_callers": True, "major_at": [30, None], "critical_at": [100, None]},
+    "transfer_chain": {"enabled": True, "severity": "major", **_GROUP, "handoffs": 3, "lookback_days": 30,
+                       "major_at": [5, 72], "critical_at": [20, None]},
+    "dissatisfied": {"enabled": True, "severity": "minor", **_GROUP, "lookback_days": 30,
+                     "major_at": [10, 72], "critical_at": [30, None]},
+    "no_callback_misuse": {"enabled": True, "severity": "minor", "hold_s": 0, "repeat_interval_s": 0, "days": 30,
+                           "min_closures": 20, "min_peers": 3, "z": 3.5, "min_excess": 0.15},
     # An open volume alert stays open while z >= z_clear (hysteresis: no flapping at the edge).
     # category_level "sub" (district x second level of the category path) or "top"; both read the
     # baseline from ticket_rollups_15m. The baseline is scaled up by the trend of the last trend_h
     # hours against the same hours of the baseline weeks (seasonal onsets; see docs/watchpoints.md).
-    "volume_anomaly": {"enabled": True, "severity": "major", "hold_s": 0, "weeks": 4, "z": 4.0, "z_clear": 2.0,
+    "volume_anomaly": {"enabled": True, "severity": "major", "hold_s": 0, "repeat_interval_s": 0, "weeks": 4,
+                       "z": 4.0, "z_clear": 2.0,
                        "min_count": 10, "min_ratio": 2.0, "category_level": "sub", "trend_h": 24,
                        "trend_gap_h": 3, "trend_prior": 10},
-    "volume_anomaly_city": {"enabled": True, "severity": "major", "hold_s": 0, "weeks": 4, "z": 4.0,
-                            "z_clear": 2.0, "min_count": 40, "min_ratio": 1.5, "trend_h": 24,
+    "volume_anomaly_city": {"enabled": True, "severity": "major", "hold_s": 0, "repeat_interval_s": 0, "weeks": 4,
+                            "z": 4.0, "z_clear": 2.0, "min_count": 40, "min_ratio": 1.5, "trend_h": 24,
                             "trend_gap_h": 3, "trend_prior": 50},
-    "connection_drop": {"enabled": True, "severity": "critical", "hold_s": 0, "target": None,
-                        "min_offered": 20, "intervals": 2},
-    "queue_surge": {"enabled": True, "severity": "critical", "hold_s": 60, "max_waiting": 30, "max_wait_s": 180},
-    "urgent_content": {"enabled": True, "severity": "critical", "hold_s": 0, "lookback_h": 24},
+    "connection_drop": {"enabled": True, "severity": "critical", "hold_s": 0, "repeat_interval_s": 3600,
+                        "target": None, "min_offered": 20, "intervals": 2},
+    "queue_surge": {"enabled": True, "severity": "critical", "hold_s": 60, "repeat_interval_s": 3600,
+                    "max_waiting": 30, "max_wait_s": 180},
+    # Life safety: never grouped, never waits. Only tickets created in the last lookback_h count:
+    # an older ticket is in the normal work queue, and history loaded later is not news.
+    "urgent_content": {"enabled": True, "severity": "critical", "hold_s": 0, "repeat_interval_s": 1800,
+                       "lookback_h": 2},
 }
+WORK_ITEM_RULES: tuple[str, ...] = ("overdue", "closed_late", "repeat_complaint", "transfer_chain", "dissatisfied")
+ANOMALY_RULES: tuple[str, ...] = ("volume_anomaly", "volume_anomaly_city", "connection_drop", "queue_surge",
+                                  "urgent_content", "no_callback_misuse")
+# Inhibition (Alertmanager inhibit_rules): an open, unsuppressed alert of a source rule hides the
+# open alerts of its target rules in the same city; they stay open and come back when it clears.
+INHIBIT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("volume_anomaly_city", ("volume_anomaly",)),  # a city-wide surge explains its districts' surges
+    # A telephony outage explains the queue behind it and the burst of tickets written when lines return.
+    ("connection_drop", ("queue_surge", "volume_anomaly", "volume_anomaly_city")),
+)
 RULES: tuple[str, ...] = tuple(DEFAULTS)
 RULE_NAMES: dict[str, str] = {
     "overdue": "超期未办结", "closed_late": "超期办结", "repeat_complaint": "反复投诉",
@@ -86,6 +112,10 @@ class WatchConfig:
         unknown = (set(self.rules) | {r for s in self.scopes.values() for r in s}) - set(RULES)
         if unknown:
             raise ValueError(f"unknown watchpoint rules in settings: {sorted(unknown)}")
+        for rule in WORK_ITEM_RULES:
+            by = self.params(rule)["group_by"]
+            if by not in ("district", "unit", "ticket"):
+                raise ValueError(f"watchpoint {rule}: group_by must be district, unit or ticket, not {by!r}")
 
     def params(self, rule: str, city: str | None = None, district: str | None = None) -> dict[str, Any]:
         """The parameters of ``rule`` for a place (cached; do not modify the returned dict)."""
@@ -141,12 +171,14 @@ class Context:
 
 
 def _finding(ctx: Context, rule: str, key: str, city: str, district: str | None, title: str,
-             detail: dict, *, severity: str | None = None) -> Finding | None:
+             detail: dict, *, severity: str | None = None, items: list[str] | None = None,
+             since: datetime | None = None) -> Finding | None:
     p = ctx.cfg.params(rule, city, district)
     if not p["enabled"]:
         return None
     return Finding(rule=rule, key=key, city=city, district=district or None, severity=severity or p["severity"],
-                   title=title, detail=detail, hold_s=float(p["hold_s"]))
+                   title=title, detail=detail, hold_s=float(p["hold_s"]), items=items, since=since,
+                   repeat_s=0.0 if rule in WORK_ITEM_RULES else float(p.get("repeat_interval_s") or 0))
 
 
 def _chunks(items: list, size: int = 1000):

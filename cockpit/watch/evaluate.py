@@ -29,19 +29,22 @@ from sqlalchemy.orm import Session
 
 from cockpit.metrics import definitions as metrics
 from cockpit.settings import Settings
-from cockpit.watch import alerts
+from cockpit.watch import alerts, grouping, pause
 from cockpit.watch.alerts import Finding
 
 # Re-exported: callers and tests read the vocabulary and helpers from here.
 from cockpit.watch.config import (  # noqa: F401
+    ANOMALY_RULES,
     DEFAULTS,
     EVAL_LOCK_KEY,
     EVAL_WORK_MEM,
+    INHIBIT_RULES,
     OPEN_STATUSES,
     REPEAT_FULL_JOB,
     RULE_NAMES,
     RULES,
     SAFETY_WORDS,
+    WORK_ITEM_RULES,
     Context,
     WatchConfig,
     mask_caller,
@@ -95,18 +98,32 @@ def evaluate(session: Session, settings: Settings, *, redis=None, now: datetime 
         if not cfg.enabled_anywhere(rule):
             continue
         t0 = time.perf_counter()
-        findings = RULE_FUNCS[rule](ctx)
+        findings = find(ctx, rule)
         t1 = time.perf_counter()
         counts = alerts.reconcile(session, rule, findings, now=now_n)
         counts["query_ms"] = round((t1 - t0) * 1000, 1)
         counts["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         report[rule] = counts
+    alerts.apply_suppression(session, now=now_n, inhibit_rules=INHIBIT_RULES)
     return report
 
 
+def find(ctx: Context, rule: str) -> list[Finding]:
+    """What ``rule`` sees at ``ctx.now``: its findings, work items folded into their groups."""
+    findings = RULE_FUNCS[rule](ctx)
+    if rule in WORK_ITEM_RULES:
+        findings = grouping.group(ctx, rule, findings)
+    return findings
+
+
 def evaluate_all(stores, *, now: datetime | None = None, rules: list[str] | None = None) -> dict[str, dict]:
-    """The worker job: evaluate every rule in one transaction (committed at the end)."""
+    """The worker job: evaluate every rule in one transaction (committed at the end).
+
+    Skipped (returns {}) while history is being loaded (``cockpit.watch.pause``)."""
     with stores.session() as session:
+        if pause.paused(session):
+            log.info("watchpoints: paused while history loads")
+            return {}
         report = evaluate(session, stores.settings, redis=stores.redis, now=now, rules=rules)
     opened = sum(r["opened"] for r in report.values())
     resolved = sum(r["resolved"] for r in report.values())

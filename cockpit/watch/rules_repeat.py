@@ -117,10 +117,12 @@ def _repeat_groups_recent(ctx: Context, window, k_min: int, skip_masked: bool) -
     for city, detail in ctx.session.execute(
             select(Alert.city, Alert.detail).where(Alert.rule == "repeat_complaint",
                                                    or_(Alert.open_key.is_not(None), Alert.mute_key.is_not(None)))):
-        if detail.get("kind") == "address" and detail.get("norm"):
-            places.add((city, detail["norm"]))
-        elif detail.get("kind") == "caller" and detail.get("caller"):
-            callers.add((city, detail["caller"]))
+        # A grouped alert (cockpit.watch.grouping) lists its members' keys.
+        for m in [detail, *(detail.get("members") or [])]:
+            if m.get("kind") == "address" and m.get("norm"):
+                places.add((city, m["norm"]))
+            elif m.get("kind") == "caller" and m.get("caller"):
+                callers.add((city, m["caller"]))
     return _repeat_members(ctx, window, places, callers, k_min, skip_masked)
 
 
@@ -191,12 +193,12 @@ def rule_repeat_complaint(ctx: Context) -> list[Finding]:
                          f"{g['address']}反复投诉{g['category'] or ''}（{g['n']}次/{p0['days']}天）",
                          {"kind": "address", "address": g["address"], "norm": g["norm"], "category": g["category"],
                           "count": g["n"],
-                          "ticket_ids": ids, "filter": _ticket_filter(ticket_ids=ids)})
+                          "ticket_ids": ids, "filter": _ticket_filter(ticket_ids=ids)}, items=sorted(g["ids"]))
         else:
             f = _finding(ctx, "repeat_complaint", _short_key("caller", g["city"], g["caller"]), g["city"], None,
                          f"同一来电人{mask_caller(g['caller'])}反复来电（{g['n']}次/{p0['days']}天）",
                          {"kind": "caller", "caller": g["caller"], "count": g["n"], "ticket_ids": ids,
-                          "filter": _ticket_filter(ticket_ids=ids)})
+                          "filter": _ticket_filter(ticket_ids=ids)}, items=sorted(g["ids"]))
         if f:
             out.append(f)
     return out

@@ -36,7 +36,8 @@ def rule_overdue(ctx: Context) -> list[Finding]:
         severity = "critical" if late_h >= p["critical_after_h"] else None
         f = _finding(ctx, "overdue", r.ticket_id, r.city, r.district, f"工单{r.ticket_id}超期未办结",
                      {"ticket_id": r.ticket_id, "due_at": _iso(r.due_at), "unit": r.unit, "category": r.category,
-                      "filter": {"ticket_ids": [r.ticket_id]}}, severity=severity)
+                      "filter": {"ticket_ids": [r.ticket_id]}}, severity=severity,
+                     items=[r.ticket_id], since=r.due_at)
         if f:
             out.append(f)
     return out
@@ -54,7 +55,8 @@ def rule_closed_late(ctx: Context) -> list[Finding]:
         late_h = round((r.closed_at - r.due_at).total_seconds() / 3600, 1)
         f = _finding(ctx, "closed_late", r.ticket_id, r.city, r.district, f"工单{r.ticket_id}超期办结（超{late_h}小时）",
                      {"ticket_id": r.ticket_id, "due_at": _iso(r.due_at), "closed_at": _iso(r.closed_at),
-                      "late_h": late_h, "unit": r.unit, "filter": {"ticket_ids": [r.ticket_id]}})
+                      "late_h": late_h, "unit": r.unit, "filter": {"ticket_ids": [r.ticket_id]}},
+                     items=[r.ticket_id], since=r.closed_at)
         if f:
             out.append(f)
     return out
@@ -67,7 +69,8 @@ def rule_transfer_chain(ctx: Context) -> list[Finding]:
     h_min = ctx.cfg.loosest("transfer_chain", "handoffs")
     handoffs = (t.returns + t.transfers).label("handoffs")
     rows = ctx.session.execute(
-        select(t.ticket_id, t.city, t.district, t.unit, t.returns, t.transfers, t.responded_at, handoffs)
+        select(t.ticket_id, t.city, t.district, t.unit, t.returns, t.transfers, t.responded_at, t.created_at,
+               handoffs)
         .where(t.status.in_(OPEN_STATUSES), t.created_at >= ctx.now - timedelta(days=p0["lookback_days"]),
                t.returns + t.transfers >= h_min))
     out = []
@@ -78,7 +81,7 @@ def rule_transfer_chain(ctx: Context) -> list[Finding]:
                      f"工单{r.ticket_id}流转{r.handoffs}次仍未办结",
                      {"ticket_id": r.ticket_id, "returns": r.returns, "transfers": r.transfers,
                       "handoffs": int(r.handoffs), "unit": r.unit, "accepted": r.responded_at is not None,
-                      "filter": {"ticket_ids": [r.ticket_id]}})
+                      "filter": {"ticket_ids": [r.ticket_id]}}, items=[r.ticket_id], since=r.created_at)
         if f:
             out.append(f)
     return out
@@ -108,7 +111,8 @@ def rule_dissatisfied(ctx: Context) -> list[Finding]:
         stage = rework_stage(r.status, r.callback_at, r.closed_at)
         f = _finding(ctx, "dissatisfied", r.ticket_id, r.city, r.district, f"工单{r.ticket_id}回访不满意，需重办",
                      {"ticket_id": r.ticket_id, "unit": r.unit, "stage": stage, "reopens": int(r.reopens or 0),
-                      "callback_at": _iso(r.callback_at), "filter": {"ticket_ids": [r.ticket_id]}})
+                      "callback_at": _iso(r.callback_at), "filter": {"ticket_ids": [r.ticket_id]}},
+                     items=[r.ticket_id], since=r.callback_at)
         if f:
             out.append(f)
     return out
@@ -178,7 +182,7 @@ def rule_urgent_content(ctx: Context) -> list[Finding]:
         f = _finding(ctx, "urgent_content", r.ticket_id, r.city, r.district,
                      f"工单{r.ticket_id}含紧急内容（{'、'.join(hits) or '紧急'}），建议转{'/'.join(lines)}",
                      {"ticket_id": r.ticket_id, "words": hits, "handoff": lines, "urgency": r.urgency,
-                      "filter": {"ticket_ids": [r.ticket_id]}})
+                      "filter": {"ticket_ids": [r.ticket_id]}}, items=[r.ticket_id], since=r.created_at)
         if f:
             out.append(f)
     return out

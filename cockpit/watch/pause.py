@@ -1,0 +1,75 @@
+"""Loading history pauses the watchpoints: rules judge the present, never a half-loaded past.
+
+While a seed, an import or a backfill writes old events, the tables hold a state that never
+existed (tickets created but not yet closed, callbacks before their closures), so a live
+evaluation would open alerts for the past and resolve them again moments later. A loader wraps
+its work in ``history_load(stores)``: a ``job_runs`` row ``watchpoints:paused:<id>`` whose
+``last_done`` is an expiry a few minutes ahead, refreshed by a daemon thread; the worker's
+``evaluate_all`` skips while any such row has not expired. A loader that dies stops refreshing,
+so its pause ends by itself within ``TTL``. ``evaluate`` itself (tests, backtests) is not paused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+
+from cockpit.store.models import JobRun
+
+log = logging.getLogger(__name__)
+
+PREFIX = "watchpoints:paused:"
+TTL = timedelta(minutes=5)
+REFRESH_S = 60.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _mark(stores, name: str) -> None:
+    with stores.session() as session:
+        row = session.get(JobRun, name)
+        now = _utcnow()
+        if row is None:
+            session.add(JobRun(name=name, last_done=now + TTL, updated_at=now))
+        else:
+            row.last_done, row.updated_at = now + TTL, now
+
+
+@contextmanager
+def history_load(stores, reason: str = "history") -> Iterator[None]:
+    """Pause the live watchpoint evaluation while the block loads history."""
+    name = (PREFIX + reason[:16] + ":" + uuid.uuid4().hex[:12])[:64]
+    _mark(stores, name)
+    stop = threading.Event()
+
+    def refresh() -> None:
+        while not stop.wait(REFRESH_S):
+            try:
+                _mark(stores, name)
+            except Exception:
+                log.warning("could not refresh the watchpoint pause %s", name, exc_info=True)
+
+    thread = threading.Thread(target=refresh, name="watch-pause", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        with stores.session() as session:
+            session.execute(delete(JobRun).where(JobRun.name == name))
+
+
+def paused(session) -> bool:
+    """Whether a history load is under way (an unexpired pause row exists)."""
+    n = session.scalar(select(func.count()).select_from(JobRun)
+                       .where(JobRun.name.like(PREFIX + "%"), JobRun.last_done > _utcnow()))
+    return bool(n)

@@ -1,0 +1,180 @@
+"""Grouped work items, inhibition, silences, repeat interval, pausing for history, and the
+supervise grid following a grouped alert or a rule (issue 13). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from cockpit.ingest import ingest_batch
+from cockpit.store.models import Alert, AlertItem
+from cockpit.views import drill
+from cockpit.watch import alerts, pause
+from cockpit.watch import evaluate as watchpoints
+from cockpit.watch.alerts import AlertError, Finding
+from tests.factories import Stream
+
+BASE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+DAY = 86400
+
+
+def _eval(stores, at: datetime, rules: list[str]) -> dict:
+    with stores.session() as session:
+        return watchpoints.evaluate(session, stores.settings, redis=stores.redis, now=at, rules=rules)
+
+
+def _open(stores, rule: str | None = None) -> dict[str, Alert]:
+    with stores.session() as session:
+        conds = [Alert.open_key.is_not(None)] + ([Alert.rule == rule] if rule else [])
+        return {a.key: a for a in session.scalars(select(Alert).where(*conds))}
+
+
+def _created(s: Stream, tid: str, t: float, district: str = "620102", **fields) -> dict:
+    base = {"ticket_id": tid, "district": district, "category": ["城乡建设", "供热"], "text": "暖气不热",
+            "due_at": s.at(t + 5 * DAY)}
+    base.update(fields)
+    return s.event("ticket.created", t, **base)
+
+
+def _items(stores, alert_id: int) -> list[str]:
+    with stores.session() as session:
+        return sorted(session.scalars(select(AlertItem.ticket_id).where(AlertItem.alert_id == alert_id)))
+
+
+def test_group001_overdue_items_fold_into_one_alert_per_district_with_size_age_and_tickets(stores):
+    s = Stream(prefix="g1-")
+    raws = [_created(s, f"A{i}", i * 3600) for i in range(12)]  # 12 in 城关区
+    raws += [_created(s, "B0", 0, district="620103")]  # 1 in 七里河区
+    raws += [_created(s, "U0", 0, text="楼道里煤气泄漏了")]  # life safety: its own alert
+    ingest_batch(stores, raws, source="test")
+    due = BASE + timedelta(days=5)
+    _eval(stores, due + timedelta(minutes=30), ["overdue", "urgent_content"])
+    groups = _open(stores, "overdue")
+    assert set(groups) == {"620100:620102", "620100:620103"}
+    g = groups["620100:620102"]
+    assert g.size == 1 + 1 and g.district == "620102"  # A0 and U0 are past due 30 minutes later, A1 not yet
+    _eval(stores, due + timedelta(hours=11, minutes=30), ["overdue"])
+    g = _open(stores, "overdue")["620100:620102"]
+    assert g.size == 13 and g.oldest_at == due.replace(tzinfo=None)
+    assert g.title.startswith("620102 · 超期未办结 · 13 件") or " · 超期未办结 · 13 件" in g.title
+    assert g.severity == "major"  # 13 >= major size 10
+    assert g.state == "firing"
+    assert _items(stores, g.id) == sorted([f"A{i}" for i in range(12)] + ["U0"])
+    # Age escalates: 72 hours after the oldest due time the group is critical.
+    _eval(stores, due + timedelta(hours=72, minutes=1), ["overdue"])
+    assert _open(stores, "overdue")["620100:620102"].severity == "critical"
+    with stores.session() as session:
+        actions = [e["action"] for e in alerts.events_of(session, g.id)]
+    assert actions[:2] == ["opened", "fired"] and "updated" in actions
+    # Closing tickets shrinks the group and its ticket list; closing all resolves it.
+    ingest_batch(stores, [s.event("ticket.closed", 9 * DAY, ticket_id=f"A{i}", unit="U1") for i in range(12)]
+                 + [s.event("ticket.closed", 9 * DAY, ticket_id="U0", unit="U1")], source="test")
+    _eval(stores, due + timedelta(days=4, minutes=1), ["overdue"])
+    assert set(_open(stores, "overdue")) == {"620100:620103"}
+
+
+def test_group002_urgent_content_stays_individual_and_only_judges_the_present(stores):
+    s = Stream(prefix="g2-")
+    ingest_batch(stores, [_created(s, "OLD", 0, text="煤气泄漏"), _created(s, "N1", 5 * 3600, text="着火了"),
+                          _created(s, "N2", 5 * 3600, text="有人轻生")], source="test")
+    _eval(stores, BASE + timedelta(hours=5, minutes=5), ["urgent_content"])
+    # One alert per ticket; the ticket from 5 hours earlier is not news any more.
+    assert set(_open(stores, "urgent_content")) == {"N1", "N2"}
+    assert all(a.severity == "critical" for a in _open(stores, "urgent_content").values())
+
+
+def test_group003_grid_and_export_follow_the_selected_group_and_rule(stores):
+    s = Stream(prefix="g3-")
+    raws = [_created(s, f"O{i}", 0) for i in range(3)]  # overdue in 城关区
+    raws += [_created(s, "F0", 0, due_at=s.at(30 * DAY))]  # not overdue, same district
+    raws += [_created(s, f"Q{i}", 0, district="620103") for i in range(2)]
+    ingest_batch(stores, raws, source="test")
+    now = BASE + timedelta(days=6)
+    _eval(stores, now, ["overdue"])
+    g = _open(stores, "overdue")["620100:620102"]
+
+    def grid(query):
+        return sorted(r["ticket_id"] for r in drill.grid_rows(stores, query, {"startRow": 0, "endRow": 100})["rowData"])
+
+    assert grid({"alert": str(g.id)}) == ["O0", "O1", "O2"]
+    assert grid({"rule": "overdue"}) == ["O0", "O1", "O2", "Q0", "Q1"]
+    assert grid({"rule": "overdue", "city": "620100", "district": "620103"}) == ["Q0", "Q1"]
+    assert grid({"rule": "dissatisfied"}) == []
+    exported = list(drill.export_rows(stores, {"rule": "overdue", "district": "620102", "city": "620100"}))
+    assert sorted(r[0] for r in exported[1:]) == ["O0", "O1", "O2"]
+    view = drill.supervise_view(stores, {"alert": str(g.id)}, now=now)
+    assert view["selected"]["size"] == 3
+
+
+def test_group004_inhibition_hides_explained_district_alerts_and_silences_need_owner_and_expiry(stores):
+    now = datetime(2026, 11, 28, 4, 0)
+    district = Finding(rule="volume_anomaly", key="620100:620102:城乡建设:供热", city="620100", district="620102",
+                       severity="major", title="城关区供热激增")
+    other_city = Finding(rule="volume_anomaly", key="620200:620201:城乡建设:供热", city="620200", district="620201",
+                         severity="major", title="嘉峪关供热激增")
+    city = Finding(rule="volume_anomaly_city", key="620100", city="620100", district=None, severity="major",
+                   title="兰州全市诉求激增")
+    with stores.session() as session:
+        alerts.reconcile(session, "volume_anomaly", [district, other_city], now=now)
+        alerts.reconcile(session, "volume_anomaly_city", [city], now=now)
+        alerts.apply_suppression(session, now=now, inhibit_rules=watchpoints.INHIBIT_RULES)
+    by_key = _open(stores)
+    assert by_key["620100:620102:城乡建设:供热"].suppressed_by == f"alert:{by_key['620100'].id}"
+    assert by_key["620200:620201:城乡建设:供热"].suppressed_by is None
+    assert by_key["620100"].suppressed_by is None
+    with stores.session() as session:
+        counts = alerts.count_open(session)
+    assert sum(counts.values()) == 2  # the inhibited one is not counted
+    # The city surge clears: the district alert is shown again.
+    with stores.session() as session:
+        alerts.reconcile(session, "volume_anomaly_city", [], now=now + timedelta(minutes=15))
+        alerts.apply_suppression(session, now=now + timedelta(minutes=15), inhibit_rules=watchpoints.INHIBIT_RULES)
+    assert _open(stores)["620100:620102:城乡建设:供热"].suppressed_by is None
+    # Silences: owner, comment and an end are required; they hide matching alerts until they end.
+    with stores.session() as session:
+        for bad in ({"by": "", "comment": "x"}, {"by": "张三", "comment": ""}):
+            try:
+                alerts.silence(session, ends_at=now + timedelta(hours=2), city="620200", now=now, **bad)
+                raise AssertionError("accepted a silence without owner or comment")
+            except AlertError:
+                pass
+        sil = alerts.silence(session, by="张三", comment="嘉峪关供热检修，已知", city="620200",
+                             ends_at=now + timedelta(hours=2), now=now)
+    assert _open(stores)["620200:620201:城乡建设:供热"].suppressed_by == f"silence:{sil['id']}"
+    with stores.session() as session:
+        alerts.apply_suppression(session, now=now + timedelta(hours=3), inhibit_rules=watchpoints.INHIBIT_RULES)
+    assert _open(stores)["620200:620201:城乡建设:供热"].suppressed_by is None  # expired
+
+
+def test_group005_actions_record_the_actor_assign_bulk_ack_and_repeat_interval(stores):
+    now = datetime(2026, 11, 28, 4, 0)
+    fs = [Finding(rule="connection_drop", key=c, city=c, district=None, severity="critical", title="接通率下降",
+                  repeat_s=3600) for c in ("620100", "620200", "620300")]
+    with stores.session() as session:
+        alerts.reconcile(session, "connection_drop", fs, now=now)
+        ids = sorted(a.id for a in session.scalars(select(Alert)))
+        alerts.assign(session, ids[0], by="李四", to="市话务中心", kind="unit", now=now)
+        with_ack = alerts.acknowledge_many(session, ids[:2] + [999999], by="李四", now=now)
+    assert with_ack == {"acknowledged": ids[:2], "skipped": [999999]}
+    with stores.session() as session:
+        alerts.reconcile(session, "connection_drop", fs, now=now + timedelta(minutes=61))
+        history = alerts.events_of(session, ids[0])
+        third = alerts.events_of(session, ids[2])
+    assert [(e["action"], e["actor"]) for e in history] == [
+        ("opened", "system"), ("fired", "system"), ("assigned", "李四"), ("acknowledged", "李四")]
+    assert history[2]["detail"] == {"to": "市话务中心", "kind": "unit"}
+    assert [e["action"] for e in third] == ["opened", "fired", "renotified"]  # still unacknowledged an hour on
+
+
+def test_group006_loading_history_pauses_the_live_evaluation(stores):
+    s = Stream(prefix="g6-")
+    with pause.history_load(stores, "test"):
+        ingest_batch(stores, [_created(s, "H1", 0)], source="test")
+        report = watchpoints.evaluate_all(stores, now=BASE + timedelta(days=6))
+        assert report == {}
+        with stores.session() as session:
+            assert pause.paused(session)
+    with stores.session() as session:
+        assert not pause.paused(session)
+    assert watchpoints.evaluate_all(stores, now=BASE + timedelta(days=6), rules=["overdue"])["overdue"]["opened"] == 1
