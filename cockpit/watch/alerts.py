@@ -555,3 +555,28 @@ def for_ticket(session: Session, ticket_id: str) -> list[Alert]:
     return list(session.scalars(
         select(Alert).where((Alert.key == ticket_id) | Alert.id.in_(in_items))
         .order_by(Alert.open_key.is_(None), Alert.first_seen.desc(), Alert.id.desc()).limit(50)))
+
+
+# --- retention ------------------------------------------------------------------------------
+
+RETENTION_DAYS = 90
+
+
+def prune(session: Session, *, keep_days: int = RETENTION_DAYS, now: datetime | None = None,
+          batch: int = 5000) -> dict[str, int]:
+    """Delete alerts resolved more than ``keep_days`` ago, with their events and items, and
+    silences that ended that long ago. Open alerts are never touched. Never commits."""
+    now = _naive(now) or datetime.now(UTC).replace(tzinfo=None)
+    cutoff = now - timedelta(days=keep_days)
+    counts = {"alerts": 0, "events": 0, "items": 0, "silences": 0}
+    while True:
+        ids = list(session.scalars(select(Alert.id).where(Alert.open_key.is_(None), Alert.resolved_at < cutoff)
+                                   .limit(batch)))
+        if not ids:
+            break
+        counts["events"] += session.execute(AlertEvent.__table__.delete().where(AlertEvent.alert_id.in_(ids))).rowcount
+        counts["items"] += session.execute(AlertItem.__table__.delete().where(AlertItem.alert_id.in_(ids))).rowcount
+        counts["alerts"] += session.execute(Alert.__table__.delete().where(Alert.id.in_(ids))).rowcount
+    counts["silences"] = session.execute(
+        AlertSilence.__table__.delete().where(AlertSilence.ends_at < cutoff)).rowcount
+    return counts

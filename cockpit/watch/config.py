@@ -152,6 +152,13 @@ class Context:
     now: datetime  # naive UTC
     cfg: WatchConfig
     _names: dict[str, str] | None = None
+    # Backtest (cockpit.watch.backtest): open keys kept in memory, nothing read from or written to
+    # the alert tables, and per-ticket states judged from event times as of ``now``.
+    memory: dict[str, set[str]] | None = None
+
+    @property
+    def backtest(self) -> bool:
+        return self.memory is not None
 
     @property
     def dialect(self) -> str:
@@ -167,6 +174,8 @@ class Context:
 
     def open_keys(self, rule: str) -> set[str]:
         """Keys of the rule's open alerts (for hysteresis)."""
+        if self.memory is not None:
+            return set(self.memory.get(rule, ()))
         return set(self.session.scalars(select(Alert.key).where(Alert.rule == rule, Alert.open_key.is_not(None))))
 
 

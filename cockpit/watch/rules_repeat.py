@@ -178,7 +178,7 @@ def rule_repeat_complaint(ctx: Context) -> list[Finding]:
     since = ctx.now - timedelta(days=p0["days"])
     k_min = ctx.cfg.loosest("repeat_complaint", "k")
     window = and_(t.created_at >= since, t.created_at <= ctx.now)
-    if ctx.dialect != "postgresql":
+    if ctx.dialect != "postgresql" or ctx.backtest:
         gather = _repeat_groups_sql
     else:
         gather = _repeat_groups_full_pg if _repeat_full_due(ctx) else _repeat_groups_recent

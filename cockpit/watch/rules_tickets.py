@@ -7,7 +7,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from cockpit.store.models import Ticket
 from cockpit.watch.alerts import Finding
@@ -23,12 +23,21 @@ from cockpit.watch.config import (
 )
 
 
+def _open_at(ctx: Context, *, closed_only: bool = False):
+    """Open now (the status), or in a backtest open at ``ctx.now`` as far as the event times tell:
+    created by then and not closed before it (a later reopening is not replayed)."""
+    t = Ticket
+    if ctx.backtest:
+        return and_(t.created_at <= ctx.now, or_(t.closed_at.is_(None), t.closed_at > ctx.now))
+    return t.status != "closed" if closed_only else t.status.in_(OPEN_STATUSES)
+
+
 def rule_overdue(ctx: Context) -> list[Finding]:
     """Open tickets past their due time (超期未办结)."""
     t = Ticket
     rows = ctx.session.execute(
         select(t.ticket_id, t.city, t.district, t.category, t.unit, t.due_at)
-        .where(t.status.in_(OPEN_STATUSES), t.due_at < ctx.now))
+        .where(_open_at(ctx), t.due_at < ctx.now))
     out = []
     for r in rows:
         p = ctx.cfg.params("overdue", r.city, r.district)
@@ -169,7 +178,7 @@ def rule_urgent_content(ctx: Context) -> list[Finding]:
     rows = ctx.session.execute(
         select(t.ticket_id, t.city, t.district, t.text, t.urgency, t.created_at)
         .where(t.created_at >= ctx.now - timedelta(hours=p0["lookback_h"]), t.created_at <= ctx.now,
-               t.status != "closed",
+               _open_at(ctx, closed_only=True),
                or_(t.urgency == "emergency", *[lowered.like(f"%{w}%") for w in words])))
     out = []
     for r in rows:
