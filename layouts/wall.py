@@ -8,16 +8,18 @@ province page; charts are inline SVG (layouts/svg.py); maps go through layouts/m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dash import dcc, html, no_update
 
+from cockpit.watch.vocab import SEVERITY_LABELS, label, reason
 from layouts import ids
 from layouts.categories import category_label
 from layouts.fmt import fmt_change, fmt_int, fmt_pct, fmt_wait, rel
 from layouts.i18n import MESSAGES, register, t
 from layouts.mapdata import metric_map, screen_geojson
+from layouts.names import place_name
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
 from layouts.svg import CURVE_COLORS, curve_svg, hour_bars_svg
@@ -62,10 +64,8 @@ register({
     "wall.new": {"zh": "新增", "en": "new"},
     "wall.alerts": {"zh": "未处理告警", "en": "Open alerts"},
     "wall.no_alerts": {"zh": "暂无未处理告警", "en": "No open alerts"},
+    "wall.alerts_open": {"zh": "条未处理", "en": "open"},
     "wall.no_data": {"zh": "暂无数据", "en": "No data yet"},
-    "wall.sev.critical": {"zh": "严重", "en": "critical"},
-    "wall.sev.major": {"zh": "重要", "en": "major"},
-    "wall.sev.minor": {"zh": "一般", "en": "minor"},
     "wall.state.ready": {"zh": "空闲", "en": "Ready"},
     "wall.state.ringing": {"zh": "振铃", "en": "Ringing"},
     "wall.state.on_call": {"zh": "通话", "en": "On call"},
@@ -296,24 +296,31 @@ def categories_body(s: dict, lang: str) -> Any:
 
 
 def alerts_body(s: dict, lang: str, tz) -> Any:
+    """The alert panel: the total open, then the most urgent items, each reason first
+    ("城关区 · 超期未办结 · 37 件 · 最久 3 天") and a link to that alert in /supervise."""
     items = s.get("items") or []
     if not items:
         return html.Div(t("wall.no_alerts", lang), className="ck-wall-empty ck-wall-ok")
-    rows = []
+    now = datetime.now(UTC)
+    total = s.get("total") or len(items)
+    by_sev = s.get("by_severity") or {}
+    head = html.Div([
+        html.B(fmt_int(total), className="ck-wall-alert-total", **{"data-total": str(total)}),
+        html.Span(t("wall.alerts_open", lang)),
+        *[html.Span(f"{label(SEVERITY_LABELS, sev, lang)} {fmt_int(by_sev[sev])}",
+                    className=f"ck-wall-sev-count ck-sev-{sev}")
+          for sev in ("critical", "major", "minor") if by_sev.get(sev)],
+    ], className="ck-wall-alert-head")
+    suffix = "&lang=en" if lang == "en" else ""
+    rows = [head]
     for a in items[:8]:
         sev = str(a.get("severity") or "minor")
-        since = a.get("since")
-        try:
-            since_text = datetime.fromisoformat(str(since)).astimezone(tz).strftime("%H:%M") if since else ""
-        except ValueError:
-            since_text = str(since)
-        rows.append(html.Div([
-            html.Span(t(f"wall.sev.{sev}", lang) if f"wall.sev.{sev}" in MESSAGES else sev,
-                      className=f"ck-wall-sev ck-sev-{sev}"),
-            html.Span(a.get("title") or "", className="ck-wall-alert-title"),
-            html.Span(a.get("district_name") or a.get("district") or "", className="ck-wall-alert-district"),
-            html.Span(since_text, className="ck-wall-alert-since"),
-        ], className="ck-wall-alert"))
+        place = a.get("unit") or place_name(a.get("district") or a.get("city"), lang,
+                                            {a["district"]: a["district_name"]} if a.get("district_name") else None)
+        rows.append(html.A([
+            html.Span(label(SEVERITY_LABELS, sev, lang), className=f"ck-wall-sev ck-sev-{sev}"),
+            html.Span(reason(a, place, lang, now), className="ck-wall-alert-title", title=a.get("title") or ""),
+        ], href=f"/supervise?alert={a['id']}{suffix}", className="ck-wall-alert", **{"data-alert": str(a["id"])}))
     return rows
 
 

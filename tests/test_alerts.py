@@ -112,7 +112,7 @@ def test_alert004_open_alerts_for_the_wall_screen(stores):
         assert {r["key"] for r in alerts.open_alerts(session, limit=10)} == {"T1", "T2", "T9"}
     assert [r["key"] for r in rows] == ["T2", "T1"]  # most severe first; pending T3 is not shown
     assert set(rows[0]) == {"id", "rule", "severity", "title", "key", "city", "district", "since", "state",
-                            "size", "oldest_at", "unit"}  # size, age and unit: the wall leads with the reason
+                            "size", "oldest_at", "unit", "facts"}  # size, age, unit, facts: the wall leads with the reason
     assert rows[0]["since"] == NOW.replace(tzinfo=UTC) and rows[0]["title"] == "工单T2超期未办结"
 
 

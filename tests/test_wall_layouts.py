@@ -38,8 +38,10 @@ def _snapshot(**overrides):
         "staffing": _section(required=4, staffed=3, projected_service_level=0.7, next=[{"required": 5}]),
         "districts": _section(counts={"620102": 3}, population={"620102": 1_484_016}),
         "categories": _section(top=[{"name": "城乡建设", "today": 3, "normal": 1, "change": 2.0}]),
-        "alerts": _section(items=[{"severity": "critical", "title": "接通率骤降", "district": "620102",
-                                   "since": "2026-11-29T01:00:00+00:00"}]),
+        "alerts": _section(items=[{"id": 7, "rule": "overdue", "severity": "critical", "title": "城关区 · 超期未办结 · 37 件",
+                                   "district": "620102", "place": "城关区", "place_en": "Chengguan", "size": 37,
+                                   "oldest_at": "2026-11-26T01:00:00+00:00",
+                                   "since": "2026-11-29T01:00:00+00:00"}], total=41, by_severity={"critical": 41}),
     }
     snap = {"scope": "620100", "name": {"zh": "兰州市", "en": "Lanzhou"}, "sections": sections, "failed": []}
     snap.update(overrides)
@@ -73,8 +75,11 @@ def test_wall020_update_builds_every_panel_and_meta():
     assert "13" in _texts(bodies[WALL_PANELS.index("volume")])
     assert "▲30%" in _texts(bodies[WALL_PANELS.index("volume")])  # 13 against 10 last week
     assert "1:15" in _texts(bodies[WALL_PANELS.index("queue")])
-    assert "接通率骤降" in _texts(bodies[WALL_PANELS.index("alerts")])
-    assert "09:00" in _texts(bodies[WALL_PANELS.index("alerts")])  # since, in local time
+    alerts_text = _texts(bodies[WALL_PANELS.index("alerts")])
+    assert "城关区 · 超期未办结 · 37 件 · 最久 " in alerts_text  # reason first: area, rule, size, age
+    assert "41" in alerts_text and "紧急 41" in alerts_text  # the total open, in the one severity vocabulary
+    link = bodies[WALL_PANELS.index("alerts")][1]
+    assert link.href == "/supervise?alert=7"  # one click to that alert
     assert set(meta) == set(WALL_PANELS) and not any(m["failed"] for m in meta.values())
     assert "数据正常" in _texts(status) and _texts(title) == "兰州市"
     assert answered == {"n": 3, "at": 0}  # the refresh gate may ask again

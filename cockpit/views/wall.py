@@ -30,23 +30,32 @@ HANDLING_STATES = ("ringing", "on_call", "hold", "acw")
 
 
 def open_alerts(stores: Stores, scope: str, *, limit: int = 8) -> list[dict]:
-    """Open alerts of a scope, most severe first: dicts {severity, title, district, district_name, since}.
+    """Open alerts of a scope, most urgent first (severity, size, age; suppressed ones left out):
+    dicts {id, severity, rule, title, city, district, district_name, unit, size, oldest_at, since,
+    facts}; times ISO UTC. The wall leads with the reason (cockpit.watch.vocab.reason) and links
+    each item to /supervise?alert=<id>. Raises the source's error when SQL fails."""
+    return alerts_section(stores, scope, limit=limit)["items"]
 
-    ``severity`` 'critical' | 'major' | 'minor'; ``since`` ISO UTC or None. Raises the source's
-    error when SQL fails.
-    """
+
+def alerts_section(stores: Stores, scope: str, *, limit: int = 8) -> dict:
+    """``{"items": open_alerts..., "total": n, "by_severity": {...}}`` for the wall's alert panel."""
     with stores.session() as session:
         found = alerts.open_alerts(session, scope=scope, limit=limit)
-    rank = {"critical": 0, "major": 1, "minor": 2}
+        by_severity = alerts.count_open(session, scope=scope)
     names = region_names(stores, sorted({a["district"] for a in found if a.get("district")}))
+
+    def iso(v):
+        return v.isoformat() if isinstance(v, datetime) else v
+
     items = [
-        {"severity": str(a.get("severity") or "minor"), "title": a.get("title") or "",
-         "district": a.get("district"), "district_name": names.get(a.get("district") or "", {}).get("zh"),
-         "since": a["since"].isoformat() if isinstance(a.get("since"), datetime) else a.get("since")}
+        {"id": a["id"], "severity": str(a.get("severity") or "minor"), "rule": a["rule"],
+         "title": a.get("title") or "", "city": a.get("city"), "district": a.get("district"),
+         "district_name": names.get(a.get("district") or "", {}).get("zh"), "unit": a.get("unit"),
+         "size": a.get("size"), "oldest_at": iso(a.get("oldest_at")), "since": iso(a.get("since")),
+         "facts": a.get("facts") or {}}
         for a in found
     ]
-    items.sort(key=lambda a: rank.get(a["severity"], 3))  # stable: keeps newest first within a severity
-    return items
+    return {"items": items, "total": sum(by_severity.values()), "by_severity": by_severity}
 
 
 def _live_sections(stores: Stores, cities: Sequence[str], now: datetime, refresh_s: float) -> dict[str, dict]:
@@ -167,9 +176,9 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             found = guard.history(lambda: panel(stores, scope, cities, "staffing", now))
             if found is not None:
                 sections["staffing"] = section(found[1], SLOW_TTL_S, **found[0])
-    items = guard.run("alerts", ("alerts", id(stores.engine)), lambda: open_alerts(stores, scope))
-    if items is not None:
-        sections["alerts"] = section(time.time(), refresh_s, items=items)
+    found = guard.run("alerts", ("alerts", id(stores.engine)), lambda: alerts_section(stores, scope))
+    if found is not None:
+        sections["alerts"] = section(time.time(), refresh_s, **found)
     return snap
 
 

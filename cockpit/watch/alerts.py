@@ -434,7 +434,7 @@ def as_dict(alert: Alert) -> dict[str, Any]:
         "resolved_by": alert.resolved_by, "resolution_note": alert.resolution_note,
         "updated_at": _iso(alert.updated_at), "size": alert.size, "oldest_at": _iso(alert.oldest_at),
         "assignee": alert.assignee, "assignee_kind": alert.assignee_kind, "suppressed_by": alert.suppressed_by,
-        "notified_at": _iso(alert.notified_at),
+        "notified_at": _iso(alert.notified_at), "facts": facts(alert.detail),
     }
 
 
@@ -488,9 +488,18 @@ def open_alerts(session: Session, *, scope: str | None = None, limit: int = 20) 
     return [
         {"id": a.id, "rule": a.rule, "severity": a.severity, "title": a.title, "key": a.key, "city": a.city,
          "district": a.district, "since": _aware(a.fired_at or a.first_seen), "state": a.state,
-         "size": a.size, "oldest_at": _aware(a.oldest_at or a.first_seen), "unit": (a.detail or {}).get("unit")}
+         "size": a.size, "oldest_at": _aware(a.oldest_at or a.first_seen), "unit": (a.detail or {}).get("unit"),
+         "facts": facts(a.detail)}
         for a in session.scalars(stmt)
     ]
+
+
+_FACTS = ("words", "handoff", "category", "subcategory", "count", "median")
+
+
+def facts(detail: dict | None) -> dict:
+    """The few detail fields a reason line shows (cockpit.watch.vocab.reason)."""
+    return {k: detail[k] for k in _FACTS if detail and detail.get(k) not in (None, "", [])}
 
 
 def inbox(session: Session, *, scope: str | None = None, rule: str | None = None, state: str = "open",
