@@ -33,7 +33,7 @@ def test_sup001_alert_to_ticket_timeline_and_acknowledge(dash_duo, sqlite_stores
     dash_duo.start_server(app)
     dash_duo.driver.get(dash_duo.server_url + "/supervise?rule=overdue")
     link = dash_duo.wait_for_element(f"#{ids.SUP_ALERTS} [data-alert] a", timeout=15)
-    assert "T-OVERDUE" in link.text
+    assert "超期未办结 · 1 件" in link.text  # the district's overdue group, holding T-OVERDUE
     link.click()
     dash_duo.wait_for_element(f"#{ids.SUP_SELECTED} .ck-selected-title", timeout=10)
     assert "alert=" in dash_duo.driver.current_url  # the selection lives in the URL
