@@ -112,3 +112,32 @@ def report(settings: Settings, scope: str, period: str, end: str | None, out_dir
         stores.engine.dispose()
     manifest.pop("narrative", None)
     click.echo(json.dumps(manifest, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--scope", required=True, envvar="COCKPIT_TOPICS_SCOPE", help="Region code: province, city or district.")
+@click.option("--from", "from_", default=None, envvar="COCKPIT_TOPICS_FROM",
+              help="Window start, ISO 8601 (without a zone: COCKPIT_TIMEZONE). Default: today 00:00.")
+@click.option("--to", default=None, envvar="COCKPIT_TOPICS_TO", help="Window end (exclusive), ISO 8601. Default: now.")
+@click.option("--json", "as_json", is_flag=True, envvar="COCKPIT_TOPICS_JSON", help="Print the API's JSON.")
+@click.pass_obj
+def topics(settings: Settings, scope: str, from_: str | None, to: str | None, as_json: bool) -> None:
+    """Hot topics in the text of requests, ranked by growth against the windows before (GET /api/v1/topics)."""
+    from cockpit.http.kpi import ParamError
+    from cockpit.http.reports import topics_document
+
+    stores = _stores(settings)
+    try:
+        doc = topics_document(stores, scope=scope, from_=from_, to=to)
+    except ParamError as exc:
+        _fail(exc)
+    finally:
+        stores.engine.dispose()
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False))
+        return
+    click.echo(f"hot topics in {doc['scope']}  {doc['from']} .. {doc['to']}")
+    for t in doc["topics"]:
+        mark = "*" if t["emerging"] else " "
+        click.echo(f"  {t['rank']:>3}{mark} {t['label']:<30} {t['count']:>4} requests  growth {t['growth']:.1f}"
+                   f"  e.g. {t['example']}")

@@ -8,7 +8,7 @@ scope asked for (until the access-control layer adds sessions).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import re
@@ -23,6 +23,7 @@ from cockpit.store import tokens
 from cockpit.store.db import Stores
 
 bp = Blueprint("cockpit_reports", __name__)
+TOPICS_MAX_WINDOW = timedelta(days=92)  # the baseline reads four windows more
 
 
 def parse_period(kind: str | None, end: str | None, *, tz, now: datetime) -> periods.Period:
@@ -79,6 +80,27 @@ def assessment_document(stores: Stores, *, scope: str | None, level: str | None 
     return doc
 
 
+def topics_document(stores: Stores, *, scope: str | None, from_: str | None, to: str | None,
+                    now: datetime | None = None) -> dict[str, Any]:
+    """Hot topics among a scope's tickets created in ``[from, to)`` (default: today so far)."""
+    from cockpit import topics
+
+    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    code = check_scope(stores, scope)
+    start, end = parse_window(from_, to, tz=stores.settings.tz, now=now)
+    if end - start > TOPICS_MAX_WINDOW:
+        raise ParamError("to", f"window longer than {TOPICS_MAX_WINDOW.days} days")
+    with stores.session() as session:
+        found = topics.topics_for(session, scope=code, start=start, end=end)
+    cfg = topics.Config()
+    return {"scope": code, "from": start.replace(tzinfo=metrics.UTC).isoformat(),
+            "to": end.replace(tzinfo=metrics.UTC).isoformat(),
+            "baseline_from": (start - (end - start) * cfg.baseline_periods).replace(tzinfo=metrics.UTC).isoformat(),
+            "method": {"threshold": cfg.threshold, "link_days": cfg.link_days, "min_size": cfg.min_size,
+                       "baseline_periods": cfg.baseline_periods, "emerging_growth": topics.EMERGING_GROWTH},
+            "topics": found}
+
+
 # ---------------------------------------------------------------- HTTP
 
 def _stores() -> Stores:
@@ -125,6 +147,15 @@ def get_assessment():
     return jsonify(assessment_document(stores, scope=args.get("scope"), level=args.get("level"),
                                        period=args.get("period"), end=args.get("end"),
                                        weights=args.get("weights")))
+
+
+@bp.get("/api/v1/topics")
+def get_topics():
+    """Hot topics for ?scope=CODE&from=ISO&to=ISO."""
+    args = request.args
+    stores = _stores()
+    require_scope(stores, _scope(args.get("scope")))
+    return jsonify(topics_document(stores, scope=args.get("scope"), from_=args.get("from"), to=args.get("to")))
 
 
 FILE_NAME = re.compile(r"^(report\.(zh|en)\.(html|pdf)|figures\.json)$")
