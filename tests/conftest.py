@@ -1,15 +1,15 @@
 """Shared fixtures: real Redis, real PostgreSQL and SQLite, headless Chromium. No fakes.
 
-Isolation knobs (so parallel runs on one machine do not collide):
+Isolation knobs (so parallel runs on one machine do not collide), see ``tests/services.py``:
 - ``COCKPIT_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/15``): flushed before and after each test.
 - ``COCKPIT_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/cockpit_test``).
-Set ``COCKPIT_TEST_SKIP_PG=1`` to run the SQLite half only (never in CI).
+- ``COCKPIT_TEST_DASH_PORT`` (default 8050): first port of the dash_duo servers.
+Under ``pytest -n N`` (pytest-xdist) each worker derives its own Redis db, PostgreSQL database and
+dash_duo ports from these. Set ``COCKPIT_TEST_SKIP_PG=1`` to run the SQLite half only (never in CI).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -19,11 +19,21 @@ from cockpit.store.models import Base
 from cockpit.settings import Settings
 from cockpit.store.db import Stores, make_engine
 
-REDIS_URL = os.environ.get("COCKPIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_URL = os.environ.get(
-    "COCKPIT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/cockpit_test"
-)
-DATA = Path(__file__).parent / "data"
+from tests.services import DASH_PORT, DATA, PG_URL, REDIS_URL, SKIP_PG, WORKER_INDEX, ensure_pg_database
+
+__all__ = ["DATA", "PG_URL", "REDIS_URL"]  # older imports of these from tests.conftest keep working
+
+
+def pytest_configure(config):
+    """Per-worker resources: the dash_duo port block and, for workers after the first, a database."""
+    try:
+        from dash.testing.application_runners import BaseDashRunner
+    except ImportError:  # dash[testing] not installed: no browser tests to place
+        pass
+    else:
+        BaseDashRunner._next_port = DASH_PORT
+    if WORKER_INDEX and not SKIP_PG:
+        ensure_pg_database(PG_URL)
 
 
 def pytest_setup_options():
@@ -72,7 +82,7 @@ def _truncate_pg(engine) -> None:
 
 def _backends():
     params = [pytest.param("sqlite", id="sqlite")]
-    if os.environ.get("COCKPIT_TEST_SKIP_PG") != "1":
+    if not SKIP_PG:
         params.append(pytest.param("postgresql", id="postgresql"))
     return params
 
@@ -115,3 +125,22 @@ def sqlite_stores(tmp_path, redis_client, settings):
     s = Stores.open(settings.with_(database_url=url), redis_client=redis_client)
     yield s
     s.engine.dispose()
+
+
+@pytest.fixture
+def wall_app(sqlite_stores):
+    """The app on SQLite with the default regions and two cities of traffic (tests.browser.seed_two_cities)."""
+    from datetime import UTC, datetime
+
+    from app import create_app
+    from cockpit.ingest import forget_regions
+    from cockpit.views import wall
+    from geo.regions import load_default_regions
+    from tests.browser import seed_two_cities
+
+    with sqlite_stores.session() as session:
+        load_default_regions(session)
+    forget_regions(sqlite_stores)
+    seed_two_cities(sqlite_stores, datetime.now(UTC))
+    wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
+    yield create_app(sqlite_stores.settings, stores=sqlite_stores), sqlite_stores

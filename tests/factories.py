@@ -77,3 +77,24 @@ def random_stream(seed: int, n_calls: int, n_tickets: int, *, cities=("620100", 
             out.append(s.event("seat.state", rng.uniform(0, 4 * 3600), seat_id=f"s{seat}",
                                state=rng.choice(["ready", "on_call", "acw", "not_ready", "offline"])))
     return out
+
+
+def stored_state(stores) -> dict:
+    """Every stored call, ticket and seat as sorted tuples: compare two ways of reaching a state."""
+    from sqlalchemy import select
+
+    from cockpit.store.models import Call, Seat, Ticket
+
+    with stores.session() as session:
+        calls = sorted(
+            (c.city, c.call_id, c.offered_at, c.answered_at, c.abandoned_at, c.ended_at, c.queued_at, c.wait_s,
+             c.talk_s, c.seat_id)
+            for c in session.scalars(select(Call))
+        )
+        tickets = sorted(
+            tuple(getattr(t, col) for col in ("ticket_id", "status", "unit", "returns", "transfers", "reopens",
+                                               "created_at", "closed_at", "responded_at", "satisfaction"))
+            for t in session.scalars(select(Ticket))
+        )
+        seats = sorted((x.city, x.seat_id, x.state, x.since) for x in session.scalars(select(Seat)))
+    return {"calls": calls, "tickets": tickets, "seats": seats}

@@ -15,12 +15,13 @@ time less often everywhere than 易 (easy). Unit A gets mostly hard tickets, uni
 Response and satisfaction are perfect everywhere. One of B's easy tickets is also reopened and one
 returned, which makes the easy category's reference 0.9 for both (see test_ass002): A scores
 102.04 on rework and return, B 97.83. A ranks first adjusted, second unadjusted.
+The events are ``tests.scenarios.assessment_tickets`` (the browser test shows the same scenario).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
@@ -29,48 +30,8 @@ from cockpit.cli import main
 from cockpit.ingest import ingest_batch
 from cockpit.metrics import assessment
 from cockpit.metrics.definitions import TicketCounts
-from tests.conftest import REDIS_URL
-from tests.factories import Stream
-
-BASE = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)  # 10:00 local, inside October 2026
-
-
-def _scenario() -> list[dict]:
-    s = Stream("620100", BASE, prefix="as-")
-    out: list[dict] = []
-    n = 0
-
-    def ticket(unit, district, category, on_time, reopen=False, ret=False):
-        nonlocal n
-        n += 1
-        tid = f"620100-AS{n}"
-        t = n * 600
-        out.extend([
-            s.event("ticket.created", t, ticket_id=tid, district=district, category=[category],
-                    due_at=s.at(t + 2 * 86400)),
-            s.event("ticket.dispatched", t + 60, ticket_id=tid, unit=unit),
-            s.event("ticket.responded", t + 3600, ticket_id=tid, unit=unit),
-        ])
-        if ret:
-            out.append(s.event("ticket.returned", t + 1800, ticket_id=tid, unit=unit, reason="非本单位"))
-            out.append(s.event("ticket.dispatched", t + 1900, ticket_id=tid, unit=unit))
-        close_at = t + (86400 if on_time else 3 * 86400)
-        out.append(s.event("ticket.closed", close_at, ticket_id=tid, unit=unit, resolution="办结"))
-        out.append(s.event("ticket.callback", close_at + 3600, ticket_id=tid, resolved="yes",
-                           satisfaction="satisfied"))
-        if reopen:
-            out.append(s.event("ticket.reopened", close_at + 7200, ticket_id=tid, reason="未解决"))
-            out.append(s.event("ticket.closed", close_at + 9000, ticket_id=tid, unit=unit, resolution="再次办结"))
-
-    for i in range(8):
-        ticket("A", "620102", "难", on_time=i < 5)
-    for i in range(2):
-        ticket("A", "620102", "易", on_time=True)
-    for i in range(2):
-        ticket("B", "620103", "难", on_time=i < 1)
-    for i in range(8):
-        ticket("B", "620103", "易", on_time=i < 7, reopen=(i == 0), ret=(i == 1))
-    return out
+from tests.services import REDIS_URL
+from tests.scenarios import assessment_tickets
 
 
 def test_ass001_pure_formula_by_hand():
@@ -94,7 +55,7 @@ def test_ass001_pure_formula_by_hand():
 
 
 def test_ass002_units_and_districts_from_the_database(stores):
-    result = ingest_batch(stores, _scenario(), source="test")
+    result = ingest_batch(stores, assessment_tickets(), source="test")
     assert not result.rejected, result.rejected
     start, end = datetime(2026, 9, 30, 16, 0), datetime(2026, 10, 31, 16, 0)
     now = datetime(2026, 11, 20)
@@ -130,7 +91,7 @@ def test_ass002_units_and_districts_from_the_database(stores):
 
 
 def test_ass003_cli_weights_and_errors(stores):
-    assert not ingest_batch(stores, _scenario(), source="test").rejected
+    assert not ingest_batch(stores, assessment_tickets(), source="test").rejected
     env = {"COCKPIT_DATABASE_URL": stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL}
     out = CliRunner().invoke(main, ["assess", "--scope", "620100", "--period", "month", "--end", "2026-10-31",
                                     "--level", "unit", "--weights", "on_time_closure_rate=1", "--json"],
@@ -156,7 +117,7 @@ def test_ass004_api_needs_a_token_covering_the_scope(stores):
     from app import create_app
     from cockpit.store import tokens
 
-    assert not ingest_batch(stores, _scenario(), source="test").rejected
+    assert not ingest_batch(stores, assessment_tickets(), source="test").rejected
     client = create_app(stores.settings, stores=stores).server.test_client()
     assert client.get("/api/v1/assessment?scope=620100").status_code == 401
     with stores.session() as session:

@@ -9,18 +9,10 @@ import pytest
 from app import create_app
 from cockpit.ingest import ingest_batch
 from layouts import ids
+from tests.browser import external_requests
 from tests.factories import Stream
 
 pytestmark = pytest.mark.browser
-
-
-def _external_requests(dash_duo) -> list[str]:
-    """URLs the page loaded from anywhere but the local test server (Resource Timing API)."""
-    urls = dash_duo.driver.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
-    )
-    return [u for u in urls if not (u.startswith("http://127.0.0.1") or u.startswith("http://localhost")
-                                    or u.startswith("data:"))]
 
 
 def test_web001_home_page_loads_with_live_numbers(dash_duo, sqlite_stores):
@@ -32,5 +24,5 @@ def test_web001_home_page_loads_with_live_numbers(dash_duo, sqlite_stores):
     row = dash_duo.find_element(f"#{ids.HOME_TABLE} tr[data-city='620100']").text
     assert row.split()[1:4] == ["2", "1", "1"]  # offered, answered, abandoned
     assert "12345" in dash_duo.driver.title
-    assert _external_requests(dash_duo) == []
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []

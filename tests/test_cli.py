@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cockpit.store import live
 from cockpit.cli import main
-from tests.conftest import REDIS_URL
+from tests.services import REDIS_URL
 from tests.factories import Stream
 
 

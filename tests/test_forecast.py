@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from cockpit.cli import main
 from cockpit.planning import forecast as F
-from tests.conftest import REDIS_URL
-from tests.test_metrics_events import call, ingest
+from tests.services import REDIS_URL
+from tests.metric_events import ingest, weekday_call_history
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 3, 1, 16, 0)  # naive UTC = Monday 2026-03-02 00:00 in Shanghai
@@ -90,25 +90,9 @@ def test_fct003_short_history_falls_back_and_naive_baseline():
                                                                     MONDAY + timedelta(days=15)]) == [2.0, 96.0]
 
 
-def _history(weeks: int, now: datetime) -> list[dict]:
-    """Calls every day at 09:00-11:00 local (01:00-03:00 UTC): 3 per quarter hour, 1 at weekends."""
-    events, n = [], 0
-    day0 = (now - timedelta(days=7 * weeks)).replace(hour=1, minute=0, second=0, microsecond=0)
-    for d in range(7 * weeks + 1):
-        day = day0 + timedelta(days=d)
-        if day + timedelta(hours=2) > now:
-            break
-        per_q = 1 if (day + timedelta(hours=8)).weekday() >= 5 else 3
-        for q in range(8):
-            for i in range(per_q):
-                n += 1
-                events += call(f"f{n}", queued=day + timedelta(minutes=15 * q + 3 * i + 1), answer_after=4, talk=100)
-    return events
-
-
 def test_fct010_offered_history_and_forecast_from_sql(stores):
     now = datetime(2026, 3, 23, 4, 0)  # Monday 12:00 Shanghai
-    ingest(stores, _history(3, now))
+    ingest(stores, weekday_call_history(3, now))
     with stores.session() as s:
         grid, counts = F.offered_history(s, cities=["620100"], start=now - timedelta(days=7), end=now)
         assert len(grid) == 7 * 96 and grid[0] == now - timedelta(days=7)
@@ -126,7 +110,7 @@ def test_fct010_offered_history_and_forecast_from_sql(stores):
 
 def test_fct011_cli_and_api_document(sqlite_stores, tmp_path):
     now = F.metrics.utcnow()
-    ingest(sqlite_stores, _history(2, now))
+    ingest(sqlite_stores, weekday_call_history(2, now))
     env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL,
            "COCKPIT_VAR_DIR": str(tmp_path / "var")}
     result = CliRunner().invoke(main, ["forecast", "--scope", "620100", "--days", "2", "--json"], env=env)

@@ -19,7 +19,7 @@ from cockpit.store.models import (
     Call, DeadLetter, EventRecord, Region, Seat, SeatStateChange, Ticket, TicketStep,
 )
 
-from tests.conftest import DATA, REDIS_URL
+from tests.services import DATA, REDIS_URL
 
 TECHNION = DATA / "technion_anonymous_bank_1999_02.tsv.gz"
 NYC = DATA / "nyc311_2022-05-01_sample.csv.gz"

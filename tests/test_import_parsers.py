@@ -21,7 +21,7 @@ from cockpit.events import validate
 from cockpit.importers import la311, nyc311, open311, technion
 from cockpit.importers.common import RowError, parse_timestamp
 
-from tests.conftest import DATA
+from tests.services import DATA
 
 TECHNION = DATA / "technion_anonymous_bank_1999_02.tsv.gz"
 NYC = DATA / "nyc311_2022-05-01_sample.csv.gz"

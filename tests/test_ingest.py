@@ -12,7 +12,7 @@ from cockpit.store import deadletter
 from cockpit.store import live
 from cockpit.ingest import ingest_batch, rebuild_live
 from cockpit.store.models import Call, DeadLetter, EventRecord, Seat, SeatStateChange, Ticket, TicketStep
-from tests.factories import Stream, random_stream
+from tests.factories import Stream, random_stream, stored_state
 
 
 def _now_stream(prefix: str = "e") -> Stream:
@@ -78,22 +78,6 @@ def test_ing003_duplicates_are_reported_and_never_counted_twice(stores):
         assert session.scalar(select(func.count()).select_from(EventRecord)) == 3
 
 
-def _state(stores) -> dict:
-    with stores.session() as session:
-        calls = sorted(
-            (c.city, c.call_id, c.offered_at, c.answered_at, c.abandoned_at, c.ended_at, c.queued_at, c.wait_s,
-             c.talk_s, c.seat_id)
-            for c in session.scalars(select(Call))
-        )
-        tickets = sorted(
-            tuple(getattr(t, col) for col in ("ticket_id", "status", "unit", "returns", "transfers", "reopens",
-                                               "created_at", "closed_at", "responded_at", "satisfaction"))
-            for t in session.scalars(select(Ticket))
-        )
-        seats = sorted((x.city, x.seat_id, x.state, x.since) for x in session.scalars(select(Seat)))
-    return {"calls": calls, "tickets": tickets, "seats": seats}
-
-
 def test_ing004_reordered_stream_gives_the_same_state_and_counters(stores, redis_client):
     s = _now_stream()
     events = (
@@ -106,7 +90,7 @@ def test_ing004_reordered_stream_gives_the_same_state_and_counters(stores, redis
            s.event("seat.state", 300, seat_id="s1", state="acw")]
     )
     ingest_batch(stores, events, source="ordered")
-    ordered_state, ordered_live = _state(stores), live.snapshot(redis_client)
+    ordered_state, ordered_live = stored_state(stores), live.snapshot(redis_client)
     # The closure names the unit that closed it, after the transfer.
     assert ordered_state["tickets"][0][1:6] == ("reopened", "城关区人民政府", 1, 1, 1)
     assert ordered_state["seats"][0][2] == "acw"
@@ -120,7 +104,7 @@ def test_ing004_reordered_stream_gives_the_same_state_and_counters(stores, redis
         redis_client.flushdb()
         for event in order:
             ingest_batch(stores, [event], source="one-by-one")
-        assert _state(stores) == ordered_state
+        assert stored_state(stores) == ordered_state
         assert live.snapshot(redis_client) == ordered_live
 
 

@@ -14,10 +14,7 @@ from cockpit import ingest as ingest_mod
 from cockpit.metrics import definitions as metrics
 from cockpit.store.models import Region
 from cockpit.store.regions import resolve_scope
-from tests.test_metrics_events import call, ingest, seat, ticket
-
-T0 = datetime(2026, 11, 2, 2, 0, 0)  # naive UTC = 10:00 Asia/Shanghai, a Monday
-W_END = T0 + timedelta(hours=1)
+from tests.metric_events import T0, W_END, call, ingest, scenario_calls, scenario_tickets, seat, ticket
 
 
 # ------------------------------------------------------------------ pure functions
@@ -79,25 +76,8 @@ def test_met003_status_scores_and_targets_override(settings):
 
 # ------------------------------------------------------------------ SQL figures from ingested events
 
-def _scenario_calls() -> list[dict]:
-    c1 = call("C1", queued=T0, answer_after=10, seat="S1", talk=280, hold=10, acw=10)  # handle 300
-    c1.reverse()  # out of order: ended, answered, offered
-    return [
-        *c1,
-        *call("C2", queued=T0 + timedelta(minutes=1), answer_after=20, seat="S2", talk=100, acw=20),  # 120
-        *call("C3", queued=T0 + timedelta(minutes=2), abandon_after=3),     # short abandon
-        *call("C4", queued=T0 + timedelta(minutes=3), abandon_after=30),    # abandon
-        *call("C5", queued=T0 + timedelta(minutes=4), answer_after=15),     # exactly 15 s: within
-        *call("C6", queued=T0 + timedelta(minutes=20)),                     # still waiting
-        # queued 02:59:59 (answered after the window): belongs to the window
-        *call("C7", queued=W_END - timedelta(seconds=1), answer_after=6, offered=False),
-        # queued exactly at the window end: belongs to the next window
-        *call("C8", queued=W_END, answer_after=2),
-    ]
-
-
 def test_met010_telephony_by_hand(stores):
-    ingest(stores, _scenario_calls())
+    ingest(stores, scenario_calls())
     with stores.session() as s:
         doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                           now=T0 + timedelta(minutes=30), use_rollups=False)
@@ -117,7 +97,7 @@ def test_met010_telephony_by_hand(stores):
 
 
 def test_met011_sl_threshold_parameter(stores):
-    ingest(stores, _scenario_calls())
+    ingest(stores, scenario_calls())
     with stores.session() as s:
         doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, sl_threshold_s=10)
     # within 10 s: C1 (10) and C7 (6)
@@ -169,7 +149,7 @@ def _scenario_seats() -> list[dict]:
 def test_met020_seat_occupancy_and_utilisation(stores):
     events = _scenario_seats()
     events.reverse()
-    ingest(stores, events + _scenario_calls())
+    ingest(stores, events + scenario_calls())
     with stores.session() as s:
         doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                           now=T0 + timedelta(hours=2))
@@ -189,41 +169,8 @@ def test_met020_seat_occupancy_and_utilisation(stores):
     assert early["seat_logged_in_s"] == pytest.approx(1800)
 
 
-def _scenario_tickets() -> list[dict]:
-    d1 = T0 + timedelta(days=1)
-    return [
-        ticket("T1", "created", T0, district="620102", category=["城建", "道路"], due_at=(T0 + timedelta(days=2)).isoformat() + "Z"),
-        ticket("T1", "dispatched", T0 + timedelta(minutes=10), unit="U1", auto=True, confidence=0.9),
-        ticket("T1", "responded", T0 + timedelta(minutes=30), unit="U1"),
-        ticket("T1", "closed", d1 - timedelta(hours=1), unit="U1"),
-        ticket("T1", "callback", d1, resolved="yes", satisfaction="very_satisfied"),
-        ticket("T2", "created", T0 + timedelta(minutes=10), district="620102", category=["环保"],
-               due_at=(d1 + timedelta(minutes=10)).isoformat() + "Z"),
-        ticket("T2", "dispatched", T0 + timedelta(minutes=20), unit="U2"),
-        ticket("T2", "responded", d1 + timedelta(hours=1), unit="U2"),        # 24h40m after dispatch: late
-        ticket("T2", "closed", d1 + timedelta(hours=2), unit="U2"),           # after due_at
-        ticket("T2", "callback", d1 + timedelta(hours=3), resolved="no", satisfaction="basic"),
-        ticket("T3", "created", T0 + timedelta(minutes=20), district="620103", category=["交通"],
-               due_at=(d1 + timedelta(minutes=20)).isoformat() + "Z"),
-        ticket("T3", "dispatched", T0 + timedelta(minutes=25), unit="U1", auto=True),
-        ticket("T3", "returned", T0 + timedelta(hours=1), unit="U1", reason="not ours"),
-        ticket("T3", "dispatched", T0 + timedelta(hours=1, minutes=10), unit="U3"),
-        ticket("T3", "transferred", T0 + timedelta(hours=2), from_unit="U3", to_unit="U4"),
-        ticket("T4", "created", T0 + timedelta(minutes=30), district="620103", category=["交通"],
-               due_at=(d1 + timedelta(minutes=30)).isoformat() + "Z"),
-        ticket("T4", "dispatched", T0 + timedelta(minutes=35), unit="U1", auto=True),
-        ticket("T4", "responded", T0 + timedelta(minutes=40), unit="U1"),
-        ticket("T4", "closed", T0 + timedelta(hours=1), unit="U1"),
-        ticket("T4", "callback", T0 + timedelta(hours=2), resolved="unknown", satisfaction="unreachable"),
-        ticket("T4", "reopened", T0 + timedelta(hours=3)),
-        ticket("T5", "created", W_END - timedelta(seconds=1), category=["咨询"]),
-        ticket("T5", "closed", W_END + timedelta(minutes=5), unit="centre", no_callback=True),
-        ticket("T6", "created", W_END, district="620102", category=["城建"]),
-    ]
-
-
 def test_met030_ticket_rates_by_hand(stores):
-    events = _scenario_tickets()
+    events = scenario_tickets()
     events.reverse()
     ingest(stores, events)
     now = T0 + timedelta(days=3)
@@ -279,7 +226,7 @@ def _regions(stores):
 
 def test_met040_scopes_province_city_district(stores):
     _regions(stores)
-    ingest(stores, _scenario_calls() + _scenario_tickets()
+    ingest(stores, scenario_calls() + scenario_tickets()
            + call("J1", queued=T0 + timedelta(minutes=7), city="620200", answer_after=4))
     now = T0 + timedelta(days=3)
     with stores.session() as s:
@@ -305,7 +252,7 @@ def test_met041_adcode_fallback_without_regions(sqlite_stores):
 
 def test_met050_rankings_districts_units_cities(stores):
     _regions(stores)
-    ingest(stores, _scenario_tickets() + _scenario_calls())
+    ingest(stores, scenario_tickets() + scenario_calls())
     now = T0 + timedelta(days=3)
     with stores.session() as s:
         by_district = metrics.rankings(s, scope="620100", level="district", start=T0, end=W_END,

@@ -11,8 +11,7 @@ from flask import Flask
 from cockpit.http import kpi as api_kpi
 from cockpit.metrics import definitions as metrics
 from cockpit.cli import main
-from tests.test_metrics import _scenario_calls, _scenario_tickets
-from tests.test_metrics_events import ingest
+from tests.metric_events import ingest, scenario_calls, scenario_tickets
 
 # 10:00-11:00 in Asia/Shanghai (no zone given: read in Settings.tz) = 02:00-03:00 UTC
 LOCAL_FROM, LOCAL_TO = "2026-11-02T10:00:00", "2026-11-02T11:00:00"
@@ -23,7 +22,7 @@ def client(stores):
     app = Flask(__name__)
     app.config["COCKPIT_STORES"] = stores
     app.register_blueprint(api_kpi.bp)
-    ingest(stores, _scenario_calls() + _scenario_tickets())
+    ingest(stores, scenario_calls() + scenario_tickets())
     return app.test_client()
 
 

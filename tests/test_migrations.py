@@ -12,7 +12,7 @@ from sqlalchemy import text
 from cockpit.store.migrate import alembic_config, upgrade
 from cockpit.settings import Settings
 from cockpit.store.db import make_engine
-from tests.conftest import PG_URL
+from tests.services import PG_URL
 
 
 def _check(settings: Settings) -> None:

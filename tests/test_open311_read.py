@@ -22,7 +22,7 @@ from cockpit.store import tokens
 from cockpit.store.db import Stores
 from cockpit.store.models import Base, Ticket
 from cockpit.ingest import ingest_batch
-from tests.conftest import DATA
+from tests.services import DATA
 from tests.factories import Stream
 
 # ---------------------------------------------------------------- an independent reader of the spec

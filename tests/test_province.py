@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from cockpit.views import province
-from cockpit.ingest import ingest_batch
-from tests.factories import Stream
-
-NOW = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
-def _seed(stores) -> None:
-    raws = []
-    for city, answered, abandoned, tickets in (("620100", 6, 2, 4), ("620200", 2, 0, 1)):
-        s = Stream(city, base=NOW - timedelta(hours=2), prefix=f"pv-{city}-")
-        for i in range(answered):
-            raws += s.answered_call(f"a{i}", i * 60, 5, 60)
-        for i in range(abandoned):
-            raws += s.abandoned_call(f"x{i}", 900 + i * 60, 40)
-        for i in range(tickets):
-            raws += s.ticket(f"{city}-T{i}", i * 120, district="620102" if city == "620100" else "620201")
-    old = Stream("620100", base=NOW - timedelta(days=3), prefix="pv-old-")
-    raws += old.ticket("old-T", 0)
-    assert ingest_batch(stores, raws, source="test").rejected == []
+from tests.scenarios import NOW, seed_province
 
 
 def test_province010_rows_for_every_city_with_live_and_league(stores):
-    _seed(stores)
+    seed_province(stores)
     snap = province.province_snapshot(stores, "620000", now=NOW)
     assert snap["failed"] == []
     assert snap["name"]["zh"] == "甘肃省"

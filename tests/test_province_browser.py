@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from layouts import ids
-from tests.test_wall_browser import ARTIFACTS, _external_requests, _full_hd, wall_app  # noqa: F401, F811 - fixture
+from tests.browser import ARTIFACTS, external_requests, full_hd
 
 pytestmark = pytest.mark.browser
 
 
-def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):  # noqa: F811
+def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):
     app, _stores = wall_app
     dash_duo.start_server(app)
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element("tr[data-city='620100']", timeout=15)
     dash_duo.wait_for_element(f"#{ids.PROVINCE_MAP_GEO} path, .ck-wall-map path.leaflet-interactive", timeout=10)
@@ -22,17 +22,17 @@ def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):  # n
     assert len(dash_duo.driver.find_elements("css selector", ".ck-league tbody tr")) == 14
     ARTIFACTS.mkdir(exist_ok=True)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "province_620000_1920x1080.png"))
-    assert _external_requests(dash_duo) == []
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
     dash_duo.find_element("tr[data-city='620100'] a.ck-city-link").click()
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     assert dash_duo.driver.current_url.split("?")[0].endswith("/wall/620100")
 
 
-def test_province002_map_click_opens_city_wall(dash_duo, wall_app):  # noqa: F811
+def test_province002_map_click_opens_city_wall(dash_duo, wall_app):
     app, _stores = wall_app
     dash_duo.start_server(app)
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=15)
     paths = dash_duo.driver.find_elements("css selector", ".ck-wall-map path.leaflet-interactive")

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from cockpit import periods
 from cockpit.cli import main
-from cockpit.ingest import ingest_batch
 from cockpit.metrics import definitions as metrics
 from cockpit.reports import archive, figures, render, write_report
-from tests.conftest import REDIS_URL
-from tests.factories import Stream
+from tests.services import REDIS_URL
+from tests.scenarios import seed_report_weeks
 
 # ---------------------------------------------------------------- pure: comparisons and narrative
 
@@ -110,31 +109,8 @@ def test_rep004_deployment_templates_override(tmp_path, settings):
 END = date(2026, 11, 29)  # Sunday; the week is 11-23..11-29 local
 
 
-def _seed(stores, *, with_last_year: bool = True) -> dict[str, int]:
-    """Tickets and calls in this week, the week before and (optionally) the same week last year."""
-    counts = {}
-    plans = {"now": (datetime(2026, 11, 24, 2, tzinfo=UTC), 9), "prev": (datetime(2026, 11, 17, 2, tzinfo=UTC), 6)}
-    if with_last_year:
-        plans["yoy"] = (datetime(2025, 11, 25, 2, tzinfo=UTC), 12)
-    raws = []
-    for name, (base, n) in plans.items():
-        s = Stream("620100", base, prefix=f"rep-{name}-")
-        for i in range(n):
-            raws += s.ticket(f"620100-{name}-{i}", i * 3600, district="620102" if i % 3 else "620103",
-                             category=("城乡建设", "供热") if i % 2 else ("交通运输", "公交"),
-                             satisfaction="satisfied" if i % 4 else "dissatisfied")
-            raws += s.answered_call(f"{name}-c{i}", i * 600, wait=5 + i, talk=120, seat="s1")
-        counts[name] = n
-    s = Stream("620100", plans["now"][0], prefix="rep-extra-")
-    raws += [s.event("ticket.returned", 700, ticket_id="620100-now-1", unit="城关区人民政府", reason="非本单位")]
-    raws += s.abandoned_call("now-ab", 50, wait=30)
-    result = ingest_batch(stores, raws, source="test")
-    assert not result.rejected, result.rejected
-    return counts
-
-
 def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_path):
-    counts = _seed(stores)
+    counts = seed_report_weeks(stores)
     p = periods.period("week", END)
     now = datetime(2026, 11, 30, 1, 0)
     manifest = write_report(stores, scope="620100", period=p, out_dir=tmp_path, with_pdf=False, now=now)
@@ -168,7 +144,7 @@ def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_pat
 
 
 def test_rep006_without_history_the_text_says_so(stores, tmp_path):
-    _seed(stores, with_last_year=False)
+    seed_report_weeks(stores, with_last_year=False)
     manifest = write_report(stores, scope="620100", period=periods.period("week", END), out_dir=tmp_path,
                             with_pdf=False, now=datetime(2026, 11, 30, 1, 0))
     zh = manifest["narrative"]["zh"][0]
@@ -179,7 +155,7 @@ def test_rep006_without_history_the_text_says_so(stores, tmp_path):
 
 
 def test_rep007_cli_writes_html_and_pdf(sqlite_stores, tmp_path):
-    _seed(sqlite_stores)
+    seed_report_weeks(sqlite_stores)
     env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL}
     out = CliRunner().invoke(main, ["report", "--scope", "620100", "--period", "week", "--end", "2026-11-29",
                                     "--out", str(tmp_path), "--lang", "zh"], env=env, catch_exceptions=False)
@@ -217,7 +193,7 @@ def test_rep009_scheduled_job_and_archive_route(sqlite_stores, tmp_path):
     assert last_complete("week", date(2026, 12, 6)).last == date(2026, 11, 29)  # a Sunday: last week is done
     assert last_complete("month", date(2026, 12, 1)).label == "2026-11"
     assert last_complete("year", date(2026, 12, 1)).label == "2025"
-    _seed(sqlite_stores)
+    seed_report_weeks(sqlite_stores)
     settings = sqlite_stores.settings.with_(reports_dir=str(tmp_path / "archive"))
     stores = type(sqlite_stores).open(settings, redis_client=sqlite_stores.redis)
     now = datetime(2026, 11, 30, 2, 0)  # Monday 10:00 local

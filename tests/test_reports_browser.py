@@ -10,13 +10,13 @@ from app import create_app
 from cockpit import periods
 from cockpit.reports import write_report
 from layouts import ids
-from tests.test_reports import _seed
+from tests.scenarios import seed_report_weeks
 
 pytestmark = pytest.mark.browser
 
 
 def test_rep101_archive_lists_reports_by_scope(dash_duo, sqlite_stores, tmp_path):
-    _seed(sqlite_stores)
+    seed_report_weeks(sqlite_stores)
     settings = sqlite_stores.settings.with_(reports_dir=str(tmp_path))
     stores = type(sqlite_stores).open(settings, redis_client=sqlite_stores.redis)
     for scope in ("620100", "620000"):

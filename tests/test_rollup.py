@@ -11,7 +11,7 @@ from cockpit.metrics import definitions as metrics
 from cockpit.metrics import rollups
 from cockpit.store.models import CallRollup, TicketRollup
 from tests.factories import Stream
-from tests.test_metrics_events import call, ingest, random_calls, random_tickets
+from tests.metric_events import call, ingest, random_calls, random_tickets
 
 START = datetime(2026, 11, 2, 0, 0)
 HOURS = 30

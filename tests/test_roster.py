@@ -14,9 +14,8 @@ from cockpit.cli import main
 from cockpit.metrics import staffing
 from cockpit.planning import roster as R
 from cockpit.simulation import profiles
-from tests.conftest import REDIS_URL
-from tests.test_forecast import _history
-from tests.test_metrics_events import ingest
+from tests.services import REDIS_URL
+from tests.metric_events import ingest, weekday_call_history
 
 
 def test_ros001_hand_computed_three_intervals_two_shifts():
@@ -101,7 +100,7 @@ def test_ros004_bad_templates_and_weeks_name_the_field():
 
 def test_ros010_cli_roster_json_kept_and_replanned(sqlite_stores, tmp_path):
     now = staffing.metrics.utcnow()
-    ingest(sqlite_stores, _history(2, now))
+    ingest(sqlite_stores, weekday_call_history(2, now))
     env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL,
            "COCKPIT_VAR_DIR": str(tmp_path / "var")}
     local = now + timedelta(hours=8)

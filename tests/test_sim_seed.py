@@ -41,7 +41,7 @@ def test_sim022_cli_seed_creates_the_schema_and_reports(tmp_path, redis_client):
     from click.testing import CliRunner
 
     from cockpit.cli import main
-    from tests.conftest import REDIS_URL
+    from tests.services import REDIS_URL
 
     env = {
         "COCKPIT_DATABASE_URL": f"sqlite:///{tmp_path / 'seed.sqlite3'}",

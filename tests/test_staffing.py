@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cockpit.metrics import staffing
 from cockpit.planning import forecast as planning_forecast
 from cockpit.cli import main
-from tests.test_metrics_events import call, ingest, seat
+from tests.metric_events import call, ingest, seat
 
 
 def test_stf001_erlang_c_published_worked_example():

@@ -6,7 +6,7 @@ from the real clock by ``live.apply``) holds today and last week but not two wee
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import redis as redis_lib
@@ -14,54 +14,12 @@ import redis as redis_lib
 from cockpit.metrics import definitions as metrics
 from cockpit.views import curves, wall
 from cockpit.watch.alerts import Finding, reconcile
-from cockpit.ingest import ingest_batch
 from cockpit.metrics.rollups import rollup_range
-from tests.factories import Stream
-
-CITY = "620100"
-
-
-def _noon() -> datetime:
-    """Local noon of today (Asia/Shanghai), as aware UTC."""
-    from zoneinfo import ZoneInfo
-
-    local = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=12, minute=0, second=0, microsecond=0)
-    return local.astimezone(UTC)
-
-
-NOW = _noon()
-
-
-def _today(stores) -> None:
-    s = Stream(CITY, base=NOW - timedelta(hours=1), prefix="wt-")
-    raws = []
-    for i, wait in enumerate((3, 5, 20, 40)):
-        raws += s.answered_call(f"a{i}", i * 300, wait, 120, seat="s1")
-    raws += s.abandoned_call("x1", 1500, 2)  # short abandon
-    raws += s.abandoned_call("x2", 1600, 30)
-    raws.append(s.event("call.offered", 3500, call_id="w1"))  # still waiting at NOW (100 s)
-    raws += s.ticket("T1", 100, district="620102", category=("城乡建设", "供热"), close=False)
-    raws += s.ticket("T2", 200, district="620102", category=("城乡建设", "供水"), close=False)
-    raws += s.ticket("T3", 300, district="620103", category=("交通运输", "公交"), close=False)
-    raws += [s.event("seat.state", 10, seat_id="s1", state="on_call"),
-             s.event("seat.state", 10, seat_id="s2", state="ready"),
-             s.event("seat.state", 10, seat_id="s3", state="offline")]
-    assert ingest_batch(stores, raws, source="test").rejected == []
-
-
-def _offered_on(stores, days_ago: int, n: int, *, hour_offset: float, tickets: int = 0) -> None:
-    base = NOW - timedelta(days=days_ago) - timedelta(hours=hour_offset)
-    s = Stream(CITY, base=base, prefix=f"wd{days_ago}-")
-    raws = []
-    for i in range(n):
-        raws += s.answered_call(f"d{days_ago}-c{i}", i * 60, 4, 60)
-    for i in range(tickets):
-        raws += s.ticket(f"d{days_ago}-T{i}", i * 60, category=("城乡建设", "供热"), close=False)
-    assert ingest_batch(stores, raws, source="test").rejected == []
+from tests.scenarios import CITY, NOW, seed_city_today, seed_offered_on
 
 
 def test_wall010_snapshot_counts_rates_queue_seats(stores):
-    _today(stores)
+    seed_city_today(stores)
     snap = wall.city_snapshot(stores, CITY, now=NOW)
     assert snap["failed"] == []
     sec = snap["sections"]
@@ -87,10 +45,10 @@ def test_wall010_snapshot_counts_rates_queue_seats(stores):
 
 
 def test_wall011_baselines_from_live_and_sql(stores):
-    _today(stores)
-    _offered_on(stores, 7, 3, hour_offset=2, tickets=2)  # in Redis (within the 8-day TTL)
-    _offered_on(stores, 14, 5, hour_offset=3)  # SQL only, raw rows
-    _offered_on(stores, 21, 1, hour_offset=3)  # SQL only, through the 15-minute rollups
+    seed_city_today(stores)
+    seed_offered_on(stores, 7, 3, hour_offset=2, tickets=2)  # in Redis (within the 8-day TTL)
+    seed_offered_on(stores, 14, 5, hour_offset=3)  # SQL only, raw rows
+    seed_offered_on(stores, 21, 1, hour_offset=3)  # SQL only, through the 15-minute rollups
     day21 = NOW - timedelta(days=21)
     with stores.session() as session:
         rollup_range(session, day21 - timedelta(hours=12), day21 + timedelta(hours=12), now=NOW)
@@ -108,7 +66,7 @@ def test_wall011_baselines_from_live_and_sql(stores):
 
 
 def test_wall012_failed_source_is_reported_and_recovers(stores):
-    _today(stores)
+    seed_city_today(stores)
     good = stores.redis
     stores.redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
                                    retry_on_error=[], retry=None)
@@ -125,7 +83,7 @@ def test_wall012_failed_source_is_reported_and_recovers(stores):
 
 
 def test_wall013_open_alerts_most_severe_first(stores):
-    _today(stores)
+    seed_city_today(stores)
     assert wall.open_alerts(stores, CITY) == []
     findings = [
         Finding(rule="surge", key="k1", city=CITY, district="620102", severity="minor", title="来电激增"),

@@ -7,7 +7,6 @@ go to tests/artifacts/ (ignored by git).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import redis as redis_lib
@@ -18,60 +17,10 @@ from cockpit.views import wall
 from cockpit.ingest import forget_regions, ingest_batch
 from geo.regions import load_default_regions
 from layouts import ids
+from tests.browser import ARTIFACTS, external_requests, full_hd
 from tests.factories import Stream
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-def _external_requests(dash_duo) -> list[str]:
-    urls = dash_duo.driver.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
-    )
-    return [u for u in urls if not (u.startswith("http://127.0.0.1") or u.startswith("http://localhost")
-                                    or u.startswith("data:"))]
-
-
-def _full_hd(dash_duo) -> None:
-    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
-
-
-def _seed(stores, now: datetime) -> None:
-    """Two cities, a few calls, tickets and seats in the last hour; last week's same hour for Lanzhou."""
-    raws: list[dict] = []
-    for city, n_calls, n_tickets in (("620100", 12, 6), ("620200", 4, 2)):
-        s = Stream(city, base=now - timedelta(minutes=50), prefix=f"wb-{city}-")
-        for i in range(n_calls):
-            if i % 4 == 3:
-                raws += s.abandoned_call(f"{city}-c{i}", i * 120, 30 + i)
-            else:
-                raws += s.answered_call(f"{city}-c{i}", i * 120, 3 + i, 90, seat=f"s{i % 3}")
-        for i in range(n_tickets):
-            raws += s.ticket(f"{city}-T{i}", 60 + i * 300, district=("620102", "620103", "620104")[i % 3]
-                             if city == "620100" else "620201",
-                             category=(("城乡建设", "供热"), ("交通运输", "公交"), ("市场监管", "价格"))[i % 3],
-                             close=False)
-        for seat, state in ((0, "on_call"), (1, "ready"), (2, "acw")):
-            raws.append(s.event("seat.state", 30, seat_id=f"s{seat}", state=state))
-        raws.append(s.event("call.offered", 2990, call_id=f"{city}-waiting"))
-    last = Stream("620100", base=now - timedelta(days=7, minutes=50), prefix="wb-lw-")
-    for i in range(8):
-        raws += last.answered_call(f"lw-c{i}", i * 200, 5, 60)
-    result = ingest_batch(stores, raws, source="test")
-    assert result.rejected == []
-
-
-@pytest.fixture
-def wall_app(sqlite_stores):
-    with sqlite_stores.session() as session:
-        load_default_regions(session)
-    forget_regions(sqlite_stores)
-    _seed(sqlite_stores, datetime.now(UTC))
-    wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
-    yield create_app(sqlite_stores.settings, stores=sqlite_stores), sqlite_stores
-
 
 def _figure(dash_duo, name: str) -> str:
     return dash_duo.find_element(f"[data-figure='{name}']").text
@@ -80,7 +29,7 @@ def _figure(dash_duo, name: str) -> str:
 def test_wall001_city_wall_loads_and_screenshots(dash_duo, wall_app):
     app, _stores = wall_app
     dash_duo.start_server(app)
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     dash_duo.wait_for_text_to_equal(f"#{ids.WALL_TITLE}", "兰州市", timeout=5)
@@ -95,7 +44,7 @@ def test_wall001_city_wall_loads_and_screenshots(dash_duo, wall_app):
     assert size[0] <= size[2] and size[1] <= size[3], f"the wall scrolls: {size}"
     ARTIFACTS.mkdir(exist_ok=True)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "wall_620100_1920x1080.png"))
-    assert _external_requests(dash_duo) == []
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
 
 
@@ -134,7 +83,7 @@ def test_wall003_failed_source_keeps_values_marks_stale_and_recovers(dash_duo, w
 def test_wall004_kiosk_english_has_no_navigation(dash_duo, wall_app):
     app, _stores = wall_app
     dash_duo.start_server(app)
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100?kiosk=1&lang=en")
     dash_duo.wait_for_text_to_equal(f"#{ids.WALL_TITLE}", "Lanzhou", timeout=10)
     root = dash_duo.find_element(f"#{ids.WALL_ROOT}")
@@ -160,7 +109,7 @@ def test_playlist001_rotates_through_scopes(dash_duo, wall_app):
     assert "/wall/620100?kiosk=1" in dash_duo.find_element(frame).get_attribute("src")
     until(lambda: "/wall/620200" in dash_duo.find_element(frame).get_attribute("src"), timeout=5)
     until(lambda: "/province/620000" in dash_duo.find_element(frame).get_attribute("src"), timeout=5)
-    assert _external_requests(dash_duo) == []
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
 
 
@@ -182,7 +131,7 @@ def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
     wall.city_snapshot(sqlite_stores, "620100")
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
     dash_duo.start_server(app)
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
     dash_duo.wait_for_element(".ck-wall-curves img", timeout=10)
@@ -199,19 +148,19 @@ def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
         "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
     assert size == [3840, 2160], f"the 4K wall scrolls: {size}"
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "wall_620100_simulated_3840x2160.png"))
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=15)
     dash_duo.wait_for_element("tr[data-city='620100'] img.ck-spark", timeout=15)
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "province_620000_simulated_1920x1080.png"))
-    assert _external_requests(dash_duo) == []
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
 
 
 def test_wall006_district_click_drills_to_supervision(dash_duo, wall_app):
     app, _stores = wall_app
     dash_duo.start_server(app)
-    _full_hd(dash_duo)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
     paths = dash_duo.driver.find_elements("css selector", ".ck-wall-districts path.leaflet-interactive")

@@ -18,8 +18,7 @@ from cockpit.store import live
 from cockpit.store import panels as store
 from cockpit.timeutil import minute_of_day
 from cockpit.views import curves, panels, province, wall
-from tests.test_province import _seed as _seed_province
-from tests.test_wall import CITY, NOW, _offered_on, _today
+from tests.scenarios import CITY, NOW, seed_city_today, seed_offered_on, seed_province
 
 PROVINCE = "620000"
 SLOW_TABLES = ("calls", "tickets", "call_rollups_15m", "ticket_rollups_15m", "seat_state_changes", "seats")
@@ -42,10 +41,10 @@ def _touches_slow_tables(statements: list[str]) -> list[str]:
 
 
 def test_wallpanel001_job_stores_what_inline_computes(stores):
-    _today(stores)
-    _offered_on(stores, 7, 3, hour_offset=2, tickets=2)
-    _offered_on(stores, 14, 5, hour_offset=3)
-    _seed_province(stores)
+    seed_city_today(stores)
+    seed_offered_on(stores, 7, 3, hour_offset=2, tickets=2)
+    seed_offered_on(stores, 14, 5, hour_offset=3)
+    seed_province(stores)
     took = panels.precompute_panels(stores, now=NOW)
     assert CITY in took and "620200" in took and PROVINCE in took
     names = [(CITY, n) for n in panels.CITY_PANELS] + [(PROVINCE, "league")]
@@ -68,8 +67,8 @@ def test_wallpanel001_job_stores_what_inline_computes(stores):
 
 
 def test_wallpanel002_snapshot_reads_the_stored_value_not_sql(stores):
-    _today(stores)
-    _seed_province(stores)
+    seed_city_today(stores)
+    seed_province(stores)
     probe = _statements(stores)
     wall.city_snapshot(stores, CITY, now=NOW)  # nothing stored yet: computed inline, through SQL
     assert _touches_slow_tables(probe), "the detector sees the slow reads"
@@ -103,7 +102,7 @@ def test_wallpanel002_snapshot_reads_the_stored_value_not_sql(stores):
 
 
 def test_wallpanel003_missing_panel_computed_once_under_a_lock(stores):
-    _today(stores)
+    seed_city_today(stores)
     stores.redis.set(live.key_panel_lock(CITY, "staffing"), "another-process", ex=30)
     snap = wall.city_snapshot(stores, CITY, now=NOW)
     assert "staffing" not in snap["sections"] and snap["failed"] == []  # someone else is computing it
@@ -122,7 +121,7 @@ def test_wallpanel003_missing_panel_computed_once_under_a_lock(stores):
 
 
 def test_wallpanel004_stale_panel_is_marked_stale_then_recomputed(stores):
-    _today(stores)
+    seed_city_today(stores)
     tag = NOW.astimezone(stores.settings.tz).date().isoformat()
     old = time.time() - 3 * panels.PANELS["staffing"]
     value = store.jsonable(panels.compute_staffing(stores, CITY, NOW))
@@ -149,7 +148,7 @@ def test_wallpanel004_stale_panel_is_marked_stale_then_recomputed(stores):
 
 
 def test_wallpanel005_other_day_counts_as_missing_and_job_is_scheduled(stores):
-    _today(stores)
+    seed_city_today(stores)
     yesterday = (NOW.astimezone(stores.settings.tz).date() - timedelta(days=1)).isoformat()
     store.store_panel(stores.redis, CITY, "staffing", yesterday, {"required": 99, "next": []})
     snap = wall.city_snapshot(stores, CITY, now=NOW)

@@ -1,0 +1,51 @@
+"""Helpers shared by the browser tests (dash_duo): artifacts, offline check, screen size, seed data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cockpit.ingest import ingest_batch
+from tests.factories import Stream
+
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots (ignored by git)
+
+
+def external_requests(dash_duo) -> list[str]:
+    """URLs the page loaded from anywhere but the local test server (Resource Timing API)."""
+    urls = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
+    )
+    return [u for u in urls if not (u.startswith("http://127.0.0.1") or u.startswith("http://localhost")
+                                    or u.startswith("data:"))]
+
+
+def full_hd(dash_duo) -> None:
+    """Emulate a 1920x1080 wall screen."""
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+
+
+def seed_two_cities(stores, now: datetime) -> None:
+    """Two cities, a few calls, tickets and seats in the last hour; last week's same hour for Lanzhou."""
+    raws: list[dict] = []
+    for city, n_calls, n_tickets in (("620100", 12, 6), ("620200", 4, 2)):
+        s = Stream(city, base=now - timedelta(minutes=50), prefix=f"wb-{city}-")
+        for i in range(n_calls):
+            if i % 4 == 3:
+                raws += s.abandoned_call(f"{city}-c{i}", i * 120, 30 + i)
+            else:
+                raws += s.answered_call(f"{city}-c{i}", i * 120, 3 + i, 90, seat=f"s{i % 3}")
+        for i in range(n_tickets):
+            raws += s.ticket(f"{city}-T{i}", 60 + i * 300, district=("620102", "620103", "620104")[i % 3]
+                             if city == "620100" else "620201",
+                             category=(("城乡建设", "供热"), ("交通运输", "公交"), ("市场监管", "价格"))[i % 3],
+                             close=False)
+        for seat, state in ((0, "on_call"), (1, "ready"), (2, "acw")):
+            raws.append(s.event("seat.state", 30, seat_id=f"s{seat}", state=state))
+        raws.append(s.event("call.offered", 2990, call_id=f"{city}-waiting"))
+    last = Stream("620100", base=now - timedelta(days=7, minutes=50), prefix="wb-lw-")
+    for i in range(8):
+        raws += last.answered_call(f"lw-c{i}", i * 200, 5, 60)
+    result = ingest_batch(stores, raws, source="test")
+    assert result.rejected == []
