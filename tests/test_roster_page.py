@@ -12,8 +12,7 @@ from cockpit.http.planning import roster_document
 from cockpit.metrics import definitions as metrics
 from layouts import ids
 from layouts.roster import coverage_figure, current_week, roster_view
-from tests.test_forecast import _history
-from tests.test_metrics_events import ingest
+from tests.metric_events import ingest, weekday_call_history
 
 
 def _texts(component) -> list[str]:
@@ -33,7 +32,7 @@ def _texts(component) -> list[str]:
 
 def test_rospage001_view_from_a_document_in_chinese_and_english(sqlite_stores):
     now = metrics.utcnow()
-    ingest(sqlite_stores, _history(2, now))
+    ingest(sqlite_stores, weekday_call_history(2, now))
     week = current_week(sqlite_stores.settings.tz)
     doc = json.loads(json.dumps(roster_document(sqlite_stores, scope="620100", week=week)))
     zh = _texts(roster_view(doc, "zh"))
@@ -51,7 +50,7 @@ def test_rospage001_view_from_a_document_in_chinese_and_english(sqlite_stores):
 @pytest.mark.browser
 def test_rospage101_page_shows_the_plan_and_switches_language(dash_duo, sqlite_stores):
     now = metrics.utcnow()
-    ingest(sqlite_stores, _history(2, now))
+    ingest(sqlite_stores, weekday_call_history(2, now))
     week = current_week(sqlite_stores.settings.tz)
     dash_duo.start_server(create_app(sqlite_stores.settings, stores=sqlite_stores))
     dash_duo.driver.get(dash_duo.server_url + f"/roster?scope=620100&week={week}")
