@@ -5,17 +5,18 @@
    问题, 希望), not a code such as ``A3`` or a number.
 2. **Key terms** of a request: its terms weighted by TF-IDF over the window's requests, the top
    ``TOP_TERMS`` kept and L2-normalised.
-3. **Group** requests about the same problem at the same place and time: two requests of the window
-   are linked when the cosine similarity of their key terms is at least ``threshold`` (a shared place
-   name such as 丽发新城 or 月亮岛路 is itself a heavy term, and the same place name (a name before 小区, 路, 村 ...) in both adds
-   ``PLACE_BONUS``) and they were made within ``link_days`` of each other; linked requests form a
-   group (connected components). Groups of at least ``min_size`` requests are topics.
+3. **Group** requests about the same problem at the same place and time, in one pass in time order:
+   a request joins the group whose centroid is most similar to its key terms (cosine, plus
+   ``PLACE_BONUS`` when both name the same place, e.g. 丽发新城) if that reaches ``threshold``, the
+   group's last request is within ``link_days`` and the district (when known) is the same; otherwise
+   it starts a group. Groups of at least ``min_size`` requests are topics.
 4. **Describe** a topic by its most frequent adjacent term pair (e.g. 车贷 + 案), its heaviest terms,
    its most common place, its requests and a central example (personal data masked).
 5. **Rank** by growth against the baseline: the requests of the ``baseline_periods`` windows of the
    same length just before that are about the same topic (its leading term, one more of its three
    leading terms, and its place if it has one), per window;
    ``growth = (count + 1) / (baseline per window + 1)``. A topic is *emerging* when growth >= 2.
+   Without any request before the window (a new deployment) growth is None: nothing to grow from.
    Topics are sorted emerging first, then by growth, then by size.
 
 ``find_topics`` is pure (documents in, topics out); ``topics_for`` reads tickets of a scope.
@@ -48,8 +49,8 @@ LINK_DAYS = 14.0
 MIN_SIZE = 3
 BASELINE_PERIODS = 4
 EMERGING_GROWTH = 2.0
-MAX_HUB_SHARE = 0.05  # terms in more than 5 % of the requests (and over MIN_HUB) do not seed candidate pairs
-MIN_HUB = 200
+SEED_TERMS = 4  # a request looks for partners through its heaviest terms ...
+NEIGHBOURS = 40  # ... among the next requests in time that carry them
 MAX_IDS = 50
 EXAMPLE_CHARS = 80
 MAX_DOCS = 50_000  # a window with more requests is sampled to the newest MAX_DOCS
@@ -72,6 +73,8 @@ PLACE_SUFFIXES = frozenset("小区 花园 公寓 大厦 广场 市场 学校 中
                            "站 桥 镇 乡 湾".split())
 ADMIN_SUFFIXES = frozenset("省 市 区 县 镇 乡 街道".split())
 _ADMIN = re.compile(r"^[A-Za-z0-9]+[省市区县]$")
+ROAD_ENDINGS = frozenset("路街巷")
+_REGION_NAME = re.compile(r"^[\u4e00-\u9fff]{1,4}(?:省|市|区|县|镇|乡|街道)$")
 LEAD_CHARS = 40
 LEAD_WEIGHT = 3
 
@@ -111,13 +114,15 @@ def segment(text: str) -> tuple[list[str], set[str], str | None, set[str]]:
             words.append((start, word.strip()))
     for k, (start, word) in enumerate(words):
         repeat = LEAD_WEIGHT if start < LEAD_CHARS else 1
-        if place is None and word in PLACE_SUFFIXES and k:
+        if word in PLACE_SUFFIXES and k:
             name = words[k - 1][1]
             if len(name) < 2 and k >= 2:
                 name = words[k - 2][1] + name
             if _CJK.search(name) and len(name) >= 2 and name not in STOPWORDS and not _ADMIN.search(name):
-                place = name + word
-                place_terms.update(w for _s, w in words[max(0, k - 2):k + 1] if place.find(w) >= 0)
+                place_terms.update(w for _s, w in words[max(0, k - 2):k + 1] if (name + word).find(w) >= 0)
+                place = place or name + word
+        elif len(word) >= 3 and word[-1] in ROAD_ENDINGS:
+            place_terms.add(word)  # 南滨河路, 民主路: an address, not the problem
         if _ASCII_CODE.match(word) and k + 1 < len(words) and _CJK.search(words[k + 1][1]) \
                 and words[k + 1][1] not in ADMIN_SUFFIXES \
                 and (len(words[k + 1][1]) >= 2 or (k + 2 < len(words) and len(words[k + 2][1]) == 1)):
@@ -129,6 +134,8 @@ def segment(text: str) -> tuple[list[str], set[str], str | None, set[str]]:
         if len(word) < 2 or word in STOPWORDS or _CODE.match(word) or not _CJK.search(word):
             previous = None
             continue
+        if _REGION_NAME.match(word):
+            place_terms.add(word)  # 城关区, 永登县: where, not what
         if previous is not None and previous != word:
             pairs.add(previous + word)
         out.extend([word] * repeat)
@@ -150,6 +157,7 @@ class Doc:
     at: datetime
     category: str | None = None
     weight: float = 0.0  # e.g. votes: carried through to the topic, not used to build it
+    area: str | None = None  # e.g. the ticket's district: requests of different areas never group
     terms: list[str] = field(default_factory=list)
     pairs: set[str] = field(default_factory=set)
     place: str | None = None
@@ -204,37 +212,70 @@ class _Union:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+class _Cluster:
+    """A growing group: the sum of its members' vectors (its centroid, unnormalised) and its last time."""
+
+    __slots__ = ("members", "total", "sumsq", "last_at", "area", "place")
+
+    def __init__(self, i: int, doc: Doc, vec: dict[str, float]) -> None:
+        self.members = [i]
+        self.total = dict(vec)
+        self.sumsq = sum(w * w for w in vec.values())
+        self.last_at, self.area, self.place = doc.at, doc.area, doc.place
+
+    def similarity(self, vec: dict[str, float]) -> float:
+        """Cosine between a request's vector and the group's centroid."""
+        return sum(w * self.total.get(t, 0.0) for t, w in vec.items()) / (math.sqrt(self.sumsq) or 1.0)
+
+    def add(self, i: int, doc: Doc, vec: dict[str, float]) -> None:
+        self.members.append(i)
+        for t, w in vec.items():
+            old = self.total.get(t, 0.0)
+            self.total[t] = old + w
+            self.sumsq += (old + w) ** 2 - old * old
+        self.last_at = max(self.last_at, doc.at)
+
+
 def group(docs: list[Doc], cfg: Config = Config()) -> list[list[int]]:
-    """Indices of ``docs`` grouped by step 3 of the module docstring (every group, singletons too)."""
+    """Indices of ``docs`` grouped by step 3 of the module docstring (every group, singletons too).
+
+    Single-pass clustering in time order (as in topic detection and tracking): each request joins
+    the group whose centroid it is most similar to, if that similarity (plus PLACE_BONUS for the same
+    place) reaches ``threshold``, the group's last request is within ``link_days`` and the areas
+    agree; otherwise it starts a group. Comparing with the centroid, not with one member, keeps a
+    group from drifting from one problem to another through a chain of near neighbours.
+    Candidate groups come from an index of the groups' heaviest terms (the NEIGHBOURS latest per term).
+    """
     prepare(docs)
+    order = sorted(range(len(docs)), key=lambda i: (docs[i].at, docs[i].id))
     vectors, df = _vectors(docs, cfg.top_terms)
-    hub = max(MIN_HUB, int(MAX_HUB_SHARE * len(docs)))
+    clusters: list[_Cluster] = []
     index: dict[str, list[int]] = defaultdict(list)
-    for i, vec in enumerate(vectors):
-        for term in vec:
-            if 2 <= df[term] <= hub:
-                index[term].append(i)
-    union = _Union(len(docs))
     span = timedelta(days=cfg.link_days)
-    for i, vec in enumerate(vectors):
-        seen: set[int] = set()
-        for term in vec:
-            for j in index.get(term, ()):
-                if j <= i or j in seen:
-                    continue
-                seen.add(j)
-                if abs(docs[i].at - docs[j].at) > span:
-                    continue
-                other = vectors[j]
-                sim = sum(w * other.get(t, 0.0) for t, w in vec.items())
-                if docs[i].place and docs[i].place == docs[j].place:
-                    sim += PLACE_BONUS
-                if sim >= cfg.threshold:
-                    union.join(i, j)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(docs)):
-        groups[union.find(i)].append(i)
-    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+    for i in order:
+        doc, vec = docs[i], vectors[i]
+        seeds = [t for t in list(vec)[:SEED_TERMS] if df[t] >= 2]
+        candidates = {c for t in seeds for c in index.get(t, ())[-NEIGHBOURS:]}
+        best, best_sim = None, cfg.threshold
+        for c in sorted(candidates):
+            cluster = clusters[c]
+            if doc.at - cluster.last_at > span:
+                continue
+            if doc.area and cluster.area and doc.area != cluster.area:
+                continue  # same place: requests of different districts never group
+            sim = cluster.similarity(vec) + (PLACE_BONUS if doc.place and doc.place == cluster.place else 0.0)
+            if sim >= best_sim:
+                best, best_sim = c, sim
+        if best is None:
+            best = len(clusters)
+            clusters.append(_Cluster(i, doc, vec))
+        else:
+            clusters[best].add(i, doc, vec)
+        for t in seeds:
+            posting = index[t]
+            if not posting or posting[-1] != best:
+                posting.append(best)
+    return sorted((sorted(c.members) for c in clusters), key=lambda g: (-len(g), g[0]))
 
 
 def _describe(docs: list[Doc], members: list[int], vectors: list[dict[str, float]]) -> dict[str, Any]:
@@ -271,6 +312,7 @@ def _describe(docs: list[Doc], members: list[int], vectors: list[dict[str, float
         "signature": terms[:3],
         "example": example[:EXAMPLE_CHARS] + ("…" if len(example) > EXAMPLE_CHARS else ""),
         "example_id": docs[central].id,
+        "area": docs[members[0]].area,
     }
 
 
@@ -281,6 +323,8 @@ def _same_topic(desc: dict[str, Any], doc: Doc, terms: set[str]) -> bool:
     if not signature or signature[0] not in terms:
         return False
     if len(signature) > 1 and not set(signature[1:]) & terms:
+        return False
+    if desc.get("area") and doc.area and doc.area != desc["area"]:
         return False
     place = desc["place"]
     return place is None or doc.place == place or place in doc.text
@@ -302,26 +346,27 @@ def find_topics(docs: list[Doc], *, start: datetime, end: datetime, baseline: li
     lo = start - span * cfg.baseline_periods
     before = prepare([d for d in (baseline or []) if lo <= d.at < start])
     before_terms = [set(d.terms) for d in before]
+    history = bool(before)  # no request at all before the window: nothing to grow from
     topics = []
     for members in groups:
         desc = _describe(window, members, vectors)
         matched = sum(1 for doc, terms in zip(before, before_terms) if _same_topic(desc, doc, terms))
-        per_period = matched / cfg.baseline_periods
+        per_period = matched / cfg.baseline_periods if history else None
         count = len(members)
-        growth = (count + 1) / (per_period + 1)
+        growth = (count + 1) / (per_period + 1) if history else None
         ordered = sorted(members, key=lambda i: (window[i].at, window[i].id))
         topics.append({
             **desc,
             "count": count,
             "baseline_count": matched, "baseline_per_period": per_period,
-            "growth": growth, "emerging": growth >= EMERGING_GROWTH,
+            "growth": growth, "emerging": growth is not None and growth >= EMERGING_GROWTH,
             "first": window[ordered[0]].at.replace(tzinfo=UTC).isoformat(),
             "last": window[ordered[-1]].at.replace(tzinfo=UTC).isoformat(),
             "ids": [window[i].id for i in ordered][:MAX_IDS],
             "categories": dict(Counter(window[i].category or "" for i in members).most_common(5)),
             "weight": sum(window[i].weight for i in members),
         })
-    topics.sort(key=lambda t: (not t["emerging"], -t["growth"], -t["count"], t["label"]))
+    topics.sort(key=lambda t: (not t["emerging"], -(t["growth"] or 0.0), -t["count"], t["label"]))
     for rank, topic in enumerate(topics, 1):
         topic["rank"] = rank
     return topics
@@ -337,9 +382,10 @@ def _ticket_docs(session: Session, *, scope: str, start: datetime, end: datetime
              Ticket.text.is_not(None), Ticket.text != ""]
     if districts:
         conds.append(one_of(Ticket.district, districts))
-    stmt = (select(Ticket.ticket_id, Ticket.text, Ticket.created_at, Ticket.category).where(*conds)
+    stmt = (select(Ticket.ticket_id, Ticket.text, Ticket.created_at, Ticket.category, Ticket.district).where(*conds)
             .order_by(Ticket.created_at.desc()).limit(MAX_DOCS))
-    return [Doc(id=tid, text=text, at=at, category=cat) for tid, text, at, cat in session.execute(stmt)]
+    return [Doc(id=tid, text=text, at=at, category=cat, area=district)
+            for tid, text, at, cat, district in session.execute(stmt)]
 
 
 def topics_for(session: Session, *, scope: str, start: datetime, end: datetime,
@@ -355,5 +401,5 @@ def report_section(session: Session, *, scope: str, start: datetime, end: dateti
                    settings: Settings | None = None, limit: int = 5) -> list[dict[str, Any]]:
     """The report's hot-topics rows: the ``limit`` best-ranked topics (label, count, growth, example)."""
     return [{k: t[k] for k in ("rank", "label", "count", "growth", "emerging", "baseline_per_period",
-                               "example", "terms", "place")}
+                               "example", "terms", "place", "area")}
             for t in topics_for(session, scope=scope, start=start, end=end)[:limit]]

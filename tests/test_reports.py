@@ -135,10 +135,12 @@ def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_pat
     assert "http://" not in html and "https://" not in html and "<script" not in html and "src=" not in html
     assert "<svg" in html and "城关区" in html  # the map, with the region names
     assert manifest["narrative"]["zh"][0] in html
-    # hot topics: all nine tickets say 暖气不热; six a week before -> growth (9 + 1) / (6 / 4 + 1) = 4
+    # hot topics: every ticket says 暖气不热; a topic is one district's: 620102 has six this week and
+    # four the week before (the baseline is four weeks) -> growth (6 + 1) / (4 / 4 + 1) = 3.5
     topic = figs["topics"][0]
-    assert topic["count"] == 9 and topic["growth"] == pytest.approx(4.0) and topic["emerging"]
-    assert f"“{topic['label']}”（9件）" in zh
+    assert topic["count"] == 6 and topic["area"] == "620102"
+    assert topic["growth"] == pytest.approx(3.5) and topic["emerging"]
+    assert f"“{topic['label']}”（6件）" in zh
     listed = archive(tmp_path)
     assert [m["period"]["label"] for m in listed] == ["2026-11-23..2026-11-29"]
 

@@ -139,5 +139,6 @@ def topics(settings: Settings, scope: str, from_: str | None, to: str | None, as
     click.echo(f"hot topics in {doc['scope']}  {doc['from']} .. {doc['to']}")
     for t in doc["topics"]:
         mark = "*" if t["emerging"] else " "
-        click.echo(f"  {t['rank']:>3}{mark} {t['label']:<30} {t['count']:>4} requests  growth {t['growth']:.1f}"
+        growth = "-" if t["growth"] is None else f"{t['growth']:.1f}"
+        click.echo(f"  {t['rank']:>3}{mark} {t['label']:<30} {t['count']:>4} requests  growth {growth}"
                    f"  e.g. {t['example']}")
