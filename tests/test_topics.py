@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from cockpit import topics
 from cockpit.cli import main
 from cockpit.ingest import ingest_batch
-from tests.conftest import DATA, REDIS_URL
+from tests.services import DATA, REDIS_URL
 from tests.factories import Stream
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

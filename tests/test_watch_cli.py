@@ -15,7 +15,7 @@ from cockpit.settings import Settings
 from cockpit.store.db import Stores
 from cockpit.store.models import Alert
 from cockpit.watch import evaluate as watchpoints
-from tests.conftest import REDIS_URL
+from tests.services import REDIS_URL
 from tests.factories import Stream
 
 BASE = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 Beijing
