@@ -127,3 +127,13 @@ def test_set006_every_setting_is_documented_and_the_example_file_loads():
     text = (root / "docs" / "cockpit.example.toml").read_text(encoding="utf-8")
     keys = set(re.findall(r"^\[?(\w+)", text, flags=re.MULTILINE))
     assert {f.name for f in fields(Settings)} <= keys
+
+
+def test_set007_the_command_line_names_a_bad_setting_without_a_traceback():
+    from click.testing import CliRunner
+
+    from cockpit.cli import main
+
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"COCKPIT_MAX_BODY_BYTES": "ten"})
+    assert result.exit_code == 1
+    assert "COCKPIT_MAX_BODY_BYTES" in result.output and "Traceback" not in result.output

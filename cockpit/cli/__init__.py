@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import click
 
-from cockpit.settings import Settings
+from cockpit.settings import Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "COCKPIT"})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Data cockpit for government service hotlines (12345 / 311)."""
-    ctx.obj = Settings.from_env()
+    try:
+        ctx.obj = Settings.from_env()
+    except SettingsError as exc:  # a bad setting: its name and reason, not a traceback
+        raise click.ClickException(str(exc)) from None
 
 
 # Registration order is the order in --help.
