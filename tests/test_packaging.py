@@ -11,11 +11,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PRODUCT = ("app.py", "assets", "callbacks", "cockpit", "geo", "layouts")  # what the wheel must carry whole
 # Build output and local state of a checkout that must not leak into the wheel.
 IGNORED = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".git", "var", "artifacts",
                                  ".hypothesis", ".benchmarks", ".pytest_cache", "*.sqlite3", "*.rdb")
@@ -53,6 +55,12 @@ def test_pkg001_wheel_installs_and_serves_the_wall(tmp_path, settings, redis_cli
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w",
           tmp_path / "dist", src], env=env, cwd=tmp_path)
     wheel = next((tmp_path / "dist").glob("hotline_cockpit-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = set(zf.namelist())
+    files = [p for top in PRODUCT for p in ([src / top] if (src / top).is_file() else (src / top).rglob("*"))]
+    product = [p.relative_to(src).as_posix() for p in files if p.is_file()]
+    assert "assets/wall.js" in product and "app.py" in product
+    assert [p for p in product if p not in shipped] == []  # every code, data, template and asset file
 
     # 2. A fresh virtualenv outside the checkout; dependencies come from the system site (no downloads).
     venv = tmp_path / "venv"
