@@ -117,10 +117,9 @@ class Settings:
         unknown = set(self.assessment) - {"weights", "min_tickets", "cap"}
         if unknown:
             raise SettingsError(f"assessment: unknown keys {sorted(unknown)} (allowed: weights, min_tickets, cap)")
-        unknown = set(self.planning) - {"holidays", "templates", "shortage_minutes"}
+        unknown = set(self.planning) - {"holidays", "templates"}
         if unknown:
-            raise SettingsError(f"planning: unknown keys {sorted(unknown)} (allowed: holidays, templates, "
-                                f"shortage_minutes)")
+            raise SettingsError(f"planning: unknown keys {sorted(unknown)} (allowed: holidays, templates)")
 
 
 _TABLES = ("targets", "watchpoints", "assessment", "planning")

@@ -76,6 +76,7 @@ ASS_TABLE = "ass-table"
 REP_LIST = "rep-list"
 REP_QUERY = "rep-query"
 
+WALL_PLAN = "wall-plan"  # pattern id type: {"type": WALL_PLAN, "index": "planned" | "adherence"}
 ROSTER_SCOPE = "roster-scope"
 ROSTER_WEEK = "roster-week"
 ROSTER_BODY = "roster-body"

@@ -70,6 +70,7 @@ register({
     "rule.connection_drop": {"zh": "接通率下降", "en": "Connection-rate drop"},
     "rule.queue_surge": {"zh": "排队积压", "en": "Queue surge"},
     "rule.urgent_content": {"zh": "紧急/情绪诉求", "en": "Urgent content"},
+    "rule.seat_shortage": {"zh": "坐席不足", "en": "Seat shortage"},
     "col.ticket_id": {"zh": "工单号", "en": "Ticket"},
     "col.created_at": {"zh": "受理时间", "en": "Created"},
     "col.district": {"zh": "区县", "en": "District"},

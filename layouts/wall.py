@@ -51,6 +51,8 @@ register({
     "wall.staffed": {"zh": "在岗坐席", "en": "Staffed"},
     "wall.projected_sl": {"zh": "预计服务水平", "en": "Projected service level"},
     "wall.next_2h": {"zh": "未来两小时需求", "en": "Next two hours"},
+    "wall.planned": {"zh": "排班坐席（当前/两小时峰值）", "en": "Planned (now / 2-hour peak)"},
+    "wall.adherence": {"zh": "排班遵从率", "en": "Adherence"},
     "wall.districts": {"zh": "今日工单区域分布", "en": "Today's tickets by district"},
     "wall.map_count": {"zh": "工单数", "en": "Tickets"},
     "wall.map_per100k": {"zh": "每十万人", "en": "Per 100k residents"},
@@ -223,6 +225,23 @@ def staffing_body(s: dict, lang: str) -> list:
         html.Div([html.Span(t("wall.projected_sl", lang)), html.B(fmt_pct(s.get("projected_service_level"), 0))],
                  className="ck-wall-line"),
         html.Div([html.Span(t("wall.next_2h", lang)), html.B(fmt_int(peak))], className="ck-wall-line"),
+        *plan_lines(s, lang),
+    ]
+
+
+def plan_lines(s: dict, lang: str) -> list:
+    """Planned seats now and at the peak of the next two hours, and adherence (staffed / planned)."""
+    nxt = s.get("next") or []
+    planned_peak = max((r["planned"] for r in nxt if r.get("planned") is not None), default=None)
+    adh = s.get("adherence")
+    status = None if adh is None else ("green" if adh >= 0.95 else "amber" if adh >= 0.85 else "red")
+    return [
+        html.Div([html.Span(t("wall.planned", lang)),
+                  html.B(f"{fmt_int(s.get('planned'))} / {fmt_int(planned_peak)}")],
+                 className="ck-wall-line", id={"type": ids.WALL_PLAN, "index": "planned"}),
+        html.Div([html.Span(t("wall.adherence", lang)), html.B(fmt_pct(adh, 0))],
+                 className=f"ck-wall-line ck-status-{status}" if status else "ck-wall-line",
+                 id={"type": ids.WALL_PLAN, "index": "adherence"}),
     ]
 
 

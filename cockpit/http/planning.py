@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 from cockpit.http.kpi import ParamError, _number, _scope, parse_time
 from cockpit.metrics import definitions as metrics
 from cockpit.planning import forecast as planning_forecast
-from cockpit.planning import roster
+from cockpit.planning import live, roster
 from cockpit.store.db import Stores
 from cockpit.store.regions import UnknownScope, resolve_scope
 
@@ -60,20 +60,6 @@ def forecast_document(stores: Stores, *, scope: str | None, days: str | int | No
             "intervals": fc.rows(), "definitions_version": metrics.DEFINITIONS_VERSION}
 
 
-ROSTER_KEY = "planning:roster:{scope}:{week}"
-
-
-def roster_key(scope: str, monday) -> str:
-    iso = monday.isocalendar()
-    return ROSTER_KEY.format(scope=scope, week=f"{iso.year}-W{iso.week:02d}")
-
-
-def stored_roster(stores: Stores, scope: str, monday) -> dict[str, Any] | None:
-    """The roster kept for ``scope`` and the week of ``monday``, or None when none was planned."""
-    raw = stores.redis.get(roster_key(scope, monday))
-    return json.loads(raw) if raw else None
-
-
 def roster_document(stores: Stores, *, scope: str | None, week: str | None = None, target: str | float | None = None,
                     replan: bool = False, now: datetime | None = None) -> dict[str, Any]:
     """The roster of an ISO week (``YYYY-Www``, default next week) for a city or province.
@@ -89,9 +75,9 @@ def roster_document(stores: Stores, *, scope: str | None, week: str | None = Non
         monday = roster.parse_week(week, today=local_today)
     except roster.RosterError as exc:
         raise ParamError(exc.field, exc.message) from None
-    key = roster_key(code, monday)
+    key = live.roster_key(code, monday)
     if not replan and sl_target is None:
-        kept = stored_roster(stores, code, monday)
+        kept = live.kept_roster(stores.redis, code, monday)
         if kept is not None:
             return kept
     with stores.session() as session:

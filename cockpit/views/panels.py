@@ -20,6 +20,7 @@ from typing import Any
 import redis
 
 from cockpit.metrics import definitions, staffing
+from cockpit.planning import live as planning_live
 from cockpit.metrics.series import category_counts, daily_tickets, interval_series
 from cockpit.store import live, panels
 from cockpit.store.db import Stores
@@ -111,11 +112,16 @@ def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any
         return {"required": None, "staffed": None, "projected_service_level": None, "interval_start": None,
                 "next": []}
     first = rows[0]
+    # the kept roster of the week (cockpit.planning.live): planned seats and adherence
+    planned = planning_live.planned_seats(stores.redis, scope, [naive_utc(datetime.fromisoformat(r["start"]))
+                                                                for r in rows], stores.settings)
     return {
         "required": first["required_erlang_a"], "required_erlang_c": first["required_erlang_c"],
         "staffed": first["staffed"], "projected_service_level": first["projected_service_level"],
         "forecast_offered": first["forecast_offered"], "interval_start": first["start"],
-        "next": [{"start": r["start"], "required": r["required_erlang_a"]} for r in rows],
+        "planned": planned[0], "adherence": planning_live.adherence(first["staffed"], planned[0]),
+        "next": [{"start": r["start"], "required": r["required_erlang_a"], "planned": p}
+                 for r, p in zip(rows, planned)],
     }
 
 

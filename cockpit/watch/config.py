@@ -81,10 +81,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # an older ticket is in the normal work queue, and history loaded later is not news.
     "urgent_content": {"enabled": True, "severity": "critical", "hold_s": 0, "repeat_interval_s": 1800,
                        "lookback_h": 2},
+    # staffed seats below the Erlang A need of the last `minutes` of calls, held 30 min (cockpit.planning.live)
+    "seat_shortage": {"enabled": True, "severity": "major", "hold_s": 1800, "repeat_interval_s": 3600,
+                      "minutes": 30, "min_offered": 10},
 }
 WORK_ITEM_RULES: tuple[str, ...] = ("overdue", "closed_late", "repeat_complaint", "transfer_chain", "dissatisfied")
 ANOMALY_RULES: tuple[str, ...] = ("volume_anomaly", "volume_anomaly_city", "connection_drop", "queue_surge",
-                                  "urgent_content", "no_callback_misuse")
+                                  "urgent_content", "no_callback_misuse", "seat_shortage")
 # Inhibition (Alertmanager inhibit_rules): an open, unsuppressed alert of a source rule hides the
 # open alerts of its target rules in the same city; they stay open and come back when it clears.
 INHIBIT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -98,6 +101,7 @@ RULE_NAMES: dict[str, str] = {
     "transfer_chain": "超长流转", "dissatisfied": "回访不满意", "no_callback_misuse": "无需回访滥用",
     "volume_anomaly": "区域诉求激增", "volume_anomaly_city": "全市诉求激增",
     "connection_drop": "接通率下降", "queue_surge": "排队积压", "urgent_content": "紧急/情绪诉求",
+    "seat_shortage": "坐席不足",
 }
 
 

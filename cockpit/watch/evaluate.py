@@ -51,6 +51,7 @@ from cockpit.watch.config import (  # noqa: F401
     normalize_address,
     normalized_address_sql,
 )
+from cockpit.planning.live import rule_seat_shortage
 from cockpit.watch.rules_repeat import rule_repeat_complaint
 from cockpit.watch.rules_telephony import rule_connection_drop, rule_queue_surge
 from cockpit.watch.rules_tickets import (  # noqa: F401
@@ -73,6 +74,7 @@ RULE_FUNCS: dict[str, Callable[[Context], list[Finding]]] = {
     "no_callback_misuse": rule_no_callback_misuse, "volume_anomaly": rule_volume_anomaly,
     "volume_anomaly_city": rule_volume_anomaly_city, "connection_drop": rule_connection_drop,
     "queue_surge": rule_queue_surge, "urgent_content": rule_urgent_content,
+    "seat_shortage": rule_seat_shortage,
 }
 
 

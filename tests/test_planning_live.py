@@ -1,0 +1,96 @@
+"""The plan against the floor: planned seats and adherence on the wall's staffing panel, and the
+seat-shortage watchpoint (detection in cockpit.planning.live, lifecycle in cockpit.watch)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cockpit.http.planning import roster_document
+from cockpit.metrics import definitions as metrics
+from cockpit.metrics import staffing
+from cockpit.planning import live as planning_live
+from cockpit.store.models import Alert
+from cockpit.views import panels
+from cockpit.watch import evaluate as watchpoints
+from layouts.roster import current_week
+from layouts.wall import staffing_body
+from tests.metric_events import call, ingest, seat, weekday_call_history
+
+NOW = datetime(2026, 11, 25, 2, 40)  # naive UTC: Wednesday 10:40 in Shanghai
+
+
+def _busy_half_hour(n_calls: int, n_seats: int) -> list[dict]:
+    """n_calls in the 30 minutes before NOW (talk 300 s), and n_seats logged in and ready."""
+    events = []
+    for i in range(n_calls):
+        queued = NOW - timedelta(minutes=30) + timedelta(seconds=i * 1800 / n_calls)
+        events += call(f"b{i}", queued=queued, answer_after=20, talk=300, seat=f"S{i % max(n_seats, 1)}")
+    for k in range(n_seats):
+        events.append(seat(f"S{k}", "ready", NOW - timedelta(hours=1)))
+    return events
+
+
+def test_live001_wall_shows_planned_seats_and_adherence(sqlite_stores):
+    stores = sqlite_stores
+    now = metrics.utcnow()
+    ingest(stores, weekday_call_history(2, now) + [seat(f"P{k}", "ready", now - timedelta(minutes=5)) for k in range(2)])
+    doc = roster_document(stores, scope="620100", week=current_week(stores.settings.tz), now=now)
+    sec = panels.compute_staffing(stores, "620100", now.replace(tzinfo=metrics.UTC))
+    first = metrics.floor_interval(now).replace(tzinfo=metrics.UTC).isoformat()
+    planned = next(r["planned"] for r in doc["intervals"] if r["start"] == first)
+    assert sec["planned"] == planned and planned >= 1  # the N shift keeps at least one seat
+    assert sec["staffed"] == 2
+    assert sec["adherence"] == pytest.approx(2 / planned)
+    assert [r["planned"] for r in sec["next"]] == [
+        next(r["planned"] for r in doc["intervals"] if r["start"] == n["start"]) for n in sec["next"]]
+    text = str(staffing_body(sec, "zh"))
+    assert "排班遵从率" in text and f"{2 / planned * 100:.0f}%" in text
+    assert "Adherence" in str(staffing_body(sec, "en"))
+    # without a kept roster: no planned figure, no adherence (never a made-up plan)
+    stores.redis.delete(planning_live.roster_key("620100", datetime.fromisoformat(doc["monday"]).date()))
+    bare = panels.compute_staffing(stores, "620100", now.replace(tzinfo=metrics.UTC))
+    assert bare["planned"] is None and bare["adherence"] is None
+
+
+def test_live002_shortage_detection(stores):
+    ingest(stores, _busy_half_hour(120, 3))  # 240 calls/h x 300 s = 20 erlangs on 3 seats
+    with stores.session() as s:
+        found = planning_live.shortage(s, city="620100", now=NOW, settings=stores.settings)
+        assert found is not None
+        assert found["staffed"] == 3 and found["required"] > 3
+        assert found["offered_per_hour"] == pytest.approx(240.0)
+        assert found["projected_service_level"] < found["target"] == 0.8
+        lam = 240 / 3600
+        assert found["required"] == staffing.required_erlang_a(lam, found["aht_s"], found["patience_s"], 15, 0.8)
+        assert planning_live.shortage(s, city="620200", now=NOW, settings=stores.settings) is None  # no calls
+
+
+def test_live003_enough_seats_is_no_shortage(stores):
+    ingest(stores, _busy_half_hour(120, 30))
+    with stores.session() as s:
+        assert planning_live.shortage(s, city="620100", now=NOW, settings=stores.settings) is None
+
+
+def test_live004_watchpoint_holds_then_fires_in_the_inbox(sqlite_stores):
+    stores = sqlite_stores
+    ingest(stores, _busy_half_hour(120, 3))
+    with stores.session() as s:
+        report = watchpoints.evaluate(s, stores.settings, now=NOW, rules=["seat_shortage"])
+        assert report["seat_shortage"]["opened"] == 1 and report["seat_shortage"]["fired"] == 0  # held 30 min
+        alert = s.scalars(select(Alert).where(Alert.rule == "seat_shortage")).one()
+        assert alert.state == "pending" and alert.city == "620100" and "坐席不足" in alert.title
+        assert alert.detail["staffed"] == 3
+    # the shortage still there 31 minutes later (calls keep coming, seats unchanged): it fires
+    later = NOW + timedelta(minutes=31)
+    more = []
+    for i in range(124):
+        queued = later - timedelta(minutes=30) + timedelta(seconds=i * 1800 / 124)
+        more += call(f"c{i}", queued=queued, answer_after=20, talk=300, seat=f"S{i % 3}")
+    ingest(stores, more)
+    with stores.session() as s:
+        report = watchpoints.evaluate(s, stores.settings, now=later, rules=["seat_shortage"])
+        assert report["seat_shortage"]["fired"] == 1
+        assert s.scalars(select(Alert.state).where(Alert.rule == "seat_shortage")).one() == "firing"
