@@ -23,6 +23,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from cockpit import jobs
+from cockpit.planning import live as planning_live
+from cockpit.planning.simroster import RosterSeats
 from cockpit.store import migrate
 from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
 from cockpit.store.models import EventRecord
@@ -105,6 +107,8 @@ def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
         state.update(seeded=True)
         save_state(settings, state)
         log.info("history complete")
+    planned = planning_live.plan_weeks(stores)  # the live floor follows these from tomorrow on
+    log.info("rosters planned: %s", planned or "all kept")
 
 
 def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
@@ -116,7 +120,12 @@ def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
         if stop.wait(1.0):
             return
     state = load_state(settings)
-    province = Province(seed=seed, origin=datetime.fromisoformat(state["origin"]), seat_detail=True)
+    # From tomorrow on (today's floor is already on the wall) the seats are the kept rosters'.
+    tomorrow = datetime.now(UTC).astimezone(settings.tz).date() + timedelta(days=1)
+    roster = RosterSeats(since=tomorrow, lookup=lambda city, monday: planning_live.kept_roster(stores.redis, city,
+                                                                                             monday))
+    province = Province(seed=seed, origin=datetime.fromisoformat(state["origin"]), seat_detail=True,
+                        roster=roster)
     cursor = last_sim_event(stores) or datetime.now(UTC)
     cursor = max(cursor - RESUME_OVERLAP, datetime.fromisoformat(state["live_from"]))
     log.info("live simulated traffic from %s", cursor.isoformat())

@@ -12,6 +12,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from cockpit.metrics import rollups
+from cockpit.planning import live as planning_live
 from cockpit.reports.schedule import write_due_reports
 from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
@@ -70,6 +71,8 @@ def schedule(scheduler, stores: Stores) -> None:
     scheduler.add_job(panels.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(write_due_reports, "interval", hours=1, args=[stores], id="reports",
+                      max_instances=1, coalesce=True)
+    scheduler.add_job(planning_live.plan_weeks, "interval", hours=1, args=[stores], id="rosters",
                       max_instances=1, coalesce=True)
 
 

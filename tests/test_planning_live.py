@@ -94,3 +94,14 @@ def test_live004_watchpoint_holds_then_fires_in_the_inbox(sqlite_stores):
         report = watchpoints.evaluate(s, stores.settings, now=later, rules=["seat_shortage"])
         assert report["seat_shortage"]["fired"] == 1
         assert s.scalars(select(Alert.state).where(Alert.rule == "seat_shortage")).one() == "firing"
+
+
+def test_live005_worker_keeps_this_and_next_weeks_roster(sqlite_stores):
+    stores = sqlite_stores
+    now = metrics.utcnow()
+    ingest(stores, weekday_call_history(2, now))
+    done = planning_live.plan_weeks(stores, now=now)
+    assert list(done) == ["620100"] and len(done["620100"]) == 2
+    monday = datetime.fromisoformat(roster_document(stores, scope="620100", week=done["620100"][0])["monday"]).date()
+    assert planning_live.kept_roster(stores.redis, "620100", monday)["week"] == done["620100"][0]
+    assert planning_live.plan_weeks(stores, now=now) == {}  # kept: nothing planned again

@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -167,6 +168,14 @@ scale_option = click.option(
     envvar="COCKPIT_SIM_BATCH",
     help="Most events in one POST.",
 )
+@click.option(
+    "--roster",
+    "rosters",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="COCKPIT_SIM_ROSTER",
+    help="A roster (the JSON of `cockpit roster --json`) whose shifts staff its city and week (repeatable).",
+)
 @click.pass_obj
 def simulate(
     settings: Settings,
@@ -183,9 +192,16 @@ def simulate(
     origin: str | None,
     seat_detail: bool | None,
     batch: int,
+    rosters: tuple[str, ...] = (),
 ) -> None:
     """Stream simulated Gansu 12345 traffic: NDJSON to --out, or POSTs in accelerated real time."""
+    from cockpit.planning.simroster import RosterSeats
     from cockpit.simulation import Province
+
+    try:
+        roster = RosterSeats([json.loads(Path(p).read_text(encoding="utf-8")) for p in rosters]) if rosters else None
+    except (ValueError, KeyError) as exc:
+        raise click.BadParameter(f"not a roster document: {exc}", param_hint="--roster") from None
 
     begin = parse_moment(start)
     span = parse_duration(duration)
@@ -197,6 +213,7 @@ def simulate(
         incidents=incidents,
         seat_detail=detail,
         origin=parse_moment(origin) if origin else None,
+        roster=roster,
     )
     if not span and out is not None:
         raise click.BadParameter(

@@ -123,3 +123,31 @@ def rule_seat_shortage(ctx) -> list:
         if f:
             out.append(f)
     return out
+
+
+def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2) -> dict[str, list[str]]:
+    """The worker job: keep a roster for this week and the next ones for every city with calls
+    in the last 7 days (planned once, then read from the kept plan). Returns weeks planned per city."""
+    from cockpit.http.kpi import ParamError
+    from cockpit.http.planning import roster_document
+
+    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    with stores.session() as session:
+        cities = sorted(session.scalars(
+            select(Call.city).where(Call.queued_at >= now - timedelta(days=7), Call.queued_at < now).distinct()))
+    monday = _monday(now, stores.settings)
+    done: dict[str, list[str]] = {}
+    for city in cities:
+        for k in range(weeks):
+            week_monday = monday + timedelta(days=7 * k)
+            if kept_roster(stores.redis, city, week_monday) is not None:
+                continue
+            iso = week_monday.isocalendar()
+            week = f"{iso.year}-W{iso.week:02d}"
+            try:
+                roster_document(stores, scope=city, week=week, now=now)
+            except ParamError as exc:
+                log.warning("no roster for %s %s: %s", city, week, exc.message)
+                continue
+            done.setdefault(city, []).append(week)
+    return done

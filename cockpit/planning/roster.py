@@ -368,12 +368,14 @@ def plan_week(session, *, cities: list[str], monday: date, now: datetime, settin
         if not n:
             continue
         pauses = []
-        for p, starts_p in zip(s.pauses, bs):
+        for k, (p, starts_p) in enumerate(zip(s.pauses, bs)):
             for off, m in sorted(starts_p.items()):
-                pauses.append({"kind": p.kind, "start": local_hm(s.start + off),
-                               "end": local_hm(s.start + off + p.length), "people": m})
+                pauses.append({"kind": p.kind, "pause": k, "start": local_hm(s.start + off),
+                               "end": local_hm(s.start + off + p.length), "people": m,
+                               "offset_min": off * 15, "minutes": p.length * 15})
         days[s.day.isoformat()].append({
             "shift": s.name, "start": local_hm(s.start), "end": local_hm(s.start + s.length), "people": n,
+            "minutes": s.length * 15,
             "paid_hours": s.paid_hours, "breaks": pauses,
             "break_order": [local_hm(s.start + off) for off in assign_breaks(n, bs[0])] if bs else []})
     intervals = []

@@ -101,6 +101,8 @@ class Province:
     three more events per call). ``origin``: days before its local date are not simulated, so
     no step of a ticket created before a seeded history began is emitted. ``sampler`` places a
     point in a district: ``sampler(district_code, rng) -> (lat, lon)``; default ``geo``.
+    ``roster(city, day) -> list[callcentre.Seat] | None`` staffs a day from a plan (e.g.
+    ``cockpit.planning.simroster.RosterSeats``); None for a day lets the simulator staff itself.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class Province:
         seat_detail: bool = False,
         origin: datetime | None = None,
         sampler: Sampler | None = None,
+        roster: Callable[[str, date], list | None] | None = None,
     ) -> None:
         table = catalog.cities()
         unknown = [c for c in cities or [] if c not in table]
@@ -123,6 +126,7 @@ class Province:
         self.scale = scale
         self.incidents_on = incidents
         self.seat_detail = seat_detail
+        self.roster = roster
         self.origin_day = origin.astimezone(LOCAL_TZ).date() if origin else None
         self._sampler = sampler if sampler is not None else _geo_sampler()
         self._pools = _POOLS.setdefault(sampler if sampler is not None else "default", {})
@@ -422,6 +426,11 @@ class _CityDay:
         hourly = [phone_daily * plan_level * sh for sh in profiles.HOUR_SHAPE]
         counts = callcentre.plan_shifts(callcentre.required_seats(hourly))
         absent = {i.shift: i.factor for i in self.incidents if i.kind == "seat_shortage" and i.shift}
+        planned = self.p.roster(self.city.code, self.day) if self.p.roster is not None else None
+        if planned is not None:
+            from cockpit.planning.simroster import planned_minus_absent
+
+            return planned_minus_absent(planned, absent)
         return callcentre.build_seats(self.city.code, counts, self.rng, absent)
 
     def _call_events(self, calls: list[callcentre.Served], seats: list[callcentre.Seat]) -> None:
