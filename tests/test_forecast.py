@@ -145,3 +145,21 @@ def test_fct020_real_technion_month_beats_seasonal_naive():
     wape_naive = np.abs(naive - yte).sum() / yte.sum()
     assert wape < 0.85 * wape_naive, (wape, wape_naive)
     assert date(1999, 2, 22) == (te[0] + timedelta(hours=2)).date()
+
+
+def test_fct012_cached_fit_serves_the_same_figures(sqlite_stores):
+    from cockpit.store.cache import TTLCache
+
+    now = datetime(2026, 3, 23, 4, 5)
+    ingest(sqlite_stores, weekday_call_history(3, now))
+    cache = TTLCache()
+    starts = F.interval_starts(now, now + timedelta(hours=2))
+    with sqlite_stores.session() as s:
+        plain = F.forecast_for(s, cities=["620100"], starts=starts, now=now, settings=sqlite_stores.settings)
+        first = F.forecast_for(s, cities=["620100"], starts=starts, now=now, settings=sqlite_stores.settings,
+                               cache=cache)
+        ingest(sqlite_stores, weekday_call_history(1, now + timedelta(minutes=5)))  # more data: not refitted
+        again = F.forecast_for(s, cities=["620100"], starts=starts[2:], now=now + timedelta(minutes=5),
+                               settings=sqlite_stores.settings, cache=cache)
+    assert first.mean == pytest.approx(plain.mean) and first.upper == pytest.approx(plain.upper)
+    assert again.mean == pytest.approx(plain.mean[2:])

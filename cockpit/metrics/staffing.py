@@ -223,12 +223,13 @@ def _offered(session: Session, cities, start: datetime, end: datetime,
 
 
 def forecast(session: Session, *, cities, interval_starts: list[datetime], now: datetime,
-             settings: Settings) -> tuple[list[float], dict[str, Any]]:
+             settings: Settings, cache=None) -> tuple[list[float], dict[str, Any]]:
     """Offered calls per interval from the one forecast model (``cockpit.planning.forecast``:
     hour-of-week profile, trend, holidays and known incidents masked). Returns (forecasts, basis)."""
     from cockpit.planning import forecast as planning_forecast
 
-    fc = planning_forecast.forecast_for(session, cities=cities, starts=interval_starts, now=now, settings=settings)
+    fc = planning_forecast.forecast_for(session, cities=cities, starts=interval_starts, now=now, settings=settings,
+                                        cache=cache)
     basis = {"method": fc.method, "scale": None, "lower": fc.lower, "upper": fc.upper, **fc.basis}
     return fc.mean, basis
 
@@ -242,14 +243,14 @@ def staffed_now(session: Session, *, cities) -> int:
 
 
 def plan(session: Session, *, scope: str, now: datetime, settings: Settings | None = None,
-         target: float | None = None, horizon: timedelta = HORIZON) -> list[dict[str, Any]]:
+         target: float | None = None, horizon: timedelta = HORIZON, cache=None) -> list[dict[str, Any]]:
     """Required vs staffed seats for the current interval and the next two hours.
 
     ``now`` is naive UTC (or aware). Each row: start (ISO, UTC), forecast_offered, aht_s,
     patience_s, erlangs, required_erlang_c, required_erlang_a, staffed (seats available now;
     no roster is known, so the same for every row) and projected_service_level (Erlang A when
     patience is known, else Erlang C) at that staffing. A district scope has no telephony:
-    returns []. Read-only.
+    returns []. ``cache``: see ``planning.forecast.forecast_for``. Read-only.
     """
     settings = settings or Settings()
     now = metrics.to_naive_utc(now)
@@ -265,7 +266,8 @@ def plan(session: Session, *, scope: str, now: datetime, settings: Settings | No
     while s < now + horizon:
         starts.append(s)
         s += metrics.INTERVAL
-    offered, basis = forecast(session, cities=cities, interval_starts=starts, now=now, settings=settings)
+    offered, basis = forecast(session, cities=cities, interval_starts=starts, now=now, settings=settings,
+                              cache=cache)
     recent = _offered(session, cities, now - ESTIMATE_WINDOW, now, settings)
     aht_s = metrics.aht(recent.handle_sum_s, recent.ended) or DEFAULT_AHT_S
     patience = patience_estimate(session, cities=cities, start=now - ESTIMATE_WINDOW, end=now)

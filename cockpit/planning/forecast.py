@@ -261,11 +261,27 @@ def known_incidents(session: Session, *, cities, start: datetime, end: datetime,
     return out
 
 
+CACHE_TTL_S = 900.0
+CACHE_SPAN = timedelta(hours=6)
+
+
 def forecast_for(session: Session, *, cities, starts: Sequence[datetime], now: datetime, settings: Settings,
-                 level: float = DEFAULT_LEVEL) -> Forecast:
-    """The deployment's forecast: ``forecast_scope`` with its holidays and its known incidents masked."""
+                 level: float = DEFAULT_LEVEL, cache=None) -> Forecast:
+    """The deployment's forecast: ``forecast_scope`` with its holidays and its known incidents masked.
+
+    With ``cache`` (a ``cockpit.store.cache.TTLCache``, e.g. ``stores.caches.ttl``) one fit per
+    city set and 15-minute interval serves the next ``CACHE_SPAN`` of starts for ``CACHE_TTL_S``:
+    the wall refreshes the staffing panel every minute, the model changes with whole intervals."""
     now = metrics.to_naive_utc(now)
     end = metrics.floor_interval(now)
+    if cache is not None and starts and end <= min(starts) and max(starts) < end + CACHE_SPAN:
+        key = ("planning.forecast", tuple(sorted(cities)), end, level)
+        span = interval_starts(end, end + CACHE_SPAN)
+        full, _stamp = cache.get(key, CACHE_TTL_S, lambda: forecast_for(session, cities=cities, starts=span,
+                                                                         now=now, settings=settings, level=level))
+        pick = [span.index(s) for s in starts]
+        return Forecast(list(starts), [full.mean[i] for i in pick], [full.lower[i] for i in pick],
+                        [full.upper[i] for i in pick], full.level, full.method, dict(full.basis))
     masks = known_incidents(session, cities=cities, start=end - timedelta(days=7 * HISTORY_WEEKS), end=end, now=now)
     return forecast_scope(session, cities=cities, starts=starts, now=now, tz=settings.tz,
                           holidays=holidays(settings), masks=masks, level=level)

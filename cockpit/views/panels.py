@@ -107,7 +107,8 @@ def compute_utilisation(stores: Stores, cities: tuple[str, ...], now: datetime) 
 def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
     """Required vs staffed seats in the current 15-minute interval and the next ones (``staffing.plan``)."""
     with stores.session() as session:
-        rows = staffing.plan(session, scope=scope, now=naive_utc(now), settings=stores.settings)
+        rows = staffing.plan(session, scope=scope, now=naive_utc(now), settings=stores.settings,
+                             cache=stores.caches.ttl)
     if not rows:
         return {"required": None, "staffed": None, "projected_service_level": None, "interval_start": None,
                 "next": []}
