@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, State, ctx, no_update
+from datetime import datetime, time
+
+from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
 from cockpit.views import drill
 from cockpit.store.db import Stores
 from layouts import ids
+from layouts.i18n import t
 from layouts.supervise import grid_block, search_for, view_parts
+from layouts.ticket import action_error, check_action
+
+
+def acting_user(typed: str | None) -> str:
+    """Who acts: the logged-in user when logins exist (issue 11, ``cockpit.auth.current_user``),
+    else the name typed in the inbox. Kept a parameter of every alert action, never looked up below."""
+    try:
+        from cockpit.auth import current_user  # noqa: PLC0415 - optional until logins land
+    except ImportError:
+        return (typed or "").strip()
+    user = current_user()
+    name = getattr(user, "name", None) or getattr(user, "username", None) or (user if isinstance(user, str) else None)
+    return (name or typed or "").strip()
 
 _CONTROLS = {ids.SUP_CITY: "city", ids.SUP_DISTRICT: "district", ids.SUP_RULE: "rule", ids.SUP_STATE: "state",
              ids.SUP_FROM: "from", ids.SUP_TO: "to"}
@@ -19,12 +35,50 @@ def register(app: Dash, stores: Stores) -> None:
     @app.callback(Output(ids.SUP_BREADCRUMB, "children"), Output(ids.SUP_ALERTS, "children"),
                   Output(ids.SUP_SELECTED, "children"), Output(ids.SUP_DISTRICT_BARS, "figure"),
                   Output(ids.SUP_CATEGORY_BARS, "figure"), Output(ids.SUP_CITY, "options"),
-                  Output(ids.SUP_DISTRICT, "options"),
+                  Output(ids.SUP_DISTRICT, "options"), Output(ids.SUP_PAGE_IDS, "data"),
                   Input(ids.SUP_QUERY, "data"), State(ids.LANG_STORE, "data"))
     def show_supervise_view(query, lang):
-        """URL query (page render) -> breadcrumb, alert list, facets, filter options."""
+        """URL query (page render, or after an action) -> breadcrumb, inbox, facets, filter options,
+        and the ids of the alerts on the page (for the bulk acknowledge)."""
         view = drill.supervise_view(stores, query or {})
-        return view_parts(view, lang or settings.language, settings.tz)
+        return (*view_parts(view, lang or settings.language, settings.tz), [a["id"] for a in view["alerts"]])
+
+    @app.callback(Output(ids.SUP_QUERY, "data", allow_duplicate=True), Output(ids.SUP_ACT_MSG, "children"),
+                  Input({"type": ids.SUP_ACTION, "action": ALL}, "n_clicks"),
+                  State(ids.SUP_QUERY, "data"), State(ids.SUP_PAGE_IDS, "data"), State(ids.SUP_ACTOR, "value"),
+                  State(ids.SUP_ACT_TO, "value"), State(ids.SUP_ACT_KIND, "value"), State(ids.SUP_ACT_NOTE, "value"),
+                  State(ids.SUP_ACT_DUE, "value"), State(ids.LANG_STORE, "data"), prevent_initial_call=True)
+    def act_in_inbox(clicks, query, page_ids, typed_actor, to, kind, note, due, lang):
+        """An inbox action -> the alert store (actor = the logged-in user, else the typed name), then
+        the inbox is redrawn (a new query dict) with the outcome beside the buttons."""
+        trigger = ctx.triggered_id
+        if not trigger or not ctx.triggered[0]["value"]:
+            return no_update, no_update
+        lang = lang or settings.language
+        query = dict(query or {})
+        action = trigger["action"]
+        actor = acting_user(typed_actor)
+        if action == "bulk_ack":
+            targets = list(page_ids or [])
+        elif str(query.get("alert") or "").isdigit():
+            targets = [int(query["alert"])]
+        else:
+            return no_update, html.Span(t("sup.act.pick", lang), className="ck-error")
+        problem = check_action("ack" if action in ("bulk_ack", "assign") else action, by=actor, note=note or "",
+                               to=to or "", lang=lang)
+        if action == "assign" and not problem and not (to or "").strip():
+            problem = t("tk.err.to", lang)
+        if problem:
+            return no_update, html.Span(problem, className="ck-error")
+        due_at = None
+        if due:
+            due_at = datetime.combine(datetime.fromisoformat(due).date(), time(23, 59)).replace(tzinfo=settings.tz)
+        n, error = drill.act_on_alerts(stores, targets, action=action, by=actor, note=note or "", to=to or "",
+                                       kind=kind or "user", due=due_at)
+        if error:
+            return no_update, html.Span(action_error(error, lang), className="ck-error")
+        query["_done"] = int(query.get("_done") or 0) + 1  # a new dict redraws the inbox
+        return query, html.Span(t("sup.act.done", lang).format(n=n), className="ck-ok")
 
     @app.callback(Output(ids.URL, "search", allow_duplicate=True),
                   Input(ids.SUP_CITY, "value"), Input(ids.SUP_DISTRICT, "value"), Input(ids.SUP_RULE, "value"),

@@ -8,7 +8,7 @@ data arrive through callbacks (``callbacks/supervise.py``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import dash_ag_grid as dag
@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from cockpit.watch.evaluate import RULES
+from cockpit.watch.vocab import RULE_LABELS, SEVERITY_LABELS, label, reason
 from layouts import ids
 from layouts.categories import category_label
 from layouts.i18n import register, t
@@ -48,6 +49,43 @@ register({
     "sup.since": {"zh": "触发时间", "en": "Since"},
     "sup.severity": {"zh": "级别", "en": "Severity"},
     "sup.col.title": {"zh": "预警", "en": "Alert"},
+    "sup.col.reason": {"zh": "预警（区域 · 监控点 · 件数 · 时长）", "en": "Alert (area · watchpoint · size · age)"},
+    "sup.col.assignee": {"zh": "承办", "en": "Assignee"},
+    "sup.total": {"zh": "共 {n} 条", "en": "{n} alerts"},
+    "sup.suppressed": {"zh": "已抑制 {n} 条", "en": "{n} suppressed"},
+    "sup.show_suppressed": {"zh": "查看已抑制", "en": "show suppressed"},
+    "sup.show_active": {"zh": "返回未抑制", "en": "back to active"},
+    "sup.by_rule_totals": {"zh": "按监控点", "en": "By watchpoint"},
+    "sup.by_area_totals": {"zh": "按区域", "en": "By area"},
+    "sup.page": {"zh": "第 {p} / {n} 页", "en": "Page {p} of {n}"},
+    "sup.prev": {"zh": "上一页", "en": "Previous"},
+    "sup.next": {"zh": "下一页", "en": "Next"},
+    "sup.actor": {"zh": "操作人", "en": "Acting user"},
+    "sup.act_to": {"zh": "指派/督办对象", "en": "Assign / escalate to"},
+    "sup.act_kind": {"zh": "对象类型", "en": "Assignee type"},
+    "sup.kind.user": {"zh": "人员", "en": "Person"},
+    "sup.kind.unit": {"zh": "承办单位", "en": "Handling unit"},
+    "sup.act_note": {"zh": "说明", "en": "Note"},
+    "sup.act_due": {"zh": "督办期限", "en": "Due date"},
+    "sup.act.ack": {"zh": "签收", "en": "Acknowledge"},
+    "sup.act.assign": {"zh": "指派", "en": "Assign"},
+    "sup.act.escalate": {"zh": "督办", "en": "Escalate"},
+    "sup.act.resolve": {"zh": "解除", "en": "Resolve"},
+    "sup.act.bulk_ack": {"zh": "本页全部签收", "en": "Acknowledge this page"},
+    "sup.act.done": {"zh": "已完成：{n} 条", "en": "Done: {n}"},
+    "sup.act.pick": {"zh": "请先在列表中选择一条预警", "en": "Select an alert in the list first"},
+    "sup.history": {"zh": "处理记录", "en": "History"},
+    "sup.tickets_of_alert": {"zh": "该预警的工单", "en": "Tickets of this alert"},
+    "event.opened": {"zh": "产生", "en": "opened"},
+    "event.fired": {"zh": "告警", "en": "fired"},
+    "event.updated": {"zh": "更新", "en": "updated"},
+    "event.renotified": {"zh": "再次提醒", "en": "re-notified"},
+    "event.acknowledged": {"zh": "签收", "en": "acknowledged"},
+    "event.assigned": {"zh": "指派", "en": "assigned"},
+    "event.escalated": {"zh": "督办", "en": "escalated"},
+    "event.resolved": {"zh": "解除", "en": "resolved"},
+    "event.suppressed": {"zh": "抑制", "en": "suppressed"},
+    "event.unsuppressed": {"zh": "取消抑制", "en": "unsuppressed"},
     "sup.any": {"zh": "全部", "en": "All"},
     "state.open": {"zh": "未关闭", "en": "Open"},
     "state.all": {"zh": "全部", "en": "All"},
@@ -56,21 +94,6 @@ register({
     "state.acknowledged": {"zh": "已签收", "en": "Acknowledged"},
     "state.escalated": {"zh": "已督办", "en": "Escalated"},
     "state.resolved": {"zh": "已解除", "en": "Resolved"},
-    "severity.critical": {"zh": "紧急", "en": "Critical"},
-    "severity.major": {"zh": "重要", "en": "Major"},
-    "severity.minor": {"zh": "一般", "en": "Minor"},
-    "rule.overdue": {"zh": "超期未办结", "en": "Overdue"},
-    "rule.closed_late": {"zh": "超期办结", "en": "Closed late"},
-    "rule.repeat_complaint": {"zh": "反复投诉", "en": "Repeated complaint"},
-    "rule.transfer_chain": {"zh": "超长流转", "en": "Long transfer chain"},
-    "rule.dissatisfied": {"zh": "回访不满意", "en": "Dissatisfied callback"},
-    "rule.no_callback_misuse": {"zh": "无需回访滥用", "en": "No-callback misuse"},
-    "rule.volume_anomaly": {"zh": "区域诉求激增", "en": "Volume anomaly (district)"},
-    "rule.volume_anomaly_city": {"zh": "全市诉求激增", "en": "Volume anomaly (city)"},
-    "rule.connection_drop": {"zh": "接通率下降", "en": "Connection-rate drop"},
-    "rule.queue_surge": {"zh": "排队积压", "en": "Queue surge"},
-    "rule.urgent_content": {"zh": "紧急/情绪诉求", "en": "Urgent content"},
-    "rule.seat_shortage": {"zh": "坐席不足", "en": "Seat shortage"},
     "col.ticket_id": {"zh": "工单号", "en": "Ticket"},
     "col.created_at": {"zh": "受理时间", "en": "Created"},
     "col.district": {"zh": "区县", "en": "District"},
@@ -86,8 +109,13 @@ register({
     "crumb.province": {"zh": "全省", "en": "Province"},
 })
 
+# One vocabulary for every screen (cockpit.watch.vocab): rule.* and severity.* messages.
+register({f"rule.{k}": dict(v) for k, v in RULE_LABELS.items()}
+         | {f"severity.{k}": dict(v) for k, v in SEVERITY_LABELS.items()})
+
 STATES = ("open", "firing", "acknowledged", "escalated", "resolved", "all")
-FILTER_KEYS = ("city", "district", "category", "rule", "state", "from", "to", "alert")
+FILTER_KEYS = ("city", "district", "category", "rule", "state", "from", "to", "alert", "page", "suppressed")
+ACTIONS = ("ack", "assign", "escalate", "resolve", "bulk_ack")
 TEXT_COLUMNS = ("district", "category", "unit", "status", "satisfaction", "address")
 NUMBER_COLUMNS = ("returns", "transfers")
 
@@ -99,8 +127,10 @@ def search_for(query: Mapping[str, str], **changes: str | None) -> str:
     the district, so the URL never holds a contradiction.
     """
     out = {k: v for k, v in query.items() if v and (k in FILTER_KEYS or k == "lang")}
-    if "alert" not in changes and any(k in changes for k in FILTER_KEYS):
+    if "alert" not in changes and any(k in changes for k in FILTER_KEYS if k != "page"):
         out.pop("alert", None)
+    if "page" not in changes and any(k in changes for k in FILTER_KEYS if k != "alert"):
+        out.pop("page", None)  # a new filter starts at the first page
     if "city" in changes and changes["city"] != query.get("city"):
         out.pop("district", None)
     for key, value in changes.items():
@@ -207,7 +237,7 @@ def supervise_page(ctx: PageContext) -> html.Div:
         filters,
         html.Div([
             html.Section([html.H3(t("sup.alerts", lang)), html.Div(id=ids.SUP_ALERTS)], className="ck-sup-alerts"),
-            html.Section([html.Div(id=ids.SUP_SELECTED),
+            html.Section([html.Div(id=ids.SUP_SELECTED), action_bar(lang), dcc.Store(id=ids.SUP_PAGE_IDS),
                           html.Div([html.H4(facet_title("sup.by_district", q, lang), className="ck-sup-facet-title"),
                                     dcc.Graph(id=ids.SUP_DISTRICT_BARS, config={"displayModeBar": False},
                                               className="ck-sup-bars"),
@@ -243,41 +273,131 @@ def _when(iso: str | None, tz) -> str:
     return datetime.fromisoformat(iso).astimezone(tz).strftime("%m-%d %H:%M")
 
 
+def _place(a: Mapping, lang: str, names: Mapping[str, str]) -> str:
+    unit = (a.get("detail") or {}).get("unit") if (a.get("detail") or {}).get("group_by") == "unit" else None
+    return unit or place_name(a.get("district") or a.get("city"), lang, names)
+
+
+def _chips(counts: Mapping[str, int], label_of, href_of, selected: str | None) -> list:
+    return [html.Span(dcc.Link(f"{label_of(k)} {n}", href=href_of(k),
+                               className="ck-chip" + (" ck-chip-on" if k == selected else "")), **{"data-key": k})
+            for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def inbox_summary(view: dict, lang: str) -> html.Div:
+    """Totals: all open alerts of the filter per severity, per watchpoint and per area (chips that filter)."""
+    box, q = view["inbox"], view["query"] | ({"lang": lang} if lang != "zh" else {})
+    names = view["names"]
+    sev = [html.Span(f"{label(SEVERITY_LABELS, k, lang)} {box['by_severity'][k]}", className=f"ck-sev ck-sev-{k}")
+           for k in ("critical", "major", "minor") if box["by_severity"].get(k)]
+    suppressed = box.get("suppressed") or 0
+    toggle = []
+    if q.get("suppressed") == "1":
+        toggle = [dcc.Link(t("sup.show_active", lang), href="/supervise" + search_for(q, suppressed=None))]
+    elif suppressed:
+        toggle = [dcc.Link(t("sup.suppressed", lang).format(n=suppressed),
+                           href="/supervise" + search_for(q, suppressed="1"), className="ck-sup-suppressed")]
+    area_key = "district" if q.get("city") else "city"
+    return html.Div([
+        html.Div([html.B(t("sup.total", lang).format(n=box["total"]), className="ck-sup-total",
+                         **{"data-total": str(box["total"])}), *sev, *toggle], className="ck-sup-totals"),
+        html.Div([html.Span(t("sup.by_rule_totals", lang), className="ck-sup-label"),
+                  *_chips(box["by_rule"], lambda r: label(RULE_LABELS, r, lang),
+                          lambda r: "/supervise" + search_for(q, rule=None if r == q.get("rule") else r),
+                          q.get("rule"))], className="ck-chips ck-sup-rule-totals"),
+        html.Div([html.Span(t("sup.by_area_totals", lang), className="ck-sup-label"),
+                  *_chips(box["by_area"], lambda c: place_name(c, lang, names) if c else "—",
+                          lambda c: "/supervise" + search_for(q, **{area_key: c or None}),
+                          q.get(area_key))], className="ck-chips ck-sup-area-totals"),
+    ], className="ck-sup-summary")
+
+
 def alert_table(view: dict, lang: str, tz) -> html.Div:
+    """The inbox: alerts ranked by severity, size and age, reason first, one page at a time."""
     rows = view["alerts"]
+    summary = inbox_summary(view, lang) if "inbox" in view else None
     if not rows:
-        return html.P(t("sup.no_alerts", lang), className="ck-empty")
+        return html.Div([summary, html.P(t("sup.no_alerts", lang), className="ck-empty")])
     q = view["query"] | ({"lang": lang} if lang != "zh" else {})
     selected = (view.get("selected") or {}).get("id")
+    now = datetime.now(UTC)
     body = []
     for a in rows:
-        place = place_name(a["district"] or a["city"], lang, view["names"])
+        place = _place(a, lang, view["names"])
+        assignee = a.get("assignee") or ""
         body.append(html.Tr([
-            html.Td(html.Span(t(f"severity.{a['severity']}", lang), className=f"ck-sev ck-sev-{a['severity']}")),
-            html.Td(t(f"rule.{a['rule']}", lang)),
-            html.Td(html.Span(dcc.Link(alert_title(a, lang, view["names"]), href="/supervise" + search_for(q, alert=str(a["id"])),
-                                       className="ck-alert-link"), **{"data-alert": str(a["id"])})),
-            html.Td(place),
+            html.Td(html.Span(label(SEVERITY_LABELS, a["severity"], lang), className=f"ck-sev ck-sev-{a['severity']}")),
+            html.Td(html.Span(dcc.Link(reason(a, place, lang, now), href="/supervise" + search_for(q, alert=str(a["id"])),
+                                       className="ck-alert-link", title=alert_title(a, lang, view["names"])),
+                              **{"data-alert": str(a["id"])})),
             html.Td(t(f"state.{a['state']}", lang)),
+            html.Td(assignee),
             html.Td(_when(a["fired_at"] or a["first_seen"], tz)),
         ], className="ck-alert-row" + (" ck-selected" if a["id"] == selected else "")))
-    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in ("sup.severity", "sup.rule", "sup.col.title",
-                                                               "sup.district", "sup.state", "sup.since")]))
-    return html.Div(html.Table([head, html.Tbody(body)], className="ck-table ck-alert-table"),
-                    className="ck-alert-scroll")
+    head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in ("sup.severity", "sup.col.reason", "sup.state",
+                                                               "sup.col.assignee", "sup.since")]))
+    box = view.get("inbox") or {"page": 0, "pages": 1}
+    page, pages = box["page"], box["pages"]
+    pager = html.Div([
+        dcc.Link(t("sup.prev", lang), href="/supervise" + search_for(q, page=str(page - 1) if page > 1 else None),
+                 className="ck-pager-prev") if page > 0 else html.Span(),
+        html.Span(t("sup.page", lang).format(p=page + 1, n=pages), className="ck-pager-where"),
+        dcc.Link(t("sup.next", lang), href="/supervise" + search_for(q, page=str(page + 1)),
+                 className="ck-pager-next") if page + 1 < pages else html.Span(),
+    ], className="ck-pager")
+    return html.Div([summary, html.Div(html.Table([head, html.Tbody(body)], className="ck-table ck-alert-table"),
+                                       className="ck-alert-scroll"), pager])
 
 
 def selected_panel(view: dict, lang: str, tz) -> html.Div | None:
     a = view.get("selected")
     if not a:
         return None
-    items = [html.H3(t("sup.selected", lang)), html.P(alert_title(a, lang, view["names"]), className="ck-selected-title"),
-             html.P(" · ".join([t("rule." + a["rule"], lang), t("state." + a["state"], lang),
-                                 _when(a["fired_at"] or a["first_seen"], tz)]))]
+    place = _place(a, lang, view["names"])
+    items = [html.H3(t("sup.selected", lang)),
+             html.P(reason(a, place, lang), className="ck-selected-title"),
+             html.P(" · ".join(x for x in [label(SEVERITY_LABELS, a["severity"], lang), t("state." + a["state"], lang),
+                                           _when(a["fired_at"] or a["first_seen"], tz),
+                                           a.get("assignee") or "",
+                                           f"→ {a['escalated_to']}" if a.get("escalated_to") else ""] if x))]
     ticket_ids = ((a.get("detail") or {}).get("filter") or {}).get("ticket_ids") or []
     if len(ticket_ids) == 1:
         items.append(dcc.Link(t("sup.open_ticket", lang), href=f"/tickets/{ticket_ids[0]}", className="ck-open-ticket"))
+    history = view.get("history") or []
+    if history:
+        rows = []
+        for e in history[-12:]:
+            extra = e.get("note") or ""
+            d = e.get("detail") or {}
+            if e["action"] in ("escalated", "assigned") and d.get("to"):
+                extra = " ".join(x for x in (f"→ {d['to']}", f"({_when(d.get('due'), tz)})" if d.get("due") else "",
+                                            extra) if x)
+            rows.append(html.Li(f"{_when(e['at'], tz)} {term('event', e['action'], lang)} {e.get('actor') or ''} {extra}".strip(),
+                                **{"data-action": e["action"]}))
+        items += [html.H4(t("sup.history", lang)), html.Ul(rows, className="ck-sup-history")]
     return html.Div(items, className="ck-selected")
+
+
+def action_bar(lang: str) -> html.Div:
+    """Inbox actions on the selected alert (ack, assign, escalate with due date, resolve with a note)
+    and a bulk acknowledge of the page. The acting user is typed here until logins exist (issue 11)."""
+    def field(id_, key, **kw):
+        return html.Label([html.Span(t(key, lang), className="ck-sup-label"), dcc.Input(id=id_, **kw)],
+                          className="ck-sup-field")
+
+    return html.Div([
+        field(ids.SUP_ACTOR, "sup.actor", type="text", debounce=False),
+        field(ids.SUP_ACT_TO, "sup.act_to", type="text"),
+        html.Label([html.Span(t("sup.act_kind", lang), className="ck-sup-label"),
+                    dcc.RadioItems(id=ids.SUP_ACT_KIND, value="user", inline=True,
+                                   options=[{"label": t(f"sup.kind.{k}", lang), "value": k} for k in ("user", "unit")])],
+                   className="ck-sup-field"),
+        field(ids.SUP_ACT_NOTE, "sup.act_note", type="text"),
+        field(ids.SUP_ACT_DUE, "sup.act_due", type="date"),
+        html.Div([html.Button(t(f"sup.act.{k}", lang), id={"type": ids.SUP_ACTION, "action": k},
+                              className=f"ck-btn ck-btn-{k}", n_clicks=0) for k in ACTIONS], className="ck-sup-buttons"),
+        html.Div(id=ids.SUP_ACT_MSG, className="ck-sup-act-msg"),
+    ], className="ck-sup-actions")
 
 
 def bars(pairs: list[tuple[str, int]], names: Mapping[str, str], *, selected: str | None, lang: str = "zh") -> go.Figure:

@@ -47,7 +47,9 @@ GRID_COLUMNS: dict[str, Any] = {
 EXPORT_COLUMNS = ("ticket_id", "city", "district", "category", "unit", "status", "channel", "urgency",
                   "created_at", "due_at", "closed_at", "returns", "transfers", "satisfaction", "address", "text")
 TIME_COLUMNS = ("created_at", "due_at", "closed_at")
-QUERY_KEYS = ("city", "district", "category", "unit", "status", "from", "to", "alert", "rule", "state")
+QUERY_KEYS = ("city", "district", "category", "unit", "status", "from", "to", "alert", "rule", "state", "page",
+              "suppressed")
+INBOX_PAGE = 25  # alerts per inbox page (paging has no cap; the total is exact)
 
 
 @dataclass(frozen=True)
@@ -343,20 +345,24 @@ def supervise_view(stores, query: dict[str, str], *, now: datetime | None = None
     scope = query.get("district") or query.get("city") or None
     state = query.get("state") or "open"
     rule = query.get("rule") if query.get("rule") in RULE_NAMES else None
+    page = int(query["page"]) if str(query.get("page") or "").isdigit() else 0
+    suppressed = query.get("suppressed") == "1"
     with stores.session() as session:
-        rows = alerts.list_alerts(session, scope=scope, state=None if state == "all" else state, rule=rule,
-                                  since=flt.created_from, until=flt.created_to, limit=200)
+        box = alerts.inbox(session, scope=scope, state=state, rule=rule, suppressed=suppressed,
+                           since=flt.created_from, until=flt.created_to, limit=INBOX_PAGE, offset=page * INBOX_PAGE)
+        rows = box.pop("items")
         selected = alerts.get(session, flt.alert) if flt.alert is not None else None
         effective = _apply_alert(session, flt, now_n)
         facet = facets(session, flt, now=now_n)
         cities, districts = known_places(session, flt.city, now=now_n, district=flt.district)
         names = region_names(session, cities + districts + [d for d, _ in facet["district"]]
-                             + [a.district or "" for a in rows])
+                             + [a["district"] or "" for a in rows] + list(box["by_area"]))
         crumbs = breadcrumb(session, settings, city=effective.city, district=effective.district)
         return {
             "query": {k: v for k, v in query.items() if k in QUERY_KEYS and v},
-            "alerts": [alerts.as_dict(a) for a in rows],
+            "alerts": rows, "inbox": box | {"page": page, "pages": max(1, -(-box["total"] // INBOX_PAGE))},
             "selected": alerts.as_dict(selected) if selected is not None else None,
+            "history": alerts.events_of(session, selected.id) if selected is not None else [],
             "facets": facet, "names": names, "cities": cities, "districts": districts,
             "breadcrumb": crumbs, "rules": RULE_NAMES, "state": state,
         }
@@ -474,6 +480,33 @@ def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, by: str,
     except alerts.AlertError as exc:
         error = str(exc)
     return ticket_view(stores, ticket_id), error
+
+
+def act_on_alerts(stores, alert_ids: list[int], *, action: str, by: str, note: str = "", to: str = "",
+                  kind: str = "user", due: datetime | None = None) -> tuple[int, str | None]:
+    """A supervisor's action from the inbox on one alert ('ack', 'assign', 'escalate', 'resolve')
+    or several ('bulk_ack': the firing ones among them). ``by`` is the acting user, passed in by the
+    HTTP/callback layer (the logged-in user once logins exist). Returns (alerts changed, error)."""
+    try:
+        with stores.session() as session:
+            if action == "bulk_ack":
+                return len(alerts.acknowledge_many(session, alert_ids, by=by)["acknowledged"]), None
+            if len(alert_ids) != 1:
+                raise alerts.AlertError("select one alert")
+            alert_id = alert_ids[0]
+            if action == "ack":
+                alerts.acknowledge(session, alert_id, by=by)
+            elif action == "assign":
+                alerts.assign(session, alert_id, by=by, to=to, kind=kind)
+            elif action == "escalate":
+                alerts.escalate(session, alert_id, by=by, to=to, note=note, due=due)
+            elif action == "resolve":
+                alerts.resolve(session, alert_id, by=by, note=note)
+            else:
+                raise alerts.AlertError(f"unknown action {action!r}")
+    except alerts.AlertError as exc:
+        return 0, str(exc)
+    return 1, None
 
 
 # --- export ---------------------------------------------------------------------------------

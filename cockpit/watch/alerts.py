@@ -503,7 +503,8 @@ def facts(detail: dict | None) -> dict:
 
 
 def inbox(session: Session, *, scope: str | None = None, rule: str | None = None, state: str = "open",
-          severity: str | None = None, suppressed: bool = False, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+          severity: str | None = None, suppressed: bool = False, limit: int = 50, offset: int = 0,
+          since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """The supervisor's inbox: alerts ranked by severity, size, age (most urgent first), one page
     of them, the exact total, totals per rule and per area (city, or district inside a city),
     and how many are suppressed (inhibited or silenced). ``state`` 'open' (any open state),
@@ -517,6 +518,10 @@ def inbox(session: Session, *, scope: str | None = None, rule: str | None = None
         conds.append(Alert.state == state)
     if severity:
         conds.append(Alert.severity == severity)
+    if since is not None:
+        conds.append(Alert.first_seen >= _naive(since))
+    if until is not None:
+        conds.append(Alert.first_seen < _naive(until))
     hidden = Alert.suppressed_by.is_not(None)
     n_suppressed = int(session.scalar(select(func.count()).select_from(Alert).where(
         *conds, *([Alert.rule == rule] if rule else []), hidden)) or 0)

@@ -23,6 +23,7 @@ RULE_LABELS: dict[str, dict[str, str]] = {
         ("connection_drop", RULE_NAMES["connection_drop"], "Connection-rate drop"),
         ("queue_surge", RULE_NAMES["queue_surge"], "Queue surge"),
         ("urgent_content", RULE_NAMES["urgent_content"], "Urgent content"),
+        ("seat_shortage", RULE_NAMES["seat_shortage"], "Seat shortage"),
     )
 }
 SEVERITY_LABELS: dict[str, dict[str, str]] = {
