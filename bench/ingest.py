@@ -5,6 +5,10 @@ machine's Redis ceiling (`redis-benchmark -P 32 -t incr`) and a validation-only 
 figures can be compared across machines by ratio.
 
     python bench/ingest.py [--events 100000] [--workers 2] [--pg postgresql://postgres@127.0.0.1/cockpit_bench]
+    python bench/ingest.py --bulk [--events 300000]     # the bulk path for history (cockpit.bulk)
+
+``--bulk`` times ``cockpit.bulk.bulk_ingest`` (COPY on PostgreSQL, chunks of 50,000, rollups at the
+end) on a history ten days old, beside the per-event path on the same events as the baseline.
 """
 
 from __future__ import annotations
@@ -52,12 +56,16 @@ def redis_ceiling() -> float | None:
     return float(match.group(1)) if match else None
 
 
-def make_events(n: int) -> list[dict]:
-    base = datetime.now(UTC) - timedelta(hours=6)
+def make_events(n: int, *, age: timedelta = timedelta(hours=6)) -> list[dict]:
+    base = datetime.now(UTC) - age
     events: list[dict] = []
     seed = 0
     while len(events) < n:
-        events += random_stream(seed, 2000, 600, base=base)
+        for e in random_stream(seed, 2000, 600, base=base):
+            for key in ("call_id", "ticket_id"):  # one call / ticket per id across seeds
+                if key in e:
+                    e[key] = f"s{seed}-{e[key]}"
+            events.append(e)
         seed += 1
     return events[:n]
 
@@ -95,15 +103,56 @@ def run_parallel(url: str, redis_url: str, var: str, events: list[dict], workers
     return len(events) / (time.perf_counter() - start)
 
 
+def bulk_figures(args, client) -> None:
+    """The bulk path against the per-event path on the same ten-day-old history."""
+    from cockpit.bulk import bulk_ingest
+
+    events = make_events(args.events, age=timedelta(days=10))
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, url in (("postgresql", args.pg), ("sqlite", f"sqlite:///{tmp}/bench.sqlite3")):
+            for path in ("bulk", "per-event"):
+                rates = []
+                for _ in range(1 if path == "per-event" else 3):
+                    client.flushdb()
+                    stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
+                    Base.metadata.drop_all(stores.engine)
+                    Base.metadata.create_all(stores.engine)
+                    start = time.perf_counter()
+                    if path == "bulk":
+                        result = bulk_ingest(stores, events, source="bench")
+                        assert not result.rejected and result.accepted == len(events)
+                    else:
+                        _ingest(stores, events)
+                        from cockpit import jobs
+
+                        jobs.rollup_all(stores, datetime.now(UTC) - timedelta(days=11), datetime.now(UTC))
+                    rates.append(len(events) / (time.perf_counter() - start))
+                    stores.engine.dispose()
+                note = "median of 3" if len(rates) > 1 else "1 run"
+                print(f"{label} {path}: {statistics.median(rates):,.0f} events/s ({note}, {len(events):,} events "
+                      f"10 days old, validate + SQL + rollups{'' if path == 'bulk' else ' + Redis'})", flush=True)
+    client.flushdb()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/cockpit_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--workers", type=int, default=2, help="also measure N ingest processes on PostgreSQL")
+    parser.add_argument("--bulk", action="store_true", help="measure the bulk path for history instead")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
+    if args.bulk:
+        client = redis.Redis.from_url(args.redis, decode_responses=True)
+        events = make_events(min(args.events, 100_000))
+        t = time.perf_counter()
+        for e in events:
+            validate(e)
+        print(f"baseline validate only: {len(events) / (time.perf_counter() - t):,.0f} events/s")
+        bulk_figures(args, client)
+        return
     events = make_events(args.events)
     t = time.perf_counter()
     for e in events:

@@ -93,17 +93,17 @@ def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
         if not state.get("today_seeded"):
             # Today first: ingestion is order-free, and the wall needs today before the baselines.
             log.info("seeding today so far (seed %d)", seed)
-            _ingest_window(stores, seed_province, max(today, origin), now)
-            jobs.rollup_all(stores, max(today, origin), now)
+            from cockpit.bulk import bulk_ingest
+
+            bulk_ingest(stores, seed_province.events(max(today, origin), now), source="sim")  # rolls up too
             state.update(today_seeded=True, live_from=now.isoformat())
             save_state(settings, state)
         if origin < today:
             log.info("seeding %d earlier days of simulated history", days)
-            totals = seed_history(stores, days, seed=seed, end=today, progress=True)
+            totals = seed_history(stores, days, seed=seed, end=today, progress=True)  # rolls up too
             log.info("seeded %s events; incidents: %s", totals["accepted"],
                      "; ".join(f"{i['kind']} {i['city']} {i.get('district') or ''} {i['start']}"
                                for i in totals["incidents"]))
-            jobs.rollup_all(stores, origin, today)
         state.update(seeded=True)
         save_state(settings, state)
         log.info("history complete")

@@ -84,6 +84,40 @@ def ingest_batch(
     """
     result = IngestResult()
     received = now or datetime.now(UTC)
+    valid, dead = validate_batch(stores, raws, source=source, row_refs=row_refs, result=result)
+
+    with stores.session() as session:
+        deadletter.record_many(session, dead, received_at=received)
+        new_ids = history.insert_events(session, valid, received_at=received)
+        new = [e for e in valid if e.event_id in new_ids]
+        history.upsert_calls(session, [e for e in new if e.type.startswith("call.")])
+        history.upsert_seats(session, [e for e in new if e.type == "seat.state"])
+        history.insert_ticket_steps(session, [e for e in new if e.type.startswith("ticket.")])
+    result.accepted = len(new)
+    result.duplicates += len(valid) - len(new)
+
+    try:
+        live.apply(stores.redis, new, live.LiveConfig.from_settings(stores.settings))
+    except Exception:  # noqa: BLE001 - SQL already holds the events; mark Redis for rebuild
+        log.exception("live apply failed for %d events; marking the live store dirty", len(new))
+        result.live_applied = False
+        mark_live_dirty(stores)
+    return result
+
+
+def validate_batch(
+    stores: Stores,
+    raws: Sequence[Any],
+    *,
+    source: str,
+    row_refs: Sequence[str] | None = None,
+    result: IngestResult,
+) -> tuple[list[Any], list[dict]]:
+    """Validate raw events: returns the valid ones (first of each event_id) and dead-letter rows.
+
+    Rejections go to ``result.rejected`` (index, event_id, errors); in-batch repeats count as
+    duplicates. Shared by ``ingest_batch`` and the bulk path (``cockpit.bulk``).
+    """
     known = _known_regions(stores)
     valid: list[Any] = []
     dead: list[dict] = []
@@ -106,24 +140,7 @@ def ingest_batch(
             continue
         seen.add(event.event_id)
         valid.append(event)
-
-    with stores.session() as session:
-        deadletter.record_many(session, dead, received_at=received)
-        new_ids = history.insert_events(session, valid, received_at=received)
-        new = [e for e in valid if e.event_id in new_ids]
-        history.upsert_calls(session, [e for e in new if e.type.startswith("call.")])
-        history.upsert_seats(session, [e for e in new if e.type == "seat.state"])
-        history.insert_ticket_steps(session, [e for e in new if e.type.startswith("ticket.")])
-    result.accepted = len(new)
-    result.duplicates += len(valid) - len(new)
-
-    try:
-        live.apply(stores.redis, new, live.LiveConfig.from_settings(stores.settings))
-    except Exception:  # noqa: BLE001 - SQL already holds the events; mark Redis for rebuild
-        log.exception("live apply failed for %d events; marking the live store dirty", len(new))
-        result.live_applied = False
-        mark_live_dirty(stores)
-    return result
+    return valid, dead
 
 
 def ingest_stream(stores: Stores, events: Iterable[Any], *, source: str, batch: int = 5000) -> IngestResult:

@@ -12,7 +12,7 @@ from cockpit.settings import Settings
 
 CITY_HELP = "Region code of the city the file belongs to (e.g. NYC, LA, 620100)."
 TZ_HELP = "IANA zone of the file's wall-clock timestamps (default per format: {})."
-BATCH_HELP = "Events per ingest batch."
+BATCH_HELP = "Events per bulk chunk (one transaction each)."
 
 
 def _check_tz(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -28,7 +28,8 @@ def _check_tz(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return value
 
 
-def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int) -> None:
+def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int,
+         progress: bool = False) -> None:
     from cockpit.importers import UnknownCity, run
     from cockpit.store.db import Stores
 
@@ -40,8 +41,14 @@ def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, bat
     try:
         from cockpit.watch.pause import history_load
 
+        from cockpit.bulk import progress_bar
+
+        bar = progress_bar(progress, desc=f"importing {fmt}", unit="row")
         with history_load(stores, "import"):  # no live alerts for a half-loaded past
-            summary = run(stores, file, fmt, city=city, tz=tz, batch_size=batch_size, on_reject=report)
+            summary = run(stores, file, fmt, city=city, tz=tz, batch_size=batch_size, on_reject=report,
+                          progress=bar)
+        if bar is not None:
+            bar.close()
     except UnknownCity as exc:
         raise click.BadParameter(str(exc), param_hint="--city") from None
     finally:
@@ -70,14 +77,17 @@ def _tz_help(formats: tuple[str, ...]) -> str:
               help=_tz_help(CALL_FORMATS))
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10_000),
               envvar="COCKPIT_IMPORT_BATCH_SIZE", help=BATCH_HELP)
+@click.option("--progress/--no-progress", default=False, show_default=True, envvar="COCKPIT_IMPORT_PROGRESS",
+              help="Show a progress bar (rows read) on stderr.")
 @click.pass_obj
-def import_calls(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int) -> None:
+def import_calls(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int,
+                 progress: bool) -> None:
     """Import a per-call log (FILE may be gzipped) as call and seat events.
 
     Rejected rows are listed on stderr; a JSON summary is the last line on stdout. Exit status 1
     when the file cannot be read at all (wrong format), 0 otherwise (see rejected in the summary).
     """
-    _run(settings, file, fmt, city, tz, batch_size)
+    _run(settings, file, fmt, city, tz, batch_size, progress)
 
 
 @import_group.command("tickets")
@@ -89,13 +99,15 @@ def import_calls(settings: Settings, file: str, fmt: str, city: str, tz: str | N
               help=_tz_help(TICKET_FORMATS))
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10_000),
               envvar="COCKPIT_IMPORT_BATCH_SIZE", help=BATCH_HELP)
+@click.option("--progress/--no-progress", default=False, show_default=True, envvar="COCKPIT_IMPORT_PROGRESS",
+              help="Show a progress bar (rows read) on stderr.")
 @click.pass_obj
 def import_tickets(
-    settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int
+    settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int, progress: bool
 ) -> None:
     """Import a 311 service-request export (CSV or GeoReport JSON, may be gzipped) as ticket events.
 
     Rejected rows are listed on stderr; a JSON summary is the last line on stdout. Exit status 1
     when the file cannot be read at all (wrong format), 0 otherwise (see rejected in the summary).
     """
-    _run(settings, file, fmt, city, tz, batch_size)
+    _run(settings, file, fmt, city, tz, batch_size, progress)

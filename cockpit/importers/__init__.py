@@ -67,6 +67,7 @@ def run(
     tz: str | None = None,
     batch_size: int = BATCH_SIZE,
     on_reject: RejectHook | None = None,
+    progress: Any = None,
 ) -> dict:
     """Import one file into SQL and Redis through ``ingest_batch``; returns the summary.
 
@@ -82,11 +83,14 @@ def run(
     facts to import, by reason, e.g. ``phantom``, ``ivr_hangup``), ``warnings`` (repaired data
     quirks by name), ``dead_lettered`` (rows written to ``dead_letters``), ``file_error`` (set
     when the file as a whole cannot be read: not JSON, a required column missing).
-    ``on_reject(row_ref, errors)`` is called for each rejected row as it is found.
+    ``on_reject(row_ref, errors)`` is called for each rejected row as it is found; ``progress``
+    (a tqdm bar) is advanced by the rows read. Events go through the bulk path
+    (``cockpit.bulk.BulkLoader``): same validation and state as ``ingest_batch``, only today's
+    events counted live, rollups of the file's range recomputed at the end.
     Raises ``UnknownCity`` before reading when regions are loaded and ``city`` is not one of them.
     """
     from cockpit.store import deadletter
-    from cockpit.ingest import ingest_batch
+    from cockpit.bulk import BulkLoader
 
     _check_city(stores, city)
     source = source_name(fmt)
@@ -96,6 +100,7 @@ def run(
         "rejected_by_reason": Counter(), "rejected_rows": [], "skipped": Counter(),
         "warnings": Counter(), "dead_lettered": 0, "file_error": None,
     }
+    loader = BulkLoader(stores, source=source)
     rejected_refs: set[str] = set()
     batch: list[dict] = []
     refs: list[str] = []
@@ -122,7 +127,7 @@ def run(
             dead.clear()
         if not batch:
             return
-        result = ingest_batch(stores, batch, source=source, row_refs=refs)
+        result = loader.add(list(batch), list(refs))
         summary["imported"] += result.accepted
         summary["duplicates"] += result.duplicates
         summary["dead_lettered"] += len(result.rejected)
@@ -136,6 +141,8 @@ def run(
     for result in parse(path, fmt, city=city, tz=tz):
         if result.row is not None and result.raw is not None:  # not a file-level error
             summary["read"] += 1
+            if progress is not None:
+                progress.update(1)
         for name in result.warnings:
             summary["warnings"][name] += 1
         if result.row is None:
@@ -159,6 +166,7 @@ def run(
         if len(batch) >= batch_size or len(dead) >= batch_size:
             flush()
     flush()
+    loader.finish()
     for key in ("rejected_by_reason", "skipped", "warnings"):
         summary[key] = dict(sorted(summary[key].items()))
     return summary

@@ -1,4 +1,4 @@
-"""Write a simulated history into the stores through the one ingestion path."""
+"""Write a simulated history into the stores through the bulk path (``cockpit.bulk``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from cockpit.simulation.engine import Province, local_midnight
 from cockpit.simulation.incidents import LOCAL_TZ
 
-BATCH = 5_000
+BATCH = 50_000  # events per bulk chunk (one transaction each)
 
 
 def history_window(days: int, end: datetime | None = None) -> tuple[datetime, datetime]:
@@ -31,14 +31,18 @@ def seed_history(
     cities: list[str] | None = None,
     scale: float = 1.0,
     batch: int = BATCH,
+    rollup: bool = True,
 ) -> dict:
-    """Simulate ``days`` days up to ``end`` and ingest them in batches of ``batch`` events.
+    """Simulate ``days`` days up to ``end`` and load them through the bulk path, ``batch`` events a chunk.
+
+    Same validation and final state as ``ingest_batch``; only today's events reach the live
+    counters, and the rollups of the window are recomputed at the end (``rollup``).
 
     The history starts at a local (China) midnight and is its own origin: no step of a ticket
     created before it is written. Idempotent: event ids are deterministic, so running it twice
     with the same seed and window only counts duplicates. Returns totals and the incidents.
     """
-    from cockpit.ingest import ingest_batch
+    from cockpit.bulk import BulkLoader
 
     start, stop = history_window(days, end)
     prov = Province(seed=seed, cities=cities, scale=scale, origin=start)
@@ -53,11 +57,12 @@ def seed_history(
             unit_scale=True,
             desc="seeding (simulated seconds)",
         )
+    loader = BulkLoader(stores, source="sim")
     pending: list[dict] = []
     last_ms = int(start.timestamp() * 1000)
 
     def flush() -> None:
-        result = ingest_batch(stores, pending, source="sim")
+        result = loader.add(list(pending))
         totals["accepted"] += result.accepted
         totals["duplicates"] += result.duplicates
         totals["rejected"] += len(result.rejected)
@@ -76,6 +81,7 @@ def seed_history(
                     last_ms = ms
         if pending:
             flush()
+        loader.finish(rollup=rollup)
     if bar is not None:
         bar.update(max(0, int(stop.timestamp()) - last_ms // 1000))
         bar.close()

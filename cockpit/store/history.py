@@ -189,11 +189,14 @@ def upsert_calls(session: Session, events: Sequence[Any]) -> None:
 # --- seats ----------------------------------------------------------------------------------
 
 
-def upsert_seats(session: Session, events: Sequence[Any]) -> None:
-    """Record every seat change and keep the newest state per seat (ties broken by event_id)."""
+def upsert_seats(session: Session, events: Sequence[Any], *, append=None) -> None:
+    """Record every seat change and keep the newest state per seat (ties broken by event_id).
+
+    ``append(session, model, rows)`` writes the change log (default ``bulk_insert``; the bulk
+    path passes COPY)."""
     if not events:
         return
-    bulk_insert(
+    (append or bulk_insert)(
         session, SeatStateChange,
         [
             {"event_id": e.event_id, "city": e.city, "seat_id": e.seat_id, "state": e.state,
@@ -309,8 +312,8 @@ def fold_ticket(ticket_id: str, steps: Sequence[Any], start: dict | None = None)
 _TICKET_COLUMNS = [c.name for c in Ticket.__table__.columns]
 
 
-def insert_ticket_steps(session: Session, events: Sequence[Any]) -> None:
-    """Store ticket steps and bring every touched ticket's row up to date.
+def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None) -> None:
+    """Store ticket steps and bring every touched ticket's row up to date (``append`` as in ``upsert_seats``).
 
     A ticket whose new steps all come after its last folded step continues the fold from its
     stored row (the common, in-order case: no step is read back); any other ticket is re-folded
@@ -326,7 +329,7 @@ def insert_ticket_steps(session: Session, events: Sequence[Any]) -> None:
          "occurred_at": naive_utc(e.occurred_at), "unit": _step_unit(e), "detail": _step_detail(e)}
         for e in events
     ]
-    bulk_insert(session, TicketStep, rows)
+    (append or bulk_insert)(session, TicketStep, rows)
     new_steps: dict[str, list[_Step]] = defaultdict(list)
     for r in rows:
         new_steps[r["ticket_id"]].append(
