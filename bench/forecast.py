@@ -33,11 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe  # noqa: E402
-from cockpit.importers import technion  # noqa: E402
-from cockpit.planning import forecast as F  # noqa: E402
-from cockpit.simulation import profiles  # noqa: E402
-from cockpit.simulation.engine import Province, local_midnight  # noqa: E402
+from bench.machine import describe
+from cockpit.importers import technion
+from cockpit.planning import forecast as F
+from cockpit.simulation import profiles
+from cockpit.simulation.engine import Province, local_midnight
 
 TECHNION = Path(__file__).resolve().parents[1] / "tests" / "data" / "technion_anonymous_bank_1999_02.tsv.gz"
 SIM_CITIES = ("620100", "620500", "620200")  # Lanzhou (large), Tianshui (middle), Jiayuguan (small)

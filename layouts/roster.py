@@ -107,7 +107,8 @@ def coverage_figure(doc: dict, lang: str) -> go.Figure:
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font={"color": "#e6edf7"},
         legend={"orientation": "h", "y": 1.08},
         yaxis={"title": t("ros.seats_axis", lang), "gridcolor": "#2a3340", "rangemode": "tozero"},
-        yaxis2={"overlaying": "y", "side": "right", "range": [0, 101], "ticksuffix": "%", "showgrid": False},
+        yaxis2={"overlaying": "y", "side": "right", "range": [0, 101], "ticksuffix": "%", "showgrid": False,
+                "tickvals": [0, 20, 40, 60, 80, 100]},
         shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2", "y0": target, "y1": target,
                  "line": {"color": "#3ecf8e", "dash": "dot", "width": 1}}],
     )

@@ -51,7 +51,7 @@ register({
     "wall.staffed": {"zh": "在岗坐席", "en": "Staffed"},
     "wall.projected_sl": {"zh": "预计服务水平", "en": "Projected service level"},
     "wall.next_2h": {"zh": "未来两小时需求", "en": "Next two hours"},
-    "wall.planned": {"zh": "排班坐席（当前/两小时峰值）", "en": "Planned (now / 2-hour peak)"},
+    "wall.planned": {"zh": "排班 当前/峰值", "en": "Planned now / peak"},
     "wall.adherence": {"zh": "排班遵从率", "en": "Adherence"},
     "wall.districts": {"zh": "今日工单区域分布", "en": "Today's tickets by district"},
     "wall.map_count": {"zh": "工单数", "en": "Tickets"},

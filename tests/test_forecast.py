@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from cockpit.cli import main
 from cockpit.planning import forecast as F
-from tests.services import REDIS_URL
 from tests.metric_events import ingest, weekday_call_history
+from tests.services import REDIS_URL
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 3, 1, 16, 0)  # naive UTC = Monday 2026-03-02 00:00 in Shanghai

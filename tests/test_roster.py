@@ -3,8 +3,9 @@ whose projected service level meets the target wherever the templates allow, and
 
 from __future__ import annotations
 
+import itertools
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,8 +15,8 @@ from cockpit.cli import main
 from cockpit.metrics import staffing
 from cockpit.planning import roster as R
 from cockpit.simulation import profiles
-from tests.services import REDIS_URL
 from tests.metric_events import ingest, weekday_call_history
+from tests.services import REDIS_URL
 
 
 def test_ros001_hand_computed_three_intervals_two_shifts():
@@ -48,7 +49,7 @@ def test_ros002_breaks_are_staggered_and_neighbours_differ():
     assert sol.coverage == [6, 6, 6, 3, 3, 6, 6, 6]
     order = R.assign_breaks(6, sol.breaks[0][0])
     assert sorted(order) == [3, 3, 3, 4, 4, 4]
-    assert all(a != b for a, b in zip(order, order[1:]))
+    assert all(a != b for a, b in itertools.pairwise(order))
     # an unpaid lunch is not paid time
     lunch = R.Shift("L", 0, 8, (R.Pause(2, 3, 4, "lunch", paid=False),))
     assert lunch.paid_hours == pytest.approx(1.5)

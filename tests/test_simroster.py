@@ -3,6 +3,7 @@ interval, and simulated traffic runs on them."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 
 from cockpit.http.planning import roster_document
@@ -32,7 +33,7 @@ def test_simros001_floor_follows_the_plan(sqlite_stores):
             assert _on_phones(seats, q * 900.0 + 450.0) == by_start[key], (day, q)
     # neighbours (consecutive seats of a shift) never share a break start
     shift_seats = [s for s in roster("620100", monday + timedelta(days=2)) if s.start > 0]
-    for a, b in zip(shift_seats, shift_seats[1:]):
+    for a, b in itertools.pairwise(shift_seats):
         if a.group == b.group and a.start == b.start and a.breaks and b.breaks:
             assert a.breaks[0][0] != b.breaks[0][0]
 

@@ -125,7 +125,7 @@ def fit_predict(history_starts: Sequence[datetime], counts: Sequence[float], sta
     y = np.asarray(counts, dtype=float)
     h_how, h_q, h_hol = calendar(history_starts, tz, hol)
     keep = ~(h_hol | _masked(history_starts, masks))
-    basis: dict[str, Any] = {"history_intervals": int(len(y)), "fit_intervals": int(keep.sum()),
+    basis: dict[str, Any] = {"history_intervals": len(y), "fit_intervals": int(keep.sum()),
                              "masked_intervals": int((~keep).sum())}
     # whole hours only: drop a leading and trailing part hour
     first = next((i for i, q in enumerate(h_q) if q % 4 == 0), len(y))
@@ -167,7 +167,7 @@ def fit_predict(history_starts: Sequence[datetime], counts: Sequence[float], sta
     sd = np.sqrt(phi * mean + mean**2 * np.where(active, var_eta, 0.0))
     z = float(norm.ppf(0.5 + level / 2))
     basis.update(dispersion=round(phi, 3), trend_per_week=round(float(math.exp(params[-1])), 4) if trend else None,
-                 profile_hours=int(len(hours)))
+                 profile_hours=len(hours))
     return Forecast(list(starts), mean.tolist(), np.maximum(mean - z * sd, 0.0).tolist(),
                     (mean + z * sd).tolist(), level, MODEL, basis)
 
