@@ -68,6 +68,8 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(watchpoints.evaluate_all, "interval", minutes=1, args=[stores], id="watchpoints",
                       max_instances=1, coalesce=True)
+    scheduler.add_job(watchpoints.prune_all, "interval", hours=24, args=[stores], id="alerts_retention",
+                      max_instances=1, coalesce=True)
     scheduler.add_job(panels.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(write_due_reports, "interval", hours=1, args=[stores], id="reports",

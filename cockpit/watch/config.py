@@ -67,10 +67,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # baseline from ticket_rollups_15m. The baseline is scaled up by the trend of the last trend_h
     # hours against the same hours of the baseline weeks (seasonal onsets; see docs/watchpoints.md).
     "volume_anomaly": {"enabled": True, "severity": "major", "hold_s": 0, "repeat_interval_s": 0, "weeks": 4,
+                       "method": "robust_z", "false_alarms_per_city_week": 0.1, "nb_size": 30.0, "pool_weeks": 2.0,
+                       "scan_min_count": 3, "p_clear": 1e-3,
                        "z": 4.0, "z_clear": 2.0,
                        "min_count": 10, "min_ratio": 2.0, "category_level": "sub", "trend_h": 24,
                        "trend_gap_h": 3, "trend_prior": 10},
     "volume_anomaly_city": {"enabled": True, "severity": "major", "hold_s": 0, "repeat_interval_s": 0, "weeks": 4,
+                       "method": "robust_z", "false_alarms_per_city_week": 0.1, "nb_size": 100.0, "pool_weeks": 2.0,
+                       "scan_min_count": 3, "p_clear": 1e-3,
                             "z": 4.0, "z_clear": 2.0, "min_count": 40, "min_ratio": 1.5, "trend_h": 24,
                             "trend_gap_h": 3, "trend_prior": 50},
     "connection_drop": {"enabled": True, "severity": "critical", "hold_s": 0, "repeat_interval_s": 3600,

@@ -132,3 +132,12 @@ def evaluate_all(stores, *, now: datetime | None = None, rules: list[str] | None
     if opened or resolved:
         log.info("watchpoints: %d opened, %d resolved", opened, resolved)
     return report
+
+
+def prune_all(stores, *, keep_days: int = alerts.RETENTION_DAYS) -> dict[str, int]:
+    """The worker's daily retention job: resolved alerts older than ``keep_days`` are deleted."""
+    with stores.session() as session:
+        counts = alerts.prune(session, keep_days=keep_days)
+    if counts["alerts"]:
+        log.info("alerts retention: %s", counts)
+    return counts

@@ -70,6 +70,10 @@ def _alert_key(row, by_district: bool, sub: bool) -> str:
 def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     t, r = Ticket, TicketRollup
     p0 = ctx.cfg.params(rule)
+    if p0.get("method", "robust_z") == "scan":
+        from cockpit.watch.rules_scan import scan_volume
+
+        return scan_volume(ctx, rule, by_district=by_district)
     min_count = max(1, ctx.cfg.loosest(rule, "min_count") // 2)
     is_open = ctx.open_keys(rule)
     start = ctx.now - timedelta(hours=1)
