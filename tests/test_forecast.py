@@ -90,6 +90,21 @@ def test_fct003_short_history_falls_back_and_naive_baseline():
                                                                     MONDAY + timedelta(days=15)]) == [2.0, 96.0]
 
 
+def test_fct004_sparse_history_uses_the_profile_without_trend():
+    """Twenty calls in eight days (a fresh deployment): the trend is not estimable (the GLM's
+    deviance is NaN on such data); the hour-of-week means serve, never an exception."""
+    hist = _grid(MONDAY, 8)
+    y = np.zeros(len(hist))
+    for k in (40, 41, 44, 7 * 96 + 40, 7 * 96 + 41, 7 * 96 + 45):
+        y[k] = 20 / 6
+    fc = F.fit_predict(hist, y, _grid(MONDAY + timedelta(days=8), 7), tz=SHANGHAI)
+    assert fc.method == F.MODEL and fc.basis["trend_per_week"] is None
+    assert all(np.isfinite(fc.mean)) and all(np.isfinite(fc.upper))
+    monday_10h = [i for i, s in enumerate(fc.starts) if s.replace(tzinfo=F.metrics.UTC).astimezone(SHANGHAI)
+                  .strftime("%a %H") == "Mon 10"]
+    assert sum(fc.mean[i] for i in monday_10h) == pytest.approx(2 * 20 / 6, rel=0.01)  # two hours' mean
+
+
 def test_fct010_offered_history_and_forecast_from_sql(stores):
     now = datetime(2026, 3, 23, 4, 0)  # Monday 12:00 Shanghai
     ingest(stores, weekday_call_history(3, now))

@@ -5,7 +5,8 @@ Poisson family, dispersion estimated from the Pearson residuals) on
 
 * an hour-of-week profile (168 levels: Monday 00h .. Sunday 23h, local time),
 * the shape of the four quarters inside each hour of the day (72 contrasts), and
-* a weekly log-linear trend, damped into ``TREND_CLAMP`` over the forecast horizon,
+* a weekly log-linear trend, damped into ``TREND_CLAMP`` over the forecast horizon (only with two
+  weeks and 500 calls of history; else the profile alone, whose MLE is the hourly mean),
 
 fitted on the last ``HISTORY_WEEKS`` of whole intervals. Public holidays take the profile of a
 Sunday; holiday intervals and known incidents (``masks``) are left out of the fit. Bench
@@ -45,6 +46,8 @@ PER_DAY = 96
 HISTORY_WEEKS = 8
 MIN_HISTORY_DAYS = 7  # below one whole week the profile is undetermined: fall back to the recent rate
 TREND_CLAMP = (0.8, 1.25)  # the trend may move a forecast by at most this factor
+MIN_TREND_DAYS = 13  # a trend needs two weeks of history ...
+MIN_TREND_CALLS = 500  # ... and enough calls; else the profile alone (closed form)
 DEFAULT_LEVEL = 0.8  # central prediction interval
 MAX_DAYS = 35
 
@@ -140,28 +143,44 @@ def fit_predict(history_starts: Sequence[datetime], counts: Sequence[float], sta
 
     hours = np.unique(hhow[hkeep & (hy > 0)])
     rows = hkeep & np.isin(hhow, hours)
-    x = _design(hhow[rows], hweeks[rows], hours, trend)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sm.GLM(hy[rows], x, family=sm.families.Poisson(), hasconst=False).fit(scale="X2")
+    span_days = float(hweeks[rows].max() - hweeks[rows].min()) * 7 if rows.any() else 0.0
+    trend = trend and span_days >= MIN_TREND_DAYS and hy[rows].sum() >= MIN_TREND_CALLS
+    params, fitted, cov = None, None, None
+    if trend:
+        x = _design(hhow[rows], hweeks[rows], hours, True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = sm.GLM(hy[rows], x, family=sm.families.Poisson(), hasconst=False).fit(scale="X2")
+            params, fitted, cov = np.asarray(res.params), np.asarray(res.fittedvalues), np.asarray(res.cov_params())
+        except (ValueError, np.linalg.LinAlgError):
+            params = None
+        if params is None or not (np.isfinite(params).all() and np.isfinite(cov).all()):
+            trend = False
+    if not trend:
+        # without the trend the Poisson MLE is closed-form: the mean hourly count of each hour of week
+        n_h = np.array([(rows & (hhow == h)).sum() for h in hours], dtype=float)
+        mean_h = np.array([hy[rows & (hhow == h)].mean() for h in hours])
+        params = np.log(mean_h)
+        cov = np.diag(1.0 / (n_h * mean_h))
+        fitted = mean_h[np.searchsorted(hours, hhow[rows])]
     # quarter shares inside each hour of the day
     q_sum = np.bincount(qq[kq[:, 0] & kq.all(axis=1)].ravel(),
                         weights=yq[kq.all(axis=1)].ravel(), minlength=PER_DAY) + 1.0
     share = q_sum / np.repeat(q_sum.reshape(24, 4).sum(axis=1), 4)
     # quasi-Poisson dispersion of the quarter counts (Pearson), not of the hourly ones
-    fitted_q = np.asarray(res.fittedvalues)[:, None] * share[qq[rows]]
+    fitted_q = fitted[:, None] * share[qq[rows]]
     pearson = ((yq[rows] - fitted_q) ** 2 / np.maximum(fitted_q, 1e-9)).sum()
-    phi = max(float(pearson / max(fitted_q.size - len(res.params) - (PER_DAY - 24), 1)), 1.0)
+    phi = max(float(pearson / max(fitted_q.size - len(params) - (PER_DAY - 24), 1)), 1.0)
 
     f_how, f_q, _f_hol = calendar(starts, tz, hol)
     f_weeks = np.array([(s - last).total_seconds() / (7 * 86_400.0) for s in starts])
     xf = _design(f_how, f_weeks, hours, trend)
-    params = np.asarray(res.params)
     eta = xf @ params
     if trend:
         shift = np.clip(xf[:, -1] * params[-1], math.log(TREND_CLAMP[0]), math.log(TREND_CLAMP[1]))
         eta = eta - xf[:, -1] * params[-1] + shift
-    var_eta = np.einsum("ij,jk,ik->i", xf, np.asarray(res.cov_params()), xf)
+    var_eta = np.einsum("ij,jk,ik->i", xf, cov, xf)
     active = np.isin(f_how, hours)
     mean = np.where(active, np.exp(eta), 0.0) * share[f_q]
     sd = np.sqrt(phi * mean + mean**2 * np.where(active, var_eta, 0.0))
