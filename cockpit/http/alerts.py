@@ -84,8 +84,8 @@ def get_alert(alert_id: int):
 
 @bp.post("/api/v1/alerts/<int:alert_id>/<action>")
 def act(alert_id: int, action: str):
-    if action not in ("ack", "escalate", "resolve"):
-        return jsonify({"error": f"unknown action {action!r}; expected ack, escalate or resolve"}), 404
+    if action not in ("ack", "assign", "escalate", "resolve"):
+        return jsonify({"error": f"unknown action {action!r}; expected ack, assign, escalate or resolve"}), 404
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return jsonify({"error": "missing bearer token"}), 401
@@ -105,6 +105,9 @@ def act(alert_id: int, action: str):
         by = str(body.get("by") or token.name)
         if action == "ack":
             out = alerts.acknowledge(session, alert_id, by=by)
+        elif action == "assign":
+            out = alerts.assign(session, alert_id, by=by, to=str(body.get("to") or ""),
+                                kind=str(body.get("kind") or "user"))
         elif action == "escalate":
             due: datetime | None = parse_time(str(body["due"]), "due", stores.settings.tz) if body.get("due") else None
             out = alerts.escalate(session, alert_id, by=by, to=str(body.get("to") or ""),
