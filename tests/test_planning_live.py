@@ -35,13 +35,15 @@ def _busy_half_hour(n_calls: int, n_seats: int) -> list[dict]:
 
 def test_live001_wall_shows_planned_seats_and_adherence(sqlite_stores):
     stores = sqlite_stores
-    now = metrics.utcnow()
-    ingest(stores, weekday_call_history(2, now) + [seat(f"P{k}", "ready", now - timedelta(minutes=5)) for k in range(2)])
-    doc = roster_document(stores, scope="620100", week=current_week(stores.settings.tz), now=now)
+    now = datetime(2026, 11, 25, 2, 5)  # Wednesday 10:05 in Shanghai: calls every weekday 09:00-11:00
+    ingest(stores, weekday_call_history(2, now) + [seat(f"P{k}", "ready", now - timedelta(minutes=5))
+                                                   for k in range(2)])
+    doc = roster_document(stores, scope="620100", week=current_week(stores.settings.tz, now.replace(tzinfo=metrics.UTC)),
+                          now=now)
     sec = panels.compute_staffing(stores, "620100", now.replace(tzinfo=metrics.UTC))
     first = metrics.floor_interval(now).replace(tzinfo=metrics.UTC).isoformat()
     planned = next(r["planned"] for r in doc["intervals"] if r["start"] == first)
-    assert sec["planned"] == planned and planned >= 1  # the N shift keeps at least one seat
+    assert sec["planned"] == planned and planned >= 1  # the plan staffs the 10:00 calls
     assert sec["staffed"] == 2
     assert sec["adherence"] == pytest.approx(2 / planned)
     assert [r["planned"] for r in sec["next"]] == [
@@ -51,6 +53,7 @@ def test_live001_wall_shows_planned_seats_and_adherence(sqlite_stores):
     assert "Adherence" in str(staffing_body(sec, "en"))
     # without a kept roster: no planned figure, no adherence (never a made-up plan)
     stores.redis.delete(planning_live.roster_key("620100", datetime.fromisoformat(doc["monday"]).date()))
+    stores.caches.clear()
     bare = panels.compute_staffing(stores, "620100", now.replace(tzinfo=metrics.UTC))
     assert bare["planned"] is None and bare["adherence"] is None
 
