@@ -19,6 +19,7 @@ def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(
         Output({"type": ids.WALL_BODY, "index": "map"}, "children"),
+        Output({"type": ids.WALL_BODY, "index": "totals"}, "children"),
         Output({"type": ids.WALL_BODY, "index": "table"}, "children"),
         Output(ids.PROVINCE_MAP_SIG, "data"),
         Output({"type": ids.WALL_META, "index": "province"}, "data"),
@@ -32,7 +33,7 @@ def register(app: Dash, stores: Stores) -> None:
         State(ids.PROVINCE_MAP_SIG, "data"),
     )
     def refresh_province(request, metric, config, meta, map_sig):
-        """Interval tick or metric choice -> city map and league table (last good values kept on failure)."""
+        """Interval tick or metric choice -> city map, province totals, league table (last good values kept on failure)."""
         try:
             snapshot = province.province_snapshot(stores, config["code"])
         except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
@@ -40,7 +41,7 @@ def register(app: Dash, stores: Stores) -> None:
             snapshot = None
         return province_update(snapshot, lang=config["lang"], metric=metric or "tickets_today",
                                kiosk=bool(config.get("kiosk")), previous_meta=meta, previous_map_sig=map_sig,
-                               tile_url=settings.tile_url, request=request)
+                               tile_url=settings.tile_url, request=request, tz=settings.tz)
 
     app.clientside_callback(
         ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),

@@ -16,20 +16,32 @@ from cockpit.views.province import PROVINCE_METRICS
 from layouts import ids
 from layouts.fmt import fmt_int, fmt_pct
 from layouts.i18n import register, t
+from layouts.names import english_or
 from layouts.mapdata import metric_map, screen_geojson
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
 from layouts.svg import sparkline_svg
 
 register({
-    "province.title": {"zh": "全省热线总览", "en": "Province overview"},
+    "province.title": {"zh": "全省总览 · 12345 热线", "en": "Province overview · 12345 hotline"},
+    "province.totals": {"zh": "全省合计", "en": "Province totals"},
+    "province.window.today": {"zh": "今日", "en": "Today"},
+    "province.window.league": {"zh": "近{n}天", "en": "Last {n} days"},
+    "province.window.trend": {"zh": "近{n}天", "en": "Last {n} days"},
+    "province.total.offered": {"zh": "今日来电", "en": "Calls today"},
+    "province.total.tickets": {"zh": "今日工单", "en": "Tickets today"},
+    "province.total.connection": {"zh": "今日接通率", "en": "Connection rate today"},
+    "province.total.response": {"zh": "响应率", "en": "Response rate"},
+    "province.total.resolution": {"zh": "解决率", "en": "Resolution rate"},
+    "province.total.satisfaction": {"zh": "满意率", "en": "Satisfaction rate"},
+    "province.total.window": {"zh": "近{n}天", "en": "last {n} days"},
     "province.map": {"zh": "各市分布", "en": "Cities"},
     "province.table": {"zh": "各市排名", "en": "League table"},
     "province.metric.tickets_today": {"zh": "今日工单", "en": "Tickets today"},
-    "province.metric.tickets_per_100k_today": {"zh": "每十万人工单", "en": "Tickets per 100k"},
+    "province.metric.tickets_per_100k_today": {"zh": "今日每十万人工单", "en": "Tickets per 100k today"},
     "province.metric.offered_today": {"zh": "今日来电", "en": "Calls today"},
     "province.metric.connection_rate_today": {"zh": "今日接通率", "en": "Connection rate today"},
-    "province.metric.score": {"zh": "综合得分", "en": "Composite score"},
+    "province.metric.score": {"zh": "综合得分（近30天）", "en": "Score (last 30 days)"},
     "province.unit.tickets_today": {"zh": "（件）", "en": " (count)"},
     "province.unit.tickets_per_100k_today": {"zh": "（件/10万人）", "en": " (per 100k residents)"},
     "province.unit.offered_today": {"zh": "（次）", "en": " (calls)"},
@@ -37,9 +49,9 @@ register({
     "province.unit.score": {"zh": "（分，目标=100）", "en": " (points, 100 = on target)"},
     "province.col.rank": {"zh": "排名", "en": "#"},
     "province.col.city": {"zh": "城市", "en": "City"},
-    "province.col.offered": {"zh": "今日来电", "en": "Calls today"},
-    "province.col.tickets": {"zh": "今日工单", "en": "Tickets today"},
-    "province.col.connection_today": {"zh": "今日接通率", "en": "Conn. today"},
+    "province.col.offered": {"zh": "来电", "en": "Calls"},
+    "province.col.tickets": {"zh": "工单", "en": "Tickets"},
+    "province.col.connection_today": {"zh": "接通率", "en": "Connection"},
     "province.col.response": {"zh": "响应率", "en": "Response"},
     "province.col.resolution": {"zh": "解决率", "en": "Resolution"},
     "province.col.satisfaction": {"zh": "满意率", "en": "Satisfaction"},
@@ -47,14 +59,14 @@ register({
     "province.col.connection": {"zh": "接通率", "en": "Connection"},
     "province.col.score": {"zh": "综合得分", "en": "Score"},
     "province.col.per_100k": {"zh": "每十万人工单", "en": "Tickets /100k"},
-    "province.col.trend": {"zh": "近{n}天工单", "en": "Tickets, {n} days"},
+    "province.col.trend": {"zh": "每日工单", "en": "Tickets per day"},
     "province.drill": {"zh": "下钻", "en": "Drill"},
-    "province.note": {"zh": "排名指标为近{n}天；综合得分为各率与目标之比的均值（×100）。",
-                      "en": "League figures cover the last {n} days; score = mean of rate/target (x100)."},
+    "province.note": {"zh": "排名按近{n}天综合得分：各率与目标之比的均值 ×100（100 = 各率恰达目标）。",
+                      "en": "Ranked by the last {n} days' score: mean of rate / target x 100 (100 = every rate on target)."},
     "province.no_cities": {"zh": "暂无城市数据", "en": "No cities yet"},
 })
 
-PROVINCE_PANELS = ("map", "table")
+PROVINCE_PANELS = ("map", "totals", "table")
 # Which way is good, per map metric: red marks the cities to look at on every map.
 METRIC_BETTER = {"tickets_today": "lower", "tickets_per_100k_today": "lower", "offered_today": "lower",
                  "connection_rate_today": "higher", "score": "higher"}
@@ -73,8 +85,10 @@ def province_page(ctx: PageContext, code: str) -> html.Div:
                        options=[{"label": t(f"province.metric.{m}", lang), "value": m} for m in PROVINCE_METRICS]),
     ], className="ck-wall-map-title")
     return screen_root(ctx, [
-        screen_header(ctx, code, status_id=ids.PROVINCE_STATUS, title_id=ids.PROVINCE_TITLE),
-        html.Main([panel("map", map_title), panel("table", t("province.table", lang))], className="ck-province-grid"),
+        screen_header(ctx, code, status_id=ids.PROVINCE_STATUS, title_id=ids.PROVINCE_TITLE,
+                      subtitle=t("province.title", lang)),
+        html.Main([panel("map", map_title), panel("totals", t("province.totals", lang)),
+                   panel("table", t("province.table", lang))], className="ck-province-grid"),
         dcc.Interval(id=ids.PROVINCE_REFRESH, interval=ctx.settings.refresh_ms),
         dcc.Store(id=ids.PROVINCE_REQUEST),
         dcc.Store(id=ids.PROVINCE_DONE),
@@ -113,17 +127,28 @@ def _city_href(code: str, lang: str, kiosk: bool) -> str:
 
 
 def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
+    """The cities' table: today's live columns, the league window's rates and score, the trend;
+    a header row above names each group's window, so no figure's period is left to guess."""
     rows = snapshot["rows"]
     if not rows:
         return html.Div(t("province.no_cities", lang), className="ck-wall-empty")
     n_days = len(snapshot.get("trend_days") or []) or 14
+    league_days = snapshot.get("league_days") or 30
+    groups = html.Tr([
+        html.Th("", colSpan=2),
+        html.Th(t("province.window.today", lang), colSpan=3, className="ck-league-group"),
+        html.Th(t("province.window.league", lang).format(n=league_days), colSpan=len(RATE_COLUMNS) + 2,
+                className="ck-league-group"),
+        html.Th(t("province.window.trend", lang).format(n=n_days), className="ck-league-group"),
+        html.Th(""),
+    ], className="ck-league-groups")
     head = [t("province.col.rank", lang), t("province.col.city", lang), t("province.col.offered", lang),
             t("province.col.tickets", lang), t("province.col.connection_today", lang),
             *[t(label, lang) for _, label in RATE_COLUMNS], t("province.col.score", lang),
-            t("province.col.per_100k", lang), t("province.col.trend", lang).format(n=n_days), ""]
+            t("province.col.per_100k", lang), t("province.col.trend", lang), ""]
     body = []
     for r in rows:
-        name = r["name"].get(lang) or r["code"]
+        name = english_or(r["name"].get(lang), r["code"], lang)
         cells = [
             html.Td(fmt_int(r.get("rank"))),
             html.Td(html.A(name, href=_city_href(r["code"], lang, kiosk), className="ck-city-link")),
@@ -144,21 +169,61 @@ def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
         ]
         body.append(html.Tr(cells, className="ck-row", **{"data-city": r["code"]}))
     return [
-        html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)], className="ck-league"),
-        html.Div(t("province.note", lang).format(n=snapshot.get("league_days")), className="ck-league-note"),
+        html.Table([html.Thead([groups, html.Tr([html.Th(h) for h in head])]), html.Tbody(body)],
+                   className="ck-league"),
+        html.Div(t("province.note", lang).format(n=league_days), className="ck-league-note"),
     ]
 
 
+def _total(label: str, value: str, *, status: str | None = None, note: str = "", name: str = "") -> html.Div:
+    cls = "ck-province-total" + (f" ck-status-{status}" if status else "")
+    return html.Div([html.Div(label, className="ck-wall-big-label"),
+                     html.Div(value, className="ck-wall-big-value", **({"data-figure": name} if name else {})),
+                     html.Div(note, className="ck-wall-big-notes")], className=cls)
+
+
+def totals_body(totals: dict, lang: str, league_days: int) -> list:
+    """The province's headline figures: today's calls, tickets and connection rate (live), and the
+    three assessed rates over the league window, each against its target."""
+    targets = totals.get("targets") or {}
+    status = totals.get("status") or {}
+    window = t("province.total.window", lang).format(n=league_days)
+
+    def target_note(key: str, prefix: str = "") -> str:
+        target = targets.get(key)
+        return (prefix + f"{t('wall.target', lang)} {fmt_pct(target, 0)}") if target is not None else prefix
+
+    return [
+        _total(t("province.total.offered", lang), fmt_int(totals.get("offered_today")), name="province_offered"),
+        _total(t("province.total.tickets", lang), fmt_int(totals.get("tickets_today")), name="province_tickets"),
+        _total(t("province.total.connection", lang), fmt_pct(totals.get("connection_rate_today")),
+               status=status.get("connection_rate_today"), note=target_note("connection_rate"),
+               name="province_connection"),
+        *[_total(t(f"province.total.{label}", lang), fmt_pct(totals.get(key)), status=status.get(key),
+                 note=target_note(key, window + " · "), name=f"province_{label}")
+          for key, label in (("response_rate", "response"), ("resolution_rate", "resolution"),
+                             ("satisfaction_rate", "satisfaction"))],
+    ]
+
+
+def _backfill(history: dict | None) -> tuple[int, int] | None:
+    if not history or history.get("days") is None:
+        return None
+    return int(history["days"]), int(history["needed"])
+
+
 def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: bool, previous_meta: dict | None,
-                    previous_map_sig: str | None, tile_url: str = "", request: Any = None) -> tuple:
-    """Outputs of one province refresh: map, table, map signature, meta, status, title, answered request."""
+                    previous_map_sig: str | None, tile_url: str = "", request: Any = None, tz=None) -> tuple:
+    """Outputs of one province refresh: map, totals, table, map signature, meta, status, title,
+    answered request."""
     if snapshot is None:
         meta = panel_meta({p: None for p in PROVINCE_PANELS}, previous_meta, set(PROVINCE_PANELS))
-        return no_update, no_update, no_update, meta, status_badge(["province"], lang), no_update, request
+        return (no_update, no_update, no_update, no_update, meta, status_badge(["province"], lang), no_update,
+                request)
     failed = set(snapshot.get("failed") or [])
     live, league = snapshot["sections"].get("live"), snapshot["sections"].get("league")
     map_source = league if metric == "score" else live
-    failed_panels = {"table"} if failed else set()
+    failed_panels = {"table", "totals"} if failed else set()
     if ("history" if metric == "score" else "live") in failed:
         failed_panels.add("map")
     map_out, sig = no_update, no_update
@@ -166,7 +231,15 @@ def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: boo
         new_sig = signature(snapshot["scope"], metric, lang, {r["code"]: r.get(metric) for r in snapshot["rows"]})
         if new_sig != previous_map_sig:
             map_out, sig = map_body(snapshot, metric, lang, tile_url), new_sig
-    table = league_table(snapshot, lang, kiosk=kiosk) if live is not None or league is not None else no_update
-    meta = panel_meta({"map": map_source, "table": live or league}, previous_meta, failed_panels)
-    title = snapshot["name"].get(lang) or snapshot["scope"]
-    return map_out, table, sig, meta, status_badge(sorted(failed), lang), title, request
+    has_figures = live is not None or league is not None
+    table = league_table(snapshot, lang, kiosk=kiosk) if has_figures else no_update
+    totals = (totals_body(snapshot.get("totals") or {}, lang, snapshot.get("league_days") or 30)
+              if has_figures else no_update)
+    meta = panel_meta({"map": map_source, "totals": live or league, "table": live or league}, previous_meta,
+                      failed_panels)
+    title = english_or(snapshot["name"].get(lang), snapshot["scope"], lang)
+    has_data = any(r.get("offered_today") or r.get("tickets_today") for r in snapshot["rows"])
+    status = status_badge(sorted(failed), lang, last_event_ms=snapshot.get("last_event_ms"),
+                          now_ms=snapshot.get("now_ms"), has_data=has_data, tz=tz,
+                          backfill=_backfill(snapshot.get("history")))
+    return map_out, totals, table, sig, meta, status, title, request

@@ -24,6 +24,9 @@ register({
     "wall.stale": {"zh": "数据过期", "en": "stale"},
     "wall.failed": {"zh": "数据源故障", "en": "source failed"},
     "wall.ok": {"zh": "数据正常", "en": "live"},
+    "wall.no_data_badge": {"zh": "暂无数据", "en": "no data yet"},
+    "wall.not_fresh": {"zh": "数据未更新", "en": "not updating"},
+    "wall.backfill": {"zh": "历史数据回填中 {n}/{total} 天", "en": "loading history {n}/{total} days"},
     "wall.last_event": {"zh": "最新事件", "en": "Last event"},
     "wall.lang": {"zh": "English", "en": "中文"},
 })
@@ -59,13 +62,15 @@ def screen_config(ctx: PageContext, *, page: str, code: str) -> dict:
     }
 
 
-def screen_header(ctx: PageContext, title: str, *, status_id: str, title_id: str) -> html.Header:
+def screen_header(ctx: PageContext, title: str, *, status_id: str, title_id: str,
+                  subtitle: str | None = None) -> html.Header:
     nav = [] if ctx.kiosk else [html.A(t("wall.lang", ctx.lang), href=swap_lang_href(ctx.path, ctx.query, ctx.lang),
                                        className="ck-wall-lang")]
     return html.Header(
         [
             html.Div([html.H1(title, id=title_id, className="ck-wall-title"),
-                      html.Span(t("wall.title", ctx.lang), className="ck-wall-subtitle")], className="ck-wall-brand"),
+                      html.Span(subtitle or t("wall.title", ctx.lang), className="ck-wall-subtitle")],
+                     className="ck-wall-brand"),
             html.Div([html.Span(id=status_id, className="ck-wall-status"),
                       html.Span(id=ids.WALL_CLOCK, className="ck-wall-clock"), *nav], className="ck-wall-right"),
         ],
@@ -92,16 +97,37 @@ def panel_meta(sections: dict[str, dict | None], previous: dict | None, failed: 
     return out
 
 
-def status_badge(failed: Sequence[str], lang: str, *, last_event_ms: int | None = None, tz=None) -> html.Span:
-    """'live' or 'source failed', with the time of the newest event applied (local time)."""
+FRESH_MS = 5 * 60 * 1000  # no event for this long: the data are not current, whatever the panels say
+
+
+def status_badge(failed: Sequence[str], lang: str, *, last_event_ms: int | None = None, tz=None,
+                 now_ms: int | None = None, has_data: bool = True,
+                 backfill: tuple[int, int] | None = None) -> html.Span:
+    """The screen's data badge. Green 'live' only when every source answered, the screen has data
+    and the newest event is under FRESH_MS old; otherwise 'source failed' (red), 'no data yet'
+    (grey) or 'not updating' (amber). ``backfill`` (days loaded, days needed) adds the history
+    still loading. The newest event's time is shown in local time (``tz``)."""
     last = ""
     if last_event_ms and tz is not None:
         moment = datetime.fromtimestamp(last_event_ms / 1000, tz)
         last = f" · {t('wall.last_event', lang)} {moment:%H:%M:%S}"
+    extra = []
+    if backfill is not None and backfill[0] < backfill[1]:
+        extra.append(html.Span(t("wall.backfill", lang).format(n=backfill[0], total=backfill[1]),
+                               className="ck-wall-backfill", **{"data-backfill": f"{backfill[0]}/{backfill[1]}"}))
     if failed:
-        return html.Span(f"⚠ {t('wall.failed', lang)}{last}", className="ck-wall-badge ck-wall-badge-failed",
-                         title=", ".join(failed))
-    return html.Span(f"● {t('wall.ok', lang)}{last}", className="ck-wall-badge ck-wall-badge-ok")
+        badge = html.Span(f"⚠ {t('wall.failed', lang)}{last}", className="ck-wall-badge ck-wall-badge-failed",
+                          title=", ".join(failed), **{"data-state": "failed"})
+    elif not has_data:
+        badge = html.Span(f"○ {t('wall.no_data_badge', lang)}", className="ck-wall-badge ck-wall-badge-nodata",
+                          **{"data-state": "no-data"})
+    elif last_event_ms and now_ms and now_ms - last_event_ms > FRESH_MS:
+        badge = html.Span(f"◐ {t('wall.not_fresh', lang)}{last}", className="ck-wall-badge ck-wall-badge-old",
+                          **{"data-state": "old"})
+    else:
+        badge = html.Span(f"● {t('wall.ok', lang)}{last}", className="ck-wall-badge ck-wall-badge-ok",
+                          **{"data-state": "ok"})
+    return html.Span([*extra, badge], className="ck-wall-badges") if extra else badge
 
 
 def signature(*parts: Any) -> str:

@@ -36,6 +36,13 @@ register({
     "wall.target": {"zh": "目标", "en": "target"},
     "wall.within_s": {"zh": "{s}秒内接通", "en": "answered within {s} s"},
     "wall.queue": {"zh": "排队情况", "en": "Queue"},
+    "wall.service": {"zh": "办理质量", "en": "Ticket handling"},
+    "wall.service_window": {"zh": "近{n}天 · 与省考核同口径", "en": "last {n} days, as the province assesses"},
+    "wall.rate.response_rate": {"zh": "响应率", "en": "Response"},
+    "wall.rate.resolution_rate": {"zh": "解决率", "en": "Resolution"},
+    "wall.rate.on_time_closure_rate": {"zh": "按时办结率", "en": "Closed on time"},
+    "wall.rate.satisfaction_rate": {"zh": "满意率", "en": "Satisfaction"},
+    "wall.no_forecast": {"zh": "预测数据积累中", "en": "forecast needs history"},
     "wall.waiting": {"zh": "排队中", "en": "Waiting now"},
     "wall.longest_wait": {"zh": "最长等待", "en": "Longest wait"},
     "wall.curves": {"zh": "今日累计来电", "en": "Calls offered today, cumulative"},
@@ -64,6 +71,8 @@ register({
     "wall.categories": {"zh": "今日热点类别", "en": "Top categories today"},
     "wall.normal": {"zh": "常态", "en": "normal"},
     "wall.new": {"zh": "新增", "en": "new"},
+    "wall.baseline_pending": {"zh": "基线积累中 {n}/{total} 天", "en": "baseline loading {n}/{total} days"},
+    "wall.baseline_short": {"zh": "积累中", "en": "loading"},
     "wall.alerts": {"zh": "未处理告警", "en": "Open alerts"},
     "wall.no_alerts": {"zh": "暂无未处理告警", "en": "No open alerts"},
     "wall.alerts_open": {"zh": "条未处理", "en": "open"},
@@ -78,7 +87,9 @@ register({
     "wall.state.offline": {"zh": "离线", "en": "Offline"},
 })
 
-WALL_PANELS = ("volume", "rates", "queue", "curves", "seats", "staffing", "districts", "categories", "alerts")
+WALL_PANELS = ("volume", "rates", "service", "queue", "curves", "seats", "staffing", "districts", "categories",
+               "alerts")
+SERVICE_RATES = ("response_rate", "resolution_rate", "on_time_closure_rate", "satisfaction_rate")
 STATE_ORDER = ("on_call", "ringing", "hold", "acw", "ready", "not_ready", "break", "offline")
 STATE_COLORS = {"on_call": "#3fa7ff", "ringing": "#7fd1ff", "hold": "#a78bfa", "acw": "#f5a623",
                 "ready": "#2ecc71", "not_ready": "#8fa3c4", "break": "#8fa3c4", "offline": "#3a4458"}
@@ -104,6 +115,8 @@ def wall_page(ctx: PageContext, code: str) -> html.Div:
         html.Main([
             panel("volume", t("wall.volume", lang)),
             panel("rates", t("wall.rates", lang)),
+            panel("service", html.Span([t("wall.service", lang), html.Small(
+                " " + t("wall.service_window", lang).format(n=30), className="ck-wall-panel-sub")])),
             panel("queue", t("wall.queue", lang)),
             panel("curves", t("wall.curves", lang)),
             panel("districts", map_title),
@@ -130,19 +143,31 @@ def _big(label: str, value: str, *, status: str | None = None, notes: Sequence[A
                      html.Div(list(notes), className="ck-wall-big-notes")], className=cls)
 
 
-def _note(label: str, value: float | None) -> html.Span:
+def _note(label: str, value: float | None, *, pending: str | None = None) -> html.Span:
+    """A comparison note ('vs last week ▲12%'); ``pending`` replaces the figure while its baseline
+    is still loading ('基线积累中 12/28 天'), because a comparison with half a baseline is wrong."""
+    if pending:
+        return html.Span([f"{label} ", html.B(pending)], className="ck-wall-note ck-pending")
     cls = "ck-wall-note" + ("" if value is None else (" ck-up" if value > 0 else " ck-down"))
     return html.Span([f"{label} ", html.B(fmt_change(value))], className=cls)
 
 
-def volume_body(s: dict, lang: str) -> list:
+def pending_text(history: dict | None, lang: str) -> str | None:
+    """'基线积累中 12/28 天' while fewer days of history exist than the baselines need, else None."""
+    if not history or history.get("days") is None or history["days"] >= history["needed"]:
+        return None
+    return t("wall.baseline_pending", lang).format(n=history["days"], total=history["needed"])
+
+
+def volume_body(s: dict, lang: str, history: dict | None = None) -> list:
+    pending = pending_text(history, lang)
     return [
         _big(t("wall.offered", lang), fmt_int(s["offered"]), name="offered", notes=[
-            _note(t("wall.vs_last_week", lang), rel(s["offered"], s.get("offered_last_week"))),
-            _note(t("wall.vs_median", lang), rel(s["offered"], s.get("offered_median")))]),
+            _note(t("wall.vs_last_week", lang), rel(s["offered"], s.get("offered_last_week")), pending=pending),
+            _note(t("wall.vs_median", lang), rel(s["offered"], s.get("offered_median")), pending=pending)]),
         _big(t("wall.tickets", lang), fmt_int(s["tickets"]), name="tickets", notes=[
-            _note(t("wall.vs_last_week", lang), rel(s["tickets"], s.get("tickets_last_week"))),
-            _note(t("wall.vs_median", lang), rel(s["tickets"], s.get("tickets_median")))]),
+            _note(t("wall.vs_last_week", lang), rel(s["tickets"], s.get("tickets_last_week")), pending=pending),
+            _note(t("wall.vs_median", lang), rel(s["tickets"], s.get("tickets_median")), pending=pending)]),
     ]
 
 
@@ -161,6 +186,17 @@ def rates_body(s: dict, lang: str) -> list:
     ]
 
 
+def service_body(s: dict, lang: str) -> list:
+    """The assessed ticket rates over the league window, each against its target."""
+    targets, status = s.get("targets") or {}, s.get("status") or {}
+    return [
+        _big(t(f"wall.rate.{key}", lang), fmt_pct(s.get(key)), status=status.get(key), name=key,
+             notes=[html.Span(f"{t('wall.target', lang)} {fmt_pct(targets.get(key), 0)}", className="ck-wall-note")]
+             if targets.get(key) is not None else [])
+        for key in SERVICE_RATES
+    ]
+
+
 def queue_body(s: dict, lang: str) -> list:
     waiting = s["waiting"]
     longest = s.get("longest_wait_s")
@@ -172,13 +208,17 @@ def queue_body(s: dict, lang: str) -> list:
     ]
 
 
-def curves_body(s: dict, lang: str) -> list:
+def curves_body(s: dict, lang: str, history: dict | None = None) -> list:
     today, last, med = s["today"]["offered"], s["last_week"]["offered"], s["median"]["offered"]
+    pending = pending_text(history, lang)
+    if pending:  # baselines from a partial history would draw a wrong "normal"; today alone is honest
+        last, med = None, None
     legend = html.Div([
-        html.Span([html.I(className="ck-swatch", style={"background": CURVE_COLORS[k]}), t(label, lang)],
-                  className="ck-wall-legend-item")
-        for k, label, curve in (("today", "wall.curve_today", today), ("last_week", "wall.curve_last_week", last),
-                                ("median", "wall.curve_median", med)) if curve
+        *[html.Span([html.I(className="ck-swatch", style={"background": CURVE_COLORS[k]}), t(label, lang)],
+                    className="ck-wall-legend-item")
+          for k, label, curve in (("today", "wall.curve_today", today), ("last_week", "wall.curve_last_week", last),
+                                  ("median", "wall.curve_median", med)) if curve],
+        *([html.Span(pending, className="ck-wall-legend-item ck-pending")] if pending else []),
     ], className="ck-wall-legend")
     return [legend, html.Img(src=curve_svg(today, last, med, lang=lang), className="ck-wall-curve", alt="")]
 
@@ -216,7 +256,7 @@ def staffing_body(s: dict, lang: str) -> list:
     gap = None if required is None or staffed is None else staffed - required
     status = None if gap is None else ("green" if gap >= 0 else "red")
     nxt = s.get("next") or []
-    peak = max((r["required"] for r in nxt), default=None)
+    peak = max((r["required"] for r in nxt if r.get("required") is not None), default=None)
     return [
         html.Div([
             _big(t("wall.required", lang), fmt_int(required), name="required"),
@@ -226,6 +266,8 @@ def staffing_body(s: dict, lang: str) -> list:
                  className="ck-wall-line"),
         html.Div([html.Span(t("wall.next_2h", lang)), html.B(fmt_int(peak))], className="ck-wall-line"),
         *plan_lines(s, lang),
+        *([html.Div(t("wall.no_forecast", lang), className="ck-wall-line ck-pending")]
+          if s.get("forecast_ready") is False else []),
     ]
 
 
@@ -291,15 +333,18 @@ def districts_body(s: dict, code: str, mode: str, lang: str, tile_url: str = "")
                       lang=lang, tile_url=tile_url)
 
 
-def categories_body(s: dict, lang: str) -> Any:
+def categories_body(s: dict, lang: str, history: dict | None = None) -> Any:
     top = s.get("top") or []
     if not top:
         return html.Div(t("wall.no_data", lang), className="ck-wall-empty")
     peak = max(r["today"] for r in top) or 1
+    pending = pending_text(history, lang)
     rows = []
     for r in top:
         ch = r.get("change")
-        if ch is None:
+        if pending:
+            change_text, cls = t("wall.baseline_short", lang), "ck-wall-note ck-pending"
+        elif ch is None:
             change_text, cls = (t("wall.new", lang) if not r.get("normal") else "—"), "ck-wall-note"
         else:
             change_text = fmt_change(ch)
@@ -309,7 +354,8 @@ def categories_body(s: dict, lang: str) -> Any:
             html.Div(html.Div(className="ck-wall-cat-fill", style={"width": f"{r['today'] * 100 / peak:.1f}%"}),
                      className="ck-wall-cat-bar"),
             html.B(fmt_int(r["today"]), className="ck-wall-cat-count"),
-            html.Span(change_text, className=cls, title=f"{t('wall.normal', lang)} {fmt_int(r.get('normal'))}"),
+            html.Span(change_text, className=cls,
+                      title=pending or f"{t('wall.normal', lang)} {fmt_int(r.get('normal'))}"),
         ], className="ck-wall-cat-row"))
     return rows
 
@@ -343,6 +389,14 @@ def alerts_body(s: dict, lang: str, tz) -> Any:
     return rows
 
 
+def baseline_progress(snapshot: dict) -> tuple[int, int] | None:
+    """(days of history loaded, days the baselines need) while the history is incomplete, else None."""
+    history = snapshot.get("history") or {}
+    if history.get("days") is None or history["days"] >= history["needed"]:
+        return None
+    return int(history["days"]), int(history["needed"])
+
+
 def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: dict | None,
                 previous_map_sig: str | None, tz, tile_url: str = "", request: Any = None) -> tuple:
     """All outputs of one wall refresh (panel bodies in WALL_PANELS order, map signature, meta,
@@ -358,14 +412,16 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
                 request)
     sections = snapshot["sections"]
     code = snapshot["scope"]
+    history = snapshot.get("history")
     builders = {
-        "volume": lambda s: volume_body(s, lang),
+        "volume": lambda s: volume_body(s, lang, history),
         "rates": lambda s: rates_body(s, lang),
+        "service": lambda s: service_body(s, lang),
         "queue": lambda s: queue_body(s, lang),
-        "curves": lambda s: curves_body(s, lang),
+        "curves": lambda s: curves_body(s, lang, history),
         "seats": lambda s: seats_body(s, lang),
         "staffing": lambda s: staffing_body(s, lang),
-        "categories": lambda s: categories_body(s, lang),
+        "categories": lambda s: categories_body(s, lang, history),
         "alerts": lambda s: alerts_body(s, lang, tz),
     }
     failed_sources = set(snapshot.get("failed") or [])
@@ -374,7 +430,7 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
     if "live" in failed_sources:
         failed_panels |= live_panels
     if "history" in failed_sources:
-        failed_panels |= {"staffing", "categories"}
+        failed_panels |= {"staffing", "categories", "service"}
     if "alerts" in failed_sources:
         failed_panels.add("alerts")
     bodies = []
@@ -400,6 +456,8 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
     name = snapshot["name"].get(lang) or code
     bodies.insert(WALL_PANELS.index("districts"), map_out)
     title = html.Span(name, className="ck-wall-city")
-    last_event = (sections.get("volume") or {}).get("last_event_ms")
-    status = status_badge(sorted(failed_sources), lang, last_event_ms=last_event, tz=tz)
+    volume = sections.get("volume") or {}
+    has_data = bool(volume.get("offered") or volume.get("tickets") or volume.get("last_event_ms"))
+    status = status_badge(sorted(failed_sources), lang, last_event_ms=volume.get("last_event_ms"), tz=tz,
+                          now_ms=snapshot.get("now_ms"), has_data=has_data, backfill=baseline_progress(snapshot))
     return (*bodies, sig, meta, status, title, request)

@@ -28,3 +28,18 @@ def test_province010_rows_for_every_city_with_live_and_league(stores):
     assert by["620900"]["offered_today"] == 0 and by["620900"]["rank"] is None
     assert snap["rows"][0]["rank"] == 1  # ranked first, unranked cities last
     assert snap["sections"]["live"]["as_of_ms"] > 0 and snap["sections"]["league"]["as_of_ms"] > 0
+
+
+def test_province011_headline_totals_history_and_freshness(stores):
+    """Totals by the metric contract, computed by hand from the seed: calls 8 + 2 = 10 offered,
+    6 + 2 = 8 answered, no short abandons (abandoned after 40 s) -> connection 8 / 10 = 0.8;
+    tickets 4 + 1 = 5 today. One old ticket 3 days ago: 1 of 28 history days."""
+    _seed(stores)
+    snap = province.province_snapshot(stores, "620000", now=NOW)
+    totals = snap["totals"]
+    assert (totals["offered_today"], totals["tickets_today"]) == (10, 5)
+    assert totals["connection_rate_today"] == pytest.approx(0.8)
+    assert totals["status"]["connection_rate_today"] == "red" and totals["targets"]["connection_rate"] == 0.95
+    assert set(totals) >= {"response_rate", "resolution_rate", "satisfaction_rate", "on_time_closure_rate"}
+    assert snap["history"] == {"days": 1, "needed": 28}
+    assert snap["last_event_ms"] is not None

@@ -108,3 +108,25 @@ def test_wall014_curve_helpers():
     assert metrics.relative_change(12, 10) == pytest.approx(0.2)
     assert metrics.relative_change(1, 0) is None and metrics.relative_change(None, 3) is None
     assert wall.wall_path("620000") == "/province/620000" and wall.wall_path("620100") == "/wall/620100"
+
+
+def test_wall040_history_service_rates_and_staffing_readiness(stores):
+    """A wall with one ticket 3 days ago and today's traffic: 1 of 28 history days; the service
+    section is Lanzhou's row of the province league; staffing says nothing without a forecast."""
+    from cockpit.ingest import ingest_batch
+    from cockpit.views import wall as wall_view
+    from cockpit.views.panels import compute_staffing
+    from tests.factories import Stream
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    raws = Stream("620100", base=now - timedelta(days=3), prefix="h40-old-").ticket("h40-old", 0)
+    raws += Stream("620100", base=now - timedelta(minutes=30), prefix="h40-").ticket("h40-T", 60, close=False)
+    assert ingest_batch(stores, raws, source="test").rejected == []
+    snap = wall_view.city_snapshot(stores, "620100", now=now)
+    assert snap["history"] == {"days": 1, "needed": 28}
+    service = snap["sections"]["service"]
+    assert service["days"] == 30 and set(service["targets"]) == {
+        "response_rate", "resolution_rate", "satisfaction_rate", "on_time_closure_rate"}
+    staffing = compute_staffing(stores, "620100", now)
+    assert staffing["forecast_ready"] is False and staffing["required"] is None  # no calls: no forecast
+    assert all(r["required"] is None for r in staffing["next"])

@@ -30,6 +30,10 @@ def _snapshot(**overrides):
         "rates": _section(connection_rate=0.9, connection_status="amber", service_level=0.5, service_status="red",
                           sl_threshold_s=15, targets={"connection_rate": 0.95, "service_level": 0.8}),
         "queue": _section(waiting=2, longest_wait_s=75.0),
+        "service": _section(days=30, response_rate=0.96, resolution_rate=0.9, on_time_closure_rate=0.99,
+                            satisfaction_rate=0.84, status={"response_rate": "green", "satisfaction_rate": "red"},
+                            targets={"response_rate": 0.95, "resolution_rate": 0.9, "on_time_closure_rate": 0.98,
+                                     "satisfaction_rate": 0.9}),
         "curves": _section(minute=2, today={"offered": [0, 1, 3], "tickets": [0, 0, 1]},
                            last_week={"offered": [1.0] * 1440, "tickets": None}, median={"offered": None,
                                                                                           "tickets": None}),
@@ -140,9 +144,9 @@ def test_province020_league_table_rows_and_links():
                   "on_time_closure_rate": 1.0, "connection_rate": 0.93, "score": 0.98, "tickets_per_100k": 1.5,
                   "status": {"response_rate": "green", "resolution_rate": "amber"}, "trend": [1, 2, 3]}],
     }
-    map_out, table, sig, meta, status, title, _answered = province_layout.province_update(
+    map_out, totals, table, sig, meta, status, title, _answered = province_layout.province_update(
         snap, lang="zh", metric="tickets_today", kiosk=True, previous_meta=None, previous_map_sig=None)
-    assert title == "甘肃省" and set(meta) == {"map", "table"}
+    assert title == "甘肃省" and set(meta) == {"map", "totals", "table"}
     rows = [c for c in _walk(table) if isinstance(c, html.Tr) and getattr(c, "className", "") == "ck-row"]
     assert len(rows) == 1
     links = [c for c in _walk(rows[0]) if isinstance(c, html.A)]
@@ -174,3 +178,50 @@ def test_wall026_map_breaks_separate_zero_from_some():
     assert breaks and all(b == int(b) for b in breaks)
     assert class_index(0, breaks) == 0 and class_index(1, breaks) >= 1
     assert classify({"a": 0, "b": 0}) == []
+
+
+def test_wall027_incomplete_history_says_so_instead_of_comparing():
+    snap = _snapshot(history={"days": 12, "needed": 28})
+    out = wall_update(snap, lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ)
+    volume = _texts(out[WALL_PANELS.index("volume")])
+    assert "基线积累中 12/28 天" in volume and "▲30%" not in volume
+    curves = _texts(out[WALL_PANELS.index("curves")])
+    assert "基线积累中 12/28 天" in curves and "上周同日" not in curves  # no half-built "normal" drawn
+    assert "积累中" in _texts(out[WALL_PANELS.index("categories")])
+    assert "12/28" in _texts(out[len(WALL_PANELS) + 2])  # the header says the history is loading
+    done = wall_update(_snapshot(history={"days": 28, "needed": 28}), lang="zh", mode="count",
+                       previous_meta=None, previous_map_sig=None, tz=TZ)
+    assert "▲30%" in _texts(done[WALL_PANELS.index("volume")])
+
+
+def test_wall028_green_badge_only_with_fresh_data():
+    def badge(**kw):
+        snap = _snapshot(**kw)
+        status = wall_update(snap, lang="zh", mode="count", previous_meta=None, previous_map_sig=None,
+                             tz=TZ)[len(WALL_PANELS) + 2]
+        return status.__dict__.get("data-state") or next(
+            c.__dict__.get("data-state") for c in status.children if c.__dict__.get("data-state"))
+
+    now_ms = 1_800_000_000_000
+    fresh = _snapshot(now_ms=now_ms)
+    fresh["sections"]["volume"]["last_event_ms"] = now_ms - 10_000
+    assert badge(now_ms=now_ms, sections=fresh["sections"]) == "ok"
+    old = _snapshot(now_ms=now_ms)
+    old["sections"]["volume"]["last_event_ms"] = now_ms - 20 * 60_000
+    assert badge(now_ms=now_ms, sections=old["sections"]) == "old"
+    empty = _snapshot(now_ms=now_ms)
+    empty["sections"]["volume"].update(offered=0, tickets=0, last_event_ms=None)
+    assert badge(now_ms=now_ms, sections=empty["sections"]) == "no-data"
+    assert badge(failed=["live"]) == "failed"
+
+
+def test_wall029_service_rates_and_staffing_without_forecast():
+    out = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ)
+    service = _texts(out[WALL_PANELS.index("service")])
+    assert "响应率" in service and "96.0%" in service and "满意率" in service and "目标 90%" in service
+    snap = _snapshot()
+    snap["sections"]["staffing"] = _section(required=None, staffed=5, projected_service_level=None,
+                                            forecast_ready=False, next=[{"required": None}])
+    staffing = _texts(wall_update(snap, lang="zh", mode="count", previous_meta=None, previous_map_sig=None,
+                                  tz=TZ)[WALL_PANELS.index("staffing")])
+    assert "—" in staffing and "预测数据积累中" in staffing and " 0 " not in f" {staffing} "

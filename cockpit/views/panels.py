@@ -15,6 +15,7 @@ import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from statistics import median
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -32,8 +33,11 @@ from cockpit.views.sources import SOURCE_ERRORS, live_key
 log = logging.getLogger(__name__)
 
 BASELINE_WEEKS = 4
+RATE_ONLY_FORECASTS = ("recent_rate", "last_hour_rate")  # staffing.forecast without enough history
+HISTORY_NEEDED_DAYS = BASELINE_WEEKS * 7  # comparisons against "normal" need this many days before today
 BASELINE_TTL_S = 300.0  # past days' curves; recomputed when the cache entry expires
 LEAGUE_DAYS = 30
+LEAGUE_TICKET_RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_closure_rate")
 TREND_DAYS = 14
 
 # Panel name -> its refresh interval in seconds (older than twice this, the screen marks it stale).
@@ -64,11 +68,24 @@ def _past_day_curves(stores: Stores, cities: tuple[str, ...], day: date, today: 
     return {"offered": intervals_to_minutes(offered), "tickets": intervals_to_minutes(tickets), "source": "sql"}
 
 
+def history_days(stores: Stores, cities: Sequence[str], today: date) -> dict[str, int]:
+    """How many of the HISTORY_NEEDED_DAYS local days before ``today`` hold any ticket of ``cities``:
+    {"days", "needed"}. Below "needed", baselines and norms are built from part of their weeks (a
+    demo still loading its history, a new deployment) and the screens say so instead of comparing."""
+    days = [today - timedelta(days=HISTORY_NEEDED_DAYS - i) for i in range(HISTORY_NEEDED_DAYS)]
+    with stores.session() as session:
+        per_city = daily_tickets(session, cities=list(cities), days=days, tz=stores.settings.tz)
+    filled = sum(1 for i in range(len(days)) if any(counts[i] for counts in per_city.values()))
+    return {"days": filled, "needed": HISTORY_NEEDED_DAYS}
+
+
 def compute_baselines(stores: Stores, cities: tuple[str, ...], today: date) -> dict[str, Any]:
-    """Same-weekday curves of the last BASELINE_WEEKS weeks before local day ``today``: last week and the median."""
+    """Same-weekday curves of the last BASELINE_WEEKS weeks before local day ``today``: last week and
+    the median, and how much of the history behind them exists (``history_days``)."""
     days = [today - timedelta(days=7 * w) for w in range(1, BASELINE_WEEKS + 1)]
     past = [_past_day_curves(stores, cities, d, today) for d in days]
     return {
+        "history": history_days(stores, cities, today),
         "last_week": {"offered": past[0]["offered"], "tickets": past[0]["tickets"]},
         "median": {"offered": median_curve([p["offered"] for p in past]),
                    "tickets": median_curve([p["tickets"] for p in past])},
@@ -116,12 +133,17 @@ def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any
     # the kept roster of the week (cockpit.planning.live): planned seats and adherence
     planned = planning_live.planned_seats(stores.redis, scope, [naive_utc(datetime.fromisoformat(r["start"]))
                                                                 for r in rows], stores.settings)
+    # Without history the forecast is the recent rate; with no call lately it is 0 and "0 seats
+    # required" would be a claim the data cannot make: no figure until there is a forecast.
+    ready = first["forecast_method"] not in RATE_ONLY_FORECASTS or any(r["forecast_offered"] > 0 for r in rows)
     return {
-        "required": first["required_erlang_a"], "required_erlang_c": first["required_erlang_c"],
-        "staffed": first["staffed"], "projected_service_level": first["projected_service_level"],
-        "forecast_offered": first["forecast_offered"], "interval_start": first["start"],
+        "required": first["required_erlang_a"] if ready else None,
+        "required_erlang_c": first["required_erlang_c"] if ready else None,
+        "staffed": first["staffed"], "projected_service_level": first["projected_service_level"] if ready else None,
+        "forecast_offered": first["forecast_offered"], "forecast_method": first["forecast_method"],
+        "forecast_ready": ready, "interval_start": first["start"],
         "planned": planned[0], "adherence": planning_live.adherence(first["staffed"], planned[0]),
-        "next": [{"start": r["start"], "required": r["required_erlang_a"], "planned": p}
+        "next": [{"start": r["start"], "required": r["required_erlang_a"] if ready else None, "planned": p}
                  for r, p in zip(rows, planned)],
     }
 
@@ -137,8 +159,12 @@ def compute_league(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
         table = definitions.rankings(session, scope=scope, level="city", start=start, end=now,
                                      settings=stores.settings, now=now)
         trends = daily_tickets(session, cities=cities, days=trend_days, tz=tz)
+        whole = definitions.ticket_counts(session, cities=cities, start=naive_utc(start), end=naive_utc(now),
+                                          now=naive_utc(now), settings=stores.settings).figures()
     return {"rows": {r["key"]: r for r in table["rows"]}, "trends": trends, "cities": cities,
-            "trend_days": [d.isoformat() for d in trend_days], "from": table["from"], "to": table["to"]}
+            "trend_days": [d.isoformat() for d in trend_days], "from": table["from"], "to": table["to"],
+            "province": {k: whole.get(k) for k in LEAGUE_TICKET_RATES},
+            "history": history_days(stores, cities, today)}
 
 
 def panel_value(stores: Stores, name: str, scope: str, cities: tuple[str, ...], now: datetime) -> Any:

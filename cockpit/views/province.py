@@ -15,13 +15,33 @@ from cockpit.metrics import definitions as metrics
 from cockpit.store import live
 from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms
-from cockpit.views.panels import LEAGUE_DAYS, PANELS, panel
+from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, panel
 from cockpit.views.regions import population, region_names
 from cockpit.views.sources import Guard
 
 PROVINCE_METRICS = ("tickets_today", "tickets_per_100k_today", "offered_today", "connection_rate_today",
                     "score")
 LEAGUE_RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_closure_rate", "connection_rate")
+
+
+def _totals(live_rows: dict[str, dict], league_rates: dict[str, float | None], table: dict) -> dict[str, Any]:
+    """The province's headline figures: today's calls, tickets and connection rate summed over its
+    cities (``metrics.connection_rate`` of the sums, not a mean of rates), and the ticket rates of
+    the whole province over the league window."""
+    if live_rows:
+        off = sum(r["offered_today"] for r in live_rows.values())
+        ans = sum(r["answered_today"] for r in live_rows.values())
+        sab = sum(r["short_abandoned_today"] for r in live_rows.values())
+        tickets = sum(r["tickets_today"] for r in live_rows.values())
+        conn = metrics.connection_rate(ans, off, sab)
+    else:
+        off = tickets = conn = None
+    out: dict[str, Any] = {"offered_today": off, "tickets_today": tickets, "connection_rate_today": conn,
+                           **{k: league_rates.get(k) for k in LEAGUE_TICKET_RATES}}
+    out["status"] = {"connection_rate_today": metrics.status("connection_rate", conn, table),
+                     **{k: metrics.status(k, league_rates.get(k), table) for k in LEAGUE_TICKET_RATES}}
+    out["targets"] = {k: table[k].get("target") for k in ("connection_rate", *LEAGUE_TICKET_RATES) if k in table}
+    return out
 
 
 def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None) -> dict[str, Any]:
@@ -52,6 +72,7 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
             t = live.day_totals(stores.redis, [c], day)
             conn = metrics.connection_rate(t.get("ans", 0), t.get("off", 0), t.get("sab", 0))
             out[c] = {"offered_today": t.get("off", 0), "answered_today": t.get("ans", 0),
+                      "short_abandoned_today": t.get("sab", 0),
                       "tickets_today": t.get("tkt", 0), "waiting": live.waiting(stores.redis, [c], now=now).calls,
                       "connection_rate_today": conn,
                       "connection_status": metrics.status("connection_rate", conn, table)}
@@ -59,6 +80,7 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
 
     found = guard.live(read_live)
     live_rows, live_at = found if found is not None else ({}, None)
+    applied = guard.live(lambda: live.applied_at(stores.redis, cities)) if cities else None
     rows = []
     for c in cities:
         lr = live_rows.get(c, {})
@@ -80,6 +102,8 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
         rows.append(row)
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
     return {
+        "totals": _totals(live_rows, league.get("province") or {}, table), "history": league.get("history"),
+        "last_event_ms": epoch_ms(applied) if applied else None,
         "scope": scope, "name": names[scope], "now": now.isoformat(), "now_ms": epoch_ms(now),
         "refresh_ms": settings.refresh_ms, "rows": rows, "failed": guard.failed, "errors": guard.errors,
         "league_days": LEAGUE_DAYS, "trend_days": league.get("trend_days", []),

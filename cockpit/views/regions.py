@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cockpit.store import regions
+from geo.names import english_name
 from cockpit.store.db import Stores
 from cockpit.views.sources import SOURCE_ERRORS
 
@@ -16,7 +17,8 @@ SLOW_TTL_S = 60.0  # region names, scopes; also the slow panels' refresh period
 
 
 def region_names(stores: Stores, codes: Sequence[str], *, use_table: bool = True) -> dict[str, dict[str, str]]:
-    """{code: {"zh": name, "en": name_en}} from the regions table, else the bundled boundaries."""
+    """{code: {"zh": name, "en": name_en}} from the regions table, else the bundled boundaries; an
+    English name missing from both is the Chinese name in pinyin (``geo.names.english_name``)."""
     out: dict[str, dict[str, str]] = {}
 
     def load() -> dict[str, tuple[str, str | None]]:
@@ -34,7 +36,7 @@ def region_names(stores: Stores, codes: Sequence[str], *, use_table: bool = True
             zh, en = table[code]
         else:
             zh, en = _bundled_name(code)
-        out[code] = {"zh": zh or code, "en": en or zh or code}
+        out[code] = {"zh": zh or code, "en": en or (english_name(code, zh) if zh else code)}
     return out
 
 

@@ -20,7 +20,7 @@ from cockpit.store import live
 from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms, minute_of_day
 from cockpit.views.curves import cumulative
-from cockpit.views.panels import PANELS, is_stale, panel
+from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, is_stale, panel
 from cockpit.views.regions import SLOW_TTL_S, population, region_names, resolve
 from cockpit.views.sources import Guard, section
 from cockpit.watch import alerts
@@ -50,7 +50,8 @@ def alerts_section(stores: Stores, scope: str, *, limit: int = 8) -> dict:
     items = [
         {"id": a["id"], "severity": str(a.get("severity") or "minor"), "rule": a["rule"],
          "title": a.get("title") or "", "city": a.get("city"), "district": a.get("district"),
-         "district_name": names.get(a.get("district") or "", {}).get("zh"), "unit": a.get("unit"),
+         "district_name": names.get(a.get("district") or "", {}).get("zh"),
+         "district_name_en": names.get(a.get("district") or "", {}).get("en"), "unit": a.get("unit"),
          "size": a.get("size"), "oldest_at": iso(a.get("oldest_at")), "since": iso(a.get("since")),
          "facts": a.get("facts") or {}}
         for a in found
@@ -156,6 +157,8 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             offered_last_week=at(last_week["offered"]), offered_median=at(med["offered"]),
             tickets_last_week=at(last_week["tickets"]), tickets_median=at(med["tickets"]),
         )
+        if baselines.get("history"):
+            snap["history"] = baselines["history"]
     if include_slow:
         found = guard.history(lambda: panel(stores, scope, cities, "catnorm", now))
         if found is not None and "live" not in guard.failed:
@@ -176,10 +179,38 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             found = guard.history(lambda: panel(stores, scope, cities, "staffing", now))
             if found is not None:
                 sections["staffing"] = section(found[1], SLOW_TTL_S, **found[0])
+        if level == "city":
+            service = guard.history(lambda: service_section(stores, scope, now))
+            if service is not None:
+                sections["service"] = service
     found = guard.run("alerts", ("alerts", id(stores.engine)), lambda: alerts_section(stores, scope))
     if found is not None:
         sections["alerts"] = section(time.time(), refresh_s, **found)
     return snap
+
+
+def province_of(code: str) -> str | None:
+    """The province (xx0000) of a city adcode, None for a deployment's own codes."""
+    return code[:2] + "0000" if len(code) == 6 and code.isdigit() and not code.endswith("0000") else None
+
+
+def service_section(stores: Stores, city: str, now: datetime) -> dict[str, Any] | None:
+    """The city's ticket-handling rates the province assesses (response, resolution, on-time closure,
+    satisfaction) over the league window, with targets and statuses: the city's row of its
+    province's precomputed league panel, so the wall and the province page show the same figures."""
+    province = province_of(city)
+    if province is None:
+        return None
+    found = panel(stores, province, (), "league", now)
+    if found is None:
+        return None
+    league, computed_at = found
+    row = league["rows"].get(city) or {}
+    table = metrics.targets(stores.settings)
+    return section(computed_at, PANELS["league"], days=LEAGUE_DAYS,
+                   **{k: row.get(k) for k in LEAGUE_TICKET_RATES},
+                   status={k: metrics.status(k, row.get(k), table) for k in LEAGUE_TICKET_RATES},
+                   targets={k: table[k].get("target") for k in LEAGUE_TICKET_RATES if k in table})
 
 
 def wall_path(code: str) -> str:
