@@ -21,12 +21,12 @@ from layouts.page import PageContext
 
 register({
     "wall.title": {"zh": "12345 热线数据大屏", "en": "12345 Hotline Wall"},
-    "wall.stale": {"zh": "数据过期", "en": "stale"},
+    "wall.stale": {"zh": "数据过期", "en": "Stale"},
     "wall.failed": {"zh": "数据源故障", "en": "source failed"},
-    "wall.ok": {"zh": "数据正常", "en": "live"},
-    "wall.no_data_badge": {"zh": "暂无数据", "en": "no data yet"},
-    "wall.not_fresh": {"zh": "数据未更新", "en": "not updating"},
-    "wall.backfill": {"zh": "历史数据回填中 {n}/{total} 天", "en": "loading history {n}/{total} days"},
+    "wall.ok": {"zh": "数据正常", "en": "Data live"},
+    "wall.no_data_badge": {"zh": "暂无数据", "en": "No data yet"},
+    "wall.not_fresh": {"zh": "数据未更新", "en": "Not updating"},
+    "wall.backfill": {"zh": "历史数据回填中 {n}/{total} 天", "en": "Loading history {n}/{total} days"},
     "wall.last_event": {"zh": "最新事件", "en": "Last event"},
     "wall.lang": {"zh": "English", "en": "中文"},
 })

@@ -20,7 +20,7 @@ from cockpit.watch.vocab import RULE_LABELS, SEVERITY_LABELS, label, reason
 from layouts import ids
 from layouts.categories import category_label
 from layouts.i18n import register, t
-from layouts.names import alert_title, english_or, place_name, term
+from layouts.names import alert_title, english_or, place_name, term, unit_label
 from layouts.page import PageContext
 from layouts.shell import header
 
@@ -166,12 +166,14 @@ def _column_defs(lang: str) -> list[dict]:
     a display field the callback fills in (district name, localised status and category)."""
     cols = [{"field": "ticket_link", "headerName": t("col.ticket_id", lang), "cellRenderer": "markdown",
              "sortable": False, "width": 270, "pinned": "left", "tooltipField": "ticket_id"},
-            {"field": "created_at", "headerName": t("col.created_at", lang), "width": 150, "sort": "desc"}]
+            {"field": "created_at", "headerName": t("col.created_at", lang), "width": 175, "sort": "desc"}]
     for name in ("district", "category", "unit", "status", "due_at", "closed_at", "returns", "transfers",
                  "satisfaction", "address"):
         col = {"field": name, "headerName": t(f"col.{name}", lang)}
-        if name in ("district", "category", "status", "satisfaction"):
+        if name in ("district", "category", "status", "satisfaction", "unit"):
             col.update(colId=name, field=f"{name}_label")
+        if name == "address":  # as the citizen gave it; marked so an English page shows it is the record's
+            col["cellClass"] = "ck-recorded"
         if name in TEXT_COLUMNS:
             col["filter"] = "agTextColumnFilter"
         elif name in NUMBER_COLUMNS:
@@ -188,6 +190,7 @@ def grid_block(block: dict, lang: str, names: Mapping[str, str] | None = None) -
         rows.append({**r, "district_label": place_name(r.get("district"), lang, names) if r.get("district") else "",
                      "category_label": category_label(r.get("category"), lang) if r.get("category") else "",
                      "status_label": term("status", r.get("status"), lang),
+                     "unit_label": unit_label(r.get("unit"), lang),
                      "satisfaction_label": term("satisfaction", r.get("satisfaction"), lang)})
     return {**block, "rowData": rows}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Sequence
 
 CURVE_COLORS = {"today": "#3fa7ff", "last_week": "#f5a623", "median": "#8fa3c4"}
@@ -98,6 +99,8 @@ def sparkline_svg(values: Sequence[float], *, width: int = 160, height: int = 36
 def _nice_ceiling(x: float) -> float:
     """The smallest 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^n that is >= x: a chart's y maximum that
     the data fill (2,600 gets 3,000, not 5,000) and whose quarters are round numbers."""
+    if x <= 100:  # small counts: a multiple of 4, so the four gridlines fall on whole numbers
+        return float(max(4, math.ceil(x / 4) * 4))
     return float(min((b * 10**e for b in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8) for e in range(0, 13)
                       if b * 10**e >= x), default=x))
 

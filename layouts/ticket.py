@@ -10,7 +10,7 @@ from dash import dcc, html
 from layouts import ids
 from layouts.categories import category_label, category_path_label
 from layouts.i18n import register, t
-from layouts.names import alert_title, place_name, term
+from layouts.names import alert_title, place_name, term, unit_label
 from layouts.page import PageContext
 from layouts.shell import header
 from layouts.supervise import breadcrumb
@@ -150,14 +150,23 @@ def _local(moment: datetime | None, tz) -> str:
     return "" if moment is None else moment.replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _step_text(step: dict, lang: str) -> str:
+def recorded(text: str | None, **kw) -> html.Span:
+    """Text as a citizen or an officer recorded it (complaint, address, reason, note): shown as
+    written, marked with its language so an English page says which text is the record's."""
+    return html.Span(text or "", lang="zh-CN", className="ck-recorded", **kw)
+
+
+def _step_text(step: dict, lang: str) -> list:
     d = step["detail"] or {}
     if step["type"] == "ticket.transferred":
-        return f"{d.get('from_unit', '')} → {d.get('to_unit', '')}"
+        return [f"{unit_label(d.get('from_unit'), lang)} → {unit_label(d.get('to_unit'), lang)}"]
     if step["type"] == "ticket.callback":
-        return f"{term('resolved', d.get('resolved'), lang)} / {term('satisfaction', d.get('satisfaction'), lang)}"
-    bits = [step.get("unit") or "", d.get("reason") or "", d.get("resolution") or ""]
-    return " ".join(b for b in bits if b)
+        return [f"{term('resolved', d.get('resolved'), lang)} / {term('satisfaction', d.get('satisfaction'), lang)}"]
+    out: list = [unit_label(step.get("unit"), lang)] if step.get("unit") else []
+    said = " ".join(b for b in (d.get("reason") or "", d.get("resolution") or "") if b)
+    if said:
+        out += [" ", recorded(said)]
+    return out
 
 
 def _timeline(view: dict, lang: str, tz) -> html.Div:
@@ -232,9 +241,10 @@ def _alerts(view: dict, lang: str, tz, messages: dict | None = None) -> html.Div
             buttons.append(html.Button(t("tk.escalate", lang), id=action_id("escalate", a["id"]), className="ck-btn"))
         if a["state"] != "resolved":
             buttons.append(html.Button(t("tk.resolve", lang), id=action_id("resolve", a["id"]), className="ck-btn"))
-        history = html.Ul([html.Li(" ".join(x for x in (
-            datetime.fromisoformat(h["at"]).astimezone(tz).strftime("%m-%d %H:%M"), t(f"action.{h['action']}", lang),
-            t("tk.system", lang) if h["actor"] == "system" else h["actor"] or "", h["note"] or "") if x))
+        history = html.Ul([html.Li([
+            datetime.fromisoformat(h["at"]).astimezone(tz).strftime("%m-%d %H:%M"), " ", t(f"action.{h['action']}", lang),
+            " ", t("tk.system", lang) if h["actor"] == "system" else recorded(h["actor"]),
+            *([" ", recorded(h["note"])] if h["note"] else [])])
             for h in a["history"]], className="ck-alert-history")
         cards.append(html.Div([
             html.Div([html.Span(t(f"severity.{a['severity']}", lang), className=f"ck-sev ck-sev-{a['severity']}"),
@@ -260,14 +270,14 @@ def ticket_body(view: dict | None, lang: str, tz, *, messages: dict | None = Non
     if view is None:
         return html.P(t("tk.not_found", lang), className="ck-empty")
     tk = view["ticket"]
-    facts = [("tk.status", term("status", tk["status"], lang)), ("tk.unit", tk["unit"]),
+    facts = [("tk.status", term("status", tk["status"], lang)), ("tk.unit", unit_label(tk["unit"], lang)),
              ("tk.category", category_path_label(tk["category_path"], lang) or category_label(tk["category"], lang)),
              ("tk.district", place_name(tk.get("district"), lang, view.get("names")) if tk.get("district") else None),
-             ("tk.address", tk["address"]), ("tk.caller", tk["caller"])]
+             ("tk.address", recorded(tk["address"]) if tk["address"] else None), ("tk.caller", tk["caller"])]
     return html.Div([
         html.Nav(breadcrumb(view["breadcrumb"], lang), className="ck-breadcrumb"),
         html.Dl([x for k, v in facts if v for x in (html.Dt(t(k, lang)), html.Dd(v))], className="ck-tk-facts"),
-        html.Div([html.H3(t("tk.text", lang)), html.P(tk["text"] or "", className="ck-tk-text")]),
+        html.Div([html.H3(t("tk.text", lang)), html.P(recorded(tk["text"]), className="ck-tk-text")]),
         html.Div([_timeline(view, lang, tz), _clocks(view, lang, tz)], className="ck-tk-row"),
         html.Div([_map(tk, lang, district_shape(tk["district"])), _related(view, lang, tz)], className="ck-tk-row"),
         _alerts(view, lang, tz, messages),

@@ -51,8 +51,8 @@ register({
     "wall.curve_median": {"zh": "近四周中位", "en": "4-week median"},
     "wall.seats": {"zh": "坐席状态", "en": "Seats"},
     "wall.logged_in": {"zh": "在线坐席", "en": "Logged in"},
-    "wall.busy_share": {"zh": "当前忙碌占比", "en": "Busy now"},
-    "wall.utilisation": {"zh": "今日工时利用率", "en": "Utilisation today"},
+    "wall.busy_share": {"zh": "当前忙碌占比", "en": "Busy"},
+    "wall.utilisation": {"zh": "今日工时利用率", "en": "Util. today"},
     "wall.staffing": {"zh": "坐席需求", "en": "Staffing"},
     "wall.required": {"zh": "需求坐席", "en": "Required"},
     "wall.staffed": {"zh": "在岗坐席", "en": "Staffed"},
@@ -70,9 +70,10 @@ register({
     "wall.hourly_unit": {"zh": "工单数（件）", "en": "Tickets (count)"},
     "wall.categories": {"zh": "今日热点类别", "en": "Top categories today"},
     "wall.normal": {"zh": "常态", "en": "normal"},
-    "wall.new": {"zh": "新增", "en": "new"},
+    "wall.new": {"zh": "新增", "en": "New"},
     "wall.baseline_pending": {"zh": "基线积累中 {n}/{total} 天", "en": "baseline loading {n}/{total} days"},
     "wall.baseline_short": {"zh": "积累中", "en": "loading"},
+    "wall.compare_pending": {"zh": "同比 {text}", "en": "Comparison: {text}"},
     "wall.alerts": {"zh": "未处理告警", "en": "Open alerts"},
     "wall.no_alerts": {"zh": "暂无未处理告警", "en": "No open alerts"},
     "wall.alerts_open": {"zh": "条未处理", "en": "open"},
@@ -161,13 +162,16 @@ def pending_text(history: dict | None, lang: str) -> str | None:
 
 def volume_body(s: dict, lang: str, history: dict | None = None) -> list:
     pending = pending_text(history, lang)
+
+    def notes(key: str) -> list:
+        if pending:  # one line instead of two comparisons that cannot be made yet
+            return [html.Span(t("wall.compare_pending", lang).format(text=pending), className="ck-wall-note ck-pending")]
+        return [_note(t("wall.vs_last_week", lang), rel(s[key], s.get(f"{key}_last_week"))),
+                _note(t("wall.vs_median", lang), rel(s[key], s.get(f"{key}_median")))]
+
     return [
-        _big(t("wall.offered", lang), fmt_int(s["offered"]), name="offered", notes=[
-            _note(t("wall.vs_last_week", lang), rel(s["offered"], s.get("offered_last_week")), pending=pending),
-            _note(t("wall.vs_median", lang), rel(s["offered"], s.get("offered_median")), pending=pending)]),
-        _big(t("wall.tickets", lang), fmt_int(s["tickets"]), name="tickets", notes=[
-            _note(t("wall.vs_last_week", lang), rel(s["tickets"], s.get("tickets_last_week")), pending=pending),
-            _note(t("wall.vs_median", lang), rel(s["tickets"], s.get("tickets_median")), pending=pending)]),
+        _big(t("wall.offered", lang), fmt_int(s["offered"]), name="offered", notes=notes("offered")),
+        _big(t("wall.tickets", lang), fmt_int(s["tickets"]), name="tickets", notes=notes("tickets")),
     ]
 
 

@@ -41,7 +41,7 @@ def test_scr003_changes_axes_and_names_format_honestly():
 
     assert fmt_change(-0.003) == "±0%" and fmt_change(0.004) == "±0%" and fmt_change(-0.06) == "▼6%"
     assert fmt_change(2.6) == "▲260%" and fmt_change(None) == "—"
-    assert _nice_ceiling(2600) == 3000 and _nice_ceiling(13) == 15  # the axis the data fill
+    assert _nice_ceiling(2600) == 3000 and _nice_ceiling(13) == 16 and _nice_ceiling(25) == 28  # the axis the data fill
 
 
 def test_scr004_english_vocabulary_has_no_chinese():
@@ -74,3 +74,14 @@ def test_scr004_english_vocabulary_has_no_chinese():
     assert check_action("escalate", by="张", note="", to="", lang="en") == "Escalating needs a target (escalate to)"
     assert check_action("resolve", by="张", note="done", to="", lang="en") is None
     assert action_error("who is acting ('by') is required", "zh") == "请先填写操作人"
+
+
+def test_scr005_seeding_reports_each_simulated_day(sqlite_stores):
+    from cockpit.simulation.seeding import seed_history
+
+    calls: list[tuple[int, int]] = []
+    seed_history(sqlite_stores, 2, seed=3, cities=["620200"], scale=0.05, progress=False,
+                 on_day=lambda done, total: calls.append((done, total)))
+    total = calls[-1][1]
+    assert total == 3 and calls[-1] == (3, 3)  # two whole days and today so far
+    assert [d for d, _ in calls] == sorted({d for d, _ in calls})  # each day once, in order

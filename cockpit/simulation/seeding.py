@@ -32,6 +32,7 @@ def seed_history(
     scale: float = 1.0,
     batch: int = BATCH,
     rollup: bool = True,
+    on_day=None,
 ) -> dict:
     """Simulate ``days`` days up to ``end`` and load them through the bulk path, ``batch`` events a chunk.
 
@@ -41,6 +42,8 @@ def seed_history(
     The history starts at a local (China) midnight and is its own origin: no step of a ticket
     created before it is written. Idempotent: event ids are deterministic, so running it twice
     with the same seed and window only counts duplicates. Returns totals and the incidents.
+    ``on_day(done, total)`` is called each time a simulated day has been handed to the loader, and
+    with ``(total, total)`` once everything is written.
     """
     from cockpit.bulk import BulkLoader
 
@@ -60,6 +63,9 @@ def seed_history(
     loader = BulkLoader(stores, source="sim")
     pending: list[dict] = []
     last_ms = int(start.timestamp() * 1000)
+    day_ms = 86_400_000
+    total_days = max(1, -(-int((stop - start).total_seconds()) // 86_400))
+    reported = 0
 
     def flush() -> None:
         result = loader.add(list(pending))
@@ -78,10 +84,16 @@ def seed_history(
                 flush()
                 if bar is not None:
                     bar.update((ms - last_ms) // 1000)
-                    last_ms = ms
+                last_ms = ms
+                done = (ms - int(start.timestamp() * 1000)) // day_ms
+                if on_day is not None and done > reported:
+                    reported = done
+                    on_day(done, total_days)
         if pending:
             flush()
         loader.finish(rollup=rollup)
+    if on_day is not None:
+        on_day(total_days, total_days)
     if bar is not None:
         bar.update(max(0, int(stop.timestamp()) - last_ms // 1000))
         bar.close()

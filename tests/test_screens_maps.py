@@ -1,0 +1,38 @@
+"""Every mode of every screen map has enough classes on demo-like data (simulated Gansu traffic)."""
+
+from __future__ import annotations
+
+from cockpit.views import province, wall
+from geo.boundaries import geojson
+from layouts.choropleth import class_index, classify
+from layouts.province import METRIC_BETTER, _metric_value
+from layouts.wall import single_region
+from tests.screens_data import seed_demo_like
+
+
+def _classes(values: dict, integer: bool) -> int:
+    breaks = classify(values, integer=integer)
+    return len({class_index(v, breaks) for v in values.values() if v is not None})
+
+
+def test_scr020_every_map_mode_has_at_least_four_classes(sqlite_stores):
+    now = seed_demo_like(sqlite_stores)
+    snap = province.province_snapshot(sqlite_stores, "620000", now=now)
+    assert snap["failed"] == []
+    for metric in METRIC_BETTER:
+        values = {r["code"]: _metric_value(r, metric) for r in snap["rows"]}
+        n = _classes(values, integer=metric in ("tickets_today", "offered_today"))
+        assert n >= 4, (metric, n, values)
+    for feature in geojson("620000")["features"]:
+        city = feature["properties"]["code"]
+        if single_region(city):
+            continue  # Jiayuguan: one shape, its wall shows tickets by hour instead of a map
+        districts = [f["properties"]["code"] for f in geojson(city)["features"]]
+        counts = (wall.city_snapshot(sqlite_stores, city, now=now, include_slow=False)
+                  ["sections"]["districts"]["counts"])
+        pops = {d: wall.population(d) for d in districts}
+        count_values = {d: counts.get(d, 0) for d in districts}
+        per100k = {d: counts.get(d, 0) * 100_000 / pops[d] for d in districts if pops.get(d)}
+        want = min(4, len(districts))  # Jinchang has two districts: two classes is all a map can show
+        for mode, values, integer in (("count", count_values, True), ("per100k", per100k, False)):
+            assert _classes(values, integer) >= want, (city, mode, values)
