@@ -34,7 +34,7 @@ def test_province011_headline_totals_history_and_freshness(stores):
     """Totals by the metric contract, computed by hand from the seed: calls 8 + 2 = 10 offered,
     6 + 2 = 8 answered, no short abandons (abandoned after 40 s) -> connection 8 / 10 = 0.8;
     tickets 4 + 1 = 5 today. One old ticket 3 days ago: 1 of 28 history days."""
-    _seed(stores)
+    seed_province(stores)
     snap = province.province_snapshot(stores, "620000", now=NOW)
     totals = snap["totals"]
     assert (totals["offered_today"], totals["tickets_today"]) == (10, 5)

@@ -12,7 +12,7 @@ from app import create_app
 from cockpit.store.models import Alert
 from layouts import ids
 from tests.screens_data import seed_demo_like
-from tests.test_wall_browser import ARTIFACTS, _external_requests
+from tests.browser import ARTIFACTS, external_requests
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +88,7 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     leaks = sorted({m for m in CJK.findall(text.replace(LANG_SWITCH, ""))})
                     assert not leaks, f"{name} at {size} shows Chinese in English: {''.join(leaks)}"
                 dash_duo.driver.save_screenshot(str(SHOTS / f"{name}-{lang}-{size}.png"))
-    assert _external_requests(dash_duo) == []
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
 
 

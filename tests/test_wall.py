@@ -118,7 +118,7 @@ def test_wall040_history_service_rates_and_staffing_readiness(stores):
     from cockpit.views.panels import compute_staffing
     from tests.factories import Stream
 
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = NOW
     raws = Stream("620100", base=now - timedelta(days=3), prefix="h40-old-").ticket("h40-old", 0)
     raws += Stream("620100", base=now - timedelta(minutes=30), prefix="h40-").ticket("h40-T", 60, close=False)
     assert ingest_batch(stores, raws, source="test").rejected == []
