@@ -132,3 +132,34 @@ def alert_title(alert: Mapping, lang: str, names: Mapping[str, str] | None = Non
     if place:
         return t("alert.title.place", lang).format(place=place_name(place, lang, names), rule=rule)
     return rule or stored
+
+
+# The watchpoints' safety words (cockpit.watch.config.SAFETY_WORDS) as an English reader needs them.
+SAFETY_WORDS_EN = {
+    "煤气泄漏": "coal-gas leak", "燃气泄漏": "gas leak", "燃气": "gas", "煤气": "coal gas",
+    "天然气泄漏": "natural-gas leak", "着火": "on fire", "火灾": "fire", "起火": "fire", "冒烟": "smoke",
+    "爆炸": "explosion", "自杀": "suicide", "轻生": "suicide", "跳楼": "jumping", "不想活": "wants to die",
+    "打人": "assault", "家暴": "domestic violence", "持刀": "knife", "砍人": "stabbing", "殴打": "beating",
+    "绑架": "kidnapping", "昏迷": "unconscious", "晕倒": "fainted", "触电": "electric shock", "中毒": "poisoning",
+}
+
+
+def display_alert(alert: Mapping, lang: str) -> dict:
+    """An alert item with the words its reason quotes in ``lang``: on an English page the matched
+    safety words, categories and handling units are translated (the stored facts stay as found)."""
+    if lang != "en":
+        return dict(alert)
+    from layouts.categories import category_label
+
+    facts = dict(alert.get("facts") or {})
+    if facts.get("words"):
+        facts["words"] = [SAFETY_WORDS_EN.get(w) or (pinyin_name(w) if has_cjk(w) else w) for w in facts["words"]]
+    for key in ("category", "subcategory"):
+        if facts.get(key):
+            facts[key] = category_label(facts[key], lang)
+    if facts.get("handoff"):
+        facts["handoff"] = [unit_label(u, lang) for u in facts["handoff"]]
+    out = {**alert, "facts": facts}
+    if alert.get("unit"):
+        out["unit"] = unit_label(alert["unit"], lang)
+    return out

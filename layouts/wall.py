@@ -19,7 +19,7 @@ from layouts.categories import category_label
 from layouts.fmt import fmt_change, fmt_int, fmt_pct, fmt_wait, rel
 from layouts.i18n import MESSAGES, register, t
 from layouts.mapdata import metric_map, screen_geojson
-from layouts.names import place_name
+from layouts.names import display_alert, place_name
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
 from layouts.svg import CURVE_COLORS, curve_svg, hour_bars_svg
@@ -383,6 +383,7 @@ def alerts_body(s: dict, lang: str, tz) -> Any:
     suffix = "&lang=en" if lang == "en" else ""
     rows = [head]
     for a in items[:8]:
+        a = display_alert(a, lang)
         sev = str(a.get("severity") or "minor")
         place = a.get("unit") or place_name(a.get("district") or a.get("city"), lang,
                                             {a["district"]: a["district_name"]} if a.get("district_name") else None)

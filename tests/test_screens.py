@@ -85,3 +85,15 @@ def test_scr005_seeding_reports_each_simulated_day(sqlite_stores):
     total = calls[-1][1]
     assert total == 3 and calls[-1] == (3, 3)  # two whole days and today so far
     assert [d for d, _ in calls] == sorted({d for d, _ in calls})  # each day once, in order
+
+
+def test_scr006_alert_reasons_quote_safety_words_in_english():
+    from layouts.names import display_alert
+
+    alert = {"rule": "urgent_content", "unit": "城关区人民政府",
+             "facts": {"words": ["燃气", "某词"], "handoff": ["119"], "subcategory": "燃气供应"}}
+    shown = display_alert(alert, "en")
+    assert shown["facts"]["words"] == ["gas", "Mouci"] and shown["facts"]["subcategory"] == "Gas supply"
+    assert shown["unit"] == "Chengguan People's Government"
+    assert alert["facts"]["words"] == ["燃气", "某词"]  # the stored facts are not changed
+    assert display_alert(alert, "zh") == alert

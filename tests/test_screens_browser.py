@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from cockpit.store.models import Alert
+from cockpit.store.models import Ticket
 from layouts import ids
 from tests.screens_data import seed_demo_like
 from tests.browser import ARTIFACTS, external_requests
@@ -25,9 +25,9 @@ LANG_SWITCH = "中文"  # the one Chinese word an English page may show: the way
 @pytest.fixture
 def demo_app(sqlite_stores):
     seed_demo_like(sqlite_stores)
-    with sqlite_stores.session() as session:
-        alert = session.scalars(select(Alert).where(Alert.rule == "overdue").limit(1)).first()
-        ticket = (alert.detail or {}).get("filter", {}).get("ticket_ids", [alert.key])[0] if alert else None
+    with sqlite_stores.session() as session:  # a ticket with a history: dispatched, handled, closed
+        ticket = session.scalars(select(Ticket.ticket_id).where(Ticket.city == "620100", Ticket.closed_at.is_not(None))
+                                 .order_by(Ticket.ticket_id).limit(1)).first()
     return create_app(sqlite_stores.settings, stores=sqlite_stores), ticket
 
 
