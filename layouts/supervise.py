@@ -17,10 +17,11 @@ from dash import dcc, html
 
 from cockpit.watch.evaluate import RULES
 from cockpit.watch.vocab import RULE_LABELS, SEVERITY_LABELS, label, reason
+from geo.names import has_cjk
 from layouts import ids
 from layouts.categories import category_label
 from layouts.i18n import register, t
-from layouts.names import alert_title, english_or, place_name, term, unit_label
+from layouts.names import alert_title, display_alert, english_or, place_name, term, unit_label
 from layouts.page import PageContext
 from layouts.shell import header
 
@@ -326,6 +327,7 @@ def alert_table(view: dict, lang: str, tz) -> html.Div:
     now = datetime.now(UTC)
     body = []
     for a in rows:
+        a = display_alert(a, lang)
         place = _place(a, lang, view["names"])
         assignee = a.get("assignee") or ""
         body.append(html.Tr([
@@ -334,7 +336,7 @@ def alert_table(view: dict, lang: str, tz) -> html.Div:
                                        className="ck-alert-link", title=alert_title(a, lang, view["names"])),
                               **{"data-alert": str(a["id"])})),
             html.Td(t(f"state.{a['state']}", lang)),
-            html.Td(assignee),
+            html.Td(html.Span(assignee, lang="zh-CN", className="ck-recorded") if has_cjk(assignee) else assignee),
             html.Td(_when(a["fired_at"] or a["first_seen"], tz)),
         ], className="ck-alert-row" + (" ck-selected" if a["id"] == selected else "")))
     head = html.Thead(html.Tr([html.Th(t(k, lang)) for k in ("sup.severity", "sup.col.reason", "sup.state",
@@ -356,6 +358,7 @@ def selected_panel(view: dict, lang: str, tz) -> html.Div | None:
     a = view.get("selected")
     if not a:
         return None
+    a = display_alert(a, lang)
     place = _place(a, lang, view["names"])
     items = [html.H3(t("sup.selected", lang)),
              html.P(reason(a, place, lang), className="ck-selected-title"),
