@@ -78,6 +78,10 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                 sep = "&" if "?" in path else "?"
                 dash_duo.driver.get(f"{dash_duo.server_url}{path}{sep}lang={lang}")
                 dash_duo.wait_for_element(ready, timeout=20)
+                if name == "supervise":  # exact counts: "1 to 50 of 1,234", never "of more"
+                    summary = dash_duo.wait_for_element(".ag-paging-row-summary-panel", timeout=10).text
+                    pattern = r"^1 to 50 of [\d,]+$" if lang == "en" else r"^1 至 50 共 [\d,]+$"
+                    assert re.match(pattern, " ".join(summary.split())), summary
                 if name.startswith(("wall", "province")):
                     dash_duo.wait_for_element(".ck-wall-badge", timeout=10)
                     scroll = dash_duo.driver.execute_script(
@@ -110,3 +114,37 @@ def test_scr031_unknown_region_is_a_not_found_page_with_ways_out(dash_duo, demo_
     assert any(h.endswith("/province/620000?lang=en") for h in links)
     assert any(h.endswith("/wall/620100?lang=en") for h in links)
     # No get_logs() check: the browser rightly logs the 404 answer that this page is.
+
+
+def test_scr032_ticket_action_errors_beside_the_button_and_note_cleared(dash_duo, sqlite_stores):
+    from datetime import UTC, datetime, timedelta
+
+    from cockpit.ingest import ingest_batch
+    from cockpit.watch import evaluate as watchpoints
+    from tests.factories import Stream
+
+    s = Stream(base=datetime.now(UTC) - timedelta(days=8), prefix="scr32-")
+    ingest_batch(sqlite_stores, s.ticket("T-LATE", 0, close=False), source="test")  # overdue now
+    watchpoints.evaluate_all(sqlite_stores)
+    dash_duo.start_server(create_app(sqlite_stores.settings, stores=sqlite_stores))
+    dash_duo.driver.get(dash_duo.server_url + "/tickets/T-LATE")
+    card = f"#{ids.TK_BODY} .ck-alert-card[data-state='firing']"
+    dash_duo.wait_for_element(card, timeout=15)
+    resolve = f"{card} .ck-alert-actions button:last-of-type"
+    dash_duo.find_element(resolve).click()  # nobody named, no note
+    error = dash_duo.wait_for_element(f"{card} .ck-tk-action-msg.ck-tk-error", timeout=10)
+    assert error.text == "请先填写操作人"  # beside the button, in the page's language
+    assert dash_duo.find_element(f"#{ids.TK_MESSAGE}").text == ""
+    dash_duo.find_element(f"#{ids.TK_ACTOR}").send_keys("张科长")
+    dash_duo.find_element(resolve).click()
+    dash_duo.wait_for_text_to_equal(f"{card} .ck-tk-action-msg.ck-tk-error", "解除预警需要填写说明", timeout=10)
+    dash_duo.find_element(f"#{ids.TK_NOTE}").send_keys("已电话联系承办单位")
+    dash_duo.find_element(resolve).click()
+    dash_duo.wait_for_element(f"#{ids.TK_BODY} .ck-alert-card[data-state='resolved']", timeout=10)
+    dash_duo.wait_for_element(f"#{ids.TK_BODY} .ck-tk-action-msg.ck-tk-ok", timeout=5)
+    assert dash_duo.find_element(f"#{ids.TK_NOTE}").get_attribute("value") == ""  # the note is not reused
+    assert dash_duo.find_element(f"#{ids.TK_ACTOR}").get_attribute("value") == "张科长"
+    colors = dash_duo.driver.execute_script(
+        f"var s = getComputedStyle(document.getElementById('{ids.TK_ACTOR}')); return [s.color, s.backgroundColor];")
+    assert colors == ["rgb(230, 237, 247)", "rgb(11, 18, 32)"]  # light text on the dark field, readable
+    assert dash_duo.get_logs() == []
