@@ -104,7 +104,7 @@ def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     if coverage is None or coverage[0] > end - timedelta(days=7 * weeks, hours=wmax) or \
             coverage[1] < end - timedelta(days=7):
         return []  # without the baseline weeks every busy hour would look anomalous: stay silent
-    min_count = int(ctx.cfg.loosest(rule, "scan_min_count") or 1)
+    min_count = max(1, int(ctx.cfg.loosest(rule, "scan_min_count") or 1) // 2)
     cols = [func.sum(case((t.created_at >= end - timedelta(hours=w), 1), else_=0)).label(f"w{j}")
             for j, w in enumerate(WINDOWS_H)]
     current = ctx.session.execute(
@@ -179,10 +179,16 @@ def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
         if factor != 1.0:
             mus = [mu * factor for mu in mus]
             pv = [tail_p(x, mu, size) for x, mu in zip(counts, mus, strict=True)]
-        best = min(range(len(WINDOWS_H)), key=lambda j: pv[j])
         alert_key = _alert_key(row, by_district, sub)
+        floor = int(p.get("scan_min_count") or 1)
+        if alert_key in is_open:
+            floor = max(1, floor // 2)
+        usable = [j for j in range(len(WINDOWS_H)) if counts[j] >= floor]
+        if not usable:
+            continue
+        best = min(usable, key=lambda j: pv[j])  # the strongest evidence among windows with enough tickets
         limit = float(p.get("p_clear", 1e-3)) if alert_key in is_open else alpha
-        if pv[best] >= limit or counts[best] < int(p.get("scan_min_count") or 1):
+        if pv[best] >= limit:
             continue
         w = WINDOWS_H[best]
         span = f"{int(w * 60)}分钟" if w < 1 else f"{w:g}小时"
