@@ -122,3 +122,27 @@ def test_ros010_cli_roster_json_kept_and_replanned(sqlite_stores, tmp_path):
     assert text.exit_code == 0 and "paid hours" in text.output
     bad = CliRunner().invoke(main, ["roster", "--scope", "620100", "--week", "next", "--json"], env=env)
     assert bad.exit_code == 2 and json.loads(bad.stderr)["field"] == "week"
+
+
+def test_ros011_http_forecast_and_roster_match_the_cli_shape(sqlite_stores):
+    from flask import Flask
+
+    from cockpit.http import planning as api_planning
+
+    ingest(sqlite_stores, weekday_call_history(2, staffing.metrics.utcnow()))
+    app = Flask(__name__)
+    app.config["COCKPIT_STORES"] = sqlite_stores
+    app.register_blueprint(api_planning.bp)
+    client = app.test_client()
+    fc = client.get("/api/v1/forecast?scope=620100&days=1&level=0.9")
+    assert fc.status_code == 200
+    doc = fc.get_json()
+    assert doc["level"] == 0.9 and len(doc["intervals"]) == 96 and doc["method"] == "glm_how"
+    bad = client.get("/api/v1/forecast?scope=620100&days=0")
+    assert bad.status_code == 400 and bad.get_json()["field"] == "days"
+    assert client.get("/api/v1/forecast").get_json()["field"] == "scope"
+    roster = client.get("/api/v1/roster?scope=620100")  # next week by default
+    assert roster.status_code == 200
+    assert {"days", "intervals", "totals", "solver", "week"} <= set(roster.get_json())
+    wrong = client.get("/api/v1/roster?scope=620100&week=2026-W99")
+    assert wrong.status_code == 400 and wrong.get_json()["field"] == "week"
