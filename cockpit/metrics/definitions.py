@@ -27,7 +27,7 @@ from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange
 from cockpit.store.regions import populations, resolve_scope
 from cockpit.settings import RESPONSE_DEADLINE_S, Settings
 
-DEFINITIONS_VERSION = "2026.11-1"
+DEFINITIONS_VERSION = "2026.11-2"  # -2: forecast_offered from the planning model (issue 17)
 
 INTERVAL = timedelta(minutes=15)
 WAITING_MAX_AGE_S = 3600  # a "waiting" call older than this is a lost event, not a caller on hold
