@@ -82,3 +82,9 @@ def test_simros003_cli_simulate_with_a_roster_file(sqlite_stores, tmp_path):
     bad.write_text("{}", encoding="utf-8")
     wrong = CliRunner().invoke(main, ["simulate", "--roster", str(bad), "--out", str(out), "--duration", "1h"])
     assert wrong.exit_code == 2 and "roster" in wrong.output
+
+
+def test_simros004_an_unusable_plan_leaves_the_day_to_the_simulator():
+    doc = {"scope": "620100", "monday": "2026-12-07",
+           "days": [{"date": "2026-12-09", "shifts": [{"shift": "D", "start": "08:30", "people": 3, "breaks": []}]}]}
+    assert RosterSeats([doc])("620100", date(2026, 12, 9)) is None  # no "minutes": an older document

@@ -10,6 +10,7 @@ in seconds from the local midnight of the day.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from cockpit.planning.roster import assign_breaks
 from cockpit.simulation import callcentre
 
 DAY_S = 86_400.0
+log = logging.getLogger(__name__)
 
 
 def _seconds(hhmm: str) -> float:
@@ -75,6 +77,13 @@ class RosterSeats:
     def __call__(self, city: str, day: date) -> list[callcentre.Seat] | None:
         if self.since is not None and day < self.since:
             return None
+        try:
+            return self._seats(city, day)
+        except (KeyError, TypeError, ValueError) as exc:  # a plan kept by an older version: staff as before
+            log.warning("roster of %s on %s not usable (%s); the simulator staffs the day", city, day, exc)
+            return None
+
+    def _seats(self, city: str, day: date) -> list[callcentre.Seat] | None:
         today = self._shifts(city, day)
         if today is None:
             return None
