@@ -5,9 +5,9 @@ generate_series (deterministic: setseed), in a separate database (default ``cock
 over 12 months and 14 cities, builds the rollups with ``cockpit.rollups.rollup_range`` (the
 product's job, timed), then times for one city and one month (medians of --repeat runs):
 
-- telephony + tickets created from rollups (+ raw edges): ``metrics.call_counts`` /
-  ``metrics.tickets_created`` with rollups, against the same two from a raw scan (the baseline);
-- the whole ``metrics.kpi`` document (adds ticket cohort rates, seat times, queue, overdue),
+- telephony + tickets created from rollups (+ raw edges): ``queries.call_counts`` /
+  ``queries.tickets_created`` with rollups, against the same two from a raw scan (the baseline);
+- the whole ``kpi.kpi`` document (adds ticket cohort rates, seat times, queue, overdue),
   with and without rollups.
 
     python bench/kpi.py [--scale 1.0] [--repeat 7] [--reuse [--skip-rollup]] [--pg-url URL]
@@ -32,7 +32,7 @@ from bench.machine import describe  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from cockpit.metrics import definitions as metrics  # noqa: E402
+from cockpit.metrics import kpi, queries  # noqa: E402
 from cockpit.metrics import rollups
 from cockpit.store.models import Base  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
@@ -214,14 +214,14 @@ def main() -> None:
 
     def telephony(use_rollups: bool):
         with Session(engine) as s:
-            counts, path = metrics.call_counts(s, **kw, sl_threshold_s=15.0, short_abandon_s=5,
+            counts, path = queries.call_counts(s, **kw, sl_threshold_s=15.0, short_abandon_s=5,
                                                use_rollups=use_rollups)
-            created = metrics.tickets_created(s, **kw, use_rollups=use_rollups)
+            created = queries.tickets_created(s, **kw, use_rollups=use_rollups)
             return counts.figures(), created, path
 
     def document(use_rollups: bool):
         with Session(engine) as s:
-            return metrics.kpi(s, scope=CITY, start=start, end=end, settings=settings, now=NOW,
+            return kpi.kpi(s, scope=CITY, start=start, end=end, settings=settings, now=NOW,
                                use_rollups=use_rollups)
 
     fast = timed(lambda: telephony(True), args.repeat)
@@ -233,11 +233,11 @@ def main() -> None:
     parts = {}
     with Session(engine) as s:
         for name, fn in (
-            ("ticket cohort rates", lambda: metrics.ticket_counts(s, cities=(CITY,), start=start, end=end, now=NOW,
+            ("ticket cohort rates", lambda: queries.ticket_counts(s, cities=(CITY,), start=start, end=end, now=NOW,
                                                                   settings=settings)),
             ("seat times (handling = calls ended in the window)",
-             lambda: metrics.seat_times(s, cities=(CITY,), start=start, end=end, now=NOW)),
-            ("overdue open now", lambda: metrics.overdue_open_now(s, cities=(CITY,), now=NOW)),
+             lambda: queries.seat_times(s, cities=(CITY,), start=start, end=end, now=NOW)),
+            ("overdue open now", lambda: queries.overdue_open_now(s, cities=(CITY,), now=NOW)),
         ):
             parts[name] = timed(fn, 3)[0]
     proposed = {}
@@ -249,8 +249,8 @@ def main() -> None:
             conn.execute(text("ANALYZE tickets"))
         proposed["document"] = timed(lambda: document(True), max(3, args.repeat // 2))[0]
         with Session(engine) as s:
-            proposed["overdue"] = timed(lambda: metrics.overdue_open_now(s, cities=(CITY,), now=NOW), 3)[0]
-            proposed["seats"] = timed(lambda: metrics.seat_times(s, cities=(CITY,), start=start, end=end, now=NOW),
+            proposed["overdue"] = timed(lambda: queries.overdue_open_now(s, cities=(CITY,), now=NOW), 3)[0]
+            proposed["seats"] = timed(lambda: queries.seat_times(s, cities=(CITY,), start=start, end=end, now=NOW),
                                       3)[0]
         with engine.begin() as conn:
             for ddl in PROPOSED_INDEXES:

@@ -34,7 +34,7 @@ from bench.machine import describe  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from cockpit.views import drill  # noqa: E402
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import queries
 from cockpit.watch import evaluate as watchpoints
 from cockpit.store.models import Base, Ticket  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
@@ -130,7 +130,7 @@ def build(stores: Stores, n: int) -> None:
             index.create(conn)
         conn.execute(text(ROLLUPS_SQL), {"since": (NOW - timedelta(days=36)).replace(tzinfo=None)})
         conn.execute(text("INSERT INTO job_runs (name, last_done, updated_at) VALUES (:a, :f, :f), (:b, :t, :t)"),
-                     {"a": metrics.ROLLUP_JOB_FROM, "b": metrics.ROLLUP_JOB_TO,
+                     {"a": queries.ROLLUP_JOB_FROM, "b": queries.ROLLUP_JOB_TO,
                       "f": (NOW - timedelta(days=36)).replace(tzinfo=None), "t": NOW.replace(tzinfo=None)})
     t2 = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

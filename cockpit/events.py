@@ -29,6 +29,8 @@ CODE_PATTERN = r"^[A-Za-z0-9_.\-]{1,32}$"
 ID_PATTERN = r"^[^\s]{1,128}$"
 
 SEAT_STATES = ("offline", "ready", "ringing", "on_call", "hold", "acw", "not_ready")
+LOGGED_OUT_STATES = ("offline",)  # seat states that are not logged in
+OPEN_STATUSES = ("created", "dispatched", "returned", "responded", "reopened")  # a ticket status that is not closed
 SeatState = Literal["offline", "ready", "ringing", "on_call", "hold", "acw", "not_ready"]
 CHANNELS = ("phone", "web", "wechat", "app", "sms", "email", "other")
 Channel = Literal["phone", "web", "wechat", "app", "sms", "email", "other"]

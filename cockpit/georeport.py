@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics.definitions import one_of
+from cockpit.metrics.queries import one_of
 from cockpit.privacy import mask_address, mask_text
 from cockpit.store.models import Ticket, TicketStep
 from cockpit.store.regions import resolve_scope

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics.definitions import one_of
+from cockpit.metrics.queries import one_of
 from cockpit.privacy import mask_text
 from cockpit.settings import Settings
 from cockpit.store.models import Ticket

@@ -5,13 +5,14 @@ Technion month against the seasonal-naive baseline (the bench's protocol, smalle
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from cockpit import timeutil
 from cockpit.cli import main
 from cockpit.planning import forecast as F
 from tests.metric_events import ingest, weekday_call_history
@@ -25,7 +26,7 @@ def _truth(starts, tz=SHANGHAI) -> np.ndarray:
     """A known mean: a daytime hump, weekends at 60 %, quarter shape rising inside each hour."""
     out = []
     for s in starts:
-        local = s.replace(tzinfo=F.metrics.UTC).astimezone(tz)
+        local = s.replace(tzinfo=UTC).astimezone(tz)
         hump = 2.0 + 30.0 * max(0.0, np.sin((local.hour + local.minute / 60 - 6) / 16 * np.pi))
         level = 0.6 if local.weekday() >= 5 else 1.0
         out.append(hump * level * (0.85 + 0.1 * (local.minute // 15)))
@@ -71,12 +72,12 @@ def test_fct002_holidays_take_sunday_and_incidents_are_masked():
     assert sum(masked.mean[i] for i in tuesday) == pytest.approx(truth, rel=0.12)
     assert masked.basis["masked_intervals"] == len(surge)
     # a holiday on the forecast Wednesday looks like the Sunday
-    wednesday = (MONDAY + timedelta(days=23, hours=8)).replace(tzinfo=F.metrics.UTC).astimezone(SHANGHAI).date()
+    wednesday = (MONDAY + timedelta(days=23, hours=8)).replace(tzinfo=UTC).astimezone(SHANGHAI).date()
     hol = F.fit_predict(hist, y, test, tz=SHANGHAI, holidays={wednesday}, masks=masks)
     day = [i for i, s in enumerate(test)
-           if s.replace(tzinfo=F.metrics.UTC).astimezone(SHANGHAI).date() == wednesday]
+           if s.replace(tzinfo=UTC).astimezone(SHANGHAI).date() == wednesday]
     sunday = [i for i, s in enumerate(test)
-              if s.replace(tzinfo=F.metrics.UTC).astimezone(SHANGHAI).weekday() == 6]
+              if s.replace(tzinfo=UTC).astimezone(SHANGHAI).weekday() == 6]
     assert sum(hol.mean[i] for i in day) == pytest.approx(sum(hol.mean[i] for i in sunday), rel=0.02)
     assert sum(hol.mean[i] for i in day) < 0.7 * sum(masked.mean[i] for i in day)
 
@@ -100,7 +101,7 @@ def test_fct004_sparse_history_uses_the_profile_without_trend():
     fc = F.fit_predict(hist, y, _grid(MONDAY + timedelta(days=8), 7), tz=SHANGHAI)
     assert fc.method == F.MODEL and fc.basis["trend_per_week"] is None
     assert all(np.isfinite(fc.mean)) and all(np.isfinite(fc.upper))
-    monday_10h = [i for i, s in enumerate(fc.starts) if s.replace(tzinfo=F.metrics.UTC).astimezone(SHANGHAI)
+    monday_10h = [i for i, s in enumerate(fc.starts) if s.replace(tzinfo=UTC).astimezone(SHANGHAI)
                   .strftime("%a %H") == "Mon 10"]
     assert sum(fc.mean[i] for i in monday_10h) == pytest.approx(2 * 20 / 6, rel=0.01)  # two hours' mean
 
@@ -124,7 +125,7 @@ def test_fct010_offered_history_and_forecast_from_sql(stores):
 
 
 def test_fct011_cli_and_api_document(sqlite_stores, tmp_path):
-    now = F.metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL,
            "COCKPIT_VAR_DIR": str(tmp_path / "var")}

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import insert
 
 from cockpit import ingest as ingest_mod
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import definitions, kpi
 from cockpit.store.models import Region
 from cockpit.store.regions import resolve_scope
 from tests.metric_events import T0, W_END, call, ingest, scenario_calls, scenario_tickets, seat, ticket
@@ -21,57 +22,57 @@ from tests.metric_events import T0, W_END, call, ingest, scenario_calls, scenari
 
 def test_met001_rates_by_hand():
     # offered 7, answered 4, abandoned 2 of which 1 short, 3 answered within 15 s
-    assert metrics.connection_rate(4, 7, 1) == pytest.approx(4 / 6)
-    assert metrics.service_level(3, 7, 1) == pytest.approx(3 / 6)
-    assert metrics.abandon_rate(2, 7, 1) == pytest.approx(1 / 6)
-    assert metrics.asa(51.0, 4) == pytest.approx(12.75)
-    assert metrics.aht(420.0, 2) == pytest.approx(210.0)
-    assert metrics.occupancy(420.0, 3290.0) == pytest.approx(420 / 3710)
-    assert metrics.utilisation(420.0, 5400.0) == pytest.approx(420 / 5400)
-    assert metrics.transfer_chain_mean(2, 4) == pytest.approx(1.5)
-    assert metrics.per_100k(2, 1_000_000) == pytest.approx(0.2)
+    assert definitions.connection_rate(4, 7, 1) == pytest.approx(4 / 6)
+    assert definitions.service_level(3, 7, 1) == pytest.approx(3 / 6)
+    assert definitions.abandon_rate(2, 7, 1) == pytest.approx(1 / 6)
+    assert definitions.asa(51.0, 4) == pytest.approx(12.75)
+    assert definitions.aht(420.0, 2) == pytest.approx(210.0)
+    assert definitions.occupancy(420.0, 3290.0) == pytest.approx(420 / 3710)
+    assert definitions.utilisation(420.0, 5400.0) == pytest.approx(420 / 5400)
+    assert definitions.transfer_chain_mean(2, 4) == pytest.approx(1.5)
+    assert definitions.per_100k(2, 1_000_000) == pytest.approx(0.2)
     # wall figures: 6 of 24 logged-in seats handling a contact; 150 tickets against a normal of 120
-    assert metrics.busy_share(6, 24) == pytest.approx(0.25)
-    assert metrics.relative_change(150, 120) == pytest.approx(0.25)
-    assert metrics.relative_change(90, 120) == pytest.approx(-0.25)
+    assert definitions.busy_share(6, 24) == pytest.approx(0.25)
+    assert definitions.relative_change(150, 120) == pytest.approx(0.25)
+    assert definitions.relative_change(90, 120) == pytest.approx(-0.25)
 
 
 def test_met002_empty_denominators_are_none_not_zero():
-    assert metrics.connection_rate(0, 0, 0) is None
+    assert definitions.connection_rate(0, 0, 0) is None
     # every offered call was a short abandon: nothing left to judge
-    assert metrics.connection_rate(0, 3, 3) is None
-    assert metrics.service_level(0, 3, 3) is None
-    assert metrics.abandon_rate(3, 3, 3) is None
-    assert metrics.asa(0.0, 0) is None
-    assert metrics.aht(0.0, 0) is None
-    assert metrics.occupancy(0.0, 0.0) is None
-    assert metrics.response_rate(0, 0) is None
-    assert metrics.per_100k(5, None) is None
-    assert metrics.busy_share(0, 0) is None
-    assert metrics.relative_change(5, 0) is None and metrics.relative_change(None, 4) is None
+    assert definitions.connection_rate(0, 3, 3) is None
+    assert definitions.service_level(0, 3, 3) is None
+    assert definitions.abandon_rate(3, 3, 3) is None
+    assert definitions.asa(0.0, 0) is None
+    assert definitions.aht(0.0, 0) is None
+    assert definitions.occupancy(0.0, 0.0) is None
+    assert definitions.response_rate(0, 0) is None
+    assert definitions.per_100k(5, None) is None
+    assert definitions.busy_share(0, 0) is None
+    assert definitions.relative_change(5, 0) is None and definitions.relative_change(None, 4) is None
     # a real zero stays zero
-    assert metrics.connection_rate(0, 4, 1) == 0.0
+    assert definitions.connection_rate(0, 4, 1) == 0.0
 
 
 def test_met003_status_scores_and_targets_override(settings):
-    assert metrics.status("connection_rate", 0.95) == "green"
-    assert metrics.status("connection_rate", 0.92) == "amber"
-    assert metrics.status("connection_rate", 0.5) == "red"
-    assert metrics.status("abandon_rate", 0.04) == "green"
-    assert metrics.status("abandon_rate", 0.2) == "red"
-    assert metrics.status("connection_rate", None) is None
-    assert metrics.score(0.5, 0.95) == pytest.approx(0.5 / 0.95)
-    assert metrics.score(2.0, 0.95) == metrics.SCORE_CAP
-    assert metrics.score(0.10, 0.05, better="lower") == pytest.approx(0.5)
-    assert metrics.score(0.0, 0.05, better="lower") == metrics.SCORE_CAP
-    assert metrics.composite_score({"response_rate": 0.95, "satisfaction_rate": None}) == pytest.approx(1.0)
-    assert metrics.composite_score({"response_rate": None}) is None
+    assert definitions.status("connection_rate", 0.95) == "green"
+    assert definitions.status("connection_rate", 0.92) == "amber"
+    assert definitions.status("connection_rate", 0.5) == "red"
+    assert definitions.status("abandon_rate", 0.04) == "green"
+    assert definitions.status("abandon_rate", 0.2) == "red"
+    assert definitions.status("connection_rate", None) is None
+    assert definitions.score(0.5, 0.95) == pytest.approx(0.5 / 0.95)
+    assert definitions.score(2.0, 0.95) == definitions.SCORE_CAP
+    assert definitions.score(0.10, 0.05, better="lower") == pytest.approx(0.5)
+    assert definitions.score(0.0, 0.05, better="lower") == definitions.SCORE_CAP
+    assert definitions.composite_score({"response_rate": 0.95, "satisfaction_rate": None}) == pytest.approx(1.0)
+    assert definitions.composite_score({"response_rate": None}) is None
     custom = settings.with_(targets={"satisfaction_rate": {"target": 0.5, "green": 0.6}})
-    table = metrics.targets(custom)
+    table = definitions.targets(custom)
     assert table["satisfaction_rate"]["target"] == 0.5
     assert table["satisfaction_rate"]["amber"] == 0.80  # untouched fields keep their default
     assert "COCKPIT_TARGETS" in table["satisfaction_rate"]["source"]
-    assert metrics.TARGETS["satisfaction_rate"]["target"] == 0.90  # the defaults are not mutated
+    assert definitions.TARGETS["satisfaction_rate"]["target"] == 0.90  # the defaults are not mutated
 
 
 # ------------------------------------------------------------------ SQL figures from ingested events
@@ -79,7 +80,7 @@ def test_met003_status_scores_and_targets_override(settings):
 def test_met010_telephony_by_hand(stores):
     ingest(stores, scenario_calls())
     with stores.session() as s:
-        doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
+        doc = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                           now=T0 + timedelta(minutes=30), use_rollups=False)
     # offered C1..C7 = 7; answered C1 C2 C5 C7 = 4; abandoned C3 C4 = 2, short C3 = 1
     assert (doc["offered"], doc["answered"], doc["abandoned"], doc["short_abandoned"]) == (7, 4, 2, 1)
@@ -92,14 +93,14 @@ def test_met010_telephony_by_hand(stores):
     # at 02:30 C6 has waited 10 minutes; nobody else is waiting
     assert doc["waiting_now"] == 1
     assert doc["longest_wait_now_s"] == pytest.approx(600)
-    assert doc["definitions_version"] == metrics.DEFINITIONS_VERSION
+    assert doc["definitions_version"] == definitions.DEFINITIONS_VERSION
     assert doc["status"]["connection_rate"] == "red"
 
 
 def test_met011_sl_threshold_parameter(stores):
     ingest(stores, scenario_calls())
     with stores.session() as s:
-        doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, sl_threshold_s=10)
+        doc = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, sl_threshold_s=10)
     # within 10 s: C1 (10) and C7 (6)
     assert doc["service_level"] == pytest.approx(2 / 6)
     assert doc["sl_threshold_s"] == 10
@@ -108,8 +109,8 @@ def test_met011_sl_threshold_parameter(stores):
 def test_met012_no_calls_and_all_short_abandons(stores):
     ingest(stores, [*call("A1", queued=T0, abandon_after=1), *call("A2", queued=T0, abandon_after=5)])
     with stores.session() as s:
-        empty = metrics.kpi(s, scope="620100", start=T0 - timedelta(days=1), end=T0, settings=stores.settings)
-        short = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings)
+        empty = kpi.kpi(s, scope="620100", start=T0 - timedelta(days=1), end=T0, settings=stores.settings)
+        short = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings)
     assert empty["offered"] == 0
     assert empty["connection_rate"] is None and empty["asa_s"] is None and empty["aht_s"] is None
     assert empty["status"]["connection_rate"] is None
@@ -124,11 +125,11 @@ def test_met013_events_across_local_midnight(stores):
     ingest(stores, [*call("M1", queued=late, answer_after=7), *call("M2", queued=late + timedelta(seconds=2),
                                                                      answer_after=1)])
     tz = stores.settings.tz
-    day2 = metrics.to_naive_utc(datetime(2026, 11, 2), tz), metrics.to_naive_utc(datetime(2026, 11, 3), tz)
-    day3 = metrics.to_naive_utc(datetime(2026, 11, 3), tz), metrics.to_naive_utc(datetime(2026, 11, 4), tz)
+    day2 = timeutil.naive_utc(datetime(2026, 11, 2), tz), timeutil.naive_utc(datetime(2026, 11, 3), tz)
+    day3 = timeutil.naive_utc(datetime(2026, 11, 3), tz), timeutil.naive_utc(datetime(2026, 11, 4), tz)
     with stores.session() as s:
-        d2 = metrics.kpi(s, scope="620100", start=day2[0], end=day2[1], settings=stores.settings)
-        d3 = metrics.kpi(s, scope="620100", start=day3[0], end=day3[1], settings=stores.settings)
+        d2 = kpi.kpi(s, scope="620100", start=day2[0], end=day2[1], settings=stores.settings)
+        d3 = kpi.kpi(s, scope="620100", start=day3[0], end=day3[1], settings=stores.settings)
     assert (d2["offered"], d2["answered"]) == (1, 1)  # M1 queued on Nov 2 local
     assert (d3["offered"], d3["answered"]) == (1, 1)  # M2 queued at 00:00:00 on Nov 3 local
 
@@ -151,9 +152,9 @@ def test_met020_seat_occupancy_and_utilisation(stores):
     events.reverse()
     ingest(stores, events + scenario_calls())
     with stores.session() as s:
-        doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
+        doc = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                           now=T0 + timedelta(hours=2))
-        early = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
+        early = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                             now=T0 + timedelta(minutes=20))
     # S1 logged in 02:00-02:40 (2400 s), ready 10 s + (02:05:20-02:40) 2080 s = 2090 s
     # S2 logged in 02:10-03:00 (3000 s), ready 02:10-02:30 = 1200 s
@@ -175,8 +176,8 @@ def test_met030_ticket_rates_by_hand(stores):
     ingest(stores, events)
     now = T0 + timedelta(days=3)
     with stores.session() as s:
-        doc = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, now=now)
-        basic = metrics.kpi(s, scope="620100", start=T0, end=W_END, now=now,
+        doc = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, now=now)
+        basic = kpi.kpi(s, scope="620100", start=T0, end=W_END, now=now,
                             settings=stores.settings.with_(count_basic_as_satisfied=True))
     assert doc["tickets_created"] == 5            # T1..T5; T6 is created at the window end
     assert doc["tickets_dispatched"] == 4         # T1..T4
@@ -200,11 +201,11 @@ def test_met031_response_not_yet_due_is_excluded(stores):
         ticket("P1", "dispatched", T0 + timedelta(minutes=5), unit="U1"),
     ])
     with stores.session() as s:
-        soon = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
+        soon = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                            now=T0 + timedelta(hours=2))
-        later = metrics.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
+        later = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings,
                             now=T0 + timedelta(hours=25))
-        short = metrics.kpi(s, scope="620100", start=T0, end=W_END, now=T0 + timedelta(hours=2),
+        short = kpi.kpi(s, scope="620100", start=T0, end=W_END, now=T0 + timedelta(hours=2),
                             settings=stores.settings.with_(response_deadline_s=3600))
     assert soon["response_rate"] is None   # its 24 h deadline is still running
     assert later["response_rate"] == 0.0   # the deadline passed without a response
@@ -232,8 +233,8 @@ def test_met040_scopes_province_city_district(stores):
     with stores.session() as s:
         assert tuple(resolve_scope(s, "620000")) == ("province", ("620100", "620200"), None)
         assert tuple(resolve_scope(s, "620102")) == ("district", ("620100",), ("620102",))
-        prov = metrics.kpi(s, scope="620000", start=T0, end=W_END, settings=stores.settings, now=now)
-        dist = metrics.kpi(s, scope="620102", start=T0, end=W_END, settings=stores.settings, now=now)
+        prov = kpi.kpi(s, scope="620000", start=T0, end=W_END, settings=stores.settings, now=now)
+        dist = kpi.kpi(s, scope="620102", start=T0, end=W_END, settings=stores.settings, now=now)
     assert prov["offered"] == 8 and prov["answered"] == 5
     assert prov["tickets_created"] == 5
     assert dist["offered"] is None and dist["connection_rate"] is None  # calls have no district
@@ -255,11 +256,11 @@ def test_met050_rankings_districts_units_cities(stores):
     ingest(stores, scenario_tickets() + scenario_calls())
     now = T0 + timedelta(days=3)
     with stores.session() as s:
-        by_district = metrics.rankings(s, scope="620100", level="district", start=T0, end=W_END,
+        by_district = kpi.rankings(s, scope="620100", level="district", start=T0, end=W_END,
                                        settings=stores.settings, now=now)
-        by_unit = metrics.rankings(s, scope="620100", level="unit", start=T0, end=W_END,
+        by_unit = kpi.rankings(s, scope="620100", level="unit", start=T0, end=W_END,
                                    settings=stores.settings, now=now)
-        by_city = metrics.rankings(s, scope="620000", level="city", start=T0, end=W_END,
+        by_city = kpi.rankings(s, scope="620000", level="city", start=T0, end=W_END,
                                    settings=stores.settings, now=now)
     rows = {r["key"]: r for r in by_district["rows"]}
     # 620102: T1 T2 -> response, resolution, satisfaction, on-time all 1/2
@@ -279,4 +280,4 @@ def test_met050_rankings_districts_units_cities(stores):
     assert cities["620100"]["offered_per_100k"] == pytest.approx(7 * 100_000 / 4_000_000)
     with pytest.raises(ValueError):
         with stores.session() as s:
-            metrics.rankings(s, scope="620100", level="street", start=T0, end=W_END, settings=stores.settings)
+            kpi.rankings(s, scope="620100", level="street", start=T0, end=W_END, settings=stores.settings)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from cockpit.http import kpi as api_kpi
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import definitions
 from cockpit.cli import main
 from tests.metric_events import ingest, scenario_calls, scenario_tickets
 
@@ -36,7 +36,7 @@ def test_met100_kpi_api_keys_and_local_dates(client):
     assert required <= set(doc)
     assert doc["from"] == "2026-11-02T02:00:00+00:00" and doc["to"] == "2026-11-02T03:00:00+00:00"
     assert (doc["offered"], doc["answered"], doc["tickets_created"]) == (7, 4, 5)
-    assert doc["definitions_version"] == metrics.DEFINITIONS_VERSION
+    assert doc["definitions_version"] == definitions.DEFINITIONS_VERSION
     # the same window with explicit zones, and the '+' of the offset unescaped (arrives as a space)
     same = client.get("/api/v1/kpi?scope=620100&from=2026-11-02T02:00:00Z&to=2026-11-02T11:00:00+08:00").get_json()
     assert (same["offered"], same["from"], same["to"]) == (7, doc["from"], doc["to"])

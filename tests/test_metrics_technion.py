@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cockpit import importers
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import kpi
 from cockpit.metrics import rollups
 
 DATA = Path(__file__).parent / "data" / "technion_anonymous_bank_1999_02.tsv.gz"
@@ -72,16 +73,16 @@ def test_met200_technion_month_matches_independent_count(stores):
     summary = importers.run(stores, DATA, "technion", city=CITY, tz="Asia/Jerusalem")
     assert summary["rejected"] == 0
     expected, per_day = _independent()
-    start = metrics.to_naive_utc(datetime(1999, 2, 1), TZ)
-    end = metrics.to_naive_utc(datetime(1999, 3, 1), TZ)
+    start = timeutil.naive_utc(datetime(1999, 2, 1), TZ)
+    end = timeutil.naive_utc(datetime(1999, 3, 1), TZ)
     with stores.session() as s:
-        raw = metrics.kpi(s, scope=CITY, start=start, end=end, settings=stores.settings, use_rollups=False)
+        raw = kpi.kpi(s, scope=CITY, start=start, end=end, settings=stores.settings, use_rollups=False)
         rollups.rollup_range(s, start, end, settings=stores.settings)
     with stores.session() as s:
-        fast = metrics.kpi(s, scope=CITY, start=start, end=end, settings=stores.settings)
+        fast = kpi.kpi(s, scope=CITY, start=start, end=end, settings=stores.settings)
         days = {
-            d: metrics.kpi(s, scope=CITY, start=metrics.to_naive_utc(datetime(1999, 2, d), TZ),
-                           end=metrics.to_naive_utc(datetime(1999, 2, d) + timedelta(days=1), TZ),
+            d: kpi.kpi(s, scope=CITY, start=timeutil.naive_utc(datetime(1999, 2, d), TZ),
+                           end=timeutil.naive_utc(datetime(1999, 2, d) + timedelta(days=1), TZ),
                            settings=stores.settings)["offered"]
             for d in range(1, 29)
         }

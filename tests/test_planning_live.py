@@ -3,13 +3,13 @@ seat-shortage watchpoint (detection in cockpit.planning.live, lifecycle in cockp
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from cockpit import timeutil
 from cockpit.http.planning import roster_document
-from cockpit.metrics import definitions as metrics
 from cockpit.metrics import staffing
 from cockpit.planning import live as planning_live
 from cockpit.store.models import Alert
@@ -38,10 +38,10 @@ def test_live001_wall_shows_planned_seats_and_adherence(sqlite_stores):
     now = datetime(2026, 11, 25, 2, 5)  # Wednesday 10:05 in Shanghai: calls every weekday 09:00-11:00
     ingest(stores, weekday_call_history(2, now) + [seat(f"P{k}", "ready", now - timedelta(minutes=5))
                                                    for k in range(2)])
-    doc = roster_document(stores, scope="620100", week=current_week(stores.settings.tz, now.replace(tzinfo=metrics.UTC)),
+    doc = roster_document(stores, scope="620100", week=current_week(stores.settings.tz, now.replace(tzinfo=UTC)),
                           now=now)
-    sec = panels.compute_staffing(stores, "620100", now.replace(tzinfo=metrics.UTC))
-    first = metrics.floor_interval(now).replace(tzinfo=metrics.UTC).isoformat()
+    sec = panels.compute_staffing(stores, "620100", now.replace(tzinfo=UTC))
+    first = timeutil.floor_interval(now).replace(tzinfo=UTC).isoformat()
     planned = next(r["planned"] for r in doc["intervals"] if r["start"] == first)
     assert sec["planned"] == planned and planned >= 1  # the plan staffs the 10:00 calls
     assert sec["staffed"] == 2
@@ -54,7 +54,7 @@ def test_live001_wall_shows_planned_seats_and_adherence(sqlite_stores):
     # without a kept roster: no planned figure, no adherence (never a made-up plan)
     stores.redis.delete(planning_live.roster_key("620100", datetime.fromisoformat(doc["monday"]).date()))
     stores.caches.clear()
-    bare = panels.compute_staffing(stores, "620100", now.replace(tzinfo=metrics.UTC))
+    bare = panels.compute_staffing(stores, "620100", now.replace(tzinfo=UTC))
     assert bare["planned"] is None and bare["adherence"] is None
 
 
@@ -101,7 +101,7 @@ def test_live004_watchpoint_holds_then_fires_in_the_inbox(sqlite_stores):
 
 def test_live005_worker_keeps_this_and_next_weeks_roster(sqlite_stores):
     stores = sqlite_stores
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(stores, weekday_call_history(2, now))
     done = planning_live.plan_weeks(stores, now=now)
     assert list(done) == ["620100"] and len(done["620100"]) == 2

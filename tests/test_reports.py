@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 
 from cockpit import periods
 from cockpit.cli import main
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import kpi as kpis
 from cockpit.reports import archive, figures, render, write_report
 from tests.services import REDIS_URL
 from tests.scenarios import seed_report_weeks
@@ -116,7 +116,7 @@ def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_pat
     manifest = write_report(stores, scope="620100", period=p, out_dir=tmp_path, with_pdf=False, now=now)
     start, end = p.window(stores.settings.tz)
     with stores.session() as session:
-        kpi = metrics.kpi(session, scope="620100", start=start, end=end, settings=stores.settings, now=now)
+        kpi = kpis.kpi(session, scope="620100", start=start, end=end, settings=stores.settings, now=now)
     for key in figures.HEADLINE:
         assert manifest["headline"][key] == kpi[key], key
     assert manifest["headline"]["tickets_created"] == counts["now"] == 9
@@ -183,7 +183,7 @@ def test_rep008_periods():
     assert periods.previous(mtd) == periods.Period("month", date(2026, 2, 1), date(2026, 2, 15))
     assert periods.previous(periods.period("month", date(2026, 3, 31))).last == date(2026, 2, 28)
     assert periods.year_before(periods.period("week", date(2028, 2, 29))).last == date(2027, 2, 28)
-    start, end = periods.period("week", date(2026, 11, 29)).window(copy.deepcopy(metrics.UTC))
+    start, end = periods.period("week", date(2026, 11, 29)).window(copy.deepcopy(UTC))
     assert end - start == timedelta(days=7)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import kpi, queries
 from cockpit.metrics import rollups
 from cockpit.store.models import CallRollup, TicketRollup
 from tests.factories import Stream
@@ -85,17 +85,17 @@ def test_rol003_rollup_and_raw_paths_agree(traffic):
     with traffic.session() as s:
         for start, end in windows:
             for scope in ("620100", "620200", "620102"):
-                fast = metrics.kpi(s, scope=scope, start=start, end=end, settings=traffic.settings, now=NOW)
-                slow = metrics.kpi(s, scope=scope, start=start, end=end, settings=traffic.settings, now=NOW,
+                fast = kpi.kpi(s, scope=scope, start=start, end=end, settings=traffic.settings, now=NOW)
+                slow = kpi.kpi(s, scope=scope, start=start, end=end, settings=traffic.settings, now=NOW,
                                    use_rollups=False)
                 for key in ("offered", "answered", "abandoned", "short_abandoned", "answered_within_sl",
                             "connection_rate", "service_level", "abandon_rate", "asa_s", "aht_s",
                             "tickets_created", "seat_handling_s", "occupancy", "utilisation"):
                     assert fast[key] == pytest.approx(slow[key]), (scope, start, end, key)
-        month = metrics.kpi(s, scope="620100", start=START, end=START + timedelta(days=30),
+        month = kpi.kpi(s, scope="620100", start=START, end=START + timedelta(days=30),
                             settings=traffic.settings, now=NOW)
         assert month["calls_path"] == "rollups+raw"
-        assert metrics.handling_seconds(s, cities=("620100",), start=START - timedelta(days=20),
+        assert queries.handling_seconds(s, cities=("620100",), start=START - timedelta(days=20),
                                         end=START + timedelta(days=1))[1] == "rollups+raw"
         assert month["offered"] > 0
 
@@ -104,27 +104,27 @@ def test_rol004_stale_threshold_or_uncovered_falls_back_to_raw(traffic):
     with traffic.session() as s:
         rollups.rollup_range(s, START, START + timedelta(hours=HOURS), now=NOW)
     with traffic.session() as s:
-        other = metrics.kpi(s, scope="620100", start=START, end=START + timedelta(hours=HOURS),
+        other = kpi.kpi(s, scope="620100", start=START, end=START + timedelta(hours=HOURS),
                             settings=traffic.settings, now=NOW, sl_threshold_s=30)
-        raw = metrics.kpi(s, scope="620100", start=START, end=START + timedelta(hours=HOURS),
+        raw = kpi.kpi(s, scope="620100", start=START, end=START + timedelta(hours=HOURS),
                           settings=traffic.settings, now=NOW, sl_threshold_s=30, use_rollups=False)
         assert other["calls_path"] == "raw"
         assert other["service_level"] == pytest.approx(raw["service_level"])
         # intervals newer than now - SETTLE are written but not trusted
-        lo, hi = metrics.rollup_coverage(s)
+        lo, hi = queries.rollup_coverage(s)
         assert lo == START and hi == START + timedelta(hours=HOURS)
     with traffic.session() as s:
         recent_now = START + timedelta(hours=10, minutes=20)
         rollups.rollup_range(s, START + timedelta(hours=HOURS), START + timedelta(hours=HOURS + 5),
                              now=recent_now)
-        assert metrics.rollup_coverage(s)[1] == START + timedelta(hours=HOURS)
+        assert queries.rollup_coverage(s)[1] == START + timedelta(hours=HOURS)
 
 
 def test_rol005_aware_datetimes_accepted(traffic):
     with traffic.session() as s:
         rollups.rollup_range(s, START.replace(tzinfo=UTC), (START + timedelta(hours=2)).replace(tzinfo=UTC),
                              now=NOW.replace(tzinfo=UTC))
-        assert metrics.rollup_coverage(s) == (START, START + timedelta(hours=2))
+        assert queries.rollup_coverage(s) == (START, START + timedelta(hours=2))
 
 
 def test_rol006_cli_rollup_command(traffic):
@@ -143,7 +143,7 @@ def test_rol006_cli_rollup_command(traffic):
     assert out["call_rollups_15m"] > 0 and out["ticket_rollups_15m"] > 0
     with traffic.session() as s:
         rows = _rows(s)
-        assert metrics.rollup_coverage(s) == (START, START + timedelta(hours=6))
+        assert queries.rollup_coverage(s) == (START, START + timedelta(hours=6))
     again = CliRunner().invoke(main, args, env=env)
     assert json.loads(again.output) == out
     with traffic.session() as s:
@@ -162,7 +162,7 @@ def test_rol007_tickets_by_sub_category(stores):
         rows = {(r.category, r.subcategory): r.created for r in session.scalars(select(TicketRollup))}
         # the top-level readers sum over sub-categories: the rollup path agrees with the raw one
         window = {"cities": ["620100"], "start": START, "end": START + timedelta(hours=1)}
-        totals = (metrics.tickets_created(session, **window), metrics.tickets_created(session, **window,
+        totals = (queries.tickets_created(session, **window), queries.tickets_created(session, **window,
                                                                                      use_rollups=False))
     # the second level only: a third level does not split the row; a one-level path has ""
     assert rows == {("城乡建设", "冬季采暖"): 3, ("城乡建设", "物业服务"): 1, ("城乡建设", ""): 1}

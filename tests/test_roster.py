@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from cockpit import timeutil
 from cockpit.cli import main
-from cockpit.metrics import staffing
 from cockpit.planning import roster as R
 from cockpit.simulation import profiles
 from tests.metric_events import ingest, weekday_call_history
@@ -100,7 +100,7 @@ def test_ros004_bad_templates_and_weeks_name_the_field():
 
 
 def test_ros010_cli_roster_json_kept_and_replanned(sqlite_stores, tmp_path):
-    now = staffing.metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL,
            "COCKPIT_VAR_DIR": str(tmp_path / "var")}

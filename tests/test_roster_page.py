@@ -8,8 +8,8 @@ import pytest
 from dash import html
 
 from app import create_app
+from cockpit import timeutil
 from cockpit.http.planning import roster_document
-from cockpit.metrics import definitions as metrics
 from layouts import ids
 from layouts.roster import coverage_figure, current_week, roster_view
 from tests.metric_events import ingest, weekday_call_history
@@ -31,7 +31,7 @@ def _texts(component) -> list[str]:
 
 
 def test_rospage001_view_from_a_document_in_chinese_and_english(sqlite_stores):
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     week = current_week(sqlite_stores.settings.tz)
     doc = json.loads(json.dumps(roster_document(sqlite_stores, scope="620100", week=week)))
@@ -49,7 +49,7 @@ def test_rospage001_view_from_a_document_in_chinese_and_english(sqlite_stores):
 
 @pytest.mark.browser
 def test_rospage101_page_shows_the_plan_and_switches_language(dash_duo, sqlite_stores):
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     week = current_week(sqlite_stores.settings.tz)
     dash_duo.start_server(create_app(sqlite_stores.settings, stores=sqlite_stores))

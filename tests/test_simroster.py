@@ -4,10 +4,10 @@ interval, and simulated traffic runs on them."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from cockpit import timeutil
 from cockpit.http.planning import roster_document
-from cockpit.metrics import definitions as metrics
 from cockpit.planning.simroster import RosterSeats, planned_minus_absent
 from cockpit.simulation import Province
 from tests.metric_events import ingest, weekday_call_history
@@ -18,7 +18,7 @@ def _on_phones(seats, t: float) -> int:
 
 
 def test_simros001_floor_follows_the_plan(sqlite_stores):
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     doc = roster_document(sqlite_stores, scope="620100", week="2026-W50", now=now)
     roster = RosterSeats([doc])
@@ -29,7 +29,7 @@ def test_simros001_floor_follows_the_plan(sqlite_stores):
         by_start = {r["start"]: r["planned"] for r in doc["intervals"]}
         for q in range(96):
             local = datetime(day.year, day.month, day.day) + timedelta(minutes=15 * q)
-            key = (local - timedelta(hours=8)).replace(tzinfo=metrics.UTC).isoformat()
+            key = (local - timedelta(hours=8)).replace(tzinfo=UTC).isoformat()
             assert _on_phones(seats, q * 900.0 + 450.0) == by_start[key], (day, q)
     # neighbours (consecutive seats of a shift) never share a break start
     shift_seats = [s for s in roster("620100", monday + timedelta(days=2)) if s.start > 0]
@@ -39,7 +39,7 @@ def test_simros001_floor_follows_the_plan(sqlite_stores):
 
 
 def test_simros002_simulated_day_runs_on_planned_seats(sqlite_stores):
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     doc = roster_document(sqlite_stores, scope="620100", week="2026-W50", now=now)
     day = date(2026, 12, 9)
@@ -64,7 +64,7 @@ def test_simros003_cli_simulate_with_a_roster_file(sqlite_stores, tmp_path):
     from cockpit.cli import main
     from cockpit.events import validate
 
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     doc = roster_document(sqlite_stores, scope="620100", week="2026-W50", now=now)
     path = tmp_path / "roster.json"

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import definitions
 from cockpit.views import curves, wall
 from cockpit.watch.alerts import Finding, reconcile
 from cockpit.metrics.rollups import rollup_range
@@ -105,8 +105,8 @@ def test_wall014_curve_helpers():
     assert curves.median_curve([None, [1, 2], [3, 4], [5, 9]]) == [3, 4]
     assert curves.median_curve([None, None]) is None
     assert curves.cumulative([1, 0, 2]) == [1, 1, 3]
-    assert metrics.relative_change(12, 10) == pytest.approx(0.2)
-    assert metrics.relative_change(1, 0) is None and metrics.relative_change(None, 3) is None
+    assert definitions.relative_change(12, 10) == pytest.approx(0.2)
+    assert definitions.relative_change(1, 0) is None and definitions.relative_change(None, 3) is None
     assert wall.wall_path("620000") == "/province/620000" and wall.wall_path("620100") == "/wall/620100"
 
 

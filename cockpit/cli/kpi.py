@@ -195,11 +195,11 @@ def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[
     """Recompute the 15-minute rollups for a range, one day per transaction (idempotent)."""
     from datetime import timedelta
 
-    from cockpit.metrics import definitions as metrics
+    from cockpit import timeutil
     from cockpit.metrics import rollups
     from cockpit.http.kpi import ParamError, parse_time
 
-    now = metrics.utcnow()
+    now = timeutil.utcnow()
     try:
         start = parse_time(from_, "from", settings.tz) if from_ else now - rollups.JOB_LOOKBACK
         end = parse_time(to, "to", settings.tz) if to else now

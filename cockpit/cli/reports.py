@@ -90,7 +90,7 @@ def report(settings: Settings, scope: str, period: str, end: str | None, out_dir
 
     from cockpit.http.kpi import ParamError
     from cockpit.http.reports import check_scope, parse_period
-    from cockpit.metrics.definitions import utcnow
+    from cockpit.timeutil import utcnow
     from cockpit.reports import render, write_report
 
     chosen = tuple(x.strip() for x in langs.split(",") if x.strip())

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import definitions, kpi
+
+
 from cockpit.metrics import staffing
 from cockpit.store.models import Region
 from cockpit.store.regions import UnknownScope, scope_level
@@ -49,7 +52,7 @@ def parse_time(text: str, field: str, tz) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise ParamError(field, f"not an ISO 8601 date or date-time: {text!r}") from None
-    return metrics.to_naive_utc(moment, tz)
+    return timeutil.naive_utc(moment, tz)
 
 
 def _number(text: str | None, field: str, *, low: float, high: float) -> float | None:
@@ -93,8 +96,8 @@ def parse_window(from_text: str | None, to_text: str | None, *, tz,
     if from_text:
         start = parse_time(from_text, "from", tz)
     else:
-        local = now.replace(tzinfo=metrics.UTC).astimezone(tz)
-        start = metrics.to_naive_utc(local.replace(hour=0, minute=0, second=0, microsecond=0))
+        local = now.replace(tzinfo=UTC).astimezone(tz)
+        start = timeutil.naive_utc(local.replace(hour=0, minute=0, second=0, microsecond=0))
     end = parse_time(to_text, "to", tz) if to_text else now
     if end <= start:
         raise ParamError("to", "'to' must be after 'from'")
@@ -106,7 +109,7 @@ def parse_window(from_text: str | None, to_text: str | None, *, tz,
 def kpi_document(stores: Stores, *, scope: str | None, from_: str | None, to: str | None,
                  sl_threshold: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The KPI JSON for raw parameters (as given in a query string or on the command line)."""
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     settings = stores.settings
     code = _scope(scope)
     start, end = parse_window(from_, to, tz=settings.tz, now=now)
@@ -114,7 +117,7 @@ def kpi_document(stores: Stores, *, scope: str | None, from_: str | None, to: st
     with stores.session() as session:
         _known(session, code)
         try:
-            return metrics.kpi(session, scope=code, start=start, end=end, settings=settings, now=now,
+            return kpi.kpi(session, scope=code, start=start, end=end, settings=settings, now=now,
                                sl_threshold_s=threshold)
         except UnknownScope as exc:
             raise ParamError("scope", str(exc)) from None
@@ -122,15 +125,15 @@ def kpi_document(stores: Stores, *, scope: str | None, from_: str | None, to: st
 
 def rankings_document(stores: Stores, *, scope: str | None, level: str | None, from_: str | None,
                       to: str | None, now: datetime | None = None) -> dict[str, Any]:
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     code = _scope(scope)
     level = (level or "district").strip()
-    if level not in metrics.RANKING_LEVELS:
-        raise ParamError("level", f"level must be one of {', '.join(metrics.RANKING_LEVELS)}")
+    if level not in definitions.RANKING_LEVELS:
+        raise ParamError("level", f"level must be one of {', '.join(definitions.RANKING_LEVELS)}")
     start, end = parse_window(from_, to, tz=stores.settings.tz, now=now)
     with stores.session() as session:
         _known(session, code)
-        doc = metrics.rankings(session, scope=code, level=level, start=start, end=end,
+        doc = kpi.rankings(session, scope=code, level=level, start=start, end=end,
                                settings=stores.settings, now=now)
         names = _names(session, [r["key"] for r in doc["rows"] if r["key"]]) if level != "unit" else {}
     for row in doc["rows"]:  # districts and cities by name too (a unit's key is its name)
@@ -143,16 +146,16 @@ def rankings_document(stores: Stores, *, scope: str | None, level: str | None, f
 def staffing_document(stores: Stores, *, scope: str | None, at: str | None = None,
                       target: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Required vs staffed seats for now and the next two hours (``at`` replaces now)."""
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     code = _scope(scope)
     moment = parse_time(at, "at", stores.settings.tz) if at else now
     sl_target = _number(target, "target", low=0.01, high=0.999)
     with stores.session() as session:
         _known(session, code)
         rows = staffing.plan(session, scope=code, now=moment, settings=stores.settings, target=sl_target)
-    return {"scope": code, "now": moment.replace(tzinfo=metrics.UTC).isoformat(), "intervals": rows,
+    return {"scope": code, "now": moment.replace(tzinfo=UTC).isoformat(), "intervals": rows,
             "sl_threshold_s": stores.settings.sl_threshold_s,
-            "definitions_version": metrics.DEFINITIONS_VERSION}
+            "definitions_version": definitions.DEFINITIONS_VERSION}
 
 
 def erlang_document(*, arrivals_per_hour: str | float | None, aht: str | float | None,
@@ -175,7 +178,7 @@ def erlang_document(*, arrivals_per_hour: str | float | None, aht: str | float |
         lam = lam_h / 3600.0
         n = staffing.required_erlang_a(lam, aht_s, patience_s, threshold_s, sl_target)
         out["erlang_a"] = {"required_seats": n, **staffing.erlang_a(n, lam, aht_s, patience_s, threshold_s)}
-    out["definitions_version"] = metrics.DEFINITIONS_VERSION
+    out["definitions_version"] = definitions.DEFINITIONS_VERSION
     return out
 
 

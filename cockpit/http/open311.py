@@ -16,7 +16,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from cockpit import georeport
 from cockpit.georeport import Caller, GeoReportError
-from cockpit.metrics.definitions import DEFINITIONS_VERSION, utcnow
+from cockpit.metrics.definitions import DEFINITIONS_VERSION
+from cockpit.timeutil import utcnow
 from cockpit.store import tokens
 from cockpit.store.db import Stores
 from cockpit.store.regions import UnknownScope

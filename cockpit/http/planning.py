@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from cockpit import timeutil
 from cockpit.http.kpi import ParamError, _number, _scope, parse_time
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import definitions
 from cockpit.planning import forecast as planning_forecast
 from cockpit.planning import live, roster
 from cockpit.store.db import Stores
@@ -38,7 +39,7 @@ def forecast_document(stores: Stores, *, scope: str | None, days: str | int | No
                       now: datetime | None = None) -> dict[str, Any]:
     """Offered calls per 15 minutes for ``days`` days from ``from_`` (default: the current interval),
     with the central ``level`` prediction interval (default 0.8), and the total per local day."""
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     settings = stores.settings
     code = _scope(scope)
     n_days = _number(None if days is None else str(days), "days", low=1, high=planning_forecast.MAX_DAYS) or 1
@@ -46,18 +47,18 @@ def forecast_document(stores: Stores, *, scope: str | None, days: str | int | No
         raise ParamError("days", "days must be a whole number")
     pi = _number(None if level is None else str(level), "level", low=0.5, high=0.99) or planning_forecast.DEFAULT_LEVEL
     start = parse_time(from_, "from", settings.tz) if from_ else now
-    starts = planning_forecast.interval_starts(start, metrics.floor_interval(start) + timedelta(days=int(n_days)))
+    starts = planning_forecast.interval_starts(start, timeutil.floor_interval(start) + timedelta(days=int(n_days)))
     with stores.session() as session:
         cities = _cities(session, code)
         fc = planning_forecast.forecast_for(session, cities=cities, starts=starts, now=now, settings=settings,
                                             level=pi)
     per_day: dict[str, float] = defaultdict(float)
     for s, m in zip(fc.starts, fc.mean):
-        per_day[s.replace(tzinfo=metrics.UTC).astimezone(settings.tz).date().isoformat()] += m
-    return {"scope": code, "now": now.replace(tzinfo=metrics.UTC).isoformat(), "days": int(n_days),
+        per_day[s.replace(tzinfo=UTC).astimezone(settings.tz).date().isoformat()] += m
+    return {"scope": code, "now": now.replace(tzinfo=UTC).isoformat(), "days": int(n_days),
             "method": fc.method, "level": fc.level, "basis": fc.basis, "timezone": settings.timezone,
             "per_day": [{"date": d, "forecast": round(v, 1)} for d, v in per_day.items()],
-            "intervals": fc.rows(), "definitions_version": metrics.DEFINITIONS_VERSION}
+            "intervals": fc.rows(), "definitions_version": definitions.DEFINITIONS_VERSION}
 
 
 def roster_document(stores: Stores, *, scope: str | None, week: str | None = None, target: str | float | None = None,
@@ -66,11 +67,11 @@ def roster_document(stores: Stores, *, scope: str | None, week: str | None = Non
 
     A plan is kept in Redis once made (until the week is over) so the wall and the page show the
     same plan all week; ``replan`` (or another target) computes it again from the data up to now."""
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     settings = stores.settings
     code = _scope(scope)
     sl_target = _number(None if target is None else str(target), "target", low=0.01, high=0.999)
-    local_today = now.replace(tzinfo=metrics.UTC).astimezone(settings.tz).date()
+    local_today = now.replace(tzinfo=UTC).astimezone(settings.tz).date()
     try:
         monday = roster.parse_week(week, today=local_today)
     except roster.RosterError as exc:
@@ -87,10 +88,10 @@ def roster_document(stores: Stores, *, scope: str | None, week: str | None = Non
                                    target=sl_target)
         except roster.RosterError as exc:
             raise ParamError(exc.field, exc.message) from None
-    doc = {"scope": code, "planned_at": now.replace(tzinfo=metrics.UTC).isoformat(), **doc,
-           "definitions_version": metrics.DEFINITIONS_VERSION}
+    doc = {"scope": code, "planned_at": now.replace(tzinfo=UTC).isoformat(), **doc,
+           "definitions_version": definitions.DEFINITIONS_VERSION}
     if sl_target is None:
-        expires = metrics.to_naive_utc(datetime.combine(monday + timedelta(days=8), datetime.min.time(),
+        expires = timeutil.naive_utc(datetime.combine(monday + timedelta(days=8), datetime.min.time(),
                                                         tzinfo=settings.tz))
         ttl = max(int((expires - now).total_seconds()), 3600)
         stores.redis.set(key, json.dumps(doc, ensure_ascii=False), ex=ttl)

@@ -8,7 +8,7 @@ scope asked for (until the access-control layer adds sessions).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import re
@@ -16,9 +16,9 @@ import re
 from flask import Blueprint, abort, current_app, jsonify, request, send_from_directory
 
 from cockpit import periods
+from cockpit import timeutil
 from cockpit.http.kpi import ParamError, _known, _scope, parse_window
 from cockpit.metrics import assessment
-from cockpit.metrics import definitions as metrics
 from cockpit.store import tokens
 from cockpit.store.db import Stores
 
@@ -63,7 +63,7 @@ def assessment_document(stores: Stores, *, scope: str | None, level: str | None 
                         period: str | None = None, end: str | None = None, weights: str | None = None,
                         now: datetime | None = None) -> dict[str, Any]:
     """The assessment of a scope's districts (or handling units) for a period."""
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     code = check_scope(stores, scope)
     level = (level or "district").strip()
     if level not in assessment.LEVELS:
@@ -85,7 +85,7 @@ def topics_document(stores: Stores, *, scope: str | None, from_: str | None, to:
     """Hot topics among a scope's tickets created in ``[from, to)`` (default: today so far)."""
     from cockpit import topics
 
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     code = check_scope(stores, scope)
     start, end = parse_window(from_, to, tz=stores.settings.tz, now=now)
     if end - start > TOPICS_MAX_WINDOW:
@@ -93,9 +93,9 @@ def topics_document(stores: Stores, *, scope: str | None, from_: str | None, to:
     with stores.session() as session:
         found = topics.topics_for(session, scope=code, start=start, end=end)
     cfg = topics.Config()
-    return {"scope": code, "from": start.replace(tzinfo=metrics.UTC).isoformat(),
-            "to": end.replace(tzinfo=metrics.UTC).isoformat(),
-            "baseline_from": (start - (end - start) * cfg.baseline_periods).replace(tzinfo=metrics.UTC).isoformat(),
+    return {"scope": code, "from": start.replace(tzinfo=UTC).isoformat(),
+            "to": end.replace(tzinfo=UTC).isoformat(),
+            "baseline_from": (start - (end - start) * cfg.baseline_periods).replace(tzinfo=UTC).isoformat(),
             "method": {"threshold": cfg.threshold, "link_days": cfg.link_days, "min_size": cfg.min_size,
                        "baseline_periods": cfg.baseline_periods, "emerging_growth": topics.EMERGING_GROWTH},
             "topics": found}

@@ -29,7 +29,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics import definitions as d
+from cockpit import timeutil
+from cockpit.metrics import definitions, queries
+
 from cockpit.settings import Settings
 from cockpit.store.models import Ticket
 from cockpit.store.regions import resolve_scope
@@ -92,7 +94,7 @@ def parse_weights(text: str) -> dict[str, float]:
     return out
 
 
-def _good(counts: d.TicketCounts, metric: str) -> tuple[int, int]:
+def _good(counts: definitions.TicketCounts, metric: str) -> tuple[int, int]:
     num, den, better = METRICS[metric]
     n, b = getattr(counts, num), getattr(counts, den)
     return (b - n if better == "lower" else n), b
@@ -112,11 +114,11 @@ def composite(scores: dict[str, float | None], weights: dict[str, float]) -> flo
     return sum(w * s for w, s in present) / total if total else None
 
 
-def score_groups(groups: dict[tuple[str, str], d.TicketCounts], cfg: Config) -> list[dict[str, Any]]:
+def score_groups(groups: dict[tuple[str, str], definitions.TicketCounts], cfg: Config) -> list[dict[str, Any]]:
     """Score ``{(unit, category): counts}``; pure (tests feed it hand-made counts)."""
     reference: dict[str, dict[str, list[int]]] = {m: defaultdict(lambda: [0, 0]) for m in METRICS}
     overall = {m: [0, 0] for m in METRICS}
-    per_unit: dict[str, dict[str, d.TicketCounts]] = defaultdict(dict)
+    per_unit: dict[str, dict[str, definitions.TicketCounts]] = defaultdict(dict)
     for (unit, category), counts in groups.items():
         per_unit[unit][category] = counts
         for m in METRICS:
@@ -171,7 +173,7 @@ def score_groups(groups: dict[tuple[str, str], d.TicketCounts], cfg: Config) -> 
 
 
 def group_counts(session: Session, *, scope: str, level: str, start: datetime, end: datetime, now: datetime,
-                 settings: Settings) -> dict[tuple[str, str], d.TicketCounts]:
+                 settings: Settings) -> dict[tuple[str, str], definitions.TicketCounts]:
     """Contract counts per (district or unit, top-level category) over tickets created in ``[start, end)``."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
@@ -179,23 +181,23 @@ def group_counts(session: Session, *, scope: str, level: str, start: datetime, e
     if not cities or start >= end:
         return {}
     column = Ticket.district if level == "district" else Ticket.unit
-    cols = d.ticket_count_columns(session.get_bind().dialect.name, now=now,
-                                  response_deadline_s=d.response_deadline_s(settings),
-                                  count_basic_satisfied=d.count_basic_as_satisfied(settings))
-    conds = [d.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    cols = queries.ticket_count_columns(session.get_bind().dialect.name, now=now,
+                                  response_deadline_s=definitions.response_deadline_s(settings),
+                                  count_basic_satisfied=definitions.count_basic_as_satisfied(settings))
+    conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        conds.append(d.one_of(Ticket.district, districts))
+        conds.append(queries.one_of(Ticket.district, districts))
     stmt = select(column, Ticket.category, *cols).where(*conds).group_by(column, Ticket.category)
-    out: dict[tuple[str, str], d.TicketCounts] = {}
+    out: dict[tuple[str, str], definitions.TicketCounts] = {}
     for row in session.execute(stmt):
-        out[(row[0] or "", row[1] or NO_CATEGORY)] = d.TicketCounts(*(int(v) for v in row[2:]))
+        out[(row[0] or "", row[1] or NO_CATEGORY)] = definitions.TicketCounts(*(int(v) for v in row[2:]))
     return out
 
 
 def assess(session: Session, *, scope: str, level: str, start: datetime, end: datetime, settings: Settings,
            now: datetime | None = None, weights: dict[str, float] | None = None) -> dict[str, Any]:
     """The assessment table of a scope's districts or handling units for ``[start, end)`` (naive UTC)."""
-    now = d.to_naive_utc(now) if now is not None else d.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     cfg = config(settings, weights)
     rows = score_groups(group_counts(session, scope=scope, level=level, start=start, end=end, now=now,
                                      settings=settings), cfg)
@@ -203,5 +205,5 @@ def assess(session: Session, *, scope: str, level: str, start: datetime, end: da
         "scope": scope, "level": level,
         "from": start.replace(tzinfo=UTC).isoformat(), "to": end.replace(tzinfo=UTC).isoformat(),
         "weights": cfg.weights, "min_tickets": cfg.min_tickets, "cap": cfg.cap,
-        "rows": rows, "definitions_version": d.DEFINITIONS_VERSION,
+        "rows": rows, "definitions_version": definitions.DEFINITIONS_VERSION,
     }

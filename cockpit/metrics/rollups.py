@@ -16,8 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, cast, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
-from cockpit.metrics import definitions as metrics
-from cockpit.metrics.definitions import INTERVAL, ROLLUP_JOB_FROM, ROLLUP_JOB_TO
+from cockpit import timeutil
+from cockpit.metrics import queries
+
+from cockpit.metrics.queries import ROLLUP_JOB_FROM, ROLLUP_JOB_TO
+from cockpit.timeutil import INTERVAL
 from cockpit.store.models import Call, CallRollup, JobRun, Ticket, TicketRollup
 from cockpit.settings import Settings
 
@@ -40,7 +43,7 @@ def _bucket(dialect: str, column):
 def _insert_calls(session: Session, start: datetime, end: datetime, cities, settings: Settings) -> int:
     """INSERT ... SELECT the call rollup rows of ``[start, end)`` in the database (no row round trip)."""
     bucket = _bucket(session.get_bind().dialect.name, Call.queued_at)
-    cols = metrics.call_count_columns(sl_threshold_s=settings.sl_threshold_s,
+    cols = queries.call_count_columns(sl_threshold_s=settings.sl_threshold_s,
                                       short_abandon_s=settings.short_abandon_s)
     stmt = select(Call.city, bucket, *cols, literal(int(settings.sl_threshold_s))).where(
         Call.queued_at >= start, Call.queued_at < end
@@ -91,16 +94,16 @@ def _count(session: Session, model, start: datetime, end: datetime, cities) -> i
 def _set_job(session: Session, name: str, value: datetime) -> None:
     row = session.get(JobRun, name)
     if row is None:
-        session.add(JobRun(name=name, last_done=value, updated_at=metrics.utcnow()))
+        session.add(JobRun(name=name, last_done=value, updated_at=timeutil.utcnow()))
     else:
-        row.last_done, row.updated_at = value, metrics.utcnow()
+        row.last_done, row.updated_at = value, timeutil.utcnow()
     session.flush()
 
 
 def _extend_coverage(session: Session, start: datetime, end: datetime) -> None:
     if start >= end:
         return
-    current = metrics.rollup_coverage(session)
+    current = queries.rollup_coverage(session)
     if current is not None and start <= current[1] and end >= current[0]:
         start, end = min(start, current[0]), max(end, current[1])
     _set_job(session, ROLLUP_JOB_FROM, start)
@@ -118,9 +121,9 @@ def rollup_range(session: Session, start: datetime, end: datetime, *, cities=Non
     Returns the number of rows written per table. Never commits.
     """
     settings = settings or Settings()
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
-    start = metrics.floor_interval(metrics.to_naive_utc(start))
-    end = metrics.ceil_interval(metrics.to_naive_utc(end))
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
+    start = timeutil.floor_interval(timeutil.naive_utc(start))
+    end = timeutil.ceil_interval(timeutil.naive_utc(end))
     written = {"call_rollups_15m": 0, "ticket_rollups_15m": 0}
     chunk_start = start
     while chunk_start < end:
@@ -134,7 +137,7 @@ def rollup_range(session: Session, start: datetime, end: datetime, *, cities=Non
         written["ticket_rollups_15m"] += _insert_tickets(session, chunk_start, chunk_end, cities)
         chunk_start = chunk_end
     if not cities:
-        _extend_coverage(session, start, min(end, metrics.floor_interval(now - SETTLE)))
+        _extend_coverage(session, start, min(end, timeutil.floor_interval(now - SETTLE)))
     session.flush()
     return written
 
@@ -143,14 +146,14 @@ def rollup_interval(session: Session, start_utc: datetime, *, cities=None, setti
                     now: datetime | None = None) -> dict[str, int]:
     """Recompute the rollup rows of the one 15-minute interval starting at ``start_utc`` (naive UTC,
     floored to the interval). Idempotent: delete + insert. Never commits."""
-    start = metrics.floor_interval(metrics.to_naive_utc(start_utc))
+    start = timeutil.floor_interval(timeutil.naive_utc(start_utc))
     return rollup_range(session, start, start + INTERVAL, cities=cities, settings=settings, now=now)
 
 
 def run_job(session: Session, *, now: datetime | None = None, settings: Settings | None = None,
             lookback: timedelta = JOB_LOOKBACK) -> dict[str, int]:
     """The scheduled job: recompute the last ``lookback`` of whole intervals before ``now``."""
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
-    end = metrics.floor_interval(now)
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
+    end = timeutil.floor_interval(now)
     return rollup_range(session, end - lookback, end, settings=settings, now=now)
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from sqlalchemy import Integer, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics.definitions import one_of, rollup_coverage
+from cockpit.metrics.queries import one_of, rollup_coverage
 from cockpit.store.models import Call, CallRollup, Ticket, TicketRollup
 from cockpit.timeutil import INTERVAL_S, local_midnight, naive_utc
 

@@ -9,14 +9,17 @@ rates per second, datetimes naive UTC. Pure functions except ``plan`` (read-only
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import definitions, queries
+
+
 from cockpit.store.models import Call, Seat
 from cockpit.store.regions import resolve_scope
 from cockpit.settings import Settings
@@ -207,7 +210,7 @@ def patience_estimate(session: Session, *, cities, start: datetime, end: datetim
     n_ab, wait_sum = session.execute(
         select(func.coalesce(func.sum(case((abandoned, 1), else_=0)), 0),
                func.coalesce(func.sum(case((waited, Call.wait_s), else_=0.0)), 0.0))
-        .where(metrics.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
+        .where(queries.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
     ).one()
     if not n_ab or not wait_sum:
         return None
@@ -215,8 +218,8 @@ def patience_estimate(session: Session, *, cities, start: datetime, end: datetim
 
 
 def _offered(session: Session, cities, start: datetime, end: datetime,
-             settings: Settings) -> metrics.CallCounts:
-    counts, _ = metrics.call_counts(session, cities=cities, start=start, end=end,
+             settings: Settings) -> definitions.CallCounts:
+    counts, _ = queries.call_counts(session, cities=cities, start=start, end=end,
                                     sl_threshold_s=float(settings.sl_threshold_s),
                                     short_abandon_s=settings.short_abandon_s)
     return counts
@@ -238,7 +241,7 @@ def staffed_now(session: Session, *, cities) -> int:
     """Seats logged in and not in a break (states in STAFFED_STATES) now."""
     return int(session.execute(
         select(func.count()).select_from(Seat)
-        .where(metrics.one_of(Seat.city, cities), Seat.state.in_(STAFFED_STATES))
+        .where(queries.one_of(Seat.city, cities), Seat.state.in_(STAFFED_STATES))
     ).scalar_one())
 
 
@@ -253,32 +256,32 @@ def plan(session: Session, *, scope: str, now: datetime, settings: Settings | No
     returns []. ``cache``: see ``planning.forecast.forecast_for``. Read-only.
     """
     settings = settings or Settings()
-    now = metrics.to_naive_utc(now)
+    now = timeutil.naive_utc(now)
     level, cities, _districts = resolve_scope(session, scope)
     if level == "district" or not cities:
         return []
-    table = metrics.targets(settings)
+    table = definitions.targets(settings)
     sl_target = target if target is not None else float(table["service_level"]["target"])
     threshold = float(settings.sl_threshold_s)
-    first = metrics.floor_interval(now)
+    first = timeutil.floor_interval(now)
     starts = []
     s = first
     while s < now + horizon:
         starts.append(s)
-        s += metrics.INTERVAL
+        s += timeutil.INTERVAL
     offered, basis = forecast(session, cities=cities, interval_starts=starts, now=now, settings=settings,
                               cache=cache)
     recent = _offered(session, cities, now - ESTIMATE_WINDOW, now, settings)
-    aht_s = metrics.aht(recent.handle_sum_s, recent.ended) or DEFAULT_AHT_S
+    aht_s = definitions.aht(recent.handle_sum_s, recent.ended) or DEFAULT_AHT_S
     patience = patience_estimate(session, cities=cities, start=now - ESTIMATE_WINDOW, end=now)
     staffed = staffed_now(session, cities=cities)
     rows = []
     for k, (start, n_calls) in enumerate(zip(starts, offered)):
-        lam = n_calls / metrics.INTERVAL.total_seconds()
+        lam = n_calls / timeutil.INTERVAL.total_seconds()
         erlangs = lam * aht_s
         projected = erlang_a(staffed, lam, aht_s, patience, threshold)["service_level"] if n_calls else None
         rows.append({
-            "start": start.replace(tzinfo=metrics.UTC).isoformat(),
+            "start": start.replace(tzinfo=UTC).isoformat(),
             "forecast_offered": round(n_calls, 3),
             "forecast_lower": round(basis["lower"][k], 3) if "lower" in basis else None,
             "forecast_upper": round(basis["upper"][k], 3) if "upper" in basis else None,

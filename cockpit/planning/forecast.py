@@ -26,14 +26,17 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import queries
+
+
 from cockpit.metrics.rollups import _bucket
 from cockpit.settings import Settings
 from cockpit.simulation.profiles import HOLIDAYS as CN_HOLIDAYS
@@ -41,7 +44,7 @@ from cockpit.store.models import Alert, Call
 
 MODEL = "glm_how"
 INCIDENT_RULES = ("volume_anomaly_city", "volume_anomaly", "queue_surge")  # alerts that mark known incidents
-INTERVAL = metrics.INTERVAL
+INTERVAL = timeutil.INTERVAL
 PER_DAY = 96
 HISTORY_WEEKS = 8
 MIN_HISTORY_DAYS = 7  # below one whole week the profile is undetermined: fall back to the recent rate
@@ -66,7 +69,7 @@ class Forecast:
 
     def rows(self) -> list[dict[str, Any]]:
         """JSON rows: start (ISO, UTC), forecast, lower, upper."""
-        return [{"start": s.replace(tzinfo=metrics.UTC).isoformat(), "forecast": round(m, 3),
+        return [{"start": s.replace(tzinfo=UTC).isoformat(), "forecast": round(m, 3),
                  "lower": round(lo, 3), "upper": round(hi, 3)}
                 for s, m, lo, hi in zip(self.starts, self.mean, self.lower, self.upper)]
 
@@ -74,7 +77,7 @@ class Forecast:
 # ---------------------------------------------------------------- calendar features
 
 def _local(starts: Sequence[datetime], tz: tzinfo) -> list[datetime]:
-    return [s.replace(tzinfo=metrics.UTC).astimezone(tz) for s in starts]
+    return [s.replace(tzinfo=UTC).astimezone(tz) for s in starts]
 
 
 def calendar(starts: Sequence[datetime], tz: tzinfo, holidays: Iterable[date] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,8 +225,8 @@ def offered_history(session: Session, *, cities, start: datetime, end: datetime)
     """Offered calls per 15-minute interval in [start, end) (naive UTC, whole intervals), as a
     gapless grid: (interval starts, counts). One grouped query over ``calls.queued_at``."""
     bucket = _bucket(session.get_bind().dialect.name, Call.queued_at).label("b")
-    stmt = (select(bucket, metrics.call_count_columns(sl_threshold_s=0, short_abandon_s=0)[0])
-            .where(metrics.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
+    stmt = (select(bucket, queries.call_count_columns(sl_threshold_s=0, short_abandon_s=0)[0])
+            .where(queries.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
             .group_by(bucket))
     found: dict[datetime, float] = {}
     for b, n in session.execute(stmt):
@@ -241,14 +244,14 @@ def forecast_scope(session: Session, *, cities, starts: Sequence[datetime], now:
                    level: float = DEFAULT_LEVEL, history_weeks: int = HISTORY_WEEKS) -> Forecast:
     """Forecast offered calls of ``cities`` for ``starts`` from the ``history_weeks`` of whole
     intervals before ``now`` (naive UTC). Read-only."""
-    end = metrics.floor_interval(metrics.to_naive_utc(now))
+    end = timeutil.floor_interval(timeutil.naive_utc(now))
     start = end - timedelta(days=7 * history_weeks)
     hist_starts, counts = offered_history(session, cities=cities, start=start, end=end)
     first = next((i for i, c in enumerate(counts) if c > 0), len(counts))
     hist_starts, counts = hist_starts[first:], counts[first:]  # before the first call: no data, not zero
     fc = fit_predict(hist_starts, counts, starts, tz=tz, holidays=holidays, masks=masks, level=level)
-    fc.basis.update(history_from=hist_starts[0].replace(tzinfo=metrics.UTC).isoformat() if hist_starts else None,
-                    history_to=end.replace(tzinfo=metrics.UTC).isoformat())
+    fc.basis.update(history_from=hist_starts[0].replace(tzinfo=UTC).isoformat() if hist_starts else None,
+                    history_to=end.replace(tzinfo=UTC).isoformat())
     return fc
 
 
@@ -269,7 +272,7 @@ def known_incidents(session: Session, *, cities, start: datetime, end: datetime,
     around them: calls of an incident are not the normal pattern, so the fit leaves them out."""
     rows = session.execute(
         select(Alert.first_seen, Alert.resolved_at)
-        .where(Alert.rule.in_(INCIDENT_RULES), Alert.fired_at.is_not(None), metrics.one_of(Alert.city, cities),
+        .where(Alert.rule.in_(INCIDENT_RULES), Alert.fired_at.is_not(None), queries.one_of(Alert.city, cities),
                Alert.first_seen < end)
     ).all()
     out = []
@@ -291,8 +294,8 @@ def forecast_for(session: Session, *, cities, starts: Sequence[datetime], now: d
     With ``cache`` (a ``cockpit.store.cache.TTLCache``, e.g. ``stores.caches.ttl``) one fit per
     city set and 15-minute interval serves the next ``CACHE_SPAN`` of starts for ``CACHE_TTL_S``:
     the wall refreshes the staffing panel every minute, the model changes with whole intervals."""
-    now = metrics.to_naive_utc(now)
-    end = metrics.floor_interval(now)
+    now = timeutil.naive_utc(now)
+    end = timeutil.floor_interval(now)
     if cache is not None and starts and end <= min(starts) and max(starts) < end + CACHE_SPAN:
         key = ("planning.forecast", tuple(sorted(cities)), end, level)
         span = interval_starts(end, end + CACHE_SPAN)
@@ -308,7 +311,7 @@ def forecast_for(session: Session, *, cities, starts: Sequence[datetime], now: d
 
 def interval_starts(start: datetime, end: datetime) -> list[datetime]:
     """Naive-UTC 15-minute starts in [floor(start), end)."""
-    out, s = [], metrics.floor_interval(start)
+    out, s = [], timeutil.floor_interval(start)
     while s < end:
         out.append(s)
         s += INTERVAL

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import definitions
+
+
 from cockpit.metrics import staffing
 from cockpit.settings import Settings
 from cockpit.store.models import Call
@@ -48,7 +51,7 @@ def kept_roster(redis, scope: str, monday: date) -> dict[str, Any] | None:
 
 
 def _monday(moment: datetime, settings: Settings) -> date:
-    local = moment.replace(tzinfo=metrics.UTC).astimezone(settings.tz).date()
+    local = moment.replace(tzinfo=UTC).astimezone(settings.tz).date()
     return local - timedelta(days=local.weekday())
 
 
@@ -63,7 +66,7 @@ def planned_seats(redis, scope: str, starts: list[datetime], settings: Settings)
                 by_start[row["start"]] = row["planned"]
     except RedisError as exc:
         log.warning("planned seats of %s unknown: %s", scope, exc)
-    return [by_start.get(s.replace(tzinfo=metrics.UTC).isoformat()) for s in starts]
+    return [by_start.get(s.replace(tzinfo=UTC).isoformat()) for s in starts]
 
 
 def adherence(staffed: int | None, planned: int | None) -> float | None:
@@ -77,7 +80,7 @@ def shortage(session: Session, *, city: str, now: datetime, settings: Settings,
              window_minutes: int = WINDOW_MINUTES, min_offered: int = MIN_OFFERED,
              target: float | None = None) -> dict[str, Any] | None:
     """The seat shortage of one city now, or None when the staffed seats meet the need."""
-    now = metrics.to_naive_utc(now)
+    now = timeutil.naive_utc(now)
     start = now - timedelta(minutes=window_minutes)
     offered = len(session.execute(
         select(Call.call_id).where(Call.city == city, Call.queued_at >= start, Call.queued_at < now)).all())
@@ -86,8 +89,8 @@ def shortage(session: Session, *, city: str, now: datetime, settings: Settings,
     lam = offered / (window_minutes * 60.0)
     staffed = staffing.staffed_now(session, cities=[city])
     counts = staffing._offered(session, [city], now - staffing.ESTIMATE_WINDOW, now, settings)
-    aht_s = metrics.aht(counts.handle_sum_s, counts.ended) or staffing.DEFAULT_AHT_S
-    sl_target = target if target is not None else float(metrics.targets(settings)["service_level"]["target"])
+    aht_s = definitions.aht(counts.handle_sum_s, counts.ended) or staffing.DEFAULT_AHT_S
+    sl_target = target if target is not None else float(definitions.targets(settings)["service_level"]["target"])
     threshold = float(settings.sl_threshold_s)
     if staffed >= staffing.required_erlang_c(lam * aht_s, aht_s, threshold, sl_target):
         return None  # Erlang C needs at least as many seats as Erlang A: no shortage, skip the rest
@@ -131,7 +134,7 @@ def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2) -> dict[s
     from cockpit.http.kpi import ParamError
     from cockpit.http.planning import roster_document
 
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     with stores.session() as session:
         cities = sorted(session.scalars(
             select(Call.city).where(Call.queued_at >= now - timedelta(days=7), Call.queued_at < now).distinct()))

@@ -22,13 +22,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
 import numpy as np
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import definitions
+
+
 from cockpit.metrics import staffing
 from cockpit.settings import Settings
 
@@ -315,7 +318,7 @@ def requirement(forecast: list[float], *, aht_s: float, patience_s: float | None
     for n in forecast:
         key = round(n, 2)
         if key not in memo:
-            memo[key] = staffing.required_erlang_a(key / metrics.INTERVAL.total_seconds(), aht_s, patience_s,
+            memo[key] = staffing.required_erlang_a(key / timeutil.INTERVAL.total_seconds(), aht_s, patience_s,
                                                    threshold_s, target)
         out.append(memo[key])
     return out
@@ -332,7 +335,7 @@ def projected_service_level(seats: list[int], forecast: list[float], *, aht_s: f
             continue
         key = (n, round(f, 2))
         if key not in memo:
-            memo[key] = staffing.erlang_a(n, key[1] / metrics.INTERVAL.total_seconds(), aht_s, patience_s,
+            memo[key] = staffing.erlang_a(n, key[1] / timeutil.INTERVAL.total_seconds(), aht_s, patience_s,
                                           threshold_s)["service_level"]
         out.append(memo[key])
     return out
@@ -347,14 +350,14 @@ def plan_week(session, *, cities: list[str], monday: date, now: datetime, settin
     from cockpit.planning import forecast as planning_forecast
 
     tz = settings.tz
-    now = metrics.to_naive_utc(now)
-    week0 = metrics.to_naive_utc(datetime.combine(monday, dtime(0, 0), tzinfo=tz))
-    starts = [week0 + k * metrics.INTERVAL for k in range(7 * 96)]
+    now = timeutil.naive_utc(now)
+    week0 = timeutil.naive_utc(datetime.combine(monday, dtime(0, 0), tzinfo=tz))
+    starts = [week0 + k * timeutil.INTERVAL for k in range(7 * 96)]
     fc = planning_forecast.forecast_for(session, cities=cities, starts=starts, now=now, settings=settings)
     recent = staffing._offered(session, cities, now - staffing.ESTIMATE_WINDOW, now, settings)
-    aht_s = metrics.aht(recent.handle_sum_s, recent.ended) or staffing.DEFAULT_AHT_S
+    aht_s = definitions.aht(recent.handle_sum_s, recent.ended) or staffing.DEFAULT_AHT_S
     patience = staffing.patience_estimate(session, cities=cities, start=now - staffing.ESTIMATE_WINDOW, end=now)
-    sl_target = target if target is not None else float(metrics.targets(settings)["service_level"]["target"])
+    sl_target = target if target is not None else float(definitions.targets(settings)["service_level"]["target"])
     threshold = float(settings.sl_threshold_s)
     need = requirement(fc.mean, aht_s=aht_s, patience_s=patience, threshold_s=threshold, target=sl_target)
     shifts = week_shifts(monday, tz, templates(settings))
@@ -362,7 +365,7 @@ def plan_week(session, *, cities: list[str], monday: date, now: datetime, settin
     sl = projected_service_level(sol.coverage, fc.mean, aht_s=aht_s, patience_s=patience, threshold_s=threshold)
 
     def local_hm(index: int) -> str:
-        return (week0 + index * metrics.INTERVAL).replace(tzinfo=metrics.UTC).astimezone(tz).strftime("%H:%M")
+        return (week0 + index * timeutil.INTERVAL).replace(tzinfo=UTC).astimezone(tz).strftime("%H:%M")
 
     days: dict[str, list[dict[str, Any]]] = {(monday + timedelta(days=d)).isoformat(): [] for d in range(7)}
     for s, n, bs in zip(shifts, sol.counts, sol.breaks):
@@ -381,7 +384,7 @@ def plan_week(session, *, cities: list[str], monday: date, now: datetime, settin
             "break_order": [local_hm(s.start + off) for off in assign_breaks(n, bs[0])] if bs else []})
     intervals = []
     for k, start in enumerate(starts):
-        intervals.append({"start": start.replace(tzinfo=metrics.UTC).isoformat(),
+        intervals.append({"start": start.replace(tzinfo=UTC).isoformat(),
                           "forecast": round(fc.mean[k], 3), "required": need[k], "planned": sol.coverage[k],
                           "projected_service_level": None if sl[k] is None else round(sl[k], 4)})
     over = sum(max(c - n, 0) for c, n in zip(sol.coverage, need)) / PER_HOUR

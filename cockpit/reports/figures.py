@@ -20,7 +20,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cockpit import periods
-from cockpit.metrics import definitions as d
+from cockpit import timeutil
+from cockpit.metrics import definitions, kpi, queries
 from cockpit.metrics import staffing
 from cockpit.privacy import mask_text
 from cockpit.settings import Settings
@@ -58,26 +59,26 @@ def change(current: float | None, before: float | None, *, kind: str) -> dict[st
 
 
 def _has_history(session: Session, cities, districts, start: datetime, end: datetime) -> bool:
-    t_conds = [d.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    t_conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        t_conds.append(d.one_of(Ticket.district, districts))
+        t_conds.append(queries.one_of(Ticket.district, districts))
     if session.execute(select(Ticket.ticket_id).where(*t_conds).limit(1)).first():
         return True
     if districts:
         return False
-    c_conds = [d.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end]
+    c_conds = [queries.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end]
     return session.execute(select(Call.call_id).where(*c_conds).limit(1)).first() is not None
 
 
 def _kpi(session: Session, scope: str, p: periods.Period, settings: Settings, now: datetime) -> dict:
     start, end = p.window(settings.tz)
-    return d.kpi(session, scope=scope, start=start, end=end, settings=settings, now=now)
+    return kpi.kpi(session, scope=scope, start=start, end=end, settings=settings, now=now)
 
 
 def _categories(session: Session, cities, districts, start: datetime, end: datetime) -> Counter:
-    conds = [d.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        conds.append(d.one_of(Ticket.district, districts))
+        conds.append(queries.one_of(Ticket.district, districts))
     rows = session.execute(select(Ticket.category, func.count()).where(*conds).group_by(Ticket.category))
     return Counter({(c or ""): int(n) for c, n in rows})
 
@@ -85,17 +86,17 @@ def _categories(session: Session, cities, districts, start: datetime, end: datet
 def _by_area(session: Session, cities, districts, level: str, start: datetime, end: datetime) -> Counter:
     """Tickets created per child region: per city for a province, per district otherwise."""
     column = Ticket.city if level == "province" else Ticket.district
-    conds = [d.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        conds.append(d.one_of(Ticket.district, districts))
+        conds.append(queries.one_of(Ticket.district, districts))
     rows = session.execute(select(column, func.count()).where(*conds).group_by(column))
     return Counter({(c or ""): int(n) for c, n in rows})
 
 
 def _alerts(session: Session, cities, districts, start: datetime, end: datetime) -> dict[str, Any]:
-    conds = [d.one_of(Alert.city, cities)]
+    conds = [queries.one_of(Alert.city, cities)]
     if districts:
-        conds.append(d.one_of(Alert.district, districts))
+        conds.append(queries.one_of(Alert.district, districts))
     raised = session.scalar(select(func.count()).select_from(Alert).where(
         *conds, Alert.first_seen >= start, Alert.first_seen < end)) or 0
     escalated = session.scalar(
@@ -122,9 +123,9 @@ def _case(t: Ticket, reason: str) -> dict[str, Any]:
 
 def _cases(session: Session, cities, districts, start: datetime, end: datetime, now: datetime) -> list[dict]:
     """Typical cases by the rule in CASES_RULE (at most one per rule, never the same ticket twice)."""
-    base = [d.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    base = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        base.append(d.one_of(Ticket.district, districts))
+        base.append(queries.one_of(Ticket.district, districts))
     picked: list[dict] = []
     seen: set[str] = set()
 
@@ -157,18 +158,18 @@ def _cases(session: Session, cities, districts, start: datetime, end: datetime, 
 def _offered_per_interval(session: Session, cities, start: datetime, end: datetime) -> Counter:
     """Offered calls per 15-minute interval of queue time: rollups where covered, raw rows elsewhere."""
     out: Counter = Counter()
-    pieces, middle = d._split_for_rollups(session, start, end)
+    pieces, middle = queries._split_for_rollups(session, start, end)
     if middle is not None:
         r = CallRollup
         for at, n in session.execute(select(r.interval_start, func.sum(r.offered)).where(
-                d.one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
+                queries.one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
                 .group_by(r.interval_start)):
             out[at] += int(n or 0)
     offered = or_(Call.offered_at.is_not(None), Call.answered_at.is_not(None), Call.abandoned_at.is_not(None))
     for lo, hi in pieces:
         for (at,) in session.execute(select(Call.queued_at).where(
-                d.one_of(Call.city, cities), Call.queued_at >= lo, Call.queued_at < hi, offered)):
-            out[d.floor_interval(at)] += 1
+                queries.one_of(Call.city, cities), Call.queued_at >= lo, Call.queued_at < hi, offered)):
+            out[timeutil.floor_interval(at)] += 1
     return out
 
 
@@ -179,7 +180,7 @@ def _staffing(session: Session, cities, start: datetime, end: datetime, kpi: dic
         return None
     per = _offered_per_interval(session, cities, start, min(end, now))
     aht = kpi.get("aht_s") or staffing.DEFAULT_AHT_S
-    target = float(d.targets(settings)["service_level"].get("target") or 0.8)
+    target = float(definitions.targets(settings)["service_level"].get("target") or 0.8)
     cache: dict[int, int] = {}
     need_hours = 0.0
     peak = (None, 0)
@@ -192,7 +193,7 @@ def _staffing(session: Session, cities, start: datetime, end: datetime, kpi: dic
     # no logged-in time at all means seat states are not reported here: unknown, not zero
     logged = (kpi["seat_logged_in_s"] / 3600.0) if kpi.get("seat_logged_in_s") else None
     return {"required_seat_hours": need_hours, "logged_in_seat_hours": logged,
-            "coverage": d.ratio(logged, need_hours), "aht_s": aht, "service_level_target": target,
+            "coverage": definitions.ratio(logged, need_hours), "aht_s": aht, "service_level_target": target,
             "peak_required_seats": peak[1],
             "peak_interval": peak[0].replace(tzinfo=UTC).isoformat() if peak[0] else None}
 
@@ -215,7 +216,7 @@ def _names(session: Session, codes, lang_en: bool = False) -> dict[str, str]:
 def gather(session: Session, *, scope: str, period: periods.Period, settings: Settings,
            now: datetime | None = None, topics: list[dict] | None = None) -> dict[str, Any]:
     """The figures of a report for ``scope`` and ``period`` (see module docstring)."""
-    now = d.to_naive_utc(now) if now is not None else d.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     level, cities, districts = resolve_scope(session, scope)
     start, end = period.window(settings.tz)
     prev, yoy = periods.previous(period), periods.year_before(period)
@@ -241,7 +242,7 @@ def gather(session: Session, *, scope: str, period: periods.Period, settings: Se
     ps, pe = prev.window(settings.tz)
     cats_prev = _categories(session, cities, districts, ps, pe) if before["previous"] else Counter()
     top = [{"name": c or "-", "count": n, "previous": cats_prev.get(c) if before["previous"] else None,
-            "share": d.ratio(n, sum(cats_now.values())),
+            "share": definitions.ratio(n, sum(cats_now.values())),
             "change": change(n, cats_prev.get(c, 0) if before["previous"] else None, kind="count")}
            for c, n in sorted(cats_now.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]]
     growing = []
@@ -257,7 +258,7 @@ def gather(session: Session, *, scope: str, period: periods.Period, settings: Se
     ranking_level = "city" if level == "province" else "district"
     rankings = {}
     for lvl in (ranking_level, "unit"):
-        doc = d.rankings(session, scope=scope, level=lvl, start=start, end=end, settings=settings, now=now)
+        doc = kpi.rankings(session, scope=scope, level=lvl, start=start, end=end, settings=settings, now=now)
         rankings[lvl] = doc["rows"][:TOP_N]
     areas = _by_area(session, cities, districts, level, start, end)
     names = _names(session, list(areas) + [r["key"] for r in rankings[ranking_level]] + [scope])
@@ -268,7 +269,7 @@ def gather(session: Session, *, scope: str, period: periods.Period, settings: Se
         "period": period.as_dict(), "previous_period": prev.as_dict(), "year_before_period": yoy.as_dict(),
         "history": {"previous": before["previous"] is not None, "year_before": before["year_before"] is not None},
         "from": start.replace(tzinfo=UTC).isoformat(), "to": end.replace(tzinfo=UTC).isoformat(),
-        "generated_at": now.replace(tzinfo=UTC).isoformat(), "definitions_version": d.DEFINITIONS_VERSION,
+        "generated_at": now.replace(tzinfo=UTC).isoformat(), "definitions_version": definitions.DEFINITIONS_VERSION,
         "targets": current["targets"],
         "headline": headline,
         "categories": {"top": top, "growing": growing},

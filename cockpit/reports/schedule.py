@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from cockpit import periods
-from cockpit.metrics.definitions import utcnow
+from cockpit.timeutil import utcnow
 from cockpit.reports import MANIFEST, folder_name, reports_dir, write_report
 from cockpit.reports.figures import _has_history
 from cockpit.reports.render import PdfError

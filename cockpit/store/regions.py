@@ -6,12 +6,13 @@ tickets carry a city and a district. Every metric query filters through ``resolv
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.store.models import Call, Region, Ticket
+from cockpit.store.models import Call, Region, Ticket, TicketRollup
 
 LEVELS = ("province", "city", "district")
 
@@ -112,7 +113,7 @@ def populations(session: Session, codes: list[str]) -> dict[str, int]:
     return {code: int(pop) for code, pop in rows}
 
 
-def region_names(session: Session) -> dict[str, tuple[str, str | None]]:
+def name_table(session: Session) -> dict[str, tuple[str, str | None]]:
     """{code: (name, name_en)} of every region in the table."""
     return {c: (n, e) for c, n, e in session.execute(select(Region.code, Region.name, Region.name_en))}
 
@@ -120,3 +121,36 @@ def region_names(session: Session) -> dict[str, tuple[str, str | None]]:
 def region_codes(session: Session) -> list[str]:
     """Every region code in the table."""
     return list(session.scalars(select(Region.code)))
+
+
+def names(session: Session, codes: list[str]) -> dict[str, str]:
+    """{code: name} of the given region codes that the table knows (empty codes skipped)."""
+    codes = [c for c in codes if c]
+    if not codes:
+        return {}
+    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
+
+
+def known_places(session: Session, city: str | None, *, since: datetime,
+                 district: str | None = None) -> tuple[list[str], list[str]]:
+    """City codes, and the districts of ``city``, for the filter menus: from the regions table,
+    else from the ticket rollups since ``since`` (naive UTC; small), never from a scan of ``tickets``.
+
+    The current choice (``city``, ``district``) is always an option, so a menu never drops the
+    value a URL gave it.
+    """
+    cities = list(session.scalars(select(Region.code).where(Region.level == "city").order_by(Region.code)))
+    districts = list(session.scalars(select(Region.code).where(Region.parent == city, Region.level == "district")
+                                     .order_by(Region.code))) if city else []
+    if not cities:
+        cities = list(session.scalars(select(TicketRollup.city).where(TicketRollup.interval_start >= since)
+                                      .distinct().order_by(TicketRollup.city)))
+    if city and not districts:
+        districts = [d for d in session.scalars(
+            select(TicketRollup.district).where(TicketRollup.city == city, TicketRollup.interval_start >= since)
+            .distinct().order_by(TicketRollup.district)) if d]
+    if city and city not in cities:
+        cities.append(city)
+    if district and district not in districts:
+        districts.append(district)
+    return cities, districts

@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from cockpit import timeutil
 from cockpit.watch import alerts
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import definitions
 from cockpit.store.models import Alert, AlertItem, Region, Ticket, TicketRollup, TicketStep
 from cockpit.settings import Settings
 from cockpit.watch.evaluate import OPEN_STATUSES, RULE_NAMES, normalize_address, normalized_address_sql
@@ -81,7 +82,7 @@ def _local_day(text: str | None, tz, *, end: bool = False) -> datetime | None:
         return None
     if end:
         day += timedelta(days=1)
-    return metrics.to_naive_utc(datetime.combine(day, time(0)), tz)
+    return timeutil.naive_utc(datetime.combine(day, time(0)), tz)
 
 
 def filter_from_query(query: dict[str, str], settings: Settings) -> TicketFilter:
@@ -243,7 +244,7 @@ def tickets_page(session: Session, flt: TicketFilter, *, start_row: int, end_row
     ``rowCount`` is exact when the last row is in this block or the total is at most
     COUNT_CAP, else -1 (unknown: the grid keeps extending as the user scrolls). Read-only.
     """
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     flt = _apply_alert(session, flt, now)
     start_row = max(0, int(start_row or 0))
     size = max(1, min(int(end_row or start_row + 100) - start_row, MAX_BLOCK))
@@ -276,7 +277,7 @@ def facets(session: Session, flt: TicketFilter, *, now: datetime | None = None) 
     after one was clicked (classic cross-filtering). Without a time condition the last
     DEFAULT_WINDOW_DAYS are counted, so a facet never scans the whole history.
     """
-    now = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     flt = _apply_alert(session, flt, now)
     if flt.created_from is None and flt.ticket_ids is None and flt.items_alert is None and flt.items_rule is None:
         flt = replace(flt, created_from=now - timedelta(days=DEFAULT_WINDOW_DAYS))
@@ -340,7 +341,7 @@ def supervise_view(stores, query: dict[str, str], *, now: datetime | None = None
     """Everything /supervise shows for a URL query, except the grid rows (paged separately):
     the alerts matching the filters, the selected alert, facets, breadcrumb, region names."""
     settings = stores.settings
-    now_n = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now_n = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     flt = filter_from_query(query, settings)
     scope = query.get("district") or query.get("city") or None
     state = query.get("state") or "open"
@@ -418,7 +419,7 @@ def ticket_view(stores, ticket_id: str, *, now: datetime | None = None) -> dict[
     ``related``: same address or caller; ``alerts``: this ticket's alerts with their history.
     Times are naive UTC datetimes (the layout formats them). Read-only.
     """
-    now_n = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now_n = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     with stores.session() as session:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
@@ -431,7 +432,7 @@ def ticket_view(stores, ticket_id: str, *, now: datetime | None = None) -> dict[
                              "since_prev_s": _seconds(prev, s.occurred_at),
                              "since_created_s": _seconds(ticket.created_at, s.occurred_at)})
             prev = s.occurred_at
-        response_due = (ticket.created_at + timedelta(seconds=metrics.response_deadline_s(stores.settings))
+        response_due = (ticket.created_at + timedelta(seconds=definitions.response_deadline_s(stores.settings))
                         if ticket.created_at else None)
         open_ = ticket.status != "closed"
         clocks = {
@@ -521,7 +522,7 @@ def export_rows(stores, query: dict[str, str], *, sort_model: list | None = None
     offset = 0
     while offset < EXPORT_MAX_ROWS:
         with stores.session() as session:
-            effective = _apply_alert(session, flt, metrics.utcnow())
+            effective = _apply_alert(session, flt, timeutil.utcnow())
             rows = session.scalars(select(Ticket).where(*_conditions(effective)).order_by(*_order(sort_model))
                                    .offset(offset).limit(EXPORT_CHUNK)).all()
         yield from ([_fmt(getattr(t, c), settings.tz) if c in TIME_COLUMNS else getattr(t, c)

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from cockpit.metrics import definitions, staffing
+from cockpit.metrics import kpi, queries, staffing
 from cockpit.planning import live as planning_live
 from cockpit.metrics.series import category_counts, daily_tickets, interval_series
 from cockpit.store import live, panels
@@ -117,7 +117,7 @@ def compute_utilisation(stores: Stores, cities: tuple[str, ...], now: datetime) 
     tz = stores.settings.tz
     start = naive_utc(local_midnight(now.astimezone(tz).date(), tz))
     with stores.session() as session:
-        times = definitions.seat_times(session, cities=cities, start=start, end=naive_utc(now), now=naive_utc(now))
+        times = queries.seat_times(session, cities=cities, start=start, end=naive_utc(now), now=naive_utc(now))
     return times.figures()["utilisation"]
 
 
@@ -156,10 +156,10 @@ def compute_league(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
     trend_days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     cities = province_cities(stores, scope)
     with stores.session() as session:
-        table = definitions.rankings(session, scope=scope, level="city", start=start, end=now,
+        table = kpi.rankings(session, scope=scope, level="city", start=start, end=now,
                                      settings=stores.settings, now=now)
         trends = daily_tickets(session, cities=cities, days=trend_days, tz=tz)
-        whole = definitions.ticket_counts(session, cities=cities, start=naive_utc(start), end=naive_utc(now),
+        whole = queries.ticket_counts(session, cities=cities, start=naive_utc(start), end=naive_utc(now),
                                           now=naive_utc(now), settings=stores.settings).figures()
     return {"rows": {r["key"]: r for r in table["rows"]}, "trends": trends, "cities": cities,
             "trend_days": [d.isoformat() for d in trend_days], "from": table["from"], "to": table["to"],

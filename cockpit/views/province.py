@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import definitions
 from cockpit.store import live
 from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms
@@ -33,13 +33,13 @@ def _totals(live_rows: dict[str, dict], league_rates: dict[str, float | None], t
         ans = sum(r["answered_today"] for r in live_rows.values())
         sab = sum(r["short_abandoned_today"] for r in live_rows.values())
         tickets = sum(r["tickets_today"] for r in live_rows.values())
-        conn = metrics.connection_rate(ans, off, sab)
+        conn = definitions.connection_rate(ans, off, sab)
     else:
         off = tickets = conn = None
     out: dict[str, Any] = {"offered_today": off, "tickets_today": tickets, "connection_rate_today": conn,
                            **{k: league_rates.get(k) for k in LEAGUE_TICKET_RATES}}
-    out["status"] = {"connection_rate_today": metrics.status("connection_rate", conn, table),
-                     **{k: metrics.status(k, league_rates.get(k), table) for k in LEAGUE_TICKET_RATES}}
+    out["status"] = {"connection_rate_today": definitions.status("connection_rate", conn, table),
+                     **{k: definitions.status(k, league_rates.get(k), table) for k in LEAGUE_TICKET_RATES}}
     out["targets"] = {k: table[k].get("target") for k in ("connection_rate", *LEAGUE_TICKET_RATES) if k in table}
     return out
 
@@ -63,19 +63,19 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
         {"rows": {}, "trends": {}, "cities": [], "trend_days": []}, None)
     cities = league["cities"] or (guard.live(lambda: sorted(live.known_cities(stores.redis))) or [])
     names = region_names(stores, [scope, *cities], use_table="history" not in guard.failed)
-    table = metrics.targets(settings)
+    table = definitions.targets(settings)
     day = live.day_str(now, settings.tz)
 
     def read_live() -> tuple[dict[str, dict], float]:
         out = {}
         for c in cities:
             t = live.day_totals(stores.redis, [c], day)
-            conn = metrics.connection_rate(t.get("ans", 0), t.get("off", 0), t.get("sab", 0))
+            conn = definitions.connection_rate(t.get("ans", 0), t.get("off", 0), t.get("sab", 0))
             out[c] = {"offered_today": t.get("off", 0), "answered_today": t.get("ans", 0),
                       "short_abandoned_today": t.get("sab", 0),
                       "tickets_today": t.get("tkt", 0), "waiting": live.waiting(stores.redis, [c], now=now).calls,
                       "connection_rate_today": conn,
-                      "connection_status": metrics.status("connection_rate", conn, table)}
+                      "connection_status": definitions.status("connection_rate", conn, table)}
         return out, time.time()
 
     found = guard.live(read_live)
@@ -92,13 +92,13 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
             "tickets_today": lr.get("tickets_today"), "waiting": lr.get("waiting"),
             "connection_rate_today": lr.get("connection_rate_today"),
             "connection_status": lr.get("connection_status"),
-            "tickets_per_100k_today": metrics.per_100k(lr.get("tickets_today"), pop),
+            "tickets_per_100k_today": definitions.per_100k(lr.get("tickets_today"), pop),
             "trend": league["trends"].get(c, []),
         }
         for key in (*LEAGUE_RATES, "score", "tickets_created", "rank"):
             row[key] = lg.get(key)
-        row["tickets_per_100k"] = metrics.per_100k(lg.get("tickets_created"), pop)
-        row["status"] = {m: metrics.status(m, row.get(m), table) for m in LEAGUE_RATES}
+        row["tickets_per_100k"] = definitions.per_100k(lg.get("tickets_created"), pop)
+        row["status"] = {m: definitions.status(m, row.get(m), table) for m in LEAGUE_RATES}
         rows.append(row)
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
     return {

@@ -23,7 +23,7 @@ def region_names(stores: Stores, codes: Sequence[str], *, use_table: bool = True
 
     def load() -> dict[str, tuple[str, str | None]]:
         with stores.session() as session:
-            return regions.region_names(session)
+            return regions.name_table(session)
 
     table: dict[str, tuple[str, str | None]] = {}
     if use_table:

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from cockpit.metrics import definitions as metrics
+from cockpit.events import LOGGED_OUT_STATES
+from cockpit.metrics import definitions
 from cockpit.store import live
 from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms, minute_of_day
@@ -70,12 +71,12 @@ def _live_sections(stores: Stores, cities: Sequence[str], now: datetime, refresh
     wait = live.waiting(client, cities, now=now)
     seats = live.seat_counts(client, cities)
     applied = live.applied_at(client, cities)
-    table = metrics.targets(settings)
+    table = definitions.targets(settings)
     off, ans, sab = totals.get("off", 0), totals.get("ans", 0), totals.get("sab", 0)
-    conn = metrics.connection_rate(ans, off, sab)
-    sl = metrics.service_level(totals.get("sl", 0), off, sab)
-    abn = metrics.abandon_rate(totals.get("abn", 0), off, sab)
-    logged_in = sum(n for s, n in seats.items() if s not in metrics.LOGGED_OUT_STATES)
+    conn = definitions.connection_rate(ans, off, sab)
+    sl = definitions.service_level(totals.get("sl", 0), off, sab)
+    abn = definitions.abandon_rate(totals.get("abn", 0), off, sab)
+    logged_in = sum(n for s, n in seats.items() if s not in LOGGED_OUT_STATES)
     handling = sum(n for s, n in seats.items() if s in HANDLING_STATES)
     minute = minute_of_day(now, tz)
     districts = {k[5:]: v for k, v in totals.items() if k.startswith("dist:") and k[5:]}
@@ -85,14 +86,14 @@ def _live_sections(stores: Stores, cities: Sequence[str], now: datetime, refresh
                           tickets=totals.get("tkt", 0), tickets_closed=totals.get("tclosed", 0),
                           last_event_ms=epoch_ms(applied) if applied else None),
         "rates": section(read_at, refresh_s, connection_rate=conn,
-                         connection_status=metrics.status("connection_rate", conn, table),
-                         service_level=sl, service_status=metrics.status("service_level", sl, table),
-                         abandon_rate=abn, abandon_status=metrics.status("abandon_rate", abn, table),
+                         connection_status=definitions.status("connection_rate", conn, table),
+                         service_level=sl, service_status=definitions.status("service_level", sl, table),
+                         abandon_rate=abn, abandon_status=definitions.status("abandon_rate", abn, table),
                          sl_threshold_s=settings.sl_threshold_s,
                          targets={k: table[k].get("target") for k in ("connection_rate", "service_level")}),
         "queue": section(read_at, refresh_s, waiting=wait.calls, longest_wait_s=wait.longest_wait_s),
         "seats": section(read_at, refresh_s, by_state=dict(sorted(seats.items())), logged_in=logged_in,
-                         handling=handling, busy_share=metrics.busy_share(handling, logged_in)),
+                         handling=handling, busy_share=definitions.busy_share(handling, logged_in)),
         "districts": section(read_at, refresh_s, counts=districts),
         "today_curves": {"minute": minute, "offered": cumulative(series["off"][: minute + 1]),
                          "tickets": cumulative(series["tkt"][: minute + 1])},
@@ -164,7 +165,7 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
         if found is not None and "live" not in guard.failed:
             norms, norm_at = found
             rows = [
-                {"name": name, "today": n, "normal": norms.get(name), "change": metrics.relative_change(n, norms.get(name))}
+                {"name": name, "today": n, "normal": norms.get(name), "change": definitions.relative_change(n, norms.get(name))}
                 for name, n in today_categories.items()
             ]
             rows.sort(key=lambda r: (-r["today"], r["name"]))
@@ -206,10 +207,10 @@ def service_section(stores: Stores, city: str, now: datetime) -> dict[str, Any] 
         return None
     league, computed_at = found
     row = league["rows"].get(city) or {}
-    table = metrics.targets(stores.settings)
+    table = definitions.targets(stores.settings)
     return section(computed_at, PANELS["league"], days=LEAGUE_DAYS,
                    **{k: row.get(k) for k in LEAGUE_TICKET_RATES},
-                   status={k: metrics.status(k, row.get(k), table) for k in LEAGUE_TICKET_RATES},
+                   status={k: definitions.status(k, row.get(k), table) for k in LEAGUE_TICKET_RATES},
                    targets={k: table[k].get("target") for k in LEAGUE_TICKET_RATES if k in table})
 
 

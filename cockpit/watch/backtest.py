@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
 from cockpit.store.regions import resolve_scope
 from cockpit.watch.config import RULES, Context, WatchConfig
 from cockpit.watch.evaluate import find
@@ -31,7 +31,7 @@ def backtest(stores, scope: str, start: datetime, end: datetime, *, every: timed
     unknown = [r for r in rules or () if r not in RULES]
     if unknown:
         raise ValueError(f"unknown rule {unknown[0]!r}; expected one of {', '.join(RULES)}")
-    start_n, end_n = metrics.to_naive_utc(start), metrics.to_naive_utc(end)
+    start_n, end_n = timeutil.naive_utc(start), timeutil.naive_utc(end)
     if end_n <= start_n:
         raise ValueError("--to must be after --from")
     settings = stores.settings

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
+from cockpit.events import OPEN_STATUSES  # noqa: F401 - re-exported vocabulary of the rules
 from cockpit.settings import Settings
 from cockpit.store import models
 from cockpit.store.models import Alert, Region
 from cockpit.watch.alerts import Finding
 
-OPEN_STATUSES = ("created", "dispatched", "returned", "responded", "reopened")
 EVAL_WORK_MEM = "256MB"
 EVAL_LOCK_KEY = 0x12346  # PostgreSQL advisory lock: one evaluation at a time across workers
 MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data

@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
 from cockpit.settings import Settings
 from cockpit.watch import alerts, grouping, pause
 from cockpit.watch.alerts import Finding
@@ -84,7 +84,7 @@ def evaluate(session: Session, settings: Settings, *, redis=None, now: datetime 
 
     Returns per rule: findings, opened, fired, updated, resolved, query_ms, total_ms. Never commits.
     """
-    now_n = metrics.to_naive_utc(now) if now is not None else metrics.utcnow()
+    now_n = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     cfg = WatchConfig(settings)
     ctx = Context(session, settings, redis, now_n, cfg)
     if ctx.dialect == "postgresql":

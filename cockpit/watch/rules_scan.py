@@ -33,7 +33,9 @@ from datetime import timedelta
 from scipy.stats import nbinom
 from sqlalchemy import case, func, literal_column, select, tuple_, union_all
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import queries
+
 from cockpit.metrics import rollups
 from cockpit.store.models import Ticket, TicketRollup
 from cockpit.watch.alerts import Finding
@@ -61,7 +63,7 @@ def _shares(ctx: Context, rule: str, keys_r: list, nk: int, weeks: int) -> tuple
     if hit is not None:
         return hit
     r = TicketRollup
-    end = metrics.floor_interval(ctx.now).replace(hour=0, minute=0)
+    end = timeutil.floor_interval(ctx.now).replace(hour=0, minute=0)
     start = end - timedelta(days=7 * weeks)
     totals: dict[tuple, int] = {}
     cities: dict[str, int] = defaultdict(int)
@@ -99,8 +101,8 @@ def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     nk = len(keys_t)
     weeks = int(p0["weeks"])
     wmax = max(WINDOWS_H)
-    end = metrics.floor_interval(ctx.now)
-    coverage = metrics.rollup_coverage(ctx.session)
+    end = timeutil.floor_interval(ctx.now)
+    coverage = queries.rollup_coverage(ctx.session)
     if coverage is None or coverage[0] > end - timedelta(days=7 * weeks, hours=wmax) or \
             coverage[1] < end - timedelta(days=7):
         return []  # without the baseline weeks every busy hour would look anomalous: stay silent

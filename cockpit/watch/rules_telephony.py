@@ -6,7 +6,8 @@ from datetime import UTC
 
 from sqlalchemy import and_, case, func, or_, select
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import definitions
 from cockpit.store import live
 from cockpit.store.models import Call
 from cockpit.watch.alerts import Finding
@@ -18,20 +19,20 @@ def rule_connection_drop(ctx: Context) -> list[Finding]:
     c = Call
     p0 = ctx.cfg.params("connection_drop")
     n_int = int(p0["intervals"])
-    end = metrics.floor_interval(ctx.now)
-    starts = [end - metrics.INTERVAL * (n_int - i) for i in range(n_int)]
+    end = timeutil.floor_interval(ctx.now)
+    starts = [end - timeutil.INTERVAL * (n_int - i) for i in range(n_int)]
     short = ctx.settings.short_abandon_s
     offered = or_(c.offered_at.is_not(None), c.answered_at.is_not(None), c.abandoned_at.is_not(None))
     abandoned_short = and_(c.abandoned_at.is_not(None), c.answered_at.is_(None), c.wait_s <= short)
     cols = []
     for i, s in enumerate(starts):
-        inside = and_(c.queued_at >= s, c.queued_at < s + metrics.INTERVAL)
+        inside = and_(c.queued_at >= s, c.queued_at < s + timeutil.INTERVAL)
         cols += [func.sum(case((and_(inside, offered), 1), else_=0)).label(f"o{i}"),
                  func.sum(case((and_(inside, c.answered_at.is_not(None)), 1), else_=0)).label(f"a{i}"),
                  func.sum(case((and_(inside, abandoned_short), 1), else_=0)).label(f"s{i}")]
     rows = ctx.session.execute(
         select(c.city, *cols).where(c.queued_at >= starts[0], c.queued_at < end).group_by(c.city))
-    default_target = metrics.targets(ctx.settings)["connection_rate"]["target"]
+    default_target = definitions.targets(ctx.settings)["connection_rate"]["target"]
     out = []
     for r in rows:
         p = ctx.cfg.params("connection_drop", r.city)
@@ -39,7 +40,7 @@ def rule_connection_drop(ctx: Context) -> list[Finding]:
         rates = []
         for i in range(n_int):
             o, a, s = (int(r._mapping[f"{x}{i}"] or 0) for x in "oas")
-            rate = metrics.connection_rate(a, o, s)
+            rate = definitions.connection_rate(a, o, s)
             rates.append(None if o - s < p["min_offered"] else rate)
         if any(rate is None or rate >= target for rate in rates):
             continue

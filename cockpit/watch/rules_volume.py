@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal_column, select, tuple_, union_all
 
-from cockpit.metrics import definitions as metrics
+from cockpit import timeutil
+from cockpit.metrics import queries
+
 from cockpit.metrics import rollups
 from cockpit.store.models import Ticket, TicketRollup
 from cockpit.watch.alerts import Finding
@@ -37,14 +39,14 @@ def robust_z(value: float, baseline: list[float]) -> tuple[float, float, float]:
 
 def _baseline_windows(now: datetime, weeks: int) -> list[tuple[datetime, datetime]]:
     """The same hour of the week in each of the last ``weeks`` weeks, on whole 15-minute intervals."""
-    end = metrics.floor_interval(now)
+    end = timeutil.floor_interval(now)
     return [(end - timedelta(days=7 * w, hours=1), end - timedelta(days=7 * w)) for w in range(1, weeks + 1)]
 
 
 def _trend_windows(now: datetime, weeks: int, hours: float, gap_h: float) -> list[tuple[datetime, datetime]]:
     """The ``hours`` ending ``gap_h`` hours before the current hour (index 0), then the same span
     ``w`` weeks earlier. The gap keeps a surge's own first hours out of its trend."""
-    end = metrics.floor_interval(now) - timedelta(hours=1 + gap_h)
+    end = timeutil.floor_interval(now) - timedelta(hours=1 + gap_h)
     span = timedelta(hours=hours)
     return [(end - span - timedelta(days=7 * w), end - timedelta(days=7 * w)) for w in range(weeks + 1)]
 
@@ -95,7 +97,7 @@ def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
         return []
     weeks = int(p0["weeks"])
     windows = _baseline_windows(ctx.now, weeks)
-    coverage = metrics.rollup_coverage(ctx.session)
+    coverage = queries.rollup_coverage(ctx.session)
     if coverage is None or coverage[0] > windows[-1][0] or coverage[1] < windows[0][1]:
         # Without the baseline weeks rolled up every busy hour would look anomalous: stay silent.
         log.debug("%s: rollups do not cover the baseline weeks; skipped", rule)

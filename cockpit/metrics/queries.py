@@ -1,0 +1,380 @@
+"""The SQL counts behind every KPI: call, seat and ticket counts for a scope and a window (read-only).
+
+Datetimes passed in are naive UTC, windows are ``[start, end)``. Inside the completed coverage of
+the 15-minute rollups (``rollup_coverage``) whole intervals are read from the rollups and the
+edges from raw rows; both paths give the same numbers (tests/test_rollup.py). Each function takes
+a session first and filters keyword-only, returns the containers of ``metrics.definitions``, and
+never commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
+from cockpit.metrics.definitions import (CallCounts, SeatTimes, TicketCounts, count_basic_as_satisfied,
+                                         response_deadline_s)
+from cockpit.settings import Settings
+from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
+from cockpit.timeutil import ceil_interval, floor_interval
+
+WAITING_MAX_AGE_S = 3600  # a "waiting" call older than this is a lost event, not a caller on hold
+MAX_CALL_SPAN = timedelta(days=2)  # bounds the queued_at range scanned for calls ended in a window
+ROLLUP_HANDLING_MIN = 4 * MAX_CALL_SPAN  # longer windows take handling time from rollups + corrections
+ROLLUP_JOB_FROM = "rollup_15m:from"
+ROLLUP_JOB_TO = "rollup_15m:to"
+
+
+def one_of(column, values):
+    """``column = v`` for one value (a plain index lookup), ``column IN (...)`` for several."""
+    values = list(values)
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def handle_time_expr():
+    """SQL: talk + hold + after-call work of a call, seconds (missing parts count 0)."""
+    return func.coalesce(Call.talk_s, 0.0) + func.coalesce(Call.hold_s, 0.0) + func.coalesce(Call.acw_s, 0.0)
+
+
+def call_count_columns(*, sl_threshold_s: float, short_abandon_s: float) -> list:
+    """The aggregate columns over ``calls`` that make a CallCounts (in field order)."""
+    offered = or_(Call.offered_at.is_not(None), Call.answered_at.is_not(None), Call.abandoned_at.is_not(None))
+    answered = Call.answered_at.is_not(None)
+    abandoned = and_(Call.abandoned_at.is_not(None), Call.answered_at.is_(None))
+    ended = and_(answered, Call.ended_at.is_not(None))
+    handle = handle_time_expr()
+
+    def count_if(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    return [
+        count_if(offered),
+        count_if(answered),
+        count_if(abandoned),
+        count_if(and_(abandoned, Call.wait_s <= short_abandon_s)),
+        count_if(and_(answered, Call.wait_s <= sl_threshold_s)),
+        func.coalesce(func.sum(case((answered, func.coalesce(Call.wait_s, 0.0)), else_=0.0)), 0.0),
+        count_if(ended),
+        func.coalesce(func.sum(case((ended, handle), else_=0.0)), 0.0),
+    ]
+
+
+def _call_counts_from_row(row) -> CallCounts:
+    return CallCounts(int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]),
+                      float(row[5]), int(row[6]), float(row[7]))
+
+
+def _in_ranges(column, ranges: list[tuple[datetime, datetime]]):
+    """``column`` in any of the half-open ranges (one index range scan each, one round trip)."""
+    conds = [and_(column >= s, column < e) for s, e in ranges]
+    return conds[0] if len(conds) == 1 else or_(*conds)
+
+
+def call_counts_raw(session: Session, *, cities: tuple[str, ...] | list[str], start: datetime, end: datetime,
+                    sl_threshold_s: float, short_abandon_s: float,
+                    ranges: list[tuple[datetime, datetime]] | None = None) -> CallCounts:
+    """Call counts from raw ``calls`` rows with ``start <= queued_at < end`` (naive UTC), or with
+    ``queued_at`` in any of ``ranges`` when given."""
+    ranges = [(s, e) for s, e in (ranges if ranges is not None else [(start, end)]) if s < e]
+    if not cities or not ranges:
+        return CallCounts()
+    stmt = select(*call_count_columns(sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s)).where(
+        one_of(Call.city, cities), _in_ranges(Call.queued_at, ranges)
+    )
+    return _call_counts_from_row(session.execute(stmt).one())
+
+
+def rollup_coverage(session: Session) -> tuple[datetime, datetime] | None:
+    """The contiguous range ``[from, to)`` of intervals the rollup job has completed, or None.
+
+    Cached for the life of the session (``cockpit.rollups`` drops the cache when it moves the range).
+    """
+    if "rollup_coverage" in session.info:
+        return session.info["rollup_coverage"]
+    rows = {r.name: r.last_done for r in session.scalars(
+        select(JobRun).where(JobRun.name.in_([ROLLUP_JOB_FROM, ROLLUP_JOB_TO])))}
+    lo, hi = rows.get(ROLLUP_JOB_FROM), rows.get(ROLLUP_JOB_TO)
+    session.info["rollup_coverage"] = None if lo is None or hi is None or lo >= hi else (lo, hi)
+    return session.info["rollup_coverage"]
+
+
+def call_counts_rollup(session: Session, *, cities, start: datetime, end: datetime,
+                       sl_threshold_s: float) -> CallCounts | None:
+    """Call counts summed from ``call_rollups_15m`` for whole intervals in ``[start, end)``.
+
+    Returns None when any row was computed with another SL threshold (the caller then scans raw).
+    """
+    if not cities or start >= end:
+        return CallCounts()
+    r = CallRollup
+    stmt = select(
+        func.coalesce(func.sum(r.offered), 0), func.coalesce(func.sum(r.answered), 0),
+        func.coalesce(func.sum(r.abandoned), 0), func.coalesce(func.sum(r.short_abandoned), 0),
+        func.coalesce(func.sum(r.answered_within_sl), 0), func.coalesce(func.sum(r.wait_answered_sum_s), 0.0),
+        func.coalesce(func.sum(r.ended), 0), func.coalesce(func.sum(r.handle_sum_s), 0.0),
+        func.coalesce(func.sum(case((r.sl_threshold_s != sl_threshold_s, 1), else_=0)), 0),
+    ).where(one_of(r.city, cities), r.interval_start >= start, r.interval_start < end)
+    row = session.execute(stmt).one()
+    if int(row[8]):
+        return None
+    return _call_counts_from_row(row)
+
+
+def _split_for_rollups(session: Session, start: datetime, end: datetime) -> tuple[list, tuple | None]:
+    """Split ``[start, end)`` into raw edge pieces and one rollup-covered middle piece."""
+    coverage = rollup_coverage(session)
+    a, b = ceil_interval(start), floor_interval(end)
+    if coverage is not None:
+        a, b = max(a, coverage[0]), min(b, coverage[1])
+    if coverage is None or a >= b:
+        return [(start, end)], None
+    raw = [(s, e) for s, e in ((start, a), (b, end)) if s < e]
+    return raw, (a, b)
+
+
+def call_counts(session: Session, *, cities, start: datetime, end: datetime, sl_threshold_s: float,
+                short_abandon_s: float, use_rollups: bool = True) -> tuple[CallCounts, str]:
+    """Call counts for ``[start, end)``: rollups for whole covered intervals + raw rows for the edges.
+
+    Returns the counts and the path used ('raw' or 'rollups+raw'). Both paths give the same
+    numbers when the rollups are current (tests/test_rollup*.py proves it).
+    """
+    if not use_rollups:
+        return call_counts_raw(session, cities=cities, start=start, end=end, sl_threshold_s=sl_threshold_s,
+                               short_abandon_s=short_abandon_s), "raw"
+    raw_pieces, middle = _split_for_rollups(session, start, end)
+    total = CallCounts()
+    path = "raw"
+    if middle is not None:
+        rolled = call_counts_rollup(session, cities=cities, start=middle[0], end=middle[1],
+                                    sl_threshold_s=sl_threshold_s)
+        if rolled is None:
+            raw_pieces = [(start, end)]
+        else:
+            total, path = rolled, "rollups+raw"
+    if raw_pieces:
+        total = total + call_counts_raw(session, cities=cities, start=start, end=end, ranges=raw_pieces,
+                                        sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s)
+    return total, path
+
+
+def queue_now(session: Session, *, cities, now: datetime) -> tuple[int, float | None]:
+    """Calls waiting in the agent queue at ``now`` and the longest wait (seconds), from SQL.
+
+    A call waits when it was queued at or before ``now`` (within WAITING_MAX_AGE_S) and has
+    neither an answer nor an abandon yet.
+    """
+    if not cities:
+        return 0, None
+    stmt = select(func.count(), func.min(Call.queued_at)).where(
+        one_of(Call.city, cities), Call.queued_at <= now,
+        Call.queued_at > now - timedelta(seconds=WAITING_MAX_AGE_S),
+        Call.answered_at.is_(None), Call.abandoned_at.is_(None),
+    )
+    n, oldest = session.execute(stmt).one()
+    return int(n), ((now - oldest).total_seconds() if oldest is not None else None)
+
+
+def handling_seconds(session: Session, *, cities, start: datetime, end: datetime,
+                     use_rollups: bool = True) -> tuple[float, str]:
+    """Talk + hold + after-call work of answered calls *ended* in ``[start, end)``, and the path used.
+
+    Short windows scan the calls queued from ``start - MAX_CALL_SPAN``. Long windows (over
+    ROLLUP_HANDLING_MIN) take the calls *queued* in the window from the rollups (+ raw edges),
+    minus those that ended after the window, plus those queued before it that ended inside:
+    both corrections only scan MAX_CALL_SPAN next to each end.
+    """
+    handle = handle_time_expr()
+    answered = [one_of(Call.city, cities), Call.answered_at.is_not(None)]
+
+    def raw_sum(q_lo: datetime, q_hi: datetime, e_lo: datetime | None, e_hi: datetime | None) -> float:
+        conds = [*answered, Call.queued_at >= q_lo, Call.queued_at < q_hi, Call.ended_at.is_not(None)]
+        if e_lo is not None:
+            conds.append(Call.ended_at >= e_lo)
+        if e_hi is not None:
+            conds.append(Call.ended_at < e_hi)
+        return float(session.execute(select(func.coalesce(func.sum(handle), 0.0)).where(*conds)).scalar_one())
+
+    if not use_rollups or end - start <= ROLLUP_HANDLING_MIN:
+        return raw_sum(start - MAX_CALL_SPAN, end, start, end), "raw"
+    pieces, middle = _split_for_rollups(session, start, end)
+    queued_in = 0.0
+    if middle is not None:
+        r = CallRollup
+        queued_in = float(session.execute(
+            select(func.coalesce(func.sum(r.handle_sum_s), 0.0))
+            .where(one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
+        ).scalar_one())
+    queued_in += sum(raw_sum(lo, hi, None, None) for lo, hi in pieces)
+    ended_after = raw_sum(max(start, end - MAX_CALL_SPAN), end, end, None)
+    ended_inside_from_before = raw_sum(start - MAX_CALL_SPAN, start, start, end)
+    return queued_in - ended_after + ended_inside_from_before, "rollups+raw" if middle is not None else "raw"
+
+
+def seat_times(session: Session, *, cities, start: datetime, end: datetime, now: datetime,
+               use_rollups: bool = True) -> SeatTimes:
+    """Handling, ready and logged-in seconds in ``[start, min(end, now))`` for the cities' seats.
+
+    Logged-in and ready time come from ``seat_state_changes`` (a state lasts until the seat's
+    next change; 'offline' = logged out), clipped to the window. Handling time is talk + hold +
+    after-call work of answered calls ended in the window (``handling_seconds``; answered calls
+    always carry their seat).
+    """
+    out = SeatTimes(by_state_now={})
+    if not cities:
+        return out
+    for state, n in session.execute(
+        select(Seat.state, func.count()).where(one_of(Seat.city, cities)).group_by(Seat.state)
+    ):
+        out.by_state_now[state] = int(n)
+    stop = min(end, now)
+    if start >= stop:
+        return out
+    out.handling_s, _path = handling_seconds(session, cities=cities, start=start, end=stop,
+                                             use_rollups=use_rollups)
+    c = SeatStateChange
+    last_before = (
+        select(c.city, c.seat_id, func.max(c.occurred_at).label("at"))
+        .where(one_of(c.city, cities), c.occurred_at < start)
+        .group_by(c.city, c.seat_id).subquery()
+    )
+    opening = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).join(
+        last_before,
+        and_(c.city == last_before.c.city, c.seat_id == last_before.c.seat_id,
+             c.occurred_at == last_before.c.at),
+    )
+    inside = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).where(
+        one_of(c.city, cities), c.occurred_at >= start, c.occurred_at < stop
+    )
+    # Each change lasts until the seat's next one (LEAD), clipped to the window; summed in SQL.
+    changes = opening.union_all(inside).subquery()
+    following = func.lead(changes.c.occurred_at).over(
+        partition_by=(changes.c.city, changes.c.seat_id), order_by=(changes.c.occurred_at, changes.c.id)
+    )
+    spans = select(changes.c.state, changes.c.occurred_at.label("at"), following.label("next_at")).subquery()
+    dialect = session.get_bind().dialect.name
+    greatest, least = (func.greatest, func.least) if dialect == "postgresql" else (func.max, func.min)
+    lo = greatest(spans.c.at, start)
+    hi = least(func.coalesce(spans.c.next_at, stop), stop)
+    seconds = func.sum(case((hi > lo, _seconds_between(dialect, lo, hi)), else_=0.0))
+    for state, total in session.execute(select(spans.c.state, seconds).group_by(spans.c.state)):
+        total = float(total or 0.0)
+        if state not in LOGGED_OUT_STATES:
+            out.logged_in_s += total
+        if state == "ready":
+            out.ready_s += total
+    return out
+
+
+def _seconds_between(dialect: str, a, b):
+    """Seconds from a to b, as an SQL expression valid on the session's dialect."""
+    if dialect == "postgresql":
+        return func.extract("epoch", b - a)
+    return (func.julianday(b) - func.julianday(a)) * 86400.0
+
+
+def ticket_count_columns(dialect: str, *, now: datetime, response_deadline_s: float,
+                         count_basic_satisfied: bool) -> list:
+    """Aggregate columns over ``tickets`` making a TicketCounts (in field order)."""
+    t = Ticket
+    dispatched = t.first_dispatched_at.is_not(None)
+    closed = t.status == "closed"
+    valid_cb = and_(t.satisfaction.is_not(None), t.satisfaction != "unreachable")
+    happy = ["very_satisfied", "satisfied"] + (["basic"] if count_basic_satisfied else [])
+    in_time = and_(
+        dispatched, t.responded_at.is_not(None),
+        _seconds_between(dialect, t.first_dispatched_at, t.responded_at) <= response_deadline_s,
+    )
+    due_for_response = and_(
+        dispatched,
+        or_(t.responded_at.is_not(None),
+            t.first_dispatched_at <= now - timedelta(seconds=response_deadline_s)),
+    )
+    auto = t.auto_dispatched.is_(True)
+
+    def count_if(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    return [
+        func.count(),
+        count_if(dispatched),
+        count_if(closed),
+        count_if(due_for_response),
+        count_if(in_time),
+        count_if(valid_cb),
+        count_if(and_(valid_cb, t.callback_resolved == "yes")),
+        count_if(and_(valid_cb, t.satisfaction.in_(happy))),
+        count_if(and_(closed, t.due_at.is_not(None))),
+        count_if(and_(closed, t.due_at.is_not(None), t.closed_at <= t.due_at)),
+        count_if(or_(t.closed_at.is_not(None), t.reopens > 0)),
+        count_if(t.reopens > 0),
+        count_if(and_(dispatched, t.returns > 0)),
+        func.coalesce(func.sum(case((dispatched, t.returns + t.transfers), else_=0)), 0),
+        count_if(and_(dispatched, auto)),
+        count_if(and_(dispatched, auto, t.returns == 0)),
+    ]
+
+
+def _ticket_filters(cities, districts, start: datetime, end: datetime) -> list:
+    conds = [one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    if districts:
+        conds.append(one_of(Ticket.district, districts))
+    return conds
+
+
+def ticket_counts(session: Session, *, cities, districts=None, start: datetime, end: datetime, now: datetime,
+                  settings: Settings, group_by=None) -> TicketCounts | dict[str, TicketCounts]:
+    """Counts over the tickets created in ``[start, end)`` (naive UTC) in their current state.
+
+    With ``group_by`` (a Ticket column) returns ``{group value: TicketCounts}`` instead.
+    """
+    if not cities or start >= end:
+        return {} if group_by is not None else TicketCounts()
+    cols = ticket_count_columns(
+        session.get_bind().dialect.name, now=now, response_deadline_s=response_deadline_s(settings),
+        count_basic_satisfied=count_basic_as_satisfied(settings),
+    )
+    conds = _ticket_filters(cities, districts, start, end)
+    if group_by is None:
+        return TicketCounts(*(int(v) for v in session.execute(select(*cols).where(*conds)).one()))
+    rows = session.execute(select(group_by, *cols).where(*conds).group_by(group_by))
+    return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in rows}
+
+
+def tickets_created(session: Session, *, cities, districts=None, start: datetime, end: datetime,
+                    use_rollups: bool = True) -> int:
+    """Tickets created in ``[start, end)``: ``ticket_rollups_15m`` for covered intervals + raw edges."""
+    if not cities or start >= end:
+        return 0
+
+    def raw(ranges):
+        conds = [one_of(Ticket.city, cities), _in_ranges(Ticket.created_at, ranges)]
+        if districts:
+            conds.append(one_of(Ticket.district, districts))
+        return int(session.execute(select(func.count()).select_from(Ticket).where(*conds)).scalar_one())
+
+    if not use_rollups:
+        return raw([(start, end)])
+    pieces, middle = _split_for_rollups(session, start, end)
+    total = 0
+    if middle is not None:
+        r = TicketRollup
+        conds = [one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1]]
+        if districts:
+            conds.append(one_of(r.district, districts))
+        total = int(session.execute(select(func.coalesce(func.sum(r.created), 0)).where(*conds)).scalar_one())
+    return total + (raw(pieces) if pieces else 0)
+
+
+def overdue_open_now(session: Session, *, cities, districts=None, now: datetime) -> int:
+    """Tickets not closed whose due_at is before ``now`` (all of the scope, not a cohort)."""
+    if not cities:
+        return 0
+    # an IN list (not "!= 'closed'") lets the (status, due_at) index serve each open status
+    conds = [one_of(Ticket.city, cities), Ticket.status.in_(OPEN_STATUSES), Ticket.due_at < now]
+    if districts:
+        conds.append(one_of(Ticket.district, districts))
+    return int(session.execute(select(func.count()).select_from(Ticket).where(*conds)).scalar_one())
