@@ -129,7 +129,7 @@ def test_ros011_http_forecast_and_roster_match_the_cli_shape(sqlite_stores):
 
     from cockpit.http import planning as api_planning
 
-    ingest(sqlite_stores, weekday_call_history(2, staffing.metrics.utcnow()))
+    ingest(sqlite_stores, weekday_call_history(2, timeutil.utcnow()))
     app = Flask(__name__)
     app.config["COCKPIT_STORES"] = sqlite_stores
     app.register_blueprint(api_planning.bp)
