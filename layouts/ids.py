@@ -69,7 +69,6 @@ SUP_ACTION = "sup-action"  # pattern id type: {"type": SUP_ACTION, "action": "ac
 TK_ID = "tk-id"
 TK_BODY = "tk-body"
 TK_MESSAGE = "tk-message"
-TK_ACTOR = "tk-actor"
 TK_NOTE = "tk-note"
 TK_TO = "tk-to"
 TK_DUE = "tk-due"

@@ -164,8 +164,10 @@ GRID_THEME = ("themeAlpine.withParams({backgroundColor: '#111a2e', foregroundCol
 
 def _column_defs(lang: str) -> list[dict]:
     """Columns keep the stored field as ``colId`` (sorting and filtering run in SQL on it) and show
-    a display field the callback fills in (district name, localised status and category)."""
-    cols = [{"field": "ticket_link", "headerName": t("col.ticket_id", lang), "cellRenderer": "markdown",
+    a display field the callback fills in (district name, localised status and category).
+    The id is drawn as text inside a local link by assets/grid_renderers.js (never markdown: an id
+    like "X](https://evil)" must not become a link elsewhere)."""
+    cols = [{"field": "ticket_id", "headerName": t("col.ticket_id", lang), "cellRenderer": "TicketLink",
              "sortable": False, "width": 270, "pinned": "left", "tooltipField": "ticket_id"},
             {"field": "created_at", "headerName": t("col.created_at", lang), "width": 175, "sort": "desc"}]
     for name in ("district", "category", "unit", "status", "due_at", "closed_at", "returns", "transfers",
