@@ -43,7 +43,7 @@ class Settings:
     redis_url: str = ""
     timezone: str = "Asia/Shanghai"
     secret_key: str = ""  # required in production mode (see cockpit.auth.web.check_secret)
-    mode: str = "development"  # production | demo | development; from_env defaults to production
+    mode: str = "production"  # production | demo | development (tests and local trials)
     session_idle_minutes: int = 30
     session_hours: int = 12
     cookie_secure: str = "auto"  # auto: Secure cookies in production mode only; or true / false
@@ -95,7 +95,6 @@ class Settings:
             if f.name in _TABLES and f.name in values:
                 value = _merge(values[f.name], value)
             values[f.name] = value
-        values.setdefault("mode", "production")  # a deployment is production unless it says otherwise
         settings = cls(**values)
         settings.check()
         return settings

@@ -17,6 +17,7 @@ from cockpit.auth import kiosk as kiosk_links
 from cockpit.auth.principal import AccessDenied, Principal
 from cockpit.auth.scope import covers_code, require_code
 from cockpit.store.models import Region
+from cockpit.store.regions import scope_level
 
 CODE = r"[A-Za-z0-9_-]+"
 
@@ -28,14 +29,22 @@ PAGES: list[tuple[re.Pattern, str, str | None, tuple[str, ...]]] = [
     (re.compile(r"^/playlist$"), "figures", None, ("scopes",)),
     (re.compile(r"^/supervise$"), "tickets", None, ("city", "district")),
     (re.compile(r"^/tickets/(?P<ticket_id>[^/\s]+)$"), "tickets", None, ()),
+    (re.compile(r"^/assessment$"), "figures", None, ("scope",)),
+    (re.compile(r"^/reports$"), "figures", None, ("scope",)),
+    (re.compile(r"^/roster$"), "figures", None, ("scope",)),
     (re.compile(r"^/admin(/.*)?$"), "admin", None, ()),
 ]
 
-# JSON API and downloads: (method or None for any, path pattern, permission, query keys holding codes)
+# JSON API and downloads: (method or None for any, path pattern, permission, query keys holding codes);
+# a pattern's group named ``code`` holds a region code too.
 API: list[tuple[str | None, re.Pattern, str, tuple[str, ...]]] = [
     ("POST", re.compile(r"^/api/v1/events$"), "ingest", ()),
     ("GET", re.compile(r"^/api/v1/events/schema$"), "figures", ()),
-    ("GET", re.compile(r"^/api/v1/(kpi|rankings|staffing)$"), "figures", ("scope",)),
+    ("GET", re.compile(r"^/api/v1/(kpi|rankings|staffing|forecast|roster|assessment|topics)$"), "figures",
+     ("scope",)),
+    ("GET", re.compile(rf"^/reports/files/(?P<code>{CODE})/[^/]+/[^/]+$"), "figures", ()),
+    # Open311 GeoReport: the blueprint limits answers to the caller's token scopes (cockpit.http.open311)
+    ("GET", re.compile(r"^/open311/v2/.+$"), "figures", ()),
     ("GET", re.compile(r"^/api/v1/staffing/erlang$"), "figures", ()),
     ("GET", re.compile(r"^/api/v1/alerts(/\d+)?$"), "tickets", ("scope",)),
     ("POST", re.compile(r"^/api/v1/alerts/\d+/[a-z]+$"), "act", ()),
@@ -82,11 +91,11 @@ def check_page(session: Session, principal: Principal, path: str, query: Mapping
         if match is None:
             continue
         principal.require(permission)
-        codes = _codes(query, keys)
-        if group:
-            codes.append(match.group(group))
+        codes = _codes(query, keys) + ([match.group(group)] if group else [])
         for code in codes:
-            require_code(session, principal, code)
+            # a region nobody knows holds no data: the page answers 'not found' itself
+            if scope_level(session, code) is not None:
+                require_code(session, principal, code)
         return
 
 
@@ -110,18 +119,25 @@ def check_request(session: Session, principal: Principal, request) -> None:
     if method in ("HEAD", "OPTIONS"):
         method = "GET"
     for want, pattern, permission, keys in API:
-        if (want is None or want == method) and pattern.match(path):
+        match = pattern.match(path)
+        if (want is None or want == method) and match:
             if principal.kind == "kiosk" and not (path.startswith("/_dash-") or path in ("/logout", "/_reload-hash")):
                 raise AccessDenied("a kiosk link shows screens only")
+            if principal.kind == "anonymous":  # only where the deployment opened it (open311_public)
+                return
             principal.require(permission)
-            for code in _codes(request.args, keys):
-                require_code(session, principal, code)
+            codes = _codes(request.args, keys)
+            if "code" in match.groupdict():
+                codes.append(match.group("code"))
+            for code in codes:
+                if scope_level(session, code) is not None:  # an unknown code holds no data: the API says 400
+                    require_code(session, principal, code)
             if path == "/_dash-update-component":
                 from cockpit.auth.web import dash_callback_ids
 
                 check_callback(principal, dash_callback_ids(request.get_data(cache=True)))
             return
-    if path.startswith(("/api/", "/_dash-", "/supervise/export")):
+    if path.startswith(("/api/", "/_dash-", "/supervise/export", "/open311/", "/reports/files/")):
         raise AccessDenied("no such endpoint for this method", status=404)
     if method != "GET":
         raise AccessDenied("method not allowed here", status=405)

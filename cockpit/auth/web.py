@@ -40,10 +40,13 @@ DEFAULT_BODY_LIMIT = 1024 * 1024  # pages, forms and API calls
 DASH_BODY_LIMIT = 8 * 1024 * 1024  # Dash callbacks carry component state
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico"})
+# Open311 discovery describes the endpoints and holds no data (the spec expects it open).
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico", "/open311/v2/discovery.json",
+                          "/open311/v2/discovery.xml"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/static/", "/kiosk/")
 # Anonymous requests here get 401 JSON instead of a redirect: machines and the Dash renderer call them.
-API_PREFIXES = ("/api/", "/_dash-", "/supervise/export", "/admin/api/")
+API_PREFIXES = ("/api/", "/_dash-", "/supervise/export", "/admin/api/", "/open311/", "/reports/files/")
+OPEN311 = "/open311/v2/"
 
 # Content-Security-Policy: the app's own origin only. 'unsafe-eval' is not needed (checked in
 # Chromium by tests/test_security_browser.py); Dash's one inline bootstrap script is allowed by its
@@ -174,6 +177,8 @@ def _guard():
         g.principal = None
         return None
     header = request.headers.get("Authorization", "")
+    if path.startswith(OPEN311) and not header and request.args.get("api_key"):
+        header = "Bearer " + request.args["api_key"]  # Open311's own way of sending the key
     if header.startswith("Bearer "):
         found = _from_bearer(stores, header)
         if isinstance(found, Response):
@@ -181,6 +186,9 @@ def _guard():
         principal = found
     else:
         principal = _from_cookie(stores, settings)
+    if principal is None and path.startswith(OPEN311) and settings.open311_public:
+        # A deployment may open the GeoReport read side (COCKPIT_OPEN311_PUBLIC=1; masked data).
+        principal = Principal(kind="anonymous", name="open311-public", role="anonymous", scopes=("*",))
     if principal is None:
         if _wants_json(path):
             return _json_error(401, "authentication required: log in or send a bearer token")

@@ -46,8 +46,9 @@ _deadline: ContextVar[float | None] = ContextVar("staffing_deadline", default=No
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Cap every Erlang computation inside the block at ``seconds`` of wall time (raises TooLong)."""
-    token = _deadline.set(time.monotonic() + seconds)
+    """Cap every Erlang computation inside the block at ``seconds`` of this thread's CPU time (raises
+    TooLong). CPU time, not wall time: a busy machine must not turn a normal request into a refusal."""
+    token = _deadline.set(time.thread_time() + seconds)
     try:
         yield
     finally:
@@ -56,7 +57,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 def _check_time() -> None:
     deadline = _deadline.get()
-    if deadline is not None and time.monotonic() > deadline:
+    if deadline is not None and time.thread_time() > deadline:
         raise TooLong("staffing computation over its time limit")
 
 

@@ -228,7 +228,7 @@ def _fmt(moment: datetime | None, tz) -> str | None:
 
 def _row(t: Ticket, tz) -> dict[str, Any]:
     return {
-        "ticket_id": t.ticket_id, "ticket_link": f"[{t.ticket_id}](/tickets/{t.ticket_id})",
+        "ticket_id": t.ticket_id,
         "created_at": _fmt(t.created_at, tz), "district": t.district, "category": t.category, "unit": t.unit,
         "status": t.status, "due_at": _fmt(t.due_at, tz), "closed_at": _fmt(t.closed_at, tz),
         "returns": t.returns, "transfers": t.transfers, "satisfaction": t.satisfaction, "channel": t.channel,
