@@ -96,7 +96,7 @@ def test_sup003_clicking_a_district_bar_filters_the_table(dash_duo, sqlite_store
 def test_sup004_wall_alert_to_ticket_in_two_clicks_then_acknowledge_in_the_inbox(dash_duo, sqlite_stores):
     _seed(sqlite_stores)
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app, role="supervisor", scope="620100", name="王督办")
     dash_duo.driver.get(dash_duo.server_url + "/wall/620100")
     # The wall's panel leads with the reason and totals the open alerts.
     item = dash_duo.wait_for_element(".ck-wall-alerts a.ck-wall-alert[data-alert]", timeout=20)
@@ -109,8 +109,7 @@ def test_sup004_wall_alert_to_ticket_in_two_clicks_then_acknowledge_in_the_inbox
     assert dash_duo.find_element(f"#{ids.SUP_ALERTS} .ck-sup-total").get_attribute("data-total") == "1"
     ticket = dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-OVERDUE']", timeout=15)
     assert len(dash_duo.find_elements(f"#{ids.SUP_GRID} a[href^='/tickets/']")) == 1
-    # The inbox acts on the selected alert for the acting user, and the history shows it.
-    dash_duo.find_element(f"#{ids.SUP_ACTOR}").send_keys("王督办")
+    # The inbox acts on the selected alert as the logged-in user, and the history shows it.
     dash_duo.find_element(".ck-btn-ack").click()
     dash_duo.wait_for_element(f"#{ids.SUP_SELECTED} .ck-sup-history [data-action='acknowledged']", timeout=10)
     assert "王督办" in dash_duo.find_element(f"#{ids.SUP_SELECTED} .ck-sup-history").text

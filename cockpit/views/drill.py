@@ -498,13 +498,26 @@ def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, principa
     return ticket_view(stores, ticket_id), error
 
 
-def act_on_alerts(stores, alert_ids: list[int], *, action: str, by: str, note: str = "", to: str = "",
+def act_on_alerts(stores, alert_ids: list[int], *, action: str, principal, note: str = "", to: str = "",
                   kind: str = "user", due: datetime | None = None) -> tuple[int, str | None]:
     """A supervisor's action from the inbox on one alert ('ack', 'assign', 'escalate', 'resolve')
-    or several ('bulk_ack': the firing ones among them). ``by`` is the acting user, passed in by the
-    HTTP/callback layer (the logged-in user once logins exist). Returns (alerts changed, error)."""
+    or several ('bulk_ack': the firing ones among them). The actor is ``principal`` (cockpit.auth),
+    who needs the ``act`` permission over every alert's city and district; each action is audited.
+    Returns (alerts changed, error)."""
+    from cockpit.auth import audit
+    from cockpit.auth.principal import AccessDenied
+    from cockpit.auth.scope import covers_place
+
+    by = principal.label
     try:
         with stores.session() as session:
+            principal.require("act")
+            for alert_id in alert_ids:
+                alert = alerts.get(session, int(alert_id))
+                if alert is None or not covers_place(session, principal.scopes, alert.city, alert.district):
+                    raise AccessDenied("not found", status=404)
+            for alert_id in alert_ids:
+                audit.record_for(session, principal, f"alert_{action}"[:32], target=str(alert_id))
             if action == "bulk_ack":
                 return len(alerts.acknowledge_many(session, alert_ids, by=by)["acknowledged"]), None
             if len(alert_ids) != 1:
@@ -522,6 +535,11 @@ def act_on_alerts(stores, alert_ids: list[int], *, action: str, by: str, note: s
                 raise alerts.AlertError(f"unknown action {action!r}")
     except alerts.AlertError as exc:
         return 0, str(exc)
+    except AccessDenied:
+        with stores.session() as session:
+            audit.record_for(session, principal, f"alert_{action}"[:32], target=",".join(map(str, alert_ids))[:256],
+                             outcome="denied")
+        return 0, "alert not found"
     return 1, None
 
 
