@@ -14,8 +14,19 @@ from layouts.province import province_update
 log = logging.getLogger(__name__)
 
 
+def province_outputs(stores: Stores, request, metric, config, meta, map_sig) -> tuple:
+    """The outputs of one province refresh (also rendered once per scope by callbacks/shared_payload.py)."""
+    try:
+        snapshot = province.province_snapshot(stores, config["code"])
+    except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
+        log.exception("province refresh failed for %s", config.get("code"))
+        snapshot = None
+    return province_update(snapshot, lang=config["lang"], metric=metric or "tickets_today",
+                           kiosk=bool(config.get("kiosk")), previous_meta=meta, previous_map_sig=map_sig,
+                           tile_url=stores.settings.tile_url, request=request, tz=stores.settings.tz)
+
+
 def register(app: Dash, stores: Stores) -> None:
-    settings = stores.settings
 
     @app.callback(
         Output({"type": ids.WALL_BODY, "index": "map"}, "children"),
@@ -34,14 +45,7 @@ def register(app: Dash, stores: Stores) -> None:
     )
     def refresh_province(request, metric, config, meta, map_sig):
         """Interval tick or metric choice -> city map, province totals, league table (last good values kept on failure)."""
-        try:
-            snapshot = province.province_snapshot(stores, config["code"])
-        except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
-            log.exception("province refresh failed for %s", config.get("code"))
-            snapshot = None
-        return province_update(snapshot, lang=config["lang"], metric=metric or "tickets_today",
-                               kiosk=bool(config.get("kiosk")), previous_meta=meta, previous_map_sig=map_sig,
-                               tile_url=settings.tile_url, request=request, tz=settings.tz)
+        return province_outputs(stores, request, metric, config, meta, map_sig)
 
     app.clientside_callback(
         ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),

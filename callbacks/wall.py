@@ -18,8 +18,19 @@ from layouts.wall import WALL_PANELS, wall_update
 log = logging.getLogger(__name__)
 
 
-def register(app: Dash, stores: Stores) -> None:
+def wall_outputs(stores: Stores, request, mode, config, meta, map_sig) -> tuple:
+    """The outputs of one wall refresh (also rendered once per scope by callbacks/shared_payload.py)."""
     settings = stores.settings
+    try:
+        snapshot = wall.city_snapshot(stores, config["code"])
+    except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
+        log.exception("wall refresh failed for %s", config.get("code"))
+        snapshot = None
+    return wall_update(snapshot, lang=config["lang"], mode=mode or "count", previous_meta=meta,
+                       previous_map_sig=map_sig, tz=settings.tz, tile_url=settings.tile_url, request=request)
+
+
+def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(
         *[Output({"type": ids.WALL_BODY, "index": name}, "children") for name in WALL_PANELS],
@@ -36,13 +47,7 @@ def register(app: Dash, stores: Stores) -> None:
     )
     def refresh_wall(request, mode, config, meta, map_sig):
         """Interval tick or map mode -> every panel of the city wall (last good values kept on failure)."""
-        try:
-            snapshot = wall.city_snapshot(stores, config["code"])
-        except Exception:  # noqa: BLE001 - a wall never shows an error page; it marks the panels instead
-            log.exception("wall refresh failed for %s", config.get("code"))
-            snapshot = None
-        return wall_update(snapshot, lang=config["lang"], mode=mode or "count", previous_meta=meta,
-                           previous_map_sig=map_sig, tz=settings.tz, tile_url=settings.tile_url, request=request)
+        return wall_outputs(stores, request, mode, config, meta, map_sig)
 
     # The refresh gate: an interval tick requests a refresh only when the last one was answered
     # (or is overdue). Dash drops a response once a newer request of the same callback is out,

@@ -6,14 +6,13 @@ import pytest
 
 from layouts import ids
 from tests.browser import ARTIFACTS, external_requests, full_hd
-from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
 
 def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):
     app, _stores = wall_app
-    browser_login(dash_duo, app)
+    dash_duo.start_server(app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element("tr[data-city='620100']", timeout=15)
@@ -32,7 +31,7 @@ def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):
 
 def test_province002_map_click_opens_city_wall(dash_duo, wall_app):
     app, _stores = wall_app
-    browser_login(dash_duo, app)
+    dash_duo.start_server(app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=15)

@@ -1,0 +1,496 @@
+"""Benchmark: many wall screens and supervisors against gunicorn on PostgreSQL + Redis.
+
+    python bench/screens.py --screens 200 --supervisors 20 --seconds 60 [--json]
+        [--workers 3] [--threads 8] [--pg URL] [--redis URL] [--reuse] [--target http://127.0.0.1:PORT]
+
+Starts (unless ``--target``) a database with a day of simulated traffic (the bulk path, all 14
+cities), the worker (``cockpit worker``: panels, rollups, watchpoints) and gunicorn on loopback,
+then opens N screens the way a browser does: the page, the routing callback, then the refresh
+callback every 2 s carrying the state the page keeps (request counter, panel meta, map
+signature). Screens are spread over the 14 city walls and the province page; 1 in 3 in English.
+M supervisors load /supervise for a city, page its grid (100-row blocks) and open a ticket every
+third step, one action every 2 s. Every loop ends at the deadline; every request has a 10 s timeout.
+
+Prints the machine, a baseline from the same run (one refresh of each kind on the idle server,
+sequential), then p50/p95/p99 per request kind, errors, requests/s, and the server's CPU (gunicorn
++ worker, in cores) and memory. ``--json`` prints one JSON object instead.
+
+TODO(issue 11): screens connect anonymously; switch to kiosk links (and supervisors to a login
+session) once the access helper's authentication lands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import describe  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CITIES = ["620100", "620200", "620300", "620400", "620500", "620600", "620700", "620800", "620900",
+          "621000", "621100", "621200", "622900", "623000"]
+PROVINCE = "620000"
+TIMEOUT_S = 10.0
+
+
+# --- a minimal HTTP/1.1 client with keep-alive (one connection per screen, as a browser tab) ------
+
+
+class Conn:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        for attempt in (0, 1):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAccept-Encoding: gzip\r\n"
+                    f"Content-Length: {len(body or b'')}\r\n")
+            if body is not None:
+                head += "Content-Type: application/json\r\n"
+            self.writer.write(head.encode() + b"\r\n" + (body or b""))
+            try:
+                await self.writer.drain()
+                status_line = await self.reader.readline()
+            except (ConnectionError, OSError):
+                status_line = b""
+            if not status_line:  # the server closed a kept-alive connection: reconnect once
+                await self.close()
+                if attempt == 0:
+                    continue
+                raise ConnectionError("connection closed")
+            break
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            key, _, value = line.decode("latin-1").partition(":")
+            headers[key.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            data = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readline()).strip() or b"0", 16)
+                if size == 0:
+                    await self.reader.readline()
+                    break
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readline()
+            data = b"".join(parts)
+        else:
+            data = await self.reader.read()
+            await self.close()
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        if headers.get("content-encoding") == "gzip":
+            data = gzip.decompress(data)
+        return status, data
+
+
+# --- Dash protocol: bodies built from /_dash-dependencies, as the renderer builds them --------------
+
+
+def _parse_id(raw: str):
+    return json.loads(raw) if raw.startswith("{") else raw
+
+
+def _prop_key(cid, prop: str) -> str:
+    return (json.dumps(cid, sort_keys=True, separators=(",", ":")) if isinstance(cid, dict) else cid) + "." + prop
+
+
+class Callback:
+    def __init__(self, dep: dict) -> None:
+        self.output = dep["output"]
+        if self.output.startswith(".."):
+            parts = self.output[2:-2].split("...")
+            self.outputs = [dict(zip(("id", "property"), self._split(p))) for p in parts]
+            self.multi = True
+        else:
+            self.outputs = [dict(zip(("id", "property"), self._split(self.output)))]
+            self.multi = False
+        self.inputs = [(_parse_id(i["id"]), i["property"]) for i in dep["inputs"]]
+        self.state = [(_parse_id(s["id"]), s["property"]) for s in dep["state"]]
+
+    @staticmethod
+    def _split(part: str) -> tuple:
+        part = part.split("@", 1)[0]
+        cid, prop = part.rsplit(".", 1)
+        return _parse_id(cid), prop
+
+    def body(self, inputs: list, state: list, changed: int = 0) -> bytes:
+        outs = self.outputs if self.multi else self.outputs[0]
+        return json.dumps({
+            "output": self.output, "outputs": outs,
+            "inputs": [{"id": i, "property": p, "value": v} for (i, p), v in zip(self.inputs, inputs)],
+            "changedPropIds": [_prop_key(*self.inputs[changed])],
+            "state": [{"id": i, "property": p, "value": v} for (i, p), v in zip(self.state, state)],
+        }, ensure_ascii=False).encode()
+
+
+def find_prop(tree, cid, prop):
+    """The value of ``prop`` of the component with id ``cid`` in a serialised layout (None if absent)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict) and props.get("id") == cid and "type" in node:
+                return props.get(prop)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+class App:
+    def __init__(self, deps: list[dict]) -> None:
+        by_output = {d["output"]: Callback(d) for d in deps if not d.get("clientside_function")}
+
+        def pick(fragment: str) -> Callback:
+            return next(cb for out, cb in by_output.items() if fragment in out)
+
+        self.route = pick("app-page.children")
+        self.wall = pick('"type":"wall-body"}.children...{"index":"rates"')
+        self.province = pick('{"index":"map","type":"wall-body"}')
+        self.grid = pick("sup-grid.getRowsResponse")
+        self.ticket = next(cb for out, cb in by_output.items() if out == "tk-body.children")
+
+
+# --- the simulated users -------------------------------------------------------------------------
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+        self.errors: dict[str, int] = {}
+        self.samples: list[str] = []
+
+    def add(self, kind: str, ms: float, ok: bool, why: str = "") -> None:
+        self.times.setdefault(kind, []).append(ms)
+        if not ok:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+            if len(self.samples) < 5:
+                self.samples.append(f"{kind}: {why[:200]}")
+
+
+async def timed(stats: Stats, kind: str, coro, check=None):
+    start = time.perf_counter()
+    try:
+        status, data = await asyncio.wait_for(coro, TIMEOUT_S)
+        ok = status == 200
+        why = f"HTTP {status}"
+        parsed = None
+        if ok and check is not None:
+            parsed = json.loads(data)
+            ok = check(parsed)
+            why = "unexpected body"
+    except Exception as exc:  # noqa: BLE001 - every failure is an error of the run, counted
+        ok, why, parsed = False, repr(exc), None
+    stats.add(kind, (time.perf_counter() - start) * 1000, ok, why)
+    return parsed if ok else None
+
+
+def _route_body(app: App, path: str, search: str) -> bytes:
+    return app.route.body([path, search], [])
+
+
+async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: str, deadline: float,
+                 interval: float) -> None:
+    conn = Conn(host, port)
+    page = "province" if code == PROVINCE else "wall"
+    path, search = f"/{page}/{code}", f"?lang={lang}&kiosk=1"
+    await asyncio.sleep(random.uniform(0, interval))
+    await timed(stats, "page", conn.request("GET", path + search))
+    layout = await timed(stats, "route", conn.request("POST", "/_dash-update-component",
+                                                      _route_body(app, path, search)),
+                         check=lambda r: "response" in r)
+    if layout is None:
+        await conn.close()
+        return
+    cb = app.province if page == "province" else app.wall
+    config = find_prop(layout, {"type": "wall-config", "index": page}, "data")
+    mode = "count" if page == "wall" else find_prop(layout, "province-metric", "value")
+    meta, sig, n = None, None, 0
+    meta_key = json.dumps({"index": page, "type": "wall-meta"}, separators=(",", ":"))
+    sig_key = "wall-map-sig" if page == "wall" else "province-map-sig"
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        n += 1
+        request = {"n": n, "at": int(time.time() * 1000)}
+        body = cb.body([request, mode], [config, meta, sig])
+        resp = await timed(stats, page, conn.request("POST", "/_dash-update-component", body),
+                           check=lambda r: "response" in r)
+        if resp is not None:
+            out = resp["response"]
+            meta = (out.get(meta_key) or {}).get("data", meta)
+            sig = (out.get(sig_key) or {}).get("data", sig)
+        await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+    await conn.close()
+
+
+async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, deadline: float,
+                     interval: float) -> None:
+    conn = Conn(host, port)
+    path, search = "/supervise", f"?city={city}&lang=zh"
+    await asyncio.sleep(random.uniform(0, interval))
+    await timed(stats, "page", conn.request("GET", path + search))
+    layout = await timed(stats, "route", conn.request("POST", "/_dash-update-component",
+                                                      _route_body(app, path, search)),
+                         check=lambda r: "response" in r)
+    if layout is None:
+        await conn.close()
+        return
+    query = find_prop(layout, "sup-query", "data") or {"city": city}
+    step, start_row, tickets = 0, 0, []
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        step += 1
+        if step % 3 == 0 and tickets:
+            tid = random.choice(tickets)
+            await timed(stats, "ticket", conn.request("POST", "/_dash-update-component",
+                                                      app.ticket.body([tid], ["zh"])),
+                        check=lambda r: "response" in r)
+        else:
+            req = {"startRow": start_row, "endRow": start_row + 100, "sortModel": [], "filterModel": {}}
+            resp = await timed(stats, "grid", conn.request("POST", "/_dash-update-component",
+                                                           app.grid.body([req], [query, "zh"])),
+                               check=lambda r: "response" in r)
+            rows = (((resp or {}).get("response") or {}).get("sup-grid") or {}).get("getRowsResponse") or {}
+            tickets = [r["ticket_id"] for r in rows.get("rowData") or [] if r.get("ticket_id")] or tickets
+            start_row = 0 if not rows.get("rowData") or start_row >= 400 else start_row + 100
+        await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+    await conn.close()
+
+
+async def load(base: str, screens: int, supervisors: int, seconds: float, interval: float) -> tuple[Stats, float]:
+    parts = urlsplit(base)
+    host, port = parts.hostname, parts.port
+    conn = Conn(host, port)
+    _, deps = await conn.request("GET", "/_dash-dependencies")
+    await conn.close()
+    app = App(json.loads(deps))
+    stats = Stats()
+    deadline = time.monotonic() + seconds
+    rng = random.Random(15)
+    scopes = CITIES + [PROVINCE]
+    tasks = [screen(app, host, port, stats, scopes[i % len(scopes)], "en" if i % 3 == 2 else "zh", deadline,
+                    interval) for i in range(screens)]
+    tasks += [supervisor(app, host, port, stats, rng.choice(CITIES), deadline, interval) for _ in range(supervisors)]
+    started = time.monotonic()
+    await asyncio.gather(*tasks)
+    return stats, time.monotonic() - started
+
+
+async def baseline(base: str) -> dict[str, float]:
+    """Each request kind on the idle server (after a warm-up of every kind), 3 users: p50 ms."""
+    await load(base, 15, 3, 4.0, 1.0)  # warm-up: every worker process sees every page once
+    stats, _ = await load(base, 2, 1, 6.0, 1.0)
+    return {k: round(statistics.median(v), 1) for k, v in stats.times.items()}
+
+
+# --- the server under test -----------------------------------------------------------------------
+
+
+def prepare(pg: str, redis_url: str, reuse: bool, scale: float) -> None:
+    from sqlalchemy import func, select, text
+
+    from cockpit.settings import Settings
+    from cockpit.store import migrate
+    from cockpit.store.db import Stores, make_engine
+    from cockpit.store.models import EventRecord
+
+    admin = make_engine(pg.rsplit("/", 1)[0] + "/postgres").execution_options(isolation_level="AUTOCOMMIT")
+    name = pg.rsplit("/", 1)[1]
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    settings = Settings(database_url=pg, redis_url=redis_url, var_dir=Path(tempfile.gettempdir()) / "bench_screens")
+    migrate.upgrade(settings)
+    stores = Stores.open(settings)
+    from geo.regions import load_default_regions
+
+    with stores.session() as session:
+        load_default_regions(session)
+        have = session.scalar(select(func.count()).select_from(EventRecord))
+    if not (reuse and have):
+        from cockpit.simulation import seed_history
+
+        t = time.perf_counter()
+        totals = seed_history(stores, 1, seed=15, scale=scale, progress=False)
+        print(f"seeded a day: {totals['accepted']:,} events in {time.perf_counter() - t:.0f} s (bulk path)",
+              file=sys.stderr)
+    from cockpit.ingest import rebuild_live
+    from cockpit.views.panels import precompute_panels
+
+    rebuild_live(stores)
+    precompute_panels(stores)
+    stores.close()
+
+
+def start_server(pg: str, redis_url: str, port: int, workers: int, threads: int) -> list[subprocess.Popen]:
+    env = {**os.environ, "COCKPIT_DATABASE_URL": pg, "COCKPIT_REDIS_URL": redis_url,
+           "COCKPIT_VAR_DIR": str(Path(tempfile.gettempdir()) / "bench_screens")}
+    gunicorn = [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+                "--log-level", "warning", "--timeout", "60"]
+    if threads > 1:
+        gunicorn += ["-k", "gthread", "--threads", str(threads)]
+    procs = [subprocess.Popen(gunicorn, cwd=ROOT, env=env),
+             subprocess.Popen([sys.executable, "-c", "from cockpit.cli import main; main()", "worker"], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+            return procs
+        except OSError:
+            time.sleep(0.5)
+    stop_server(procs)
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+def stop_server(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+class Usage:
+    """CPU seconds and resident memory of the server processes (gunicorn master, workers, the worker job)."""
+
+    def __init__(self, procs: list[subprocess.Popen]) -> None:
+        import psutil
+
+        self.roots = [psutil.Process(p.pid) for p in procs]
+
+    def _all(self):
+        out = []
+        for root in self.roots:
+            out.append(root)
+            out.extend(root.children(recursive=True))
+        return out
+
+    def cpu(self) -> float:
+        total = 0.0
+        for p in self._all():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except Exception:  # noqa: BLE001 - a process that just ended
+                pass
+        return total
+
+    def rss_mb(self) -> float:
+        total = 0
+        for p in self._all():
+            try:
+                total += p.memory_info().rss
+            except Exception:  # noqa: BLE001
+                pass
+        return total / 2**20
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--screens", type=int, default=60)
+    parser.add_argument("--supervisors", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between a screen's refreshes")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (gthread); 1 = sync workers")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/cockpit_bench_screens")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--port", type=int, default=8760)
+    parser.add_argument("--scale", type=float, default=1.0, help="simulated volume of the seeded day")
+    parser.add_argument("--reuse", action="store_true", help="keep the seeded database of an earlier run")
+    parser.add_argument("--target", help="an already running server (no setup, no CPU figures)")
+    args = parser.parse_args()
+
+    procs: list[subprocess.Popen] = []
+    base = args.target
+    if not base:
+        prepare(args.pg, args.redis, args.reuse, args.scale)
+        procs = start_server(args.pg, args.redis, args.port, args.workers, args.threads)
+        base = f"http://127.0.0.1:{args.port}"
+    try:
+        base_ms = asyncio.run(baseline(base))
+        usage = Usage(procs) if procs else None
+        cpu0 = usage.cpu() if usage else 0.0
+        stats, elapsed = asyncio.run(load(base, args.screens, args.supervisors, args.seconds, args.interval))
+        cpu = (usage.cpu() - cpu0) / elapsed if usage else None
+        rss = usage.rss_mb() if usage else None
+    finally:
+        if procs:
+            stop_server(procs)
+    every = [ms for v in stats.times.values() for ms in v]
+    errors = sum(stats.errors.values())
+    out = {
+        "machine": describe(),
+        "screens": args.screens, "supervisors": args.supervisors, "seconds": round(elapsed, 1),
+        "server": f"gunicorn {args.workers} workers" + (f" x {args.threads} threads" if args.threads > 1 else ""),
+        "requests": len(every), "errors": errors, "requests_per_s": round(len(every) / elapsed, 1),
+        "p50_ms": round(pct(every, 0.50), 1), "p95_ms": round(pct(every, 0.95), 1),
+        "p99_ms": round(pct(every, 0.99), 1),
+        "kinds": {k: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p95_ms": round(pct(v, 0.95), 1),
+                      "p99_ms": round(pct(v, 0.99), 1), "errors": stats.errors.get(k, 0)}
+                  for k, v in sorted(stats.times.items())},
+        "baseline_idle_p50_ms": base_ms,
+        "server_cpu_cores": None if cpu is None else round(cpu, 2),
+        "server_rss_mb": None if rss is None else round(rss),
+        "error_samples": stats.samples,
+    }
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return
+    print(f"machine: {out['machine']}")
+    print(f"server: {out['server']} + cockpit worker, PostgreSQL + Redis, loopback")
+    print(f"baseline (idle server, sequential) p50 ms: {base_ms}")
+    print(f"{args.screens} screens + {args.supervisors} supervisors for {elapsed:.0f} s: {len(every):,} requests, "
+          f"{out['requests_per_s']} req/s, {errors} errors; all requests p50 {out['p50_ms']} / p95 "
+          f"{out['p95_ms']} / p99 {out['p99_ms']} ms")
+    for kind, k in out["kinds"].items():
+        print(f"  {kind:9s} n={k['n']:6d}  p50 {k['p50_ms']:8.1f}  p95 {k['p95_ms']:8.1f}  p99 {k['p99_ms']:8.1f} ms"
+              f"  errors {k['errors']}")
+    if cpu is not None:
+        print(f"server CPU {cpu:.2f} cores, memory {rss:.0f} MB (gunicorn + worker)")
+    for sample in stats.samples:
+        print(f"  error sample: {sample}")
+
+
+if __name__ == "__main__":
+    main()

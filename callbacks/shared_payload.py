@@ -1,0 +1,195 @@
+"""Screens cost per scope, not per screen: one rendered refresh per scope, language, mode and tick.
+
+Every wall (or province page) of one scope shows the same figures, so the refresh of the first
+screen in a tick takes the snapshot, builds the component tree and serialises every output; the
+result goes to Redis (``ck:{SCOPE}:screen:...``, one hash: ``at`` in epoch ms and ``outputs``,
+the serialised outputs) and to this process's memory. Every other screen of that scope and
+language, in any web process, gets the same serialised outputs for ``TICK_S``; only what is the
+screen's own is added per request: the answered request counter, and the map left out when the
+screen already shows that map (same signature, what ``no_update`` did before).
+
+Guarantees kept:
+- freshness by the browser's clock: panel meta carries each section's own ``as_of_ms``; a shared
+  payload is at most ``TICK_S`` old (``STALE_S`` while another process recomputes it);
+- last good values on failure: a refresh whose snapshot failed or lacks a section depends on what
+  that screen shows, so it is never shared: it falls through to the screen's own Dash callback,
+  which keeps the last good values and marks the panels (as before). So does any error here;
+- reconnect: unchanged (the browser's refresh gate and Dash's requests are the same).
+
+The hook answers ``POST /_dash-update-component`` for the two refresh callbacks before Dash
+parses it; everything else goes to Dash untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dash import Dash, no_update
+from dash._utils import to_json
+from flask import Response, request
+
+from cockpit.store.db import Stores
+from layouts import ids
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0  # a shared payload is reused this long (screens refresh every 2 s)
+STALE_S = 10.0  # ... and this long while another process recomputes it
+LOCK_MS = 5000
+TTL_S = 60
+PATH = "/_dash-update-component"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One refresh callback: the ids of its map output, map signature, panel meta and answered request."""
+
+    page: str
+    done_id: str
+    map_id: Any
+    sig_id: str
+    compute: Callable[[Stores, Any, str, dict, dict | None, str | None], tuple]
+    default_mode: str
+
+    def indexes(self, outs: list[dict]) -> tuple[int, int, int]:
+        """(map, signature, meta) positions among the callback's outputs, as the request lists them."""
+        found = {json.dumps(o["id"], sort_keys=True): i for i, o in enumerate(outs)}
+        meta = json.dumps({"index": self.page, "type": ids.WALL_META}, sort_keys=True)
+        return (found[json.dumps(self.map_id, sort_keys=True)], found[json.dumps(self.sig_id)], found[meta])
+
+
+def key_payload(scope: str, page: str, lang: str, mode: str, kiosk: bool) -> str:
+    return f"ck:{{{scope}}}:screen:{page}:{lang}:{mode}:{int(kiosk)}"
+
+
+def _id_key(cid: Any) -> str:
+    if isinstance(cid, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{json.dumps(cid[k])}" for k in sorted(cid)) + "}"
+    return cid
+
+
+def _complete(outputs: tuple, where: tuple[int, int, int]) -> bool:
+    """Shareable: nothing left as no_update except the map (and its signature), every panel with data."""
+    map_index, sig_index, meta_index = where
+    for i, value in enumerate(outputs[:-1]):
+        if value is no_update and i not in (map_index, sig_index):
+            return False
+    meta = outputs[meta_index]
+    return isinstance(meta, dict) and all(
+        (m or {}).get("as_of_ms") is not None and not (m or {}).get("failed") for m in meta.values())
+
+
+class SharedPayloads:
+    def __init__(self, stores: Stores, kinds: list[Kind]) -> None:
+        self.stores = stores
+        self.kinds = {k.done_id: k for k in kinds}
+        self.memory: dict[str, tuple[float, list]] = {}
+        self.lock = threading.Lock()
+
+    # -- the payload of one scope -----------------------------------------------------------------
+
+    def _render(self, kind: Kind, config: dict, mode: str, where: tuple[int, int, int]) -> list | None:
+        outputs = kind.compute(self.stores, None, mode, config, None, None)
+        if not _complete(outputs, where):
+            return None
+        return [None if v is no_update else to_json(v) for v in outputs[:-1]]
+
+    def payload(self, kind: Kind, config: dict, mode: str, where: tuple[int, int, int]) -> list | None:
+        key = key_payload(config["code"], kind.page, config["lang"], mode, bool(config.get("kiosk")))
+        now = time.time()
+        found = self.memory.get(key)
+        if found and now - found[0] < TICK_S:
+            return found[1]
+        client = self.stores.redis
+        stored = client.hmget(key, "at", "outputs")
+        if stored[0] is not None and now - int(stored[0]) / 1000 < TICK_S:
+            outputs = json.loads(stored[1])
+            self._remember(key, int(stored[0]) / 1000, outputs)
+            return outputs
+        token = uuid.uuid4().hex
+        if not client.set(key + ":lock", token, nx=True, px=LOCK_MS):
+            if stored[0] is not None and now - int(stored[0]) / 1000 < STALE_S:
+                return json.loads(stored[1])  # another process is rendering this tick
+        outputs = self._render(kind, config, mode, where)
+        if outputs is not None:
+            at = time.time()
+            pipe = client.pipeline(transaction=False)
+            pipe.hset(key, mapping={"at": int(at * 1000), "outputs": json.dumps(outputs)})
+            pipe.expire(key, TTL_S)
+            pipe.execute()
+            self._remember(key, at, outputs)
+        if client.get(key + ":lock") == token:
+            client.delete(key + ":lock")
+        return outputs
+
+    def _remember(self, key: str, at: float, outputs: list) -> None:
+        with self.lock:
+            if len(self.memory) > 512:
+                self.memory.clear()
+            self.memory[key] = (at, outputs)
+
+    # -- one screen's answer ----------------------------------------------------------------------
+
+    def answer(self, body: dict) -> Response | None:
+        outs = body.get("outputs")
+        if not isinstance(outs, list) or not outs:
+            return None
+        kind = self.kinds.get(outs[-1].get("id") if isinstance(outs[-1], dict) else None)
+        if kind is None:
+            return None
+        inputs, state = body.get("inputs") or [], body.get("state") or []
+        req = inputs[0].get("value") if inputs else None
+        mode = (inputs[1].get("value") if len(inputs) > 1 else None) or kind.default_mode
+        config = state[0].get("value") if state else None
+        previous_sig = state[2].get("value") if len(state) > 2 else None
+        if not isinstance(config, dict) or "code" not in config or "lang" not in config:
+            return None
+        where = kind.indexes(outs)
+        map_index, sig_index, _ = where
+        outputs = self.payload(kind, config, mode, where)
+        if outputs is None or len(outputs) != len(outs) - 1:
+            return None
+        same_map = outputs[sig_index] is not None and json.loads(outputs[sig_index]) == previous_sig
+        parts = []
+        for i, out in enumerate(outs):
+            if i == len(outs) - 1:
+                value = json.dumps(req)
+            else:
+                value = outputs[i]
+                if value is None or (same_map and i in (map_index, sig_index)):
+                    continue
+            parts.append(f"{json.dumps(_id_key(out['id']))}:{{{json.dumps(out['property'])}:{value}}}")
+        return Response('{"multi":true,"response":{' + ",".join(parts) + "}}", mimetype="application/json")
+
+
+def register(app: Dash, stores: Stores, kinds: list[Kind]) -> None:
+    shared = SharedPayloads(stores, kinds)
+    app.server.config["COCKPIT_SHARED_PAYLOADS"] = shared
+
+    @app.server.before_request
+    def _shared_screen_payload():
+        if request.method != "POST" or request.path != PATH:
+            return None
+        try:
+            body = request.get_json(silent=True)
+            return shared.answer(body) if isinstance(body, dict) else None
+        except Exception:  # noqa: BLE001 - the screen's own callback answers instead (last good values)
+            log.exception("shared screen payload failed; answering through the callback")
+            return None
+
+
+def wall_kind(compute) -> Kind:
+    return Kind(page="wall", done_id=ids.WALL_DONE, map_id={"type": ids.WALL_BODY, "index": "districts"},
+                sig_id=ids.WALL_MAP_SIG, compute=compute, default_mode="count")
+
+
+def province_kind(compute) -> Kind:
+    return Kind(page="province", done_id=ids.PROVINCE_DONE, map_id={"type": ids.WALL_BODY, "index": "map"},
+                sig_id=ids.PROVINCE_MAP_SIG, compute=compute, default_mode="tickets_today")
