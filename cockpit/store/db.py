@@ -64,7 +64,14 @@ def _embedded_redis(var_dir: Path) -> redis.Redis:
     return client
 
 
+CLUSTER_SCHEME = "redis+cluster://"  # COCKPIT_REDIS_URL=redis+cluster://host:port (any node of the cluster)
+
+
 def make_redis(settings: Settings) -> redis.Redis:
+    if settings.redis_url and settings.redis_url.startswith(CLUSTER_SCHEME):
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url("redis://" + settings.redis_url[len(CLUSTER_SCHEME):], decode_responses=True)
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, decode_responses=True)
     return _embedded_redis(settings.var_dir)

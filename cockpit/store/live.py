@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
+from redis.cluster import RedisCluster
 
 PREFIX = "ck"
 QUEUE_HORIZON = timedelta(hours=6)  # queue ops for older events are history, not "now"
@@ -233,23 +234,29 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
         elif kind == "ticket.closed":
             count(city, at, "tclosed")
 
+    # On Redis Cluster a pipeline cannot carry scripts: they run one call per key (each city's keys
+    # share one slot), and the pipeline is sent between them so the order below still holds.
+    cluster = isinstance(client, RedisCluster)
     pipe = client.pipeline(transaction=False)
+    target = client if cluster else pipe
     hincrby = client.register_script(_HINCRBY_SCRIPT)
     for key, fields in incr.items():
-        hincrby(keys=[key], args=[x for pair in fields.items() for x in pair], client=pipe)
+        hincrby(keys=[key], args=[x for pair in fields.items() for x in pair], client=target)
     for key, day in expire_days.items():
         end_of_day = datetime.strptime(day, "%Y%m%d").replace(tzinfo=cfg.tz) + timedelta(days=1)
         pipe.expireat(key, int((end_of_day + timedelta(days=cfg.ttl_days)).timestamp()))
     seats_script = client.register_script(_SEATS_SCRIPT)
     for city, args in seat_ops.items():
-        seats_script(keys=[key_seats(city), key_seat_counts(city)], args=args, client=pipe)
+        seats_script(keys=[key_seats(city), key_seat_counts(city)], args=args, client=target)
     # Finishes before offers: an offer that arrives with (or after) its outcome is never queued.
     for city, done in finishes.items():
         pipe.zrem(key_waiting(city), *done)
         pipe.zadd(key_done(city), done)
+    if cluster:
+        pipe.execute()
     offers_script = client.register_script(_OFFERS_SCRIPT)
     for city, args in offers.items():
-        offers_script(keys=[key_waiting(city), key_done(city)], args=args, client=pipe)
+        offers_script(keys=[key_waiting(city), key_done(city)], args=args, client=target)
     horizon = (now - QUEUE_HORIZON).timestamp()
     applied_ms = _ms(datetime.now(UTC).timestamp())
     for city in cities:
