@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     from cockpit.http import open311 as api_open311
     from cockpit.http import reports as api_reports
     from cockpit.http import planning as api_planning
+    from cockpit.auth import web as access
     from layouts.i18n import t
     from layouts.shell import app_shell
 
@@ -40,9 +41,10 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     app.layout = app_shell
     server = app.server
     server.config["COCKPIT_STORES"] = stores
-    server.config["SECRET_KEY"] = settings.secret_key
     for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp, api_planning.bp):
         server.register_blueprint(blueprint)
+    # Access control: the guard in front of every route, login, kiosk links, security headers.
+    access.install(app, stores, settings)
     callbacks.register(app, stores)
     _register_region_shapes(stores)
     return app

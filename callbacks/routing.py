@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from dash import Dash, Input, Output
 from flask import Response, request
@@ -25,6 +25,22 @@ from layouts.page import PageContext
 from layouts.shell import not_found, not_found_html, screen_links
 
 log = logging.getLogger(__name__)
+
+
+def access_denied_page(stores: Stores, path: str, query: dict, lang: str):
+    """A 'forbidden' page when the logged-in principal may not open ``path``; None when they may."""
+    from cockpit.auth.policy import check_page
+    from cockpit.auth.principal import AccessDenied
+    from cockpit.auth.web import current_principal
+    from dash import html
+
+    try:
+        with stores.session() as session:
+            check_page(session, current_principal(), path, query)
+    except AccessDenied:
+        text = "无权访问：页面或数据不在您的权限范围内" if lang == "zh" else "Forbidden: outside your role or region"
+        return html.Div(html.H2(text), className="ck-page ck-forbidden")
+    return None
 
 ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/$"), home.home_page),
@@ -44,7 +60,7 @@ def resolve(path: str):
     for pattern, builder in ROUTES:
         match = pattern.match(path)
         if match:
-            return builder, match.groupdict()
+            return builder, {k: unquote(v) for k, v in match.groupdict().items()}
     return None, {}
 
 
@@ -100,4 +116,7 @@ def register(app: Dash, stores: Stores) -> None:
         if found is not None:
             message, links = _not_found_parts(stores, *found, lang)
             return not_found(lang, message=message, links=links), lang
+        denied = access_denied_page(stores, path, query, lang)  # same rule as a direct GET (cockpit.auth)
+        if denied is not None:
+            return denied, lang
         return builder(PageContext(lang=lang, settings=settings, query=query, path=path), **groups), lang

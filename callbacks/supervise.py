@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
+from cockpit.auth.web import current_principal
 from cockpit.views import drill
 from cockpit.store.db import Stores
 from layouts import ids
@@ -14,16 +15,6 @@ from layouts.supervise import grid_block, search_for, view_parts
 from layouts.ticket import action_error, check_action
 
 
-def acting_user(typed: str | None) -> str:
-    """Who acts: the logged-in user when logins exist (issue 11, ``cockpit.auth.current_user``),
-    else the name typed in the inbox. Kept a parameter of every alert action, never looked up below."""
-    try:
-        from cockpit.auth import current_user  # noqa: PLC0415 - optional until logins land
-    except ImportError:
-        return (typed or "").strip()
-    user = current_user()
-    name = getattr(user, "name", None) or getattr(user, "username", None) or (user if isinstance(user, str) else None)
-    return (name or typed or "").strip()
 
 _CONTROLS = {ids.SUP_CITY: "city", ids.SUP_DISTRICT: "district", ids.SUP_RULE: "rule", ids.SUP_STATE: "state",
              ids.SUP_FROM: "from", ids.SUP_TO: "to"}
@@ -45,19 +36,20 @@ def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(Output(ids.SUP_QUERY, "data", allow_duplicate=True), Output(ids.SUP_ACT_MSG, "children"),
                   Input({"type": ids.SUP_ACTION, "action": ALL}, "n_clicks"),
-                  State(ids.SUP_QUERY, "data"), State(ids.SUP_PAGE_IDS, "data"), State(ids.SUP_ACTOR, "value"),
+                  State(ids.SUP_QUERY, "data"), State(ids.SUP_PAGE_IDS, "data"),
                   State(ids.SUP_ACT_TO, "value"), State(ids.SUP_ACT_KIND, "value"), State(ids.SUP_ACT_NOTE, "value"),
                   State(ids.SUP_ACT_DUE, "value"), State(ids.LANG_STORE, "data"), prevent_initial_call=True)
-    def act_in_inbox(clicks, query, page_ids, typed_actor, to, kind, note, due, lang):
-        """An inbox action -> the alert store (actor = the logged-in user, else the typed name), then
-        the inbox is redrawn (a new query dict) with the outcome beside the buttons."""
+    def act_in_inbox(clicks, query, page_ids, to, kind, note, due, lang):
+        """An inbox action -> the alert store as the logged-in user (never a typed name; each alert
+        must be in the user's scope), then the inbox is redrawn (a new query dict) with the outcome."""
         trigger = ctx.triggered_id
         if not trigger or not ctx.triggered[0]["value"]:
             return no_update, no_update
         lang = lang or settings.language
         query = dict(query or {})
         action = trigger["action"]
-        actor = acting_user(typed_actor)
+        principal = current_principal()
+        actor = principal.label
         if action == "bulk_ack":
             targets = list(page_ids or [])
         elif str(query.get("alert") or "").isdigit():
@@ -73,8 +65,8 @@ def register(app: Dash, stores: Stores) -> None:
         due_at = None
         if due:
             due_at = datetime.combine(datetime.fromisoformat(due).date(), time(23, 59)).replace(tzinfo=settings.tz)
-        n, error = drill.act_on_alerts(stores, targets, action=action, by=actor, note=note or "", to=to or "",
-                                       kind=kind or "user", due=due_at)
+        n, error = drill.act_on_alerts(stores, targets, action=action, principal=principal, note=note or "",
+                                       to=to or "", kind=kind or "user", due=due_at)
         if error:
             return no_update, html.Span(action_error(error, lang), className="ck-error")
         query["_done"] = int(query.get("_done") or 0) + 1  # a new dict redraws the inbox

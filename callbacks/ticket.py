@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
+from cockpit.auth.web import current_principal
 from cockpit.views import drill
 from cockpit.store.db import Stores
 from layouts import ids
@@ -24,18 +25,20 @@ def register(app: Dash, stores: Stores) -> None:
     @app.callback(Output(ids.TK_BODY, "children", allow_duplicate=True), Output(ids.TK_MESSAGE, "children"),
                   Output(ids.TK_NOTE, "value"),
                   Input({"type": ids.TK_ACTION, "action": ALL, "alert": ALL}, "n_clicks"),
-                  State(ids.TK_ID, "data"), State(ids.TK_ACTOR, "value"), State(ids.TK_NOTE, "value"),
+                  State(ids.TK_ID, "data"), State(ids.TK_NOTE, "value"),
                   State(ids.TK_TO, "value"), State(ids.TK_DUE, "value"), State(ids.LANG_STORE, "data"),
                   prevent_initial_call=True)
-    def act_on_ticket_alert(clicks, ticket_id, actor, note, to, due, lang):
-        """An action button (ack / escalate / resolve) -> the alert changes, the body is redrawn with
-        the outcome beside that alert's buttons (in the page's language); the note is cleared once used."""
+    def act_on_ticket_alert(clicks, ticket_id, note, to, due, lang):
+        """An action button (ack / escalate / resolve) -> the alert changes as the logged-in user (no typed
+        name: the actor is who is logged in), the body is redrawn with the outcome beside that alert's
+        buttons (in the page's language); the note is cleared once used."""
         trigger = ctx.triggered_id
         if not trigger or not any(clicks or []) or not ctx.triggered[0]["value"]:
             return no_update, no_update, no_update
         lang = lang or settings.language
         alert_id, action = int(trigger["alert"]), trigger["action"]
-        problem = check_action(action, by=actor or "", note=note or "", to=to or "", lang=lang)
+        principal = current_principal()
+        problem = check_action(action, by=principal.label, note=note or "", to=to or "", lang=lang)
         if problem:
             view = drill.ticket_view(stores, ticket_id)
             return ticket_body(view, lang, settings.tz, messages={alert_id: ("error", problem)}), "", no_update
@@ -43,7 +46,7 @@ def register(app: Dash, stores: Stores) -> None:
         if due:
             due_at = datetime.combine(datetime.fromisoformat(due).date(), time(23, 59)).replace(tzinfo=settings.tz)
         view, error = drill.act_on_alert(stores, ticket_id, alert_id=alert_id, action=action,
-                                         by=actor or "", note=note or "", to=to or "", due=due_at)
+                                         principal=principal, note=note or "", to=to or "", due=due_at)
         if error:
             message = ("error", action_error(error, lang))
             return ticket_body(view, lang, settings.tz, messages={alert_id: message}), "", no_update

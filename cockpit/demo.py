@@ -74,6 +74,39 @@ def prepare(settings: Settings) -> Stores:
     return stores
 
 
+DEMO_USERS = (  # (name, role, scope): one per role for Lanzhou, and one for the province
+    ("lanzhou-leader", "leader", "620100"),
+    ("lanzhou-supervisor", "supervisor", "620100"),
+    ("lanzhou-admin", "admin", "620100"),
+    ("gansu-leader", "leader", "620000"),
+)
+
+
+def ensure_demo_users(stores: Stores) -> list[tuple[str, str, str, str]]:
+    """Create the demo users once, with random passwords kept in var/demo_users.json (mode 0600)."""
+    import secrets
+
+    from cockpit.auth import users
+
+    path = stores.settings.var_dir / "demo_users.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    out = []
+    with stores.session() as session:
+        for name, role, scope in DEMO_USERS:
+            password = known.get(name)
+            if users.get(session, name) is None or password is None:
+                password = secrets.token_urlsafe(12)
+                if users.get(session, name) is None:
+                    users.create(session, name, role=role, scope=scope, password=password)
+                else:
+                    users.reset_password(session, name, password)
+                known[name] = password
+            out.append((name, role, scope, password))
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(known, indent=2))
+    return out
+
+
 def _ingest_window(stores: Stores, province, start: datetime, end: datetime) -> int:
     return ingest_stream(stores, province.events(start, end), source="sim").accepted
 
@@ -152,8 +185,13 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
     """
     from app import create_app
 
+    from cockpit.auth.web import demo_secret
+
     started = time.monotonic()
+    # The demo runs over plain HTTP on this machine: its own secret key under var/, no Secure cookies.
+    settings = settings.with_(mode="demo", secret_key=settings.secret_key or demo_secret(settings.var_dir))
     stores = prepare(settings)
+    demo_users = ensure_demo_users(stores)
     state = load_state(settings)
     if state.get("seed") != seed or "origin" not in state:
         from cockpit.simulation.seeding import history_window
@@ -165,7 +203,9 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
     url = f"http://{host}:{port}"
     log.info("cockpit demo ready in %.1f s: %s  (wall: %s/wall/620100, province: %s/province/620000)",
              time.monotonic() - started, url, url, url)
-    print(f"Cockpit demo: {url}", flush=True)
+    print(f"Cockpit demo: {url}  (log in at {url}/login)", flush=True)
+    for name, role, scope, password in demo_users:
+        print(f"  user {name:<22} role {role:<10} scope {scope}  password {password}", flush=True)
     # SIGTERM ends the demo like Ctrl-C does: the feeder is stopped and the embedded Redis shut down.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

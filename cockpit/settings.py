@@ -42,7 +42,11 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     timezone: str = "Asia/Shanghai"
-    secret_key: str = "dev-only-change-me"
+    secret_key: str = ""  # required in production mode (see cockpit.auth.web.check_secret)
+    mode: str = "production"  # production | demo | development (tests and local trials)
+    session_idle_minutes: int = 30
+    session_hours: int = 12
+    cookie_secure: str = "auto"  # auto: Secure cookies in production mode only; or true / false
     language: str = "zh"
     tile_url: str = ""
     province: str = "620000"
@@ -105,6 +109,12 @@ class Settings:
                      "refresh_ms", "response_deadline_s"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be positive, got {getattr(self, name)}")
+        if self.mode not in ("production", "demo", "development"):
+            raise SettingsError(f"mode: 'production', 'demo' or 'development', got {self.mode!r}")
+        if self.cookie_secure.lower() not in ("auto", "true", "false", "1", "0"):
+            raise SettingsError(f"cookie_secure: 'auto', 'true' or 'false', got {self.cookie_secure!r}")
+        if self.session_idle_minutes <= 0 or self.session_hours <= 0:
+            raise SettingsError("session_idle_minutes, session_hours: must be positive")
         if self.language not in ("zh", "en"):
             raise SettingsError(f"language: 'zh' or 'en', got {self.language!r}")
         for name, spec in self.targets.items():

@@ -16,7 +16,7 @@ from cockpit.views.province import PROVINCE_METRICS
 from layouts import ids
 from layouts.fmt import fmt_int, fmt_pct
 from layouts.i18n import register, t
-from layouts.names import english_or
+from layouts.names import english_or, place_name
 from layouts.mapdata import metric_map, screen_geojson
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
@@ -85,7 +85,7 @@ def province_page(ctx: PageContext, code: str) -> html.Div:
                        options=[{"label": t(f"province.metric.{m}", lang), "value": m} for m in PROVINCE_METRICS]),
     ], className="ck-wall-map-title")
     return screen_root(ctx, [
-        screen_header(ctx, code, status_id=ids.PROVINCE_STATUS, title_id=ids.PROVINCE_TITLE,
+        screen_header(ctx, place_name(code, lang), status_id=ids.PROVINCE_STATUS, title_id=ids.PROVINCE_TITLE,
                       subtitle=t("province.title", lang)),
         html.Main([panel("map", map_title), panel("totals", t("province.totals", lang)),
                    panel("table", t("province.table", lang))], className="ck-province-grid"),

@@ -61,7 +61,6 @@ register({
     "sup.page": {"zh": "第 {p} / {n} 页", "en": "Page {p} of {n}"},
     "sup.prev": {"zh": "上一页", "en": "Previous"},
     "sup.next": {"zh": "下一页", "en": "Next"},
-    "sup.actor": {"zh": "操作人", "en": "Acting user"},
     "sup.act_to": {"zh": "指派/督办对象", "en": "Assign / escalate to"},
     "sup.act_kind": {"zh": "对象类型", "en": "Assignee type"},
     "sup.kind.user": {"zh": "人员", "en": "Person"},
@@ -164,8 +163,10 @@ GRID_THEME = ("themeAlpine.withParams({backgroundColor: '#111a2e', foregroundCol
 
 def _column_defs(lang: str) -> list[dict]:
     """Columns keep the stored field as ``colId`` (sorting and filtering run in SQL on it) and show
-    a display field the callback fills in (district name, localised status and category)."""
-    cols = [{"field": "ticket_link", "headerName": t("col.ticket_id", lang), "cellRenderer": "markdown",
+    a display field the callback fills in (district name, localised status and category).
+    The id is drawn as text inside a local link by assets/grid_renderers.js (never markdown: an id
+    like "X](https://evil)" must not become a link elsewhere)."""
+    cols = [{"field": "ticket_id", "headerName": t("col.ticket_id", lang), "cellRenderer": "TicketLink",
              "sortable": False, "width": 270, "pinned": "left", "tooltipField": "ticket_id"},
             {"field": "created_at", "headerName": t("col.created_at", lang), "width": 175, "sort": "desc"}]
     for name in ("district", "category", "unit", "status", "due_at", "closed_at", "returns", "transfers",
@@ -386,13 +387,12 @@ def selected_panel(view: dict, lang: str, tz) -> html.Div | None:
 
 def action_bar(lang: str) -> html.Div:
     """Inbox actions on the selected alert (ack, assign, escalate with due date, resolve with a note)
-    and a bulk acknowledge of the page. The acting user is typed here until logins exist (issue 11)."""
+    and a bulk acknowledge of the page. The actor is the logged-in user (cockpit.auth), never typed."""
     def field(id_, key, **kw):
         return html.Label([html.Span(t(key, lang), className="ck-sup-label"), dcc.Input(id=id_, **kw)],
                           className="ck-sup-field")
 
     return html.Div([
-        field(ids.SUP_ACTOR, "sup.actor", type="text", debounce=False),
         field(ids.SUP_ACT_TO, "sup.act_to", type="text"),
         html.Label([html.Span(t("sup.act_kind", lang), className="ck-sup-label"),
                     dcc.RadioItems(id=ids.SUP_ACT_KIND, value="user", inline=True,

@@ -27,7 +27,6 @@ register({
     "tk.text": {"zh": "诉求内容", "en": "Text"},
     "tk.alerts": {"zh": "预警与督办", "en": "Alerts"},
     "tk.no_alerts": {"zh": "无预警", "en": "No alerts"},
-    "tk.actor": {"zh": "操作人", "en": "Your name"},
     "tk.note": {"zh": "说明", "en": "Note"},
     "tk.to": {"zh": "督办对象", "en": "Escalate to"},
     "tk.due": {"zh": "督办期限", "en": "Due"},
@@ -52,8 +51,8 @@ register({
     "tk.history": {"zh": "处理记录", "en": "History"},
     "tk.system": {"zh": "系统", "en": "system"},
     "tk.district": {"zh": "区县", "en": "District"},
-    "tk.act_hint": {"zh": "处理预警：先填写操作人，督办需填写督办对象，解除需填写说明",
-                    "en": "To act on an alert: fill in your name; escalating needs a target, resolving a note"},
+    "tk.act_hint": {"zh": "处理预警：以当前登录用户记录；督办需填写督办对象，解除需填写说明",
+                    "en": "Actions are recorded as the logged-in user; escalating needs a target, resolving a note"},
     "tk.done": {"zh": "已{action}", "en": "{action}: done"},
     "tk.err.by": {"zh": "请先填写操作人", "en": "Fill in your name first"},
     "tk.err.to": {"zh": "督办需要填写督办对象", "en": "Escalating needs a target (escalate to)"},
@@ -101,7 +100,6 @@ def ticket_page(ctx: PageContext, ticket_id: str) -> html.Div:
         html.Div([
             html.P(t("tk.act_hint", lang), className="ck-tk-hint"),
             html.Div([
-                _field(t("tk.actor", lang), dcc.Input(id=ids.TK_ACTOR, className="ck-tk-input")),
                 _field(t("tk.note", lang), dcc.Input(id=ids.TK_NOTE, className="ck-tk-input ck-tk-note")),
                 _field(t("tk.to", lang), dcc.Input(id=ids.TK_TO, className="ck-tk-input")),
                 _field(t("tk.due", lang), dcc.Input(id=ids.TK_DUE, type="date", className="ck-tk-input")),

@@ -112,7 +112,7 @@ def wall_page(ctx: PageContext, code: str) -> html.Div:
                        style={"display": "none"} if single else None),
     ], className="ck-wall-map-title")
     return screen_root(ctx, [
-        screen_header(ctx, code, status_id=ids.WALL_STATUS, title_id=ids.WALL_TITLE),
+        screen_header(ctx, place_name(code, lang), status_id=ids.WALL_STATUS, title_id=ids.WALL_TITLE),
         html.Main([
             panel("volume", t("wall.volume", lang)),
             panel("rates", t("wall.rates", lang)),

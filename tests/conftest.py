@@ -94,7 +94,8 @@ def backend(request):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(var_dir=tmp_path / "var", redis_url=REDIS_URL)
+    # development mode: a random per-process secret key, cookies without Secure (plain-HTTP test servers)
+    return Settings(var_dir=tmp_path / "var", redis_url=REDIS_URL, mode="development")
 
 
 @pytest.fixture

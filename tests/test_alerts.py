@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.watch import alerts
-from cockpit.http import alerts as api_alerts
+from app import create_app
 from cockpit.store import tokens
 from cockpit.watch.alerts import AlertError, Finding
 from cockpit.store.models import Alert, AlertEvent
+from tests.login import client_for
 
 NOW = datetime(2026, 11, 28, 3, 0)
 
@@ -118,10 +118,7 @@ def test_alert004_open_alerts_for_the_wall_screen(stores):
 
 @pytest.fixture
 def client(stores):
-    app = Flask(__name__)
-    app.config["COCKPIT_STORES"] = stores
-    app.register_blueprint(api_alerts.bp)
-    return app.test_client()
+    return client_for(create_app(stores.settings, stores=stores))
 
 
 def test_alert005_http_list_filters_and_actions_need_a_token_in_scope(stores, client):
@@ -135,14 +132,16 @@ def test_alert005_http_list_filters_and_actions_need_a_token_in_scope(stores, cl
     t1 = body["alerts"][0]["id"]
     t9 = client.get("/api/v1/alerts?scope=620200").get_json()["alerts"][0]["id"]
     auth = {"Authorization": f"Bearer {lanzhou}"}
-    assert client.post(f"/api/v1/alerts/{t1}/ack", json={}).status_code == 401
+    anonymous = client.application.test_client()
+    assert anonymous.post(f"/api/v1/alerts/{t1}/ack", json={}).status_code == 401
     assert client.post(f"/api/v1/alerts/{t9}/ack", json={}, headers=auth).status_code == 403
+    # a typed name is ignored: the actor is the token (issue 11, probe 1)
     acked = client.post(f"/api/v1/alerts/{t1}/ack", json={"by": "王主任"}, headers=auth).get_json()
-    assert acked["state"] == "acknowledged" and acked["acknowledged_by"] == "王主任"
+    assert acked["state"] == "acknowledged" and acked["acknowledged_by"] == "lz"
     assert client.post(f"/api/v1/alerts/{t1}/ack", json={}, headers=auth).status_code == 409
     esc = client.post(f"/api/v1/alerts/{t1}/escalate", headers=auth,
                       json={"to": "城关区政府", "note": "督办", "due": "2026-11-30T17:00:00+08:00"}).get_json()
-    assert esc["escalation_due"] == "2026-11-30T09:00:00+00:00" and esc["acknowledged_by"] == "王主任"
+    assert esc["escalation_due"] == "2026-11-30T09:00:00+00:00" and esc["acknowledged_by"] == "lz"
     assert client.post(f"/api/v1/alerts/{t1}/resolve", json={}, headers=auth).status_code == 400
     done = client.post(f"/api/v1/alerts/{t1}/resolve", json={"note": "已办结"}, headers=auth).get_json()
     assert done["state"] == "resolved" and done["resolved_by"] == "lz"

@@ -8,13 +8,14 @@ from app import create_app
 from cockpit.ingest import ingest_batch
 from layouts import ids
 from tests.scenarios import assessment_tickets
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
 
 def test_ass101_page_scores_districts_then_units(dash_duo, sqlite_stores):
     assert not ingest_batch(sqlite_stores, assessment_tickets(), source="test").rejected
-    dash_duo.start_server(create_app(sqlite_stores.settings, stores=sqlite_stores))
+    browser_login(dash_duo, create_app(sqlite_stores.settings, stores=sqlite_stores))
     dash_duo.driver.get(dash_duo.server_url + "/assessment?scope=620100&period=month&end=2026-10-31&lang=en")
     dash_duo.wait_for_element(f"#{ids.ASS_TABLE} .ck-ass-row", timeout=15)
     rows = dash_duo.find_elements(f"#{ids.ASS_TABLE} .ck-ass-row")

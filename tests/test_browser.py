@@ -11,6 +11,7 @@ from cockpit.ingest import ingest_batch
 from layouts import ids
 from tests.browser import external_requests
 from tests.factories import Stream
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +20,7 @@ def test_web001_home_page_loads_with_live_numbers(dash_duo, sqlite_stores):
     s = Stream(base=datetime.now(UTC) - timedelta(minutes=30), prefix="web-")
     ingest_batch(sqlite_stores, s.answered_call("c1", 0, 5, 60) + s.abandoned_call("c2", 30, 40), source="test")
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.wait_for_element(f"#{ids.HOME_TABLE} tr[data-city='620100']", timeout=10)
     row = dash_duo.find_element(f"#{ids.HOME_TABLE} tr[data-city='620100']").text
     assert row.split()[1:4] == ["2", "1", "1"]  # offered, answered, abandoned

@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from cockpit.auth.principal import Principal
 import pytest
 
 from cockpit.views import drill
@@ -122,11 +123,14 @@ def test_drill004_ticket_view_timeline_clocks_related_and_alerts(stores):
     b = drill.ticket_view(stores, "B", now=NOW)
     assert [(r["ticket_id"], r["reason"]) for r in b["related"]] == [("C", ["address"])]
     assert drill.ticket_view(stores, "nope") is None
-    fresh, error = drill.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="resolve", by="李",
+    fresh, error = drill.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="resolve", principal=LI,
                                       note="")
     assert error and fresh["alerts"][0]["state"] == "firing"  # refused: a note is required
-    fresh, error = drill.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="ack", by="李")
+    fresh, error = drill.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="ack", principal=LI)
     assert error is None and fresh["alerts"][0]["state"] == "acknowledged"
+
+
+LI = Principal(kind="user", name="李", role="supervisor", scopes=("620000",))
 
 
 def test_drill005_csv_export_streams_the_filtered_set(stores, monkeypatch):
@@ -141,15 +145,12 @@ def test_drill005_csv_export_streams_the_filtered_set(stores, monkeypatch):
 
 
 def test_drill006_export_route_streams_csv(stores):
-    from flask import Flask
-
-    from cockpit.http import alerts as api_alerts
+    from app import create_app
+    from tests.login import client_for
 
     _seed(stores)
-    app = Flask(__name__)
-    app.config["COCKPIT_STORES"] = stores
-    app.register_blueprint(api_alerts.bp)
-    resp = app.test_client().get("/supervise/export.csv?district=620104&status=open")
+    client = client_for(create_app(stores.settings, stores=stores), role="supervisor", scope="620100")
+    resp = client.get("/supervise/export.csv?district=620104&status=open")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "attachment" in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
@@ -157,7 +158,7 @@ def test_drill006_export_route_streams_csv(stores):
 
     from openpyxl import load_workbook
 
-    resp = app.test_client().get("/supervise/export.xlsx?district=620104&status=open")
+    resp = client.get("/supervise/export.xlsx?district=620104&status=open")
     assert resp.status_code == 200 and "spreadsheetml" in resp.mimetype
     sheet = load_workbook(io.BytesIO(resp.get_data())).active
     table = [[cell.value for cell in row] for row in sheet.iter_rows()]

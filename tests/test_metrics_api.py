@@ -6,12 +6,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 
-from cockpit.http import kpi as api_kpi
+from app import create_app
 from cockpit.metrics import definitions
 from cockpit.cli import main
 from tests.metric_events import ingest, scenario_calls, scenario_tickets
+from tests.login import client_for
 
 # 10:00-11:00 in Asia/Shanghai (no zone given: read in Settings.tz) = 02:00-03:00 UTC
 LOCAL_FROM, LOCAL_TO = "2026-11-02T10:00:00", "2026-11-02T11:00:00"
@@ -19,11 +19,8 @@ LOCAL_FROM, LOCAL_TO = "2026-11-02T10:00:00", "2026-11-02T11:00:00"
 
 @pytest.fixture
 def client(stores):
-    app = Flask(__name__)
-    app.config["COCKPIT_STORES"] = stores
-    app.register_blueprint(api_kpi.bp)
     ingest(stores, scenario_calls() + scenario_tickets())
-    return app.test_client()
+    return client_for(create_app(stores.settings, stores=stores))
 
 
 def test_met100_kpi_api_keys_and_local_dates(client):

@@ -36,8 +36,10 @@ def _run(args: list, *, env: dict, cwd: Path, timeout: int = 300) -> str:
     return proc.stdout
 
 
-def _get(url: str, *, data: bytes | None = None) -> tuple[int, bytes]:
+def _get(url: str, *, data: bytes | None = None, token: str | None = None) -> tuple[int, bytes]:
     headers = {"Content-Type": "application/json"} if data is not None else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
@@ -75,9 +77,11 @@ def test_pkg001_wheel_installs_and_serves_the_wall(tmp_path, settings, redis_cli
 
     # 3. The installed command: schema, regions, then the web app on SQLite + the test Redis.
     run_env = dict(env, COCKPIT_DATABASE_URL=f"sqlite:///{tmp_path / 'cockpit.sqlite3'}",
-                   COCKPIT_REDIS_URL=settings.redis_url, COCKPIT_VAR_DIR=str(tmp_path / "var"))
+                   COCKPIT_REDIS_URL=settings.redis_url, COCKPIT_VAR_DIR=str(tmp_path / "var"),
+                   COCKPIT_SECRET_KEY="k" * 48)  # production mode: refuses to start without a key
     _run([bin_ / "cockpit", "db", "upgrade"], env=run_env, cwd=tmp_path)
     _run([bin_ / "cockpit", "regions", "load-defaults"], env=run_env, cwd=tmp_path)
+    token = _run([bin_ / "cockpit", "tokens", "create", "pkg", "--scope", "620100"], env=run_env, cwd=tmp_path).strip()
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen([str(bin_ / "cockpit"), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -97,7 +101,7 @@ def test_pkg001_wheel_installs_and_serves_the_wall(tmp_path, settings, redis_cli
 
         status, js = _get(f"{base}/assets/wall.js")
         assert status == 200 and len(js) > 100
-        status, page = _get(f"{base}/wall/620100")
+        status, page = _get(f"{base}/wall/620100", token=token)
         assert status == 200 and b"/assets/wall.js" in page and b"/assets/cockpit.css" in page
 
         # The wall's layout, as the browser asks for it (the URL -> page callback).
@@ -106,7 +110,7 @@ def test_pkg001_wheel_installs_and_serves_the_wall(tmp_path, settings, redis_cli
                    "inputs": [{"id": "app-url", "property": "pathname", "value": "/wall/620100"},
                               {"id": "app-url", "property": "search", "value": ""}],
                    "changedPropIds": ["app-url.pathname"], "state": []}
-        status, body = _get(f"{base}/_dash-update-component", data=json.dumps(request).encode())
+        status, body = _get(f"{base}/_dash-update-component", data=json.dumps(request).encode(), token=token)
         assert status == 200, body[:2000]
         text = json.dumps(json.loads(body), ensure_ascii=False)
         assert "ck-wall-volume" in text and "接通与服务水平" in text  # panels and the zh catalogue, installed

@@ -6,13 +6,14 @@ import pytest
 
 from layouts import ids
 from tests.browser import ARTIFACTS, external_requests, full_hd
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
 
 def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element("tr[data-city='620100']", timeout=15)
@@ -31,7 +32,7 @@ def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):
 
 def test_province002_map_click_opens_city_wall(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000")
     dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=15)

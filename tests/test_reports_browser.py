@@ -11,6 +11,7 @@ from cockpit import periods
 from cockpit.reports import write_report
 from layouts import ids
 from tests.scenarios import seed_report_weeks
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +23,7 @@ def test_rep101_archive_lists_reports_by_scope(dash_duo, sqlite_stores, tmp_path
     for scope in ("620100", "620000"):
         write_report(stores, scope=scope, period=periods.period("week", date(2026, 11, 29)), with_pdf=False,
                      now=datetime(2026, 11, 30, 1))
-    dash_duo.start_server(create_app(settings, stores=stores))
+    browser_login(dash_duo, create_app(settings, stores=stores))
     dash_duo.driver.get(dash_duo.server_url + "/reports?lang=en")
     dash_duo.wait_for_element(f"#{ids.REP_LIST} .ck-rep-row", timeout=15)
     assert len(dash_duo.find_elements(f"#{ids.REP_LIST} .ck-rep-row")) == 2

@@ -13,6 +13,7 @@ from cockpit.http.planning import roster_document
 from layouts import ids
 from layouts.roster import coverage_figure, current_week, roster_view
 from tests.metric_events import ingest, weekday_call_history
+from tests.login import browser_login
 
 
 def _texts(component) -> list[str]:
@@ -52,7 +53,7 @@ def test_rospage101_page_shows_the_plan_and_switches_language(dash_duo, sqlite_s
     now = timeutil.utcnow()
     ingest(sqlite_stores, weekday_call_history(2, now))
     week = current_week(sqlite_stores.settings.tz)
-    dash_duo.start_server(create_app(sqlite_stores.settings, stores=sqlite_stores))
+    browser_login(dash_duo, create_app(sqlite_stores.settings, stores=sqlite_stores))
     dash_duo.driver.get(dash_duo.server_url + f"/roster?scope=620100&week={week}")
     dash_duo.wait_for_element(f"#{ids.ROSTER_PLAN} .ck-roster-row", timeout=60)
     assert "排班计划" in dash_duo.find_element("header").text

@@ -7,13 +7,14 @@ import pytest
 
 from app import create_app
 from geo.regions import load_default_regions
+from tests.login import client_for
 
 
 @pytest.fixture
 def client(sqlite_stores):
     with sqlite_stores.session() as session:
         load_default_regions(session)
-    return create_app(sqlite_stores.settings, stores=sqlite_stores).server.test_client()
+    return client_for(create_app(sqlite_stores.settings, stores=sqlite_stores))
 
 
 @pytest.mark.parametrize("path", ["/wall/999999", "/wall/62010", "/province/620100", "/province/999999",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from cockpit.settings import Settings, SettingsError
 from cockpit.store.models import Base
 from geo.regions import load_default_regions
+from tests.login import client_for
 
 CONFIG = """
 database_url = "sqlite:///from-file.sqlite3"
@@ -104,9 +105,10 @@ def test_set005_target_set_in_the_environment_reaches_the_api(tmp_path, monkeypa
     monkeypatch.setenv("COCKPIT_DATABASE_URL", f"sqlite:///{db}")
     monkeypatch.setenv("COCKPIT_REDIS_URL", settings.redis_url)
     monkeypatch.setenv("COCKPIT_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("COCKPIT_SECRET_KEY", "s" * 40)  # production mode refuses to start without one
     monkeypatch.setenv("COCKPIT_TARGETS", '{"connection_rate": {"target": 0.9, "green": 0.9, "amber": 0.85}}')
     app = create_app()
-    client = app.server.test_client()
+    client = client_for(app)
     doc = client.get("/api/v1/kpi?scope=620100&from=2026-11-02&to=2026-11-03").get_json()
     assert doc["targets"]["connection_rate"] == 0.9  # from the variable
     assert doc["targets"]["abandon_rate"] == 0.08  # from the file

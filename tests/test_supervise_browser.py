@@ -12,6 +12,7 @@ from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
 from layouts import ids
 from tests.factories import Stream
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +31,7 @@ def _seed(stores) -> None:
 def test_sup001_alert_to_ticket_timeline_and_acknowledge(dash_duo, sqlite_stores):
     _seed(sqlite_stores)
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app, role="supervisor", scope="620100", name="张科长")
     dash_duo.driver.get(dash_duo.server_url + "/supervise?rule=overdue")
     link = dash_duo.wait_for_element(f"#{ids.SUP_ALERTS} [data-alert] a", timeout=15)
     assert "超期未办结 · 1 件" in link.text  # the district's overdue group, holding T-OVERDUE
@@ -48,8 +49,7 @@ def test_sup001_alert_to_ticket_timeline_and_acknowledge(dash_duo, sqlite_stores
     dash_duo.wait_for_element(f"#{ids.TK_BODY} .leaflet-container path.leaflet-interactive", timeout=10)
     crumbs = [e.get_attribute("data-level") for e in dash_duo.find_elements(f"#{ids.TK_BODY} [data-level]")]
     assert crumbs == ["province", "city", "district", "ticket"]
-    # A supervisor acknowledges the alert from the ticket page.
-    dash_duo.find_element(f"#{ids.TK_ACTOR}").send_keys("张科长")
+    # A supervisor acknowledges the alert from the ticket page: the history names who is logged in.
     dash_duo.find_element(f"#{ids.TK_BODY} .ck-alert-card[data-state='firing'] .ck-alert-actions button").click()
     dash_duo.wait_for_element(f"#{ids.TK_BODY} .ck-alert-card[data-state='acknowledged']", timeout=10)
     assert "张科长" in dash_duo.find_element(f"#{ids.TK_BODY} .ck-alert-history").text
@@ -59,7 +59,7 @@ def test_sup001_alert_to_ticket_timeline_and_acknowledge(dash_duo, sqlite_stores
 def test_sup002_filters_live_in_the_url_and_reopen(dash_duo, sqlite_stores):
     _seed(sqlite_stores)
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.driver.get(dash_duo.server_url + "/supervise?city=620100&district=620103&state=all")
     dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-OK0']", timeout=15)
     shown = {e.get_attribute("href").rsplit("/", 1)[1]
@@ -75,7 +75,7 @@ def test_sup002_filters_live_in_the_url_and_reopen(dash_duo, sqlite_stores):
 def test_sup003_clicking_a_district_bar_filters_the_table(dash_duo, sqlite_stores):
     _seed(sqlite_stores)
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.driver.get(dash_duo.server_url + "/supervise?city=620100&state=all")
     dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-OVERDUE']", timeout=15)
     bars = dash_duo.wait_for_element(f"#{ids.SUP_DISTRICT_BARS} g.point path", timeout=10)
@@ -96,7 +96,7 @@ def test_sup003_clicking_a_district_bar_filters_the_table(dash_duo, sqlite_store
 def test_sup004_wall_alert_to_ticket_in_two_clicks_then_acknowledge_in_the_inbox(dash_duo, sqlite_stores):
     _seed(sqlite_stores)
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app, role="supervisor", scope="620100", name="王督办")
     dash_duo.driver.get(dash_duo.server_url + "/wall/620100")
     # The wall's panel leads with the reason and totals the open alerts.
     item = dash_duo.wait_for_element(".ck-wall-alerts a.ck-wall-alert[data-alert]", timeout=20)
@@ -109,8 +109,7 @@ def test_sup004_wall_alert_to_ticket_in_two_clicks_then_acknowledge_in_the_inbox
     assert dash_duo.find_element(f"#{ids.SUP_ALERTS} .ck-sup-total").get_attribute("data-total") == "1"
     ticket = dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-OVERDUE']", timeout=15)
     assert len(dash_duo.find_elements(f"#{ids.SUP_GRID} a[href^='/tickets/']")) == 1
-    # The inbox acts on the selected alert for the acting user, and the history shows it.
-    dash_duo.find_element(f"#{ids.SUP_ACTOR}").send_keys("王督办")
+    # The inbox acts on the selected alert as the logged-in user, and the history shows it.
     dash_duo.find_element(".ck-btn-ack").click()
     dash_duo.wait_for_element(f"#{ids.SUP_SELECTED} .ck-sup-history [data-action='acknowledged']", timeout=10)
     assert "王督办" in dash_duo.find_element(f"#{ids.SUP_SELECTED} .ck-sup-history").text

@@ -19,6 +19,7 @@ from geo.regions import load_default_regions
 from layouts import ids
 from tests.browser import ARTIFACTS, external_requests, full_hd
 from tests.factories import Stream
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,7 @@ def _figure(dash_duo, name: str) -> str:
 
 def test_wall001_city_wall_loads_and_screenshots(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
@@ -50,7 +51,7 @@ def test_wall001_city_wall_loads_and_screenshots(dash_duo, wall_app):
 
 def test_wall002_new_event_shows_within_three_seconds(dash_duo, wall_app):
     app, stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     s = Stream("620100", base=datetime.now(UTC) - timedelta(seconds=5), prefix="wb-new-")
@@ -61,7 +62,7 @@ def test_wall002_new_event_shows_within_three_seconds(dash_duo, wall_app):
 
 def test_wall003_failed_source_keeps_values_marks_stale_and_recovers(dash_duo, wall_app):
     app, stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     good = stores.redis
@@ -82,7 +83,7 @@ def test_wall003_failed_source_keeps_values_marks_stale_and_recovers(dash_duo, w
 
 def test_wall004_kiosk_english_has_no_navigation(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100?kiosk=1&lang=en")
     dash_duo.wait_for_text_to_equal(f"#{ids.WALL_TITLE}", "Lanzhou", timeout=10)
@@ -102,7 +103,7 @@ def test_wall004_kiosk_english_has_no_navigation(dash_duo, wall_app):
 
 def test_playlist001_rotates_through_scopes(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/playlist?scopes=620100,620200,620000&seconds=2")
     frame = f"#{ids.PLAYLIST_FRAME}"
     dash_duo.wait_for_element(frame, timeout=10)
@@ -130,7 +131,7 @@ def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
             assert ingest_batch(sqlite_stores, raws[i:i + 5000], source="sim").rejected == []
     wall.city_snapshot(sqlite_stores, "620100")
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
@@ -159,7 +160,7 @@ def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
 
 def test_wall006_district_click_drills_to_supervision(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=15)
@@ -175,7 +176,7 @@ def test_wall006_district_click_drills_to_supervision(dash_duo, wall_app):
 
 def test_wall007_panels_turn_stale_by_the_browser_clock_when_the_server_is_gone(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     dash_duo.wait_for_element(".ck-wall-volume:not(.ck-stale)", timeout=5)

@@ -21,4 +21,4 @@ def main(ctx: click.Context) -> None:
 
 
 # Registration order is the order in --help.
-from cockpit.cli import core, regions, sim, imports, kpi, reports, planning, watch  # noqa: E402,F401
+from cockpit.cli import core, access, regions, sim, imports, kpi, reports, planning, watch  # noqa: E402,F401

@@ -105,13 +105,25 @@ def tokens() -> None:
 @click.argument("name")
 @click.option("--scope", "scopes", multiple=True, required=True, envvar="COCKPIT_TOKEN_SCOPE",
               help="Region code the token may write (repeat for several; '*' for all).")
+@click.option("--expires-days", type=int, default=None, envvar="COCKPIT_TOKEN_EXPIRES_DAYS",
+              help="Days until the token expires (default: never).")
 @click.pass_obj
-def tokens_create(settings: Settings, name: str, scopes: tuple[str, ...]) -> None:
+def tokens_create(settings: Settings, name: str, scopes: tuple[str, ...], expires_days: int | None) -> None:
     """Create a bearer token; the token is printed once and stored only as a hash."""
+    from datetime import UTC, datetime, timedelta
+
+    from cockpit.auth import audit
     from cockpit.store import tokens as tk
 
-    with _stores(settings).session() as session:
-        token = tk.create(session, name, scopes)
+    expires = (datetime.now(UTC).replace(tzinfo=None, microsecond=0) + timedelta(days=expires_days)
+               if expires_days else None)
+    try:
+        with _stores(settings).session() as session:
+            token = tk.create(session, name, scopes, expires_at=expires)
+            audit.record(session, actor="cli", actor_kind="cli", action="token_create", target=name,
+                         scope=",".join(scopes)[:32])
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(token)
 
 

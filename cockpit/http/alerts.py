@@ -2,9 +2,10 @@
 
 ``GET /api/v1/alerts?scope=&state=&rule=&since=&until=&limit=&offset=`` lists alerts, newest
 first (``state=open`` means any open state). ``GET /api/v1/alerts/<id>`` gives one with its
-history. ``POST /api/v1/alerts/<id>/ack|escalate|resolve`` needs a bearer token whose scope
-covers the alert's city; the body is JSON: ``{"by": ...}``, ``{"by", "to", "note", "due"}``,
-``{"by", "note"}`` (``by`` defaults to the token's name). Errors: ``{"error": ..., "field": ...}``.
+history. ``POST /api/v1/alerts/<id>/ack|escalate|resolve`` needs the ``act`` permission (a
+supervisor's session with its CSRF header, or a bearer token) over the alert's city and district;
+the body is JSON: ``{}``, ``{"to", "note", "due"}``, ``{"note"}``. The actor is always the caller
+(the user or the token's name), never a typed name. Errors: ``{"error": ..., "field": ...}``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from cockpit.watch import alerts
 from cockpit.views import drill
-from cockpit.store import tokens
 from cockpit.watch.alerts import AlertError
 from cockpit.http.kpi import ParamError, parse_time
 from cockpit.store.db import Stores
@@ -84,25 +84,29 @@ def get_alert(alert_id: int):
 
 @bp.post("/api/v1/alerts/<int:alert_id>/<action>")
 def act(alert_id: int, action: str):
+    """Act on an alert as the caller: the actor recorded is the token's name or the logged-in user,
+    never a name from the body (a ``by`` field is ignored)."""
+    from cockpit.auth import audit
+    from cockpit.auth.scope import covers_place
+    from cockpit.auth.web import client_ip, current_principal
+
     if action not in ("ack", "assign", "escalate", "resolve"):
         return jsonify({"error": f"unknown action {action!r}; expected ack, assign, escalate or resolve"}), 404
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return jsonify({"error": "missing bearer token"}), 401
+    principal = current_principal()
+    principal.require("act")
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         return jsonify({"error": "body must be a JSON object"}), 400
     stores = _stores()
+    by = principal.label
     with stores.session() as session:
-        token = tokens.verify(session, header[len("Bearer "):].strip())
-        if token is None:
-            return jsonify({"error": "invalid or revoked token"}), 401
         alert = alerts.get(session, alert_id)
         if alert is None:
             return jsonify({"error": f"no alert {alert_id}"}), 404
-        if tokens.covers(session, token.scopes, [alert.city]):
-            return jsonify({"error": "alert outside the token's scope"}), 403
-        by = str(body.get("by") or token.name)
+        if not covers_place(session, principal.scopes, alert.city, alert.district):
+            audit.record_for(session, principal, f"alert_{action}", target=str(alert_id), ip=client_ip(),
+                             outcome="denied")
+            return jsonify({"error": "alert outside your scope"}), 403
         if action == "ack":
             out = alerts.acknowledge(session, alert_id, by=by)
         elif action == "assign":
@@ -114,13 +118,23 @@ def act(alert_id: int, action: str):
                                   note=str(body.get("note") or ""), due=due)
         else:
             out = alerts.resolve(session, alert_id, by=by, note=str(body.get("note") or ""))
+        audit.record_for(session, principal, f"alert_{action}", target=str(alert_id), ip=client_ip())
     return jsonify(out)
+
+
+def _audit_export(kind: str, query: dict) -> None:
+    from cockpit.auth import audit
+    from cockpit.auth.web import client_ip, current_principal
+
+    with _stores().session() as session:
+        audit.record_for(session, current_principal(), "export", target=kind, ip=client_ip(), detail=query)
 
 
 @bp.get("/supervise/export.csv")
 def export_csv():
     """The /supervise grid's filtered ticket set as CSV, streamed (same query string as the page)."""
     query = {k: v for k, v in request.args.items()}
+    _audit_export("csv", query)
     body = stream_with_context(drill.export_csv(_stores(), query))
     return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=tickets.csv"})
@@ -130,6 +144,7 @@ def export_csv():
 def export_xlsx():
     """The same filtered set as an Excel workbook."""
     query = {k: v for k, v in request.args.items()}
+    _audit_export("xlsx", query)
     return Response(drill.export_xlsx(_stores(), query),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": "attachment; filename=tickets.xlsx"})

@@ -7,7 +7,6 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from cockpit import events
-from cockpit.store import tokens
 from cockpit.ingest import ingest_batch
 from cockpit.store.db import Stores
 
@@ -56,16 +55,19 @@ def event_schema():
 
 @bp.post("/api/v1/events")
 def post_events():
-    """Ingest a JSON array or NDJSON body of events for a bearer token's scope."""
+    """Ingest a JSON array or NDJSON body of events for a bearer token's scope.
+
+    The guard (cockpit.auth.web) has authenticated the token and set the body limit, which holds
+    while the body is read (chunked bodies too). Every event's city and district must lie in the
+    token's scope, the city must be a city and the district a known district of that city.
+    """
+    from cockpit.auth.web import current_principal
+
     settings = stores().settings
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    principal = current_principal()
+    if principal.kind != "token":
         return _error(401, "missing bearer token")
-    with stores().session() as session:
-        token = tokens.verify(session, header[len("Bearer "):].strip())
-        if token is None:
-            return _error(401, "invalid or revoked token")
-        scopes = list(token.scopes)
+    scopes = list(principal.scopes)
     if request.content_length is not None and request.content_length > settings.max_body_bytes:
         return _error(413, f"body over {settings.max_body_bytes} bytes")
     body = request.get_data(cache=False)
@@ -79,10 +81,41 @@ def post_events():
         return _error(400, "body must be a JSON array, an object or NDJSON")
     if len(raws) > settings.max_batch_events:
         return _error(413, f"more than {settings.max_batch_events} events in one request")
-    cities = {str(r.get("city")) for r in raws if isinstance(r, dict) and r.get("city") is not None}
+    places = {(str(r.get("city")), str(r["district"]) if r.get("district") not in (None, "") else None)
+              for r in raws if isinstance(r, dict) and r.get("city") is not None}
     with stores().session() as session:
-        outside = tokens.covers(session, scopes, cities)
-    if outside:
-        return _error(403, "events outside the token's scope", cities=sorted(outside), scopes=scopes)
+        problems = place_problems(session, scopes, places)
+    if problems:
+        return _error(403, "events outside the token's scope", places=problems, scopes=scopes,
+                      cities=sorted({p["city"] for p in problems}))
     result = ingest_batch(stores(), raws, source="api")
     return jsonify(result.as_dict()), 200
+
+
+def place_problems(session, scopes: list[str], places: set[tuple[str, str | None]]) -> list[dict]:
+    """Why each (city, district) of a batch may not be written with ``scopes`` (empty list: all fine)."""
+    from sqlalchemy import select
+
+    from cockpit.auth import policy
+    from cockpit.auth.scope import covers_code, covers_place
+    from cockpit.store.models import Region
+
+    out = []
+    for city, district in sorted(places, key=lambda p: (p[0], p[1] or "")):
+        reason = None
+        if policy.level_of(city, session) != "city":
+            reason = "city is not a city code"
+        elif district is None and not covers_code(session, scopes, city):
+            reason = "city outside the token's scope"
+        elif district is not None:
+            known = dict(session.execute(select(Region.code, Region.level).where(Region.parent == city)).all())
+            if known and known.get(district) != "district":
+                reason = "district unknown in this city"
+            elif not known and not (district.isdigit() and len(district) == 6 and district[:4] + "00" == city
+                                    and not district.endswith("00")):
+                reason = "district does not belong to the city"
+            elif not covers_place(session, scopes, city, district):
+                reason = "district outside the token's scope"
+        if reason:
+            out.append({"city": city, "district": district, "reason": reason})
+    return out

@@ -28,6 +28,11 @@ bp = Blueprint("cockpit_kpi", __name__)
 
 MAX_WINDOW = timedelta(days=400)
 MAX_SL_THRESHOLD_S = 3600
+# Documented ranges of GET /api/v1/staffing/erlang (docs/security.md): a centre of up to 20,000 calls
+# an hour, calls up to an hour long, answer thresholds up to 10 minutes, patience 10 s to an hour.
+ERLANG_BOUNDS = {"arrivals_per_hour": 20_000, "aht": 3_600, "threshold": 600, "patience_min": 10, "patience": 3_600}
+STAFFING_TIME_LIMIT_S = 2.0  # CPU seconds one Erlang answer may take; past it: 422
+PLAN_TIME_LIMIT_S = 10.0  # CPU seconds a two-hour staffing plan (forecast + Erlang per interval) may take
 
 
 class ParamError(ValueError):
@@ -150,7 +155,7 @@ def staffing_document(stores: Stores, *, scope: str | None, at: str | None = Non
     code = _scope(scope)
     moment = parse_time(at, "at", stores.settings.tz) if at else now
     sl_target = _number(target, "target", low=0.01, high=0.999)
-    with stores.session() as session:
+    with stores.session() as session, staffing.time_limit(PLAN_TIME_LIMIT_S):
         _known(session, code)
         rows = staffing.plan(session, scope=code, now=moment, settings=stores.settings, target=sl_target)
     return {"scope": code, "now": moment.replace(tzinfo=UTC).isoformat(), "intervals": rows,
@@ -168,16 +173,17 @@ def erlang_document(*, arrivals_per_hour: str | float | None, aht: str | float |
             raise ParamError(field, f"{field} is required")
         return value
 
-    lam_h = num(arrivals_per_hour, "arrivals_per_hour", 0, 1e7)
-    aht_s = num(aht, "aht", 1, 86_400)
+    lam_h = num(arrivals_per_hour, "arrivals_per_hour", 0, ERLANG_BOUNDS["arrivals_per_hour"])
+    aht_s = num(aht, "aht", 1, ERLANG_BOUNDS["aht"])
     sl_target = num(target, "target", 0.01, 0.999)
-    threshold_s = num(threshold, "threshold", 0, MAX_SL_THRESHOLD_S)
-    patience_s = num(patience, "patience", 1, 86_400, required=False)
-    out = staffing.erlang_c_summary(lam_h, aht_s, sl_target, threshold_s)
-    if patience_s is not None:
-        lam = lam_h / 3600.0
-        n = staffing.required_erlang_a(lam, aht_s, patience_s, threshold_s, sl_target)
-        out["erlang_a"] = {"required_seats": n, **staffing.erlang_a(n, lam, aht_s, patience_s, threshold_s)}
+    threshold_s = num(threshold, "threshold", 0, ERLANG_BOUNDS["threshold"])
+    patience_s = num(patience, "patience", ERLANG_BOUNDS["patience_min"], ERLANG_BOUNDS["patience"], required=False)
+    with staffing.time_limit(STAFFING_TIME_LIMIT_S):
+        out = staffing.erlang_c_summary(lam_h, aht_s, sl_target, threshold_s)
+        if patience_s is not None:
+            lam = lam_h / 3600.0
+            n = staffing.required_erlang_a(lam, aht_s, patience_s, threshold_s, sl_target)
+            out["erlang_a"] = {"required_seats": n, **staffing.erlang_a(n, lam, aht_s, patience_s, threshold_s)}
     out["definitions_version"] = definitions.DEFINITIONS_VERSION
     return out
 
@@ -191,6 +197,11 @@ def _stores() -> Stores:
 @bp.errorhandler(ParamError)
 def _param_error(exc: ParamError):
     return jsonify(exc.as_dict()), 400
+
+
+@bp.errorhandler(staffing.TooLong)
+def _too_long(exc: staffing.TooLong):
+    return jsonify({"error": "computation over its CPU-time limit; narrow the inputs"}), 422
 
 
 @bp.get("/api/v1/kpi")

@@ -9,6 +9,10 @@ rates per second, datetimes naive UTC. Pure functions except ``plan`` (read-only
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +35,32 @@ STAFFED_STATES = ("ready", "ringing", "on_call", "hold", "acw")  # logged in and
 MAX_SEATS = 100_000
 
 
+# ---------------------------------------------------------------- time cap
+
+class TooLong(RuntimeError):
+    """A staffing computation ran past its time limit (see ``time_limit``)."""
+
+
+_deadline: ContextVar[float | None] = ContextVar("staffing_deadline", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Cap every Erlang computation inside the block at ``seconds`` of this thread's CPU time (raises
+    TooLong). CPU time, not wall time: a busy machine must not turn a normal request into a refusal."""
+    token = _deadline.set(time.thread_time() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _check_time() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.thread_time() > deadline:
+        raise TooLong("staffing computation over its time limit")
+
+
 # ---------------------------------------------------------------- Erlang C
 
 def erlang_b(agents: int, erlangs: float) -> float:
@@ -38,6 +68,8 @@ def erlang_b(agents: int, erlangs: float) -> float:
     b = 1.0
     for n in range(1, agents + 1):
         b = erlangs * b / (n + erlangs * b)
+        if not n & 0xFFFF:
+            _check_time()
     return b
 
 
@@ -76,6 +108,7 @@ def required_erlang_c(erlangs: float, aht_s: float, threshold_s: float, target: 
     n = max(1, math.floor(erlangs) + 1)
     while service_level_erlang_c(n, erlangs, aht_s, threshold_s) < target and n < MAX_SEATS:
         n += 1
+        _check_time()
     return n
 
 
@@ -109,6 +142,8 @@ def _erlang_a_state(agents: int, lam: float, mu: float, theta: float) -> np.ndar
         if (step < 0 and logs[-1] < top - 40.0) or j > 200_000:
             break
         j += 1
+        if not j & 0xFFF:
+            _check_time()
     arr = np.array(logs)
     arr = np.exp(arr - arr.max())
     return arr / arr.sum()
@@ -135,7 +170,9 @@ def _served_within(agents: int, mu: float, theta: float, queue_len: int, thresho
         prev[1:] = v[:-1]
         return r * (prev - v) - theta * v
 
-    for _ in range(steps):
+    for step in range(steps):
+        if not step & 0xFF:
+            _check_time()
         k1 = deriv(u)
         k2 = deriv(u + 0.5 * h * k1)
         k3 = deriv(u + 0.5 * h * k2)

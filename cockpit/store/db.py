@@ -115,12 +115,15 @@ class Stores:
                 conn.execute(text("SELECT 1"))
             out["database"] = {"ok": True, "dialect": self.dialect}
         except Exception as exc:  # noqa: BLE001 - health must report, not raise
-            out["database"] = {"ok": False, "error": str(exc)[:200]}
+            # the class only: a message names hosts, ports and users (logged here, never served)
+            log.warning("health: database unreachable: %s", exc)
+            out["database"] = {"ok": False, "error": exc.__class__.__name__}
         try:
             self.redis.ping()
             out["redis"] = {"ok": True, "embedded": hasattr(self.redis, "_cockpit_embedded_server")}
         except Exception as exc:  # noqa: BLE001
-            out["redis"] = {"ok": False, "error": str(exc)[:200]}
+            log.warning("health: redis unreachable: %s", exc)
+            out["redis"] = {"ok": False, "error": exc.__class__.__name__}
         out["ok"] = out["database"]["ok"] and out["redis"]["ok"]
         return out
 

@@ -224,6 +224,8 @@ class ApiToken(Base):
     scopes: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class CallRollup(Base):
@@ -388,3 +390,8 @@ class AlertEvent(Base):
     actor: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+# Access-control tables (users, sessions, kiosk links, audit) live with their code; importing them
+# here puts them on the one metadata that create_all, Alembic and the tests use.
+from cockpit.auth import models as _auth_models  # noqa: E402,F401

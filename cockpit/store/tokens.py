@@ -1,11 +1,14 @@
-"""API bearer tokens: created once (shown once), stored as SHA-256, scoped to region codes."""
+"""API bearer tokens: created once (shown once), stored as SHA-256, scoped to region codes.
+
+A token may expire (``expires_at``); ``last_used_at`` is kept (written at most once a minute).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,21 +22,55 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(session: Session, name: str, scopes: Sequence[str]) -> str:
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def create(session: Session, name: str, scopes: Sequence[str], *, expires_at: datetime | None = None) -> str:
     """Create a token for ``scopes`` (region codes) and return its plain text (not stored)."""
     if not scopes:
         raise ValueError("a token needs at least one scope")
+    if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
+        raise ValueError(f"a token named {name!r} exists")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=_hash(token), scopes=list(scopes),
-                         created_at=datetime.now(UTC).replace(tzinfo=None)))
+    session.add(ApiToken(name=name, token_hash=_hash(token), scopes=list(scopes), created_at=_now(),
+                         expires_at=expires_at))
     session.flush()
     return token
 
 
-def verify(session: Session, token: str) -> ApiToken | None:
-    """The live token matching ``token``, or None."""
+def verify(session: Session, token: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The live (not revoked, not expired) token matching ``token``, or None. Notes its last use."""
+    if not token or len(token) > 256:
+        return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
-    return row if row is not None and row.revoked_at is None else None
+    now = now or _now()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= timedelta(seconds=60):
+        row.last_used_at = now
+    return row
+
+
+def listing(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def revoke(session: Session, name: str) -> ApiToken:
+    row = session.scalar(select(ApiToken).where(ApiToken.name == name))
+    if row is None:
+        raise ValueError(f"no token named {name!r}")
+    row.revoked_at = row.revoked_at or _now()
+    return row
+
+
+def as_dict(row: ApiToken) -> dict:
+    def iso(value):
+        return value.isoformat() + "Z" if value else None
+
+    return {"name": row.name, "scopes": list(row.scopes), "created_at": iso(row.created_at),
+            "expires_at": iso(row.expires_at), "last_used_at": iso(row.last_used_at),
+            "revoked_at": iso(row.revoked_at)}
 
 
 def ancestors(session: Session, code: str) -> list[str]:

@@ -228,7 +228,7 @@ def _fmt(moment: datetime | None, tz) -> str | None:
 
 def _row(t: Ticket, tz) -> dict[str, Any]:
     return {
-        "ticket_id": t.ticket_id, "ticket_link": f"[{t.ticket_id}](/tickets/{t.ticket_id})",
+        "ticket_id": t.ticket_id,
         "created_at": _fmt(t.created_at, tz), "district": t.district, "category": t.category, "unit": t.unit,
         "status": t.status, "due_at": _fmt(t.due_at, tz), "closed_at": _fmt(t.closed_at, tz),
         "returns": t.returns, "transfers": t.transfers, "satisfaction": t.satisfaction, "channel": t.channel,
@@ -460,16 +460,27 @@ def ticket_view(stores, ticket_id: str, *, now: datetime | None = None) -> dict[
         }
 
 
-def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, by: str, note: str = "", to: str = "",
+def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, principal, note: str = "", to: str = "",
                  due: datetime | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """A supervisor's action on one alert from a ticket page; returns (fresh ticket view, error).
 
-    ``action`` is 'ack', 'escalate' or 'resolve'. A refused action returns its reason as the
-    error and changes nothing.
+    ``action`` is 'ack', 'escalate' or 'resolve'. The actor is ``principal`` (cockpit.auth), who
+    needs the ``act`` permission over the alert's city and district. A refused action returns its
+    reason as the error and changes nothing; it is audited either way.
     """
+    from cockpit.auth import audit
+    from cockpit.auth.principal import AccessDenied
+    from cockpit.auth.scope import covers_place
+
     error = None
+    by = principal.label
     try:
         with stores.session() as session:
+            principal.require("act")
+            alert = alerts.get(session, alert_id)
+            if alert is None or not covers_place(session, principal.scopes, alert.city, alert.district):
+                raise AccessDenied("not found", status=404)
+            audit.record_for(session, principal, f"alert_{action}"[:32], target=str(alert_id))
             if action == "ack":
                 alerts.acknowledge(session, alert_id, by=by)
             elif action == "escalate":
@@ -480,16 +491,33 @@ def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, by: str,
                 raise alerts.AlertError(f"unknown action {action!r}")
     except alerts.AlertError as exc:
         error = str(exc)
+    except AccessDenied as exc:
+        with stores.session() as session:
+            audit.record_for(session, principal, f"alert_{action}"[:32], target=str(alert_id), outcome="denied")
+        error = "无权操作此告警 / not allowed" if exc.status != 404 else "告警不存在 / no such alert"
     return ticket_view(stores, ticket_id), error
 
 
-def act_on_alerts(stores, alert_ids: list[int], *, action: str, by: str, note: str = "", to: str = "",
+def act_on_alerts(stores, alert_ids: list[int], *, action: str, principal, note: str = "", to: str = "",
                   kind: str = "user", due: datetime | None = None) -> tuple[int, str | None]:
     """A supervisor's action from the inbox on one alert ('ack', 'assign', 'escalate', 'resolve')
-    or several ('bulk_ack': the firing ones among them). ``by`` is the acting user, passed in by the
-    HTTP/callback layer (the logged-in user once logins exist). Returns (alerts changed, error)."""
+    or several ('bulk_ack': the firing ones among them). The actor is ``principal`` (cockpit.auth),
+    who needs the ``act`` permission over every alert's city and district; each action is audited.
+    Returns (alerts changed, error)."""
+    from cockpit.auth import audit
+    from cockpit.auth.principal import AccessDenied
+    from cockpit.auth.scope import covers_place
+
+    by = principal.label
     try:
         with stores.session() as session:
+            principal.require("act")
+            for alert_id in alert_ids:
+                alert = alerts.get(session, int(alert_id))
+                if alert is None or not covers_place(session, principal.scopes, alert.city, alert.district):
+                    raise AccessDenied("not found", status=404)
+            for alert_id in alert_ids:
+                audit.record_for(session, principal, f"alert_{action}"[:32], target=str(alert_id))
             if action == "bulk_ack":
                 return len(alerts.acknowledge_many(session, alert_ids, by=by)["acknowledged"]), None
             if len(alert_ids) != 1:
@@ -507,10 +535,21 @@ def act_on_alerts(stores, alert_ids: list[int], *, action: str, by: str, note: s
                 raise alerts.AlertError(f"unknown action {action!r}")
     except alerts.AlertError as exc:
         return 0, str(exc)
+    except AccessDenied:
+        with stores.session() as session:
+            audit.record_for(session, principal, f"alert_{action}"[:32], target=",".join(map(str, alert_ids))[:256],
+                             outcome="denied")
+        return 0, "alert not found"
     return 1, None
 
 
 # --- export ---------------------------------------------------------------------------------
+
+
+def spreadsheet_cell(value):
+    from cockpit.auth.sanitize import spreadsheet_cell as neutralise
+
+    return neutralise(value)
 
 
 def export_rows(stores, query: dict[str, str], *, sort_model: list | None = None) -> Iterator[list]:
@@ -525,7 +564,7 @@ def export_rows(stores, query: dict[str, str], *, sort_model: list | None = None
             effective = _apply_alert(session, flt, timeutil.utcnow())
             rows = session.scalars(select(Ticket).where(*_conditions(effective)).order_by(*_order(sort_model))
                                    .offset(offset).limit(EXPORT_CHUNK)).all()
-        yield from ([_fmt(getattr(t, c), settings.tz) if c in TIME_COLUMNS else getattr(t, c)
+        yield from ([_fmt(getattr(t, c), settings.tz) if c in TIME_COLUMNS else spreadsheet_cell(getattr(t, c))
                      for c in EXPORT_COLUMNS] for t in rows)
         offset += len(rows)
         if len(rows) < EXPORT_CHUNK:
@@ -546,11 +585,18 @@ def export_xlsx(stores, query: dict[str, str], *, sort_model: list | None = None
     """``export_rows`` as an Excel workbook (one sheet; openpyxl's write-only mode keeps memory flat
     while rows are added; the zip itself is built in memory, capped by EXPORT_MAX_ROWS)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("tickets")
     for row in export_rows(stores, query, sort_model=sort_model):
-        sheet.append(row)
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text, never a formula, whatever it starts with
+            cells.append(cell)
+        sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,0 +1,68 @@
+"""The admin page: users, API tokens, kiosk links and the audit log (read-only; changes go through the CLI).
+
+``GET /admin`` renders plain server-side HTML (every value escaped); ``GET /admin/api/audit`` gives
+the audit log as JSON (``?limit=&actor=&action=``). Both need the ``admin`` permission (policy).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from markupsafe import escape
+
+from cockpit.auth import audit, kiosk, users
+from cockpit.store import tokens
+
+bp = Blueprint("cockpit_admin", __name__)
+
+
+def _stores():
+    return current_app.config["COCKPIT_STORES"]
+
+
+def _limit() -> int:
+    try:
+        return max(1, min(int(request.args.get("limit", "200")), 5000))
+    except ValueError:
+        return 200
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape('' if v is None else v)}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f'<table class="ck-table ck-admin-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+@bp.get("/admin")
+def admin_page():
+    with _stores().session() as session:
+        user_rows = [[u["username"], u["role"], u["scope"], "disabled" if u["disabled"] else "active",
+                      u["last_login_at"], u["locked_until"]] for u in map(users.as_dict, users.listing(session))]
+        token_rows = [[t["name"], ",".join(t["scopes"]), t["created_at"], t["expires_at"], t["last_used_at"],
+                       t["revoked_at"]] for t in map(tokens.as_dict, tokens.listing(session))]
+        kiosk_rows = [[k.id, k.name, k.scope, k.created_by, k.created_at, k.last_used_at, k.revoked_at]
+                      for k in kiosk.listing(session)]
+        audit_rows = [[a["at"], a["actor"], a["actor_kind"], a["action"], a["target"], a["outcome"], a["ip"]]
+                      for a in map(audit.as_dict, audit.listing(session, limit=_limit(),
+                                                               actor=request.args.get("actor") or None,
+                                                               action=request.args.get("action") or None))]
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Cockpit admin</title>'
+            '<link rel="stylesheet" href="/assets/cockpit.css"><link rel="stylesheet" href="/assets/login.css">'
+            '</head><body><main class="ck-page ck-admin"><h1>管理 · Admin</h1>'
+            '<p><a href="/logout">退出登录 · Log out</a></p>'
+            f'<h2>用户 · Users</h2>{_table(["user", "role", "scope", "state", "last login", "locked until"], user_rows)}'
+            f'<h2>API 令牌 · Tokens</h2>{_table(["name", "scopes", "created", "expires", "last used", "revoked"], token_rows)}'
+            f'<h2>大屏链接 · Kiosk links</h2>'
+            f'{_table(["id", "name", "scope", "by", "created", "last used", "revoked"], kiosk_rows)}'
+            f'<h2 id="audit">审计日志 · Audit log</h2>'
+            f'{_table(["at (UTC)", "actor", "kind", "action", "target", "outcome", "from"], audit_rows)}'
+            '</main></body></html>')
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/admin/api/audit")
+def audit_json():
+    with _stores().session() as session:
+        rows = audit.listing(session, limit=_limit(), actor=request.args.get("actor") or None,
+                             action=request.args.get("action") or None)
+        return jsonify({"audit": [audit.as_dict(r) for r in rows]})

@@ -1,0 +1,68 @@
+"""Kiosk links: a wall screen runs for months on one URL, bound to one scope and to aggregate pages.
+
+The URL is ``/kiosk/<id>.<secret>``: the secret is random (256 bits) and stored only as SHA-256,
+so the link cannot be forged or guessed; revoking it deletes its sessions, so the screen's next
+refresh (every few seconds) is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cockpit.auth.audit import utcnow
+from cockpit.auth.models import KioskLink, WebSession
+
+PAGES = ("/wall/", "/province/", "/playlist")  # the only pages a kiosk may open (aggregates only)
+
+
+class KioskError(ValueError):
+    pass
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(session: Session, *, scope: str, name: str | None = None, created_by: str | None = None) -> tuple[KioskLink, str]:
+    """A new link for ``scope``; returns the row and the path ``/kiosk/<id>.<secret>`` (shown once)."""
+    if not scope or scope == "*" or len(scope) > 32:
+        raise KioskError("scope: one region code")
+    secret = secrets.token_urlsafe(32)
+    link = KioskLink(name=(name or f"kiosk-{scope}")[:64], scope=scope, secret_hash=_hash(secret),
+                     created_at=utcnow(), created_by=created_by)
+    session.add(link)
+    session.flush()
+    return link, f"/kiosk/{link.id}.{secret}"
+
+
+def verify(session: Session, token: str) -> KioskLink | None:
+    """The live link for a ``<id>.<secret>`` token, or None."""
+    ident, _, secret = (token or "").partition(".")
+    if not ident.isdigit() or not secret or len(secret) > 128:
+        return None
+    link = session.get(KioskLink, int(ident))
+    if link is None or link.revoked_at is not None:
+        return None
+    return link if hmac.compare_digest(link.secret_hash, _hash(secret)) else None
+
+
+def revoke(session: Session, link_id: int) -> KioskLink:
+    link = session.get(KioskLink, link_id)
+    if link is None:
+        raise KioskError(f"no kiosk link {link_id}")
+    link.revoked_at = link.revoked_at or utcnow()
+    session.execute(delete(WebSession).where(WebSession.kiosk_id == link_id))
+    return link
+
+
+def listing(session: Session) -> list[KioskLink]:
+    return list(session.scalars(select(KioskLink).order_by(KioskLink.id)))
+
+
+def allows_path(path: str) -> bool:
+    return path == "/playlist" or any(path.startswith(p) for p in PAGES if p.endswith("/"))
