@@ -9,15 +9,17 @@ import pytest
 
 from bench.screens import App, find_prop
 from callbacks import shared_payload
+from tests.login import client_for, csrf_of
 
 
 def _client(app):
-    client = app.server.test_client()
+    client = client_for(app)  # a logged-in screen (every route needs a session or a token)
     return client, App(client.get("/_dash-dependencies").get_json())
 
 
 def _post(client, body: bytes) -> dict:
-    resp = client.post("/_dash-update-component", data=body, content_type="application/json")
+    resp = client.post("/_dash-update-component", data=body, content_type="application/json",
+                       headers={"X-CSRFToken": csrf_of(client)})
     assert resp.status_code == 200
     return resp.get_json()
 
