@@ -7,6 +7,7 @@ import logging
 from dash import ClientsideFunction, Dash, Input, Output, State
 
 from cockpit.views import province
+from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.province import province_update
@@ -45,6 +46,7 @@ def register(app: Dash, stores: Stores) -> None:
     )
     def refresh_province(request, metric, config, meta, map_sig):
         """Interval tick or metric choice -> city map, province totals, league table (last good values kept on failure)."""
+        require_region(stores, (config or {}).get("code"))  # a crafted callback for another region: 403
         return province_outputs(stores, request, metric, config, meta, map_sig)
 
     app.clientside_callback(

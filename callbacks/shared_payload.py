@@ -35,6 +35,8 @@ from dash import Dash, no_update
 from dash._utils import to_json
 from flask import Response, request
 
+from cockpit.auth.principal import AccessDenied
+from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
 from layouts import ids
 
@@ -151,6 +153,7 @@ class SharedPayloads:
         previous_sig = state[2].get("value") if len(state) > 2 else None
         if not isinstance(config, dict) or "code" not in config or "lang" not in config:
             return None
+        require_region(self.stores, config["code"])  # another region's screen: 403 (cockpit.auth), never shared
         where = kind.indexes(outs)
         map_index, sig_index, _ = where
         outputs = self.payload(kind, config, mode, where)
@@ -180,6 +183,8 @@ def register(app: Dash, stores: Stores, kinds: list[Kind]) -> None:
         try:
             body = request.get_json(silent=True)
             return shared.answer(body) if isinstance(body, dict) else None
+        except AccessDenied:
+            raise  # answered 403 by the access error handler
         except Exception:  # noqa: BLE001 - the screen's own callback answers instead (last good values)
             log.exception("shared screen payload failed; answering through the callback")
             return None

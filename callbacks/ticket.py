@@ -17,10 +17,13 @@ from layouts.ticket import ACTION_PAST, action_error, check_action, ticket_body
 def register(app: Dash, stores: Stores) -> None:
     settings = stores.settings
 
-    @app.callback(Output(ids.TK_BODY, "children"), Input(ids.TK_ID, "data"), State(ids.LANG_STORE, "data"))
-    def show_ticket(ticket_id, lang):
-        """Ticket page render -> timeline, clocks, map, related tickets, alerts."""
-        return ticket_body(drill.ticket_view(stores, ticket_id), lang or settings.language, settings.tz)
+    @app.callback(Output(ids.TK_BODY, "children"), Input(ids.TK_ID, "data"), State(ids.TK_UNMASK, "data"),
+                  State(ids.LANG_STORE, "data"))
+    def show_ticket(ticket_id, unmask, lang):
+        """Ticket page render -> timeline, clocks, map, related tickets, alerts; personal data masked
+        unless the page asked to unmask (a permission, audited; cockpit.views.drill.ticket_view)."""
+        return ticket_body(drill.ticket_view(stores, ticket_id, unmask=bool(unmask)), lang or settings.language,
+                           settings.tz)
 
     @app.callback(Output(ids.TK_BODY, "children", allow_duplicate=True), Output(ids.TK_MESSAGE, "children"),
                   Output(ids.TK_NOTE, "value"),

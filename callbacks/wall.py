@@ -11,6 +11,7 @@ import logging
 from dash import ALL, Dash, Input, Output, State, ClientsideFunction
 
 from cockpit.views import wall
+from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.wall import WALL_PANELS, wall_update
@@ -47,6 +48,7 @@ def register(app: Dash, stores: Stores) -> None:
     )
     def refresh_wall(request, mode, config, meta, map_sig):
         """Interval tick or map mode -> every panel of the city wall (last good values kept on failure)."""
+        require_region(stores, (config or {}).get("code"))  # a crafted callback for another region: 403
         return wall_outputs(stores, request, mode, config, meta, map_sig)
 
     # The refresh gate: an interval tick requests a refresh only when the last one was answered

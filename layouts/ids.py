@@ -66,6 +66,7 @@ SUP_PAGE_IDS = "sup-page-ids"
 SUP_ACTION = "sup-action"  # pattern id type: {"type": SUP_ACTION, "action": "ack"|"assign"|"escalate"|"resolve"|"bulk_ack"}
 
 TK_ID = "tk-id"
+TK_UNMASK = "tk-unmask"  # True when the page was opened with ?unmask=1 (a permission, audited)
 TK_BODY = "tk-body"
 TK_MESSAGE = "tk-message"
 TK_NOTE = "tk-note"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from datetime import UTC, datetime
 
 import dash_leaflet as dl
@@ -48,6 +50,9 @@ register({
     "tk.category": {"zh": "类别", "en": "Category"},
     "tk.address": {"zh": "地址", "en": "Address"},
     "tk.caller": {"zh": "来电人", "en": "Caller"},
+    "tk.masked_note": {"zh": "个人信息默认脱敏显示。", "en": "Personal data is masked by default."},
+    "tk.unmask": {"zh": "显示完整信息（将记入审计日志）", "en": "Show personal data (recorded in the audit log)"},
+    "tk.mask": {"zh": "恢复脱敏显示", "en": "Mask personal data again"},
     "tk.history": {"zh": "处理记录", "en": "History"},
     "tk.system": {"zh": "系统", "en": "system"},
     "tk.district": {"zh": "区县", "en": "District"},
@@ -92,9 +97,15 @@ def ticket_page(ctx: PageContext, ticket_id: str) -> html.Div:
     the body, so what was typed survives a redraw) right after the alert cards."""
     lang = ctx.lang
     other = "en" if lang == "zh" else "zh"
+    path = "/tickets/" + quote(ticket_id, safe="")
+    unmask = ctx.query.get("unmask") == "1"
+    privacy = html.A(t("tk.mask" if unmask else "tk.unmask", lang), className="ck-tk-unmask",
+                     href=f"{path}?lang={lang}" if unmask else f"{path}?unmask=1&lang={lang}")
     return html.Div([
-        header(f"{t('tk.title', lang)} {ticket_id}", lang, switch_href=f"/tickets/{ticket_id}?lang={other}"),
+        header(f"{t('tk.title', lang)} {ticket_id}", lang, switch_href=f"{path}?lang={other}"),
         dcc.Store(id=ids.TK_ID, data=ticket_id),
+        dcc.Store(id=ids.TK_UNMASK, data=unmask),
+        html.P([t("tk.masked_note", lang), " ", privacy], className="ck-tk-privacy"),
         html.Div(id=ids.TK_MESSAGE, className="ck-tk-message"),
         html.Div(id=ids.TK_BODY, className="ck-tk-body"),
         html.Div([

@@ -75,3 +75,46 @@ def require_place(session: Session, principal: Principal, city: str | None, dist
     """Raise AccessDenied unless the row is in scope: 404 by default, so others' ids are not confirmed."""
     if not covers_place(session, principal.scopes, city, district):
         raise AccessDenied("not found", status=404 if hidden else 403)
+
+
+# ------------------------------------------------------------------ SQL: rows inside a principal's scope
+
+Restriction = tuple[tuple[str, tuple[str, ...]], ...]  # (("city", codes) | ("district", codes), ...)
+
+
+def restriction(session: Session, principal: Principal) -> Restriction | None:
+    """The principal's scopes as SQL-ready parts (None: everywhere). Read-only."""
+    from cockpit.store.regions import resolve_scope
+
+    if principal.role == "system" or "*" in principal.scopes:
+        return None
+    parts = []
+    for code in principal.scopes:
+        resolved = resolve_scope(session, code)
+        if resolved.district_codes:
+            parts.append(("district", tuple(resolved.district_codes)))
+        else:
+            parts.append(("city", tuple(resolved.city_codes)))
+    return tuple(parts)
+
+
+def condition(restrict: Restriction | None, city_column, district_column):
+    """An SQL condition keeping rows (tickets, alerts) inside ``restrict``; None when unrestricted."""
+    from sqlalchemy import false, or_
+
+    if restrict is None:
+        return None
+    parts = [(district_column.in_(codes) if kind == "district" else city_column.in_(codes))
+             for kind, codes in restrict if codes]
+    return or_(*parts) if parts else false()
+
+
+def require_query_places(session: Session, principal: Principal, query) -> None:
+    """A query naming a city or district outside the scope is refused (403), whichever path sent it."""
+    for key in ("city", "district", "scope"):
+        code = (query or {}).get(key)
+        if code:
+            from cockpit.store.regions import scope_level
+
+            if scope_level(session, str(code)) is not None:
+                require_code(session, principal, str(code))

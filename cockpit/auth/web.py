@@ -95,6 +95,29 @@ def current_principal() -> Principal:
     return SYSTEM
 
 
+def require_region(stores, code: str | None) -> None:
+    """Raise AccessDenied (403) unless the caller covers region ``code`` (no-op outside a request)."""
+    from cockpit.auth.scope import require_code
+
+    principal = current_principal()
+    if principal.role == "system":
+        return
+    with stores.session() as session:
+        require_code(session, principal, code)
+
+
+def visible_scope(stores, default: str) -> str | None:
+    """The region a list of places (the home page) is drawn for: ``default`` (the province) when the
+    caller covers it, else the caller's own city; None for a district (no list of cities to show)."""
+    from cockpit.auth.scope import covers_code
+
+    principal = current_principal()
+    with stores.session() as session:
+        if covers_code(session, principal.scopes, default):
+            return default
+        return principal.scope if policy.level_of(principal.scope, session) == "city" else None
+
+
 def client_ip() -> str:
     return request.remote_addr or "-"
 

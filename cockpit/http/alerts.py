@@ -61,11 +61,19 @@ def list_document(stores: Stores, args) -> dict:
     tz = stores.settings.tz
     since = parse_time(args["since"], "since", tz) if args.get("since") else None
     until = parse_time(args["until"], "until", tz) if args.get("until") else None
+    from cockpit.auth.scope import covers_place
+    from cockpit.auth.web import current_principal
+
+    principal = current_principal()
+    scope = args.get("scope") or None
+    if scope is None and principal.role != "system" and "*" not in principal.scopes and len(principal.scopes) == 1:
+        scope = principal.scope  # one's own region (the guard refused a scope outside it)
     with stores.session() as session:
-        rows = alerts.list_alerts(session, scope=args.get("scope") or None, state=state, rule=rule, since=since,
+        rows = alerts.list_alerts(session, scope=scope, state=state, rule=rule, since=since,
                                   until=until, limit=_int("limit", 200, 1, alerts.MAX_LIMIT),
                                   offset=_int("offset", 0, 0, 10**9))
-        return {"alerts": [alerts.as_dict(a) for a in rows]}
+        return {"alerts": [alerts.as_dict(a) for a in rows
+                           if covers_place(session, principal.scopes, a.city, a.district)]}
 
 
 @bp.get("/api/v1/alerts")
@@ -75,9 +83,12 @@ def list_alerts():
 
 @bp.get("/api/v1/alerts/<int:alert_id>")
 def get_alert(alert_id: int):
+    from cockpit.auth.scope import covers_place
+    from cockpit.auth.web import current_principal
+
     with _stores().session() as session:
         alert = alerts.get(session, alert_id)
-        if alert is None:
+        if alert is None or not covers_place(session, current_principal().scopes, alert.city, alert.district):
             return jsonify({"error": f"no alert {alert_id}"}), 404
         return jsonify({**alerts.as_dict(alert), "history": alerts.events_of(session, alert_id)})
 

@@ -70,6 +70,8 @@ class TicketFilter:
     items_alert: int | None = None  # the tickets inside this alert (alert_items)
     items_rule: str | None = None  # the tickets inside the alerts of this rule ...
     items_state: str | None = None  # ... in this state ('open' = any open state; None = any)
+    # The caller's scope (cockpit.auth.scope.restriction): ANDed to every query; None = everywhere.
+    restrict: tuple | None = None
 
 
 def _local_day(text: str | None, tz, *, end: bool = False) -> datetime | None:
@@ -83,6 +85,25 @@ def _local_day(text: str | None, tz, *, end: bool = False) -> datetime | None:
     if end:
         day += timedelta(days=1)
     return timeutil.naive_utc(datetime.combine(day, time(0)), tz)
+
+
+def _caller(principal=None):
+    """The principal a read or write runs for: the one given, else the request's (the system outside
+    a request: CLI, jobs)."""
+    if principal is not None:
+        return principal
+    from cockpit.auth.web import current_principal
+
+    return current_principal()
+
+
+def scoped_filter(session: Session, query: dict[str, str], settings: Settings, principal=None) -> TicketFilter:
+    """``filter_from_query`` limited to the caller's scope; a query naming a place outside it -> 403."""
+    from cockpit.auth.scope import require_query_places, restriction
+
+    principal = _caller(principal)
+    require_query_places(session, principal, query)
+    return replace(filter_from_query(query, settings), restrict=restriction(session, principal))
 
 
 def filter_from_query(query: dict[str, str], settings: Settings) -> TicketFilter:
@@ -131,8 +152,13 @@ def _apply_alert(session: Session, flt: TicketFilter, now: datetime) -> TicketFi
 
 
 def _conditions(flt: TicketFilter) -> list:
+    from cockpit.auth.scope import condition
+
     t = Ticket
     conds = []
+    in_scope = condition(flt.restrict, t.city, t.district)
+    if in_scope is not None:
+        conds.append(in_scope)
     if flt.ticket_ids is not None:
         conds.append(t.ticket_id.in_(list(flt.ticket_ids)) if flt.ticket_ids else t.ticket_id.is_(None))
     if flt.items_alert is not None:
@@ -263,8 +289,8 @@ def tickets_page(session: Session, flt: TicketFilter, *, start_row: int, end_row
 def grid_rows(stores, query: dict[str, str], request: dict | None) -> dict[str, Any]:
     """The grid callback's one call: a block of rows for the URL query and AG Grid's request."""
     request = request or {}
-    flt = filter_from_query(query, stores.settings)
     with stores.session() as session:
+        flt = scoped_filter(session, query, stores.settings)
         return tickets_page(session, flt, start_row=request.get("startRow", 0),
                             end_row=request.get("endRow", 100), sort_model=request.get("sortModel"),
                             filter_model=request.get("filterModel"), settings=stores.settings)
@@ -342,8 +368,12 @@ def supervise_view(stores, query: dict[str, str], *, now: datetime | None = None
     the alerts matching the filters, the selected alert, facets, breadcrumb, region names."""
     settings = stores.settings
     now_n = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
-    flt = filter_from_query(query, settings)
+    principal = _caller()
+    with stores.session() as session:
+        flt = scoped_filter(session, query, settings, principal)
     scope = query.get("district") or query.get("city") or None
+    if scope is None and principal.role != "system" and "*" not in principal.scopes:
+        scope = principal.scope  # the inbox of one's own region
     state = query.get("state") or "open"
     rule = query.get("rule") if query.get("rule") in RULE_NAMES else None
     page = int(query["page"]) if str(query.get("page") or "").isdigit() else 0
@@ -353,6 +383,8 @@ def supervise_view(stores, query: dict[str, str], *, now: datetime | None = None
                            since=flt.created_from, until=flt.created_to, limit=INBOX_PAGE, offset=page * INBOX_PAGE)
         rows = box.pop("items")
         selected = alerts.get(session, flt.alert) if flt.alert is not None else None
+        if selected is not None and not _alert_in_scope(session, principal, selected):
+            selected = None
         effective = _apply_alert(session, flt, now_n)
         facet = facets(session, flt, now=now_n)
         cities, districts = known_places(session, flt.city, now=now_n, district=flt.district)
@@ -380,7 +412,32 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else (b - a).total_seconds()
 
 
-def related_tickets(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+def _alert_in_scope(session: Session, principal, alert) -> bool:
+    from cockpit.auth.scope import covers_place
+
+    return covers_place(session, principal.scopes, alert.city, alert.district)
+
+
+def mask_ticket(data: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's personal data masked for display: the caller (a number 138****1234, a name 张**),
+    and phone, ID and bank-card numbers inside the text and the address."""
+    from cockpit.privacy import mask_address, mask_text
+
+    out = dict(data)
+    caller = out.get("caller")
+    if caller:
+        digits = caller.replace(" ", "").replace("-", "")
+        out["caller"] = mask_text(caller) if any(ch.isdigit() for ch in digits) and mask_text(caller) != caller \
+            else (caller[0] + "*" * max(1, len(caller) - 1) if len(caller) > 1 else "*")
+    for key in ("text", "resolution"):
+        if isinstance(out.get(key), str):
+            out[key] = mask_text(out[key])
+    if isinstance(out.get("address"), str):
+        out["address"] = mask_address(out["address"])
+    return out
+
+
+def related_tickets(session: Session, ticket: Ticket, *, principal=None) -> list[dict[str, Any]]:
     """Tickets of the same city with the same normalised address or the same (unmasked) caller,
     created within RELATED_DAYS of this one; newest first, at most RELATED_LIMIT."""
     if ticket.created_at is None:
@@ -394,6 +451,11 @@ def related_tickets(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     if not same:
         return []
     span = timedelta(days=RELATED_DAYS)
+    from cockpit.auth.scope import condition, restriction
+
+    in_scope = condition(restriction(session, _caller(principal)), Ticket.city, Ticket.district)
+    if in_scope is not None:
+        same = [and_(in_scope, or_(*same))]
     rows = session.scalars(
         select(Ticket).where(Ticket.city == ticket.city, Ticket.ticket_id != ticket.ticket_id,
                              Ticket.created_at >= ticket.created_at - span, Ticket.created_at <= ticket.created_at + span,
@@ -411,7 +473,8 @@ def related_tickets(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
     return out
 
 
-def ticket_view(stores, ticket_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
+def ticket_view(stores, ticket_id: str, *, now: datetime | None = None, principal=None,
+                unmask: bool = False) -> dict[str, Any] | None:
     """Everything /tickets/<id> shows, or None for an unknown ticket.
 
     ``steps``: each step in time order with ``since_prev_s`` and ``since_created_s``;
@@ -419,11 +482,17 @@ def ticket_view(stores, ticket_id: str, *, now: datetime | None = None) -> dict[
     ``related``: same address or caller; ``alerts``: this ticket's alerts with their history.
     Times are naive UTC datetimes (the layout formats them). Read-only.
     """
+    from cockpit.auth import audit
+    from cockpit.auth.scope import covers_place
+
     now_n = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
+    principal = _caller(principal)
     with stores.session() as session:
         ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            return None
+        if ticket is None or not covers_place(session, principal.scopes, ticket.city, ticket.district):
+            return None  # another region's ticket is 'not found', like an unknown one
+        if principal.role != "system":
+            audit.record_for(session, principal, "unmask" if unmask else "ticket_view", target=ticket_id)
         steps = session.scalars(select(TicketStep).where(TicketStep.ticket_id == ticket_id)
                                 .order_by(TicketStep.occurred_at, TicketStep.id)).all()
         timeline, prev = [], None
@@ -447,11 +516,16 @@ def ticket_view(stores, ticket_id: str, *, now: datetime | None = None) -> dict[
             "open_for_s": _seconds(ticket.created_at, now_n) if open_ else None,
             "closed_in_s": _seconds(ticket.created_at, ticket.closed_at) if not open_ else None,
         }
-        alert_rows = alerts.for_ticket(session, ticket_id)
+        alert_rows = [a for a in alerts.for_ticket(session, ticket_id) if _alert_in_scope(session, principal, a)]
         data = {c.name: getattr(ticket, c.name) for c in Ticket.__table__.columns}
+        if unmask:
+            principal.require("unmask")
+        else:
+            data = mask_ticket(data)
         names = region_names(session, [ticket.city, ticket.district or ""])
         return {
-            "ticket": data, "steps": timeline, "clocks": clocks, "related": related_tickets(session, ticket),
+            "ticket": data, "steps": timeline, "clocks": clocks,
+            "related": related_tickets(session, ticket, principal=principal), "masked": not unmask,
             "alerts": [{**alerts.as_dict(a), "history": alerts.events_of(session, a.id)} for a in alert_rows],
             "names": names,
             "breadcrumb": breadcrumb(session, stores.settings, city=ticket.city, district=ticket.district,
@@ -556,7 +630,8 @@ def export_rows(stores, query: dict[str, str], *, sort_model: list | None = None
     """The filtered ticket set as rows (header first), in the grid's order, EXPORT_CHUNK rows per
     query (offset paging on a stable order); at most EXPORT_MAX_ROWS rows. Times local (settings.tz)."""
     settings = stores.settings
-    flt = filter_from_query(query, settings)
+    with stores.session() as session:
+        flt = scoped_filter(session, query, settings)
     yield list(EXPORT_COLUMNS)
     offset = 0
     while offset < EXPORT_MAX_ROWS:
@@ -564,8 +639,10 @@ def export_rows(stores, query: dict[str, str], *, sort_model: list | None = None
             effective = _apply_alert(session, flt, timeutil.utcnow())
             rows = session.scalars(select(Ticket).where(*_conditions(effective)).order_by(*_order(sort_model))
                                    .offset(offset).limit(EXPORT_CHUNK)).all()
-        yield from ([_fmt(getattr(t, c), settings.tz) if c in TIME_COLUMNS else spreadsheet_cell(getattr(t, c))
-                     for c in EXPORT_COLUMNS] for t in rows)
+        for t in rows:  # personal data masked (an export leaves the cockpit), formulas neutralised
+            masked = mask_ticket({c: getattr(t, c) for c in EXPORT_COLUMNS})
+            yield [_fmt(masked[c], settings.tz) if c in TIME_COLUMNS else spreadsheet_cell(masked[c])
+                   for c in EXPORT_COLUMNS]
         offset += len(rows)
         if len(rows) < EXPORT_CHUNK:
             return
