@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from cockpit.http.kpi import ParamError
 from cockpit.http.reports import assessment_document
+from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
 from cockpit.store.models import Region
 from layouts import ids
@@ -22,6 +23,7 @@ def register(app: Dash, stores: Stores) -> None:
     def refresh_assessment(scope, level, period, end, lang):
         """Scope, level, period or end changed -> the assessment table."""
         lang = lang or settings.language
+        require_region(stores, scope)  # another region typed in the scope field: 403, never data
         try:
             doc = assessment_document(stores, scope=scope, level=level, period=period, end=end or None)
         except ParamError as exc:

@@ -6,6 +6,7 @@ from dash import Dash, Input, Output, State
 
 from cockpit.http.kpi import ParamError
 from cockpit.http.planning import roster_document
+from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.roster import roster_error, roster_view
@@ -19,6 +20,7 @@ def register(app: Dash, stores: Stores) -> None:
     def refresh_roster(scope, week, lang):
         """Scope or week changed -> the roster view."""
         lang = lang or settings.language
+        require_region(stores, scope)  # another region typed in the scope field: 403, never data
         try:
             doc = roster_document(stores, scope=scope, week=week or None)
         except ParamError as exc:

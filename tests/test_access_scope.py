@@ -92,10 +92,14 @@ def test_scope001_crafted_supervise_callbacks_stay_in_scope(app, stores):
 def test_scope002_crafted_ticket_and_action_callbacks_cannot_reach_another_region(app, stores):
     """Probe 1: a crafted POST resolved another city's alert and recorded a typed name."""
     tianshui = client_for(app, role="supervisor", scope="620500")
-    body = _call(tianshui, app, "tk-body.children", {"tk-id.data": "LZ-1"}).get_data(as_text=True)
-    assert PHONE[-4:] not in body and "暖气" not in body  # rendered as 'not found'
+    answer = _call(tianshui, app, "tk-body.children", {"tk-id.data": "LZ-1"})
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and PHONE[-4:] not in body and "暖气" not in body  # rendered as 'not found'
+    own = _call(client_for(app, role="supervisor", scope="620500"), app, "tk-body.children", {"tk-id.data": "TS-1"})
+    assert own.status_code == 200 and "暖气" in own.get_data(as_text=True)
     sibling = client_for(app, role="supervisor", scope="620103")
-    assert "暖气" not in _call(sibling, app, "tk-body.children", {"tk-id.data": "LZ-1"}).get_data(as_text=True)
+    answer = _call(sibling, app, "tk-body.children", {"tk-id.data": "LZ-1"})
+    assert answer.status_code == 200 and "暖气" not in answer.get_data(as_text=True)
     lz_alert = _alert_id(stores, "LZ-1")
     key = next(k for k in app.callback_map if "tk-message.children" in k)
     spec = app.callback_map[key]
@@ -144,7 +148,7 @@ def test_scope003_screens_api_and_exports_refuse_other_regions(app, stores):
     text = tianshui.get("/supervise/export.csv?state=all").get_data(as_text=True).lstrip("\ufeff")
     assert [r["ticket_id"] for r in csv.DictReader(io.StringIO(text))] == ["TS-1"]
     home = _call(tianshui, app, "home-table.children", {"home-refresh.n_intervals": 1})
-    assert "620100" not in home.get_data(as_text=True) and "兰州" not in home.get_data(as_text=True)
+    assert home.status_code == 200 and "620100" not in home.get_data(as_text=True) and "兰州" not in home.get_data(as_text=True)
 
 
 def test_scope004_personal_data_masked_and_unmasking_is_a_permission_audited(app, stores):
@@ -169,3 +173,27 @@ def test_scope004_personal_data_masked_and_unmasking_is_a_permission_audited(app
     assert PHONE not in page.get_data(as_text=True) and "138****5678" in page.get_data(as_text=True)
     leader = client_for(app, role="leader", scope="620100")
     assert _call(leader, app, "tk-body.children", {"tk-id.data": "LZ-1", "tk-unmask.data": True}).status_code == 403
+
+
+def test_scope005_assessment_roster_and_report_callbacks_keep_to_the_callers_region(app, stores):
+    lanzhou = client_for(app, role="leader", scope="620100")
+    for marker, values in (("ass-table.children", {"ass-scope.value": "620500", "ass-level.value": "district",
+                                                   "ass-period.value": "month"}),
+                           ("roster-body.children", {"roster-scope.value": "620500"})):
+        assert _call(lanzhou, app, marker, values).status_code == 403, marker
+    own = _call(lanzhou, app, "ass-table.children", {"ass-scope.value": "620100", "ass-level.value": "district",
+                                                     "ass-period.value": "month"})
+    assert own.status_code == 200
+    # the report archive lists only reports of regions inside the caller's scope
+    from cockpit.reports import reports_dir
+
+    for scope in ("620100", "620500", "620000"):
+        folder = reports_dir(stores.settings) / scope / "week-2026-11-23_2026-11-29"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.json").write_text(json.dumps({
+            "scope": scope, "files": {}, "headline": {"tickets_created": 1}, "generated_at": "2026-11-30T01:00:00",
+            "period": {"kind": "week", "label": "2026-11-23..2026-11-29", "last": "2026-11-29"}}))
+    answer = _call(lanzhou, app, "rep-list.children", {"rep-query.data": {}})
+    listed = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "(620100)" in listed
+    assert "(620500)" not in listed and "(620000)" not in listed
