@@ -130,6 +130,11 @@ def test_scope002_crafted_ticket_and_action_callbacks_cannot_reach_another_regio
 
 
 def test_scope003_screens_api_and_exports_refuse_other_regions(app, stores):
+    lanzhou = client_for(app, role="leader", scope="620100")
+    shown = _call(lanzhou, app, "wall-map-sig.data",  # Lanzhou's wall rendered (and shared across screens)
+                  {'{"index":"wall","type":"wall-config"}.data': {"code": "620100", "lang": "zh"},
+                   "wall-request.data": 1})
+    assert shown.status_code == 200
     tianshui = client_for(app, role="supervisor", scope="620500")
     wall = _call(tianshui, app, "wall-map-sig.data",
                  {'{"index":"wall","type":"wall-config"}.data': {"code": "620100", "lang": "zh"},
