@@ -15,8 +15,11 @@ Prints the machine, a baseline from the same run (one refresh of each kind on th
 sequential), then p50/p95/p99 per request kind, errors, requests/s, and the server's CPU (gunicorn
 + worker, in cores) and memory. ``--json`` prints one JSON object instead.
 
-TODO(issue 11): screens connect anonymously; switch to kiosk links (and supervisors to a login
-session) once the access helper's authentication lands.
+Screens connect the way a wall does: each opens a kiosk link of its scope (``/kiosk/<id>.<secret>``,
+created in the bench database), then carries the session cookie and sends ``X-CSRFToken`` like
+Dash's renderer. Supervisors get a session of a supervisor user of their city (started directly
+in the database, so the bench does not trip the login rate limit). ``--target`` needs the same
+database (``--pg``) to create its links and sessions.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import gzip
 import json
 import os
 import random
+import secrets
 import signal
 import statistics
 import subprocess
@@ -55,6 +59,7 @@ class Conn:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.cookies: dict[str, str] = {}
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -69,6 +74,10 @@ class Conn:
                     f"Content-Length: {len(body or b'')}\r\n")
             if body is not None:
                 head += "Content-Type: application/json\r\n"
+                if "_csrf_token" in self.cookies:
+                    head += f"X-CSRFToken: {self.cookies['_csrf_token']}\r\n"
+            if self.cookies:
+                head += "Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()) + "\r\n"
             self.writer.write(head.encode() + b"\r\n" + (body or b""))
             try:
                 await self.writer.drain()
@@ -89,6 +98,9 @@ class Conn:
                 break
             key, _, value = line.decode("latin-1").partition(":")
             headers[key.strip().lower()] = value.strip()
+            if key.strip().lower() == "set-cookie":
+                name, _, rest = value.strip().partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
         if "content-length" in headers:
             data = await self.reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -201,7 +213,7 @@ async def timed(stats: Stats, kind: str, coro, check=None):
     start = time.perf_counter()
     try:
         status, data = await asyncio.wait_for(coro, TIMEOUT_S)
-        ok = status == 200
+        ok = status == 200 or (kind == "kiosk" and status == 302)
         why = f"HTTP {status}"
         parsed = None
         if ok and check is not None:
@@ -219,11 +231,12 @@ def _route_body(app: App, path: str, search: str) -> bytes:
 
 
 async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: str, deadline: float,
-                 interval: float) -> None:
+                 interval: float, access: dict) -> None:
     conn = Conn(host, port)
     page = "province" if code == PROVINCE else "wall"
     path, search = f"/{page}/{code}", f"?lang={lang}&kiosk=1"
     await asyncio.sleep(random.uniform(0, interval))
+    await timed(stats, "kiosk", conn.request("GET", access["kiosk"][code]))  # 302 to the wall, with the session
     await timed(stats, "page", conn.request("GET", path + search))
     layout = await timed(stats, "route", conn.request("POST", "/_dash-update-component",
                                                       _route_body(app, path, search)),
@@ -253,8 +266,9 @@ async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: 
 
 
 async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, deadline: float,
-                     interval: float) -> None:
+                     interval: float, access: dict) -> None:
     conn = Conn(host, port)
+    conn.cookies.update(access["supervisors"][city])
     path, search = "/supervise", f"?city={city}&lang=zh"
     await asyncio.sleep(random.uniform(0, interval))
     await timed(stats, "page", conn.request("GET", path + search))
@@ -272,12 +286,16 @@ async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, de
         if step % 3 == 0 and tickets:
             tid = random.choice(tickets)
             await timed(stats, "ticket", conn.request("POST", "/_dash-update-component",
-                                                      app.ticket.body([tid], ["zh"])),
+                                                      app.ticket.body([tid], [tid if i == "tk-id" else "zh"
+                                                                              if i == "app-lang" else None
+                                                                              for i, _ in app.ticket.state])),
                         check=lambda r: "response" in r)
         else:
             req = {"startRow": start_row, "endRow": start_row + 100, "sortModel": [], "filterModel": {}}
             resp = await timed(stats, "grid", conn.request("POST", "/_dash-update-component",
-                                                           app.grid.body([req], [query, "zh"])),
+                                                           app.grid.body([req], [query if i == "sup-query" else
+                                                                                 "zh" if i == "app-lang" else None
+                                                                                 for i, _ in app.grid.state])),
                                check=lambda r: "response" in r)
             rows = (((resp or {}).get("response") or {}).get("sup-grid") or {}).get("getRowsResponse") or {}
             tickets = [r["ticket_id"] for r in rows.get("rowData") or [] if r.get("ticket_id")] or tickets
@@ -286,10 +304,12 @@ async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, de
     await conn.close()
 
 
-async def load(base: str, screens: int, supervisors: int, seconds: float, interval: float) -> tuple[Stats, float]:
+async def load(base: str, screens: int, supervisors: int, seconds: float, interval: float,
+               access: dict) -> tuple[Stats, float]:
     parts = urlsplit(base)
     host, port = parts.hostname, parts.port
     conn = Conn(host, port)
+    conn.cookies.update(next(iter(access["supervisors"].values())))
     _, deps = await conn.request("GET", "/_dash-dependencies")
     await conn.close()
     app = App(json.loads(deps))
@@ -298,17 +318,18 @@ async def load(base: str, screens: int, supervisors: int, seconds: float, interv
     rng = random.Random(15)
     scopes = CITIES + [PROVINCE]
     tasks = [screen(app, host, port, stats, scopes[i % len(scopes)], "en" if i % 3 == 2 else "zh", deadline,
-                    interval) for i in range(screens)]
-    tasks += [supervisor(app, host, port, stats, rng.choice(CITIES), deadline, interval) for _ in range(supervisors)]
+                    interval, access) for i in range(screens)]
+    tasks += [supervisor(app, host, port, stats, rng.choice(CITIES), deadline, interval, access)
+              for _ in range(supervisors)]
     started = time.monotonic()
     await asyncio.gather(*tasks)
     return stats, time.monotonic() - started
 
 
-async def baseline(base: str) -> dict[str, float]:
+async def baseline(base: str, access: dict) -> dict[str, float]:
     """Each request kind on the idle server (after a warm-up of every kind), 3 users: p50 ms."""
-    await load(base, 15, 3, 4.0, 1.0)  # warm-up: every worker process sees every page once
-    stats, _ = await load(base, 2, 1, 6.0, 1.0)
+    await load(base, 15, 3, 4.0, 1.0, access)  # warm-up: every worker process sees every page once
+    stats, _ = await load(base, 2, 1, 6.0, 1.0, access)
     return {k: round(statistics.median(v), 1) for k, v in stats.times.items()}
 
 
@@ -352,9 +373,36 @@ def prepare(pg: str, redis_url: str, reuse: bool, scale: float) -> None:
     stores.close()
 
 
+def make_access(pg: str, redis_url: str) -> dict:
+    """Kiosk links of every scope and a session of a supervisor of every city, in the bench database."""
+    from datetime import timedelta
+
+    from cockpit.auth import kiosk, sessions, users
+    from cockpit.settings import Settings
+    from cockpit.store.db import Stores
+
+    stores = Stores.open(Settings(database_url=pg, redis_url=redis_url,
+                                  var_dir=Path(tempfile.gettempdir()) / "bench_screens"))
+    out: dict = {"kiosk": {}, "supervisors": {}}
+    with stores.session() as session:
+        for code in CITIES + [PROVINCE]:
+            _, path = kiosk.create(session, scope=code, name=f"bench {code}", created_by="bench")
+            out["kiosk"][code] = path
+        for city in CITIES:
+            name = f"bench_sup_{city}"
+            user = users.get(session, name) or users.create(session, name, role="supervisor", scope=city,
+                                                            password=secrets.token_urlsafe(16))
+            session.flush()
+            started = sessions.start(session, user_id=user.id, lifetime=timedelta(hours=3), ip="127.0.0.1")
+            out["supervisors"][city] = {"ck_session": started.raw_id, "_csrf_token": started.csrf}
+    stores.close()
+    return out
+
+
 def start_server(pg: str, redis_url: str, port: int, workers: int, threads: int) -> list[subprocess.Popen]:
     env = {**os.environ, "COCKPIT_DATABASE_URL": pg, "COCKPIT_REDIS_URL": redis_url,
-           "COCKPIT_VAR_DIR": str(Path(tempfile.gettempdir()) / "bench_screens")}
+           "COCKPIT_VAR_DIR": str(Path(tempfile.gettempdir()) / "bench_screens"),
+           "COCKPIT_SECRET_KEY": os.environ.get("COCKPIT_SECRET_KEY") or secrets.token_urlsafe(32)}
     gunicorn = [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", str(workers),
                 "--log-level", "warning", "--timeout", "60"]
     if threads > 1:
@@ -447,11 +495,13 @@ def main() -> None:
         prepare(args.pg, args.redis, args.reuse, args.scale)
         procs = start_server(args.pg, args.redis, args.port, args.workers, args.threads)
         base = f"http://127.0.0.1:{args.port}"
+    access = make_access(args.pg, args.redis)
     try:
-        base_ms = asyncio.run(baseline(base))
+        base_ms = asyncio.run(baseline(base, access))
         usage = Usage(procs) if procs else None
         cpu0 = usage.cpu() if usage else 0.0
-        stats, elapsed = asyncio.run(load(base, args.screens, args.supervisors, args.seconds, args.interval))
+        stats, elapsed = asyncio.run(load(base, args.screens, args.supervisors, args.seconds, args.interval,
+                                          access))
         cpu = (usage.cpu() - cpu0) / elapsed if usage else None
         rss = usage.rss_mb() if usage else None
     finally:
