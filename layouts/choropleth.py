@@ -98,13 +98,20 @@ def classify(values: Iterable[float | None] | dict, k: int = MIN_CLASSES, *, int
     if len(distinct) <= k:
         return distinct[1:]
     lo, hi = data[0], data[-1]
-    raw = []
+    # Quantile breaks placed on distinct data values, so no class is empty (a break interpolated
+    # between two counts could leave a class with no region, showing fewer colours than the data
+    # has). The j-th break may use at most the value that still leaves room for the breaks after it.
+    raw: list[float] = []
+    j = 0
     for i in range(1, k):
-        pos = (len(data) - 1) * i / k
-        below = math.floor(pos)
-        raw.append(data[below] + (data[min(below + 1, len(data) - 1)] - data[below]) * (pos - below))
+        target = len(data) * i / k
+        last = len(distinct) - (k - i)
+        j = max(j + 1, bisect.bisect_left(distinct, data[min(math.ceil(target), len(data) - 1)]))
+        j = min(j, last)
+        raw.append(distinct[j])
     coarse = -math.floor(math.log10((hi - lo) / (2 * k)))
     best: list[float] = []
+    best_used = 0
     for decimals in range(min(coarse, 12), 13):
         breaks: list[float] = []
         for q in raw:
@@ -113,9 +120,10 @@ def classify(values: Iterable[float | None] | dict, k: int = MIN_CLASSES, *, int
                 b = float(math.ceil(b))
             if lo < b <= hi and (not breaks or b > breaks[-1]):
                 breaks.append(b)
-        if len(breaks) > len(best):
-            best = breaks
-        if len(best) == k - 1:
+        used = len({class_index(v, breaks) for v in distinct})
+        if used > best_used:
+            best, best_used = breaks, used
+        if best_used == k:
             break
     return best
 

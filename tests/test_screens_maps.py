@@ -36,3 +36,16 @@ def test_scr020_every_map_mode_has_at_least_four_classes(sqlite_stores):
         want = min(4, len(districts))  # Jinchang has two districts: two classes is all a map can show
         for mode, values, integer in (("count", count_values, True), ("per100k", per100k, False)):
             assert _classes(values, integer) >= want, (city, mode, values)
+
+
+def test_scr021_breaks_never_leave_a_class_empty():
+    """Quantile breaks sit on data values: k distinct values or more always show k colours."""
+    import random
+
+    rng = random.Random(42)
+    for _ in range(500):
+        counts = [rng.randint(0, rng.choice([5, 50, 500])) for _ in range(rng.randint(6, 30))]
+        values = dict(enumerate(counts))
+        assert _classes(values, integer=True) == min(5, len(set(counts))), counts
+    # The case seen on a city wall: quantiles interpolated between counts left class 2 empty.
+    assert _classes(dict(enumerate([24, 26, 32, 33, 46, 47, 47])), integer=True) == 5
