@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from cockpit import events as ev
 from cockpit.ingest import IngestResult, mark_live_dirty, validate_batch
-from cockpit.store import deadletter, history, live
+from cockpit.events import TimeWindow
+from cockpit.store import deadletter, history, live, locks
 from cockpit.store.db import Stores
 from cockpit.store.models import Seat
 
@@ -180,8 +181,10 @@ class BulkLoader:
     of the range the load touched.
     """
 
-    def __init__(self, stores: Stores, *, source: str, live_days: int = 1, now: datetime | None = None) -> None:
+    def __init__(self, stores: Stores, *, source: str, live_days: int = 1, now: datetime | None = None,
+                 window: TimeWindow | None = None) -> None:
         self.stores, self.source = stores, source
+        self.window = window  # None: the configured accepted time window (docs/events.md)
         self.now = now or datetime.now(UTC)
         self.cfg = live.LiveConfig.from_settings(stores.settings)
         # Today's counters, and the queue's horizon even when today began less than QUEUE_HORIZON ago.
@@ -194,7 +197,14 @@ class BulkLoader:
 
     def add(self, raws: list[Any], row_refs: list[str] | None = None) -> IngestResult:
         result = IngestResult()
-        valid, dead = validate_batch(self.stores, raws, source=self.source, row_refs=row_refs, result=result)
+        valid, dead = validate_batch(self.stores, raws, source=self.source, row_refs=row_refs, result=result,
+                                     window=self.window)
+        # Held from the SQL write to the Redis apply, like ingest_batch: a live rebuild never
+        # counts these events twice (cockpit.store.locks).
+        with locks.held(self.stores, locks.LIVE, shared=True):
+            return self._add(raws, valid, dead, result)
+
+    def _add(self, raws: list[Any], valid: list[Any], dead: list[dict], result: IngestResult) -> IngestResult:
         new = _store_chunk(self.stores, valid, dead, received_at=self.now)
         result.accepted = len(new)
         result.duplicates += len(valid) - len(new)

@@ -6,12 +6,17 @@ code) and ``source``. The remaining fields depend on ``type``; see docs/events.m
 
 ``validate`` turns one raw object into a typed event or a list of ``FieldError`` naming the
 field and the reason, which is what the API, the CLI and the dead-letter table report.
+
+Types are strict: a number must be a JSON number (not ``"12"``, not ``true``, not NaN), a flag a
+JSON boolean; text must not hold NUL characters or lone surrogates (PostgreSQL and UTF-8 refuse
+them). ``occurred_at`` must lie in the accepted ``TimeWindow`` (docs/events.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+import re
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -42,7 +47,41 @@ Resolved = Literal["yes", "no", "unknown"]
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN)]
 Ident = Annotated[str, Field(pattern=ID_PATTERN)]
-Seconds = Annotated[float, Field(ge=0, le=86_400)]
+Seconds = Annotated[float, Field(ge=0, le=86_400, strict=True, allow_inf_nan=False)]
+Flag = Annotated[bool, Field(strict=True)]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with NUL characters and lone surrogates written as escapes (storable and printable)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\u0000")
+    if _SURROGATE.search(text):
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _text_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character (\\u0000)"
+        if _SURROGATE.search(value):
+            return "contains a lone surrogate (not valid Unicode text)"
+    elif isinstance(value, list):
+        for item in value:
+            problem = _text_problem(item)
+            if problem:
+                return problem
+    return None
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        moment = value.astimezone(UTC)
+        (moment - timedelta(days=2), moment + timedelta(days=2))  # any zone's local time is representable
+    except OverflowError:
+        raise ValueError("outside the representable date range") from None
+    return moment
 
 
 class _Event(BaseModel):
@@ -53,10 +92,18 @@ class _Event(BaseModel):
     city: Code
     source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        problem = _text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        return _utc(value)
 
     @property
     def entity_id(self) -> str:
@@ -118,8 +165,8 @@ class _TicketEvent(_Event):
 class TicketCreated(_TicketEvent):
     type: Literal["ticket.created"]
     district: Code | None = None
-    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, strict=True, allow_inf_nan=False)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, strict=True, allow_inf_nan=False)] | None = None
     category: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1, max_length=5)]
     channel: Channel = "phone"
     urgency: Urgency = "normal"
@@ -132,7 +179,7 @@ class TicketCreated(_TicketEvent):
     @field_validator("due_at")
     @classmethod
     def _due_to_utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
+        return _utc(value) if value is not None else None
 
     @model_validator(mode="after")
     def _lat_lon_together(self) -> "TicketCreated":
@@ -144,8 +191,8 @@ class TicketCreated(_TicketEvent):
 class TicketDispatched(_TicketEvent):
     type: Literal["ticket.dispatched"]
     unit: Annotated[str, Field(min_length=1, max_length=128)]
-    auto: bool = False
-    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    auto: Flag = False
+    confidence: Annotated[float, Field(ge=0, le=1, strict=True, allow_inf_nan=False)] | None = None
 
 
 class TicketReturned(_TicketEvent):
@@ -169,7 +216,7 @@ class TicketClosed(_TicketEvent):
     type: Literal["ticket.closed"]
     unit: Annotated[str, Field(min_length=1, max_length=128)]
     resolution: Annotated[str, Field(max_length=1000)] = ""
-    no_callback: bool = False
+    no_callback: Flag = False
 
 
 class TicketCallback(_TicketEvent):
@@ -247,11 +294,79 @@ def _field_errors(exc: ValidationError) -> list[FieldError]:
                 else f"unknown event type {err['ctx']['tag']!r}; expected one of {', '.join(EVENT_TYPES)}"
             )
         else:
-            message = err["msg"]
-            if err["type"] == "extra_forbidden":
-                message = "unknown field"
-        out.append(FieldError(".".join(str(p) for p in loc) or "(event)", message))
+            message = _message(err)
+        out.append(FieldError(printable(".".join(str(p) for p in loc)) or "(event)", message))
     return out
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _message(err: dict) -> str:
+    """Pydantic's message, reworded where it would mislead a sender of JSON."""
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind in ("float_type", "int_type"):
+        return f"must be a JSON number, got {_json_kind(value)}"
+    if kind == "finite_number":
+        return "must be a finite number (NaN and Infinity are not JSON numbers)"
+    if kind == "bool_type":
+        return f"must be true or false, got {_json_kind(value)}"
+    if kind == "string_type":
+        return f"must be a string, got {_json_kind(value)}"
+    if kind == "string_unicode":
+        return "contains a lone surrogate (not valid Unicode text)"
+    if kind == "value_error":
+        return err["msg"].removeprefix("Value error, ")
+    return err["msg"]
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The accepted range of ``occurred_at``: from ``earliest`` to ``max_future`` after the clock.
+
+    An event outside it is rejected (``occurred_at``, with the bounds) and dead-lettered: a year
+    9999 or 0001 is a sender's bug, and it would poison every counter derived from it.
+    """
+
+    earliest: datetime = datetime(1990, 1, 1, tzinfo=UTC)
+    max_future: timedelta = timedelta(minutes=10)
+
+    @classmethod
+    def from_settings(cls, settings) -> "TimeWindow":
+        earliest = datetime.fromisoformat(settings.events_earliest)
+        if earliest.tzinfo is None:
+            earliest = earliest.replace(tzinfo=UTC)
+        return cls(earliest.astimezone(UTC), timedelta(seconds=settings.events_max_future_s))
+
+    def check(self, event: Any, now: datetime) -> list[FieldError]:
+        latest = now + self.max_future
+        errors = []
+        if event.occurred_at < self.earliest:
+            errors.append(FieldError("occurred_at", f"before the accepted window (earliest {self.earliest.isoformat()})"))
+        elif event.occurred_at > latest:
+            errors.append(FieldError(
+                "occurred_at",
+                f"more than {int(self.max_future.total_seconds())} s in the future (latest {latest.isoformat()})"))
+        due = getattr(event, "due_at", None)
+        if due is not None and not self.earliest <= due <= event.occurred_at + timedelta(days=3660):
+            errors.append(FieldError("due_at", "outside the accepted window (from the earliest accepted time "
+                                               "to ten years after occurred_at)"))
+        return errors
+
+
 
 
 @dataclass(frozen=True)
@@ -262,16 +377,28 @@ class Unparsed:
     error: str
 
 
-def validate(raw: Any) -> tuple[Any | None, list[FieldError]]:
-    """Validate one raw event; returns ``(event, [])`` or ``(None, errors)``. Never raises."""
+def validate(raw: Any, *, window: TimeWindow | None = None,
+             now: datetime | None = None) -> tuple[Any | None, list[FieldError]]:
+    """Validate one raw event; returns ``(event, [])`` or ``(None, errors)``. Never raises.
+
+    ``window`` (ingestion passes the configured one; None: the schema only, e.g. for a simulator's
+    future) is checked against ``now`` (default: the clock, UTC).
+    """
     if isinstance(raw, Unparsed):
-        return None, [FieldError("(event)", f"not JSON: {raw.error}")]
+        return None, [FieldError("(event)", f"not JSON: {printable(raw.error)}")]
     if not isinstance(raw, dict):
-        return None, [FieldError("(event)", f"an event must be a JSON object, got {type(raw).__name__}")]
+        return None, [FieldError("(event)", f"an event must be a JSON object, got {_json_kind(raw)}")]
     try:
-        return EVENT_ADAPTER.validate_python(raw), []
+        event = EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:
         return None, _field_errors(exc)
+    except (RecursionError, OverflowError, TypeError, ValueError) as exc:  # defensive: never raise
+        return None, [FieldError("(event)", f"cannot be validated: {exc.__class__.__name__}")]
+    if window is not None:
+        errors = window.check(event, now or datetime.now(UTC))
+        if errors:
+            return None, errors
+    return event, []
 
 
 def json_schema() -> dict:

@@ -65,6 +65,9 @@ class Settings:
     reports_dir: str = ""  # written reports (default: var_dir/reports)
     report_templates: str = ""  # a folder of Jinja2 templates overriding cockpit/reports/templates
     planning: dict = field(default_factory=dict)  # holidays, roster templates (docs/metrics.md, Roster)
+    events_earliest: str = "1990-01-01T00:00:00+00:00"  # accepted time window of occurred_at (docs/events.md)
+    events_max_future_s: int = 600
+    db_lock_timeout_s: float = 5.0  # longest wait for a database lock before an outage answer (503)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -141,6 +144,8 @@ def _parse(name: str, raw: str, origin: str) -> Any:
     try:
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
         if kind == "bool":
             lowered = raw.strip().lower()
             if lowered in ("1", "true", "yes", "on"):

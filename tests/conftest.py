@@ -92,10 +92,17 @@ def backend(request):
     return request.param
 
 
+# Fixture streams start hours before now and carry ticket steps up to days later (a closure after a
+# day, a callback after two) and some simulate fixed weeks that lie ahead: tests accept 60 days of
+# future; the window itself is tested on its own (test_reliability_events).
+TEST_MAX_FUTURE_S = 60 * 86400
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     # development mode: a random per-process secret key, cookies without Secure (plain-HTTP test servers)
-    return Settings(var_dir=tmp_path / "var", redis_url=REDIS_URL, mode="development")
+    return Settings(var_dir=tmp_path / "var", redis_url=REDIS_URL, mode="development",
+                    events_max_future_s=TEST_MAX_FUTURE_S)
 
 
 @pytest.fixture

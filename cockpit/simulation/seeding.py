@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,7 @@ def seed_history(
     with ``(total, total)`` once everything is written.
     """
     from cockpit.bulk import BulkLoader
+    from cockpit.events import TimeWindow
 
     start, stop = history_window(days, end)
     prov = Province(seed=seed, cities=cities, scale=scale, origin=start)
@@ -60,7 +62,10 @@ def seed_history(
             unit_scale=True,
             desc="seeding (simulated seconds)",
         )
-    loader = BulkLoader(stores, source="sim")
+    # A seeded window may lie ahead of the clock (a simulated week to come): accept up to its end.
+    configured = TimeWindow.from_settings(stores.settings)
+    ahead = stop - datetime.now(UTC) + timedelta(minutes=1)
+    loader = BulkLoader(stores, source="sim", window=replace(configured, max_future=max(configured.max_future, ahead)))
     pending: list[dict] = []
     last_ms = int(start.timestamp() * 1000)
     day_ms = 86_400_000

@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cockpit.events import Unparsed
+from cockpit.events import Unparsed, printable
 from cockpit.store.models import DeadLetter
 
 RAW_LIMIT = 64 * 1024  # characters of the raw input kept per rejected item
 
 
 def _raw_text(raw: Any) -> str:
+    """The raw input as storable text: NUL and lone surrogates escaped (PostgreSQL refuses them)."""
     if isinstance(raw, str):
         text = raw
     elif isinstance(raw, Unparsed):
@@ -24,9 +25,19 @@ def _raw_text(raw: Any) -> str:
     else:
         try:
             text = json.dumps(raw, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            text = repr(raw)
-    return text[:RAW_LIMIT]
+        except (TypeError, ValueError, RecursionError):
+            text = repr(raw)[:RAW_LIMIT]
+    return printable(text[:RAW_LIMIT])
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def record(
@@ -55,11 +66,11 @@ def record_many(session: Session, items: Sequence[dict], *, received_at: datetim
             {
                 "received_at": at,
                 "source": item["source"][:64],
-                "event_id": (str(item.get("event_id"))[:128] if item.get("event_id") is not None else None),
-                "row_ref": item.get("row_ref"),
+                "event_id": (printable(str(item.get("event_id")))[:128] if item.get("event_id") is not None else None),
+                "row_ref": printable(str(item["row_ref"]))[:64] if item.get("row_ref") is not None else None,
                 "raw": _raw_text(item["raw"]),
-                "errors": list(item["errors"]),
-                "reason": (item["errors"][0]["field"] if item["errors"] else "unknown")[:64],
+                "errors": _clean(list(item["errors"])),
+                "reason": printable(item["errors"][0]["field"] if item["errors"] else "unknown")[:64],
             }
             for item in items
         ],
@@ -81,3 +92,13 @@ def counts_by_reason(session: Session) -> dict[str, int]:
 
 def total(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(DeadLetter)) or 0
+
+
+def event_ids_of_source(session: Session, source: str, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` already have a dead letter from ``source`` (to dead-letter once)."""
+    out: set[str] = set()
+    ids = list(event_ids)
+    for i in range(0, len(ids), 500):
+        out.update(session.scalars(select(DeadLetter.event_id).where(
+            DeadLetter.source == source, DeadLetter.event_id.in_(ids[i : i + 500]))))
+    return out

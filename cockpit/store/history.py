@@ -388,16 +388,17 @@ def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
 # --- reads used by the live rebuild ---------------------------------------------------------
 
 
-def iter_events_since(session: Session, since_utc: datetime, *, batch: int = 5000) -> Iterable[list[dict]]:
-    """Payloads of stored events with ``occurred_at >= since_utc``, in id order, in chunks."""
+def iter_events_since(session: Session, since_utc: datetime, *, batch: int = 5000,
+                      until_id: int | None = None) -> Iterable[list[dict]]:
+    """Payloads of stored events with ``occurred_at >= since_utc`` (and row id <= ``until_id``),
+    in id order, in chunks."""
     last_id = 0
     while True:
-        rows = session.execute(
-            select(EventRecord.id, EventRecord.payload)
-            .where(EventRecord.occurred_at >= naive_utc(since_utc), EventRecord.id > last_id)
-            .order_by(EventRecord.id)
-            .limit(batch)
-        ).all()
+        stmt = (select(EventRecord.id, EventRecord.payload)
+                .where(EventRecord.occurred_at >= naive_utc(since_utc), EventRecord.id > last_id))
+        if until_id is not None:
+            stmt = stmt.where(EventRecord.id <= until_id)
+        rows = session.execute(stmt.order_by(EventRecord.id).limit(batch)).all()
         if not rows:
             return
         last_id = rows[-1][0]
@@ -416,3 +417,29 @@ __all__ = [
     "aware_utc", "naive_utc", "insert_events", "upsert_calls", "upsert_seats", "insert_ticket_steps",
     "refold_tickets", "fold_ticket", "iter_events_since", "current_seats", "count_events",
 ]
+
+
+def max_event_row(session: Session) -> int:
+    """The highest row id of ``events`` (0 when empty): a rebuild's watermark."""
+    return int(session.scalar(select(func.max(EventRecord.id))) or 0)
+
+
+def iter_events_after(session: Session, after_id: int, *, batch: int = 5000) -> Iterable[list[tuple[int, dict]]]:
+    """``(row id, payload)`` of events stored after row ``after_id``, in id order, in chunks."""
+    last_id = after_id
+    while True:
+        rows = session.execute(select(EventRecord.id, EventRecord.payload).where(EventRecord.id > last_id)
+                               .order_by(EventRecord.id).limit(batch)).all()
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        yield [(r[0], r[1]) for r in rows]
+
+
+def stored_payloads(session: Session, event_ids: Sequence[str]) -> dict[str, dict]:
+    """event_id -> stored payload, for the ids that are stored (to tell a re-send from a conflict)."""
+    out: dict[str, dict] = {}
+    for chunk in _chunks(list(event_ids), IN_CHUNK):
+        out.update(session.execute(select(EventRecord.event_id, EventRecord.payload)
+                                   .where(EventRecord.event_id.in_(chunk))).all())
+    return out

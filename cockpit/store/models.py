@@ -392,6 +392,26 @@ class AlertEvent(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
 
 
+class EventFlag(Base):
+    """An accepted event that contradicts another one of its call or ticket (see cockpit.store.flags).
+
+    Contradictions are accepted and flagged, not rejected: events arrive in any order, so which of two
+    contradicting events came second is an accident; the flag is the same for every arrival order.
+    """
+
+    __tablename__ = "event_flags"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128))
+    rule: Mapped[str] = mapped_column(String(64))
+    city: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict] = mapped_column(JSON)
+    flagged_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_event_flags_event_rule", "event_id", "rule", unique=True),)
+
+
 # Access-control tables (users, sessions, kiosk links, audit) live with their code; importing them
 # here puts them on the one metadata that create_all, Alembic and the tests use.
 from cockpit.auth import models as _auth_models  # noqa: E402,F401
