@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 from cockpit import jobs
 from cockpit.planning import live as planning_live
 from cockpit.planning.simroster import RosterSeats
-from cockpit.store import migrate
+from cockpit.store import live, migrate
 from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
 from cockpit.store.models import EventRecord
 from cockpit.settings import Settings
-from cockpit.store.db import Stores
+from cockpit.store.db import Stores, stop_embedded_redis
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,10 @@ def prepare(settings: Settings) -> Stores:
     with stores.session() as session:
         load_default_regions(session)
     forget_regions(stores)
-    if not stores.redis.exists("ck:cities"):
-        with stores.session() as session:
-            has_events = session.scalar(select(func.count()).select_from(EventRecord).limit(1))
-        if has_events:
-            log.info("embedded Redis is empty: rebuilding live counters from SQL")
-            rebuild_live(stores)
+    state = live.epoch_state(stores.redis)
+    if state != "ok":
+        log.info("live store %s: rebuilding live counters from SQL", state)
+        rebuild_live(stores)
     return stores
 
 
@@ -212,7 +210,11 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
         app.run(host=host, port=port, debug=False)
     finally:
         feeder.terminate()
-        feeder.wait(timeout=10)
+        try:
+            feeder.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            feeder.kill()
+        stop_embedded_redis(stores.redis)
 
 
 def _start_feeder(stores: Stores, *, days: int, seed: int) -> subprocess.Popen:

@@ -6,17 +6,19 @@ Every job is idempotent, so running one twice, late, or on two workers at once i
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
+from cockpit.metrics import definitions as metrics
 from cockpit.metrics import rollups
 from cockpit.planning import live as planning_live
 from cockpit.reports.schedule import write_due_reports
 from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
-from cockpit.ingest import LIVE_DIRTY, rebuild_live
+from cockpit.ingest import LIVE_DIRTY, rebuild_live_report
+from cockpit.store import live, locks
 from cockpit.store.models import JobRun
 from cockpit.store.db import Stores
 
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 
 ROLLUP_LOOKBACK = timedelta(hours=3)  # late events within this window are folded into rollups
 INTERVAL = timedelta(minutes=15)
+MAX_CATCH_UP = timedelta(days=7)  # a worker down longer than this needs `cockpit` rollup by hand
+REPAIR_EVERY_S = 5  # how soon a Redis restart is repaired (the check is two cheap round trips)
+LEADER_POLL_S = 5.0
 
 
 def floor_interval(moment: datetime) -> datetime:
@@ -33,39 +38,58 @@ def floor_interval(moment: datetime) -> datetime:
 
 
 def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
-    """Recompute the rollups of the last ROLLUP_LOOKBACK, the current partial interval included."""
+    """Recompute the rollups of the last ROLLUP_LOOKBACK, the current partial interval included.
+
+    After a stop (a killed or crashed worker, a standby taking over) it first catches up from the
+    end of the covered range, up to MAX_CATCH_UP back, one day per transaction: a kill mid-way
+    rolls back that day only, and the next run starts from what was committed.
+    """
     now = now or datetime.now(UTC)
     end = floor_interval(now) + INTERVAL
+    start = end - ROLLUP_LOOKBACK
     with stores.session() as session:
-        rollups.rollup_range(session, end - ROLLUP_LOOKBACK, end, settings=stores.settings, now=now)
+        covered = metrics.rollup_coverage(session)
+    if covered is not None:
+        covered_to = covered[1].replace(tzinfo=UTC)
+        if covered_to < start:
+            gap_from = max(covered_to, start - MAX_CATCH_UP)
+            log.warning("rollups cover up to %s only: catching up from %s", covered_to.isoformat(),
+                        gap_from.isoformat())
+            rollup_all(stores, gap_from, start, now=now)
+    with stores.session() as session:
+        rollups.rollup_range(session, start, end, settings=stores.settings, now=now)
 
 
-def rollup_all(stores: Stores, start: datetime, end: datetime) -> None:
+def rollup_all(stores: Stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
     """Recompute the rollups of [start, end) one day per transaction (after seeding or an import)."""
     day = floor_interval(start)
     while day < end:
         stop = min(day + timedelta(days=1), floor_interval(end) + INTERVAL)
         with stores.session() as session:
-            rollups.rollup_range(session, day, stop, settings=stores.settings)
+            rollups.rollup_range(session, day, stop, settings=stores.settings, now=now)
         day = stop
 
 
 def repair_live(stores: Stores) -> bool:
-    """Rebuild Redis from SQL when an ingest could not reach Redis; returns whether it ran."""
+    """Rebuild Redis from SQL when an ingest could not reach Redis, or when Redis restarted (its
+    epoch is missing or from another server run); returns whether it ran. Never crashes on stored
+    data (``rebuild_live_report`` skips and dead-letters what it cannot apply)."""
     with stores.session() as session:
         dirty = session.get(JobRun, LIVE_DIRTY) is not None
-    if dirty:
-        log.warning("live store marked dirty: rebuilding from SQL")
-        rebuild_live(stores)
-    return dirty
+    state = live.epoch_state(stores.redis)
+    if dirty or state in ("missing", "stale"):
+        log.warning("live store %s: rebuilding from SQL", "marked dirty" if dirty else state)
+        rebuild_live_report(stores)
+        return True
+    return False
 
 
 def schedule(scheduler, stores: Stores) -> None:
     """Add every job to ``scheduler`` (blocking for ``cockpit worker``, background for the demo)."""
     scheduler.add_job(rollup_recent, "interval", minutes=1, args=[stores], id="rollup_recent",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
-    scheduler.add_job(repair_live, "interval", seconds=30, args=[stores], id="repair_live",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(repair_live, "interval", seconds=REPAIR_EVERY_S, args=[stores], id="repair_live",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(watchpoints.evaluate_all, "interval", minutes=1, args=[stores], id="watchpoints",
                       max_instances=1, coalesce=True)
     scheduler.add_job(watchpoints.prune_all, "interval", hours=24, args=[stores], id="alerts_retention",
@@ -78,11 +102,36 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True)
 
 
-def run_worker(stores: Stores) -> None:
-    scheduler = BlockingScheduler(timezone=UTC)
-    schedule(scheduler, stores)
-    log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
-    scheduler.start()
+def run_worker(stores: Stores, *, stop: threading.Event | None = None, poll_s: float = LEADER_POLL_S) -> None:
+    """Run the jobs while this process holds the worker lock; stand by while another does.
+
+    Several workers may be started (a restart overlapping the old process, a second host): exactly
+    one runs the jobs. A standby polls the lock every ``poll_s`` and takes over when the holder dies
+    (its database session ends, so its lock is released). Returns when ``stop`` is set.
+    """
+    stop = stop or threading.Event()
+    announced = False
+    while not stop.is_set():
+        leader = locks.Leadership(stores, locks.WORKER)
+        if not leader.acquired:
+            if not announced:
+                log.info("another worker holds the job lock: standing by")
+                announced = True
+            stop.wait(poll_s)
+            continue
+        scheduler = BackgroundScheduler(timezone=UTC)
+        schedule(scheduler, stores)
+        scheduler.start()
+        log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+        try:
+            while not stop.wait(poll_s):
+                if not leader.alive():
+                    log.warning("lost the job lock (database connection gone): standing by")
+                    break
+        finally:
+            scheduler.shutdown(wait=True)
+            leader.release()
+        announced = False
 
 
 def start_background(stores: Stores) -> BackgroundScheduler:

@@ -241,5 +241,5 @@ def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: boo
     has_data = any(r.get("offered_today") or r.get("tickets_today") for r in snapshot["rows"])
     status = status_badge(sorted(failed), lang, last_event_ms=snapshot.get("last_event_ms"),
                           now_ms=snapshot.get("now_ms"), has_data=has_data, tz=tz,
-                          backfill=_backfill(snapshot.get("history")))
+                          backfill=_backfill(snapshot.get("history")), live_state=snapshot.get("live_state", "ok"))
     return map_out, totals, table, sig, meta, status, title, request

@@ -27,6 +27,7 @@ register({
     "wall.no_data_badge": {"zh": "暂无数据", "en": "No data yet"},
     "wall.not_fresh": {"zh": "数据未更新", "en": "Not updating"},
     "wall.backfill": {"zh": "历史数据回填中 {n}/{total} 天", "en": "Loading history {n}/{total} days"},
+    "wall.rebuilding": {"zh": "实时数据重建中", "en": "Rebuilding live figures"},
     "wall.last_event": {"zh": "最新事件", "en": "Last event"},
     "wall.lang": {"zh": "English", "en": "中文"},
 })
@@ -102,11 +103,13 @@ FRESH_MS = 5 * 60 * 1000  # no event for this long: the data are not current, wh
 
 def status_badge(failed: Sequence[str], lang: str, *, last_event_ms: int | None = None, tz=None,
                  now_ms: int | None = None, has_data: bool = True,
-                 backfill: tuple[int, int] | None = None) -> html.Span:
+                 backfill: tuple[int, int] | None = None, live_state: str = "ok") -> html.Span:
     """The screen's data badge. Green 'live' only when every source answered, the screen has data
     and the newest event is under FRESH_MS old; otherwise 'source failed' (red), 'no data yet'
     (grey) or 'not updating' (amber). ``backfill`` (days loaded, days needed) adds the history
-    still loading. The newest event's time is shown in local time (``tz``)."""
+    still loading. ``live_state`` other than ok/unknown (the live store restarted and is being rebuilt,
+    so its figures are partial) gives 'rebuilding' (amber). The newest event's time is shown in local
+    time (``tz``)."""
     last = ""
     if last_event_ms and tz is not None:
         moment = datetime.fromtimestamp(last_event_ms / 1000, tz)
@@ -118,6 +121,9 @@ def status_badge(failed: Sequence[str], lang: str, *, last_event_ms: int | None 
     if failed:
         badge = html.Span(f"⚠ {t('wall.failed', lang)}{last}", className="ck-wall-badge ck-wall-badge-failed",
                           title=", ".join(failed), **{"data-state": "failed"})
+    elif live_state not in ("ok", "unknown"):
+        badge = html.Span(f"⟳ {t('wall.rebuilding', lang)}{last}", className="ck-wall-badge ck-wall-badge-rebuilding",
+                          title=live_state, **{"data-state": "rebuilding"})
     elif not has_data:
         badge = html.Span(f"○ {t('wall.no_data_badge', lang)}", className="ck-wall-badge ck-wall-badge-nodata",
                           **{"data-state": "no-data"})

@@ -464,5 +464,6 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
     volume = sections.get("volume") or {}
     has_data = bool(volume.get("offered") or volume.get("tickets") or volume.get("last_event_ms"))
     status = status_badge(sorted(failed_sources), lang, last_event_ms=volume.get("last_event_ms"), tz=tz,
-                          now_ms=snapshot.get("now_ms"), has_data=has_data, backfill=baseline_progress(snapshot))
+                          now_ms=snapshot.get("now_ms"), has_data=has_data, backfill=baseline_progress(snapshot),
+                          live_state=snapshot.get("live_state", "ok"))
     return (*bodies, sig, meta, status, title, request)

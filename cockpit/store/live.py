@@ -31,39 +31,39 @@ MINUTE_METRICS = ("off", "ans", "abn", "sab", "sl", "wait_ms", "end", "handle_ms
 # --- key templates: one per kind --------------------------------------------------------------
 
 
-def key_minutes(city: str, day: str) -> str:
+def key_minutes(city: str, day: str, prefix: str = PREFIX) -> str:
     """Hash of per-minute counters for one local day: field ``HHMM:metric``."""
-    return f"{PREFIX}:{{{city}}}:min:{day}"
+    return f"{prefix}:{{{city}}}:min:{day}"
 
 
-def key_day(city: str, day: str) -> str:
+def key_day(city: str, day: str, prefix: str = PREFIX) -> str:
     """Hash of one local day's totals: ``metric``, ``dist:<code>``, ``cat:<name>``."""
-    return f"{PREFIX}:{{{city}}}:day:{day}"
+    return f"{prefix}:{{{city}}}:day:{day}"
 
 
-def key_seats(city: str) -> str:
+def key_seats(city: str, prefix: str = PREFIX) -> str:
     """Hash seat_id -> ``state|epoch_ms|event_id`` (newest wins)."""
-    return f"{PREFIX}:{{{city}}}:seats"
+    return f"{prefix}:{{{city}}}:seats"
 
 
-def key_seat_counts(city: str) -> str:
+def key_seat_counts(city: str, prefix: str = PREFIX) -> str:
     """Hash state -> number of seats in it."""
-    return f"{PREFIX}:{{{city}}}:seatcount"
+    return f"{prefix}:{{{city}}}:seatcount"
 
 
-def key_waiting(city: str) -> str:
+def key_waiting(city: str, prefix: str = PREFIX) -> str:
     """Sorted set of calls waiting now: call_id scored by queue-entry epoch seconds."""
-    return f"{PREFIX}:{{{city}}}:waiting"
+    return f"{prefix}:{{{city}}}:waiting"
 
 
-def key_done(city: str) -> str:
+def key_done(city: str, prefix: str = PREFIX) -> str:
     """Sorted set of recently finished calls, so a late ``call.offered`` is not queued."""
-    return f"{PREFIX}:{{{city}}}:done"
+    return f"{prefix}:{{{city}}}:done"
 
 
-def key_meta(city: str) -> str:
+def key_meta(city: str, prefix: str = PREFIX) -> str:
     """Hash with ``applied_ms`` (wall clock of the last apply) for freshness."""
-    return f"{PREFIX}:{{{city}}}:meta"
+    return f"{prefix}:{{{city}}}:meta"
 
 
 def key_panel(scope: str, name: str) -> str:
@@ -78,6 +78,10 @@ def key_panel_lock(scope: str, name: str) -> str:
 
 
 KEY_CITIES = f"{PREFIX}:cities"  # set of cities that have live data
+KEY_EPOCH = f"{PREFIX}:epoch"  # hash: run_id (of the Redis server it was built on), watermark, built_ms
+KEY_REBUILDING = f"{PREFIX}:rebuilding"  # string with a TTL, present while a rebuild runs
+REBUILD_PREFIX = "ckr"  # a rebuild writes here, then renames its keys over the live ones
+CONTROL_KEYS = (KEY_EPOCH, KEY_REBUILDING)
 
 
 def day_str(moment: datetime, tz: ZoneInfo) -> str:
@@ -167,15 +171,33 @@ class _Buckets(dict):
         return found
 
 
-def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: datetime | None = None) -> None:
+def _poison(e: Any, buckets: "_Buckets") -> str | None:
+    """Why an event cannot be applied (a time no zone can show), or None. Validation keeps such
+    events out; this guards a rebuild against rows stored before it did."""
+    try:
+        at = e.occurred_at
+        buckets.of(at)
+        at.timestamp()
+        wait = getattr(e, "wait_s", None)
+        if wait is not None:
+            buckets.of(at - timedelta(seconds=wait))
+    except (OverflowError, ValueError, TypeError, AttributeError) as exc:
+        return f"occurred_at: cannot be bucketed ({exc.__class__.__name__}: {exc})"
+    return None
+
+
+def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: datetime | None = None,
+          prefix: str = PREFIX) -> list[tuple[Any, str]]:
     """Apply validated, *new* events to the live counters in one pipeline round trip.
 
     Commutative: any order of the same events gives the same keys and values. Events older
     than ``ttl_days`` only touch seat state; queue membership only follows events from the
-    last ``QUEUE_HORIZON``.
+    last ``QUEUE_HORIZON``. An event that cannot be bucketed is skipped, never applied in part:
+    returns the skipped ``(event, reason)`` pairs (empty for validated input). ``prefix`` names
+    the key space (a rebuild builds under ``REBUILD_PREFIX``).
     """
     if not events:
-        return
+        return []
     now = now or datetime.now(UTC)
     oldest_day = (now.astimezone(cfg.tz) - timedelta(days=cfg.ttl_days)).strftime("%Y%m%d")
     incr: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -185,23 +207,28 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
     finishes: dict[str, dict[str, float]] = defaultdict(dict)
     cities: set[str] = set()
     buckets = _Buckets(cfg.tz)
+    skipped: list[tuple[Any, str]] = []
 
     def count(city: str, moment: datetime, metric: str, amount: int = 1) -> None:
         day, hhmm = buckets.of(moment)
         if day < oldest_day:
             return
-        incr[key_minutes(city, day)][f"{hhmm}:{metric}"] += amount
-        incr[key_day(city, day)][metric] += amount
-        expire_days[key_minutes(city, day)] = day
-        expire_days[key_day(city, day)] = day
+        incr[key_minutes(city, day, prefix)][f"{hhmm}:{metric}"] += amount
+        incr[key_day(city, day, prefix)][metric] += amount
+        expire_days[key_minutes(city, day, prefix)] = day
+        expire_days[key_day(city, day, prefix)] = day
 
     def count_day(city: str, moment: datetime, field: str) -> None:
         day, _ = buckets.of(moment)
         if day >= oldest_day:
-            incr[key_day(city, day)][field] += 1
-            expire_days[key_day(city, day)] = day
+            incr[key_day(city, day, prefix)][field] += 1
+            expire_days[key_day(city, day, prefix)] = day
 
     for e in events:
+        reason = _poison(e, buckets)
+        if reason is not None:
+            skipped.append((e, reason))
+            continue
         city, at, kind = e.city, e.occurred_at, e.type
         cities.add(city)
         recent = now - at <= QUEUE_HORIZON
@@ -233,6 +260,8 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
             count_day(city, at, f"cat:{e.category[0]}")
         elif kind == "ticket.closed":
             count(city, at, "tclosed")
+    if not cities:
+        return skipped
 
     # On Redis Cluster a pipeline cannot carry scripts: they run one call per key (each city's keys
     # share one slot), and the pipeline is sent between them so the order below still holds.
@@ -247,23 +276,79 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
         pipe.expireat(key, int((end_of_day + timedelta(days=cfg.ttl_days)).timestamp()))
     seats_script = client.register_script(_SEATS_SCRIPT)
     for city, args in seat_ops.items():
-        seats_script(keys=[key_seats(city), key_seat_counts(city)], args=args, client=target)
+        seats_script(keys=[key_seats(city, prefix), key_seat_counts(city, prefix)], args=args, client=target)
     # Finishes before offers: an offer that arrives with (or after) its outcome is never queued.
     for city, done in finishes.items():
-        pipe.zrem(key_waiting(city), *done)
-        pipe.zadd(key_done(city), done)
+        pipe.zrem(key_waiting(city, prefix), *done)
+        pipe.zadd(key_done(city, prefix), done)
     if cluster:
         pipe.execute()
     offers_script = client.register_script(_OFFERS_SCRIPT)
     for city, args in offers.items():
-        offers_script(keys=[key_waiting(city), key_done(city)], args=args, client=target)
+        offers_script(keys=[key_waiting(city, prefix), key_done(city, prefix)], args=args, client=target)
     horizon = (now - QUEUE_HORIZON).timestamp()
     applied_ms = _ms(datetime.now(UTC).timestamp())
     for city in cities:
-        pipe.zremrangebyscore(key_done(city), "-inf", horizon)
-        pipe.hset(key_meta(city), "applied_ms", applied_ms)
-    pipe.sadd(KEY_CITIES, *sorted(cities))
+        pipe.zremrangebyscore(key_done(city, prefix), "-inf", horizon)
+        pipe.hset(key_meta(city, prefix), "applied_ms", applied_ms)
+    pipe.sadd(KEY_CITIES.replace(PREFIX, prefix, 1), *sorted(cities))
     pipe.execute()
+    return skipped
+
+
+# --- restarts and rebuilds: the epoch -----------------------------------------------------------
+
+
+def server_run_id(client: redis.Redis) -> str:
+    """The Redis server's run id: a new one after every restart (persisted data or not)."""
+    return str(client.info("server").get("run_id", ""))
+
+
+def epoch_state(client: redis.Redis) -> str:
+    """``ok`` (built on this server run), ``missing`` (no epoch: restarted empty, or never built),
+    ``stale`` (built on another run: restarted with persisted, possibly old data) or
+    ``rebuilding`` (a rebuild is running)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hget(KEY_EPOCH, "run_id")
+    pipe.exists(KEY_REBUILDING)
+    pipe.info("server")
+    run_id, rebuilding, info = pipe.execute()
+    if rebuilding:
+        return "rebuilding"
+    if run_id is None:
+        return "missing"
+    return "ok" if run_id == str(info.get("run_id", "")) else "stale"
+
+
+def set_epoch(client: redis.Redis, *, watermark: int) -> None:
+    """Declare the live keys complete on this server run, up to event row ``watermark``."""
+    client.hset(KEY_EPOCH, mapping={"run_id": server_run_id(client), "watermark": watermark,
+                                    "built_ms": _ms(datetime.now(UTC).timestamp())})
+
+
+def swap_in(client: redis.Redis, *, prefix: str = REBUILD_PREFIX) -> int:
+    """Replace the live keys by the ones built under ``prefix``: rename each over its live twin and
+    delete live keys the build did not produce (precomputed panels and control keys are kept).
+    Returns the number of keys swapped in. Run it while ingestion is held off (``locks.LIVE``)."""
+    built = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    built_live = {PREFIX + key[len(prefix):] for key in built}
+    stale = [key for key in client.scan_iter(match=f"{PREFIX}:*", count=1000)
+             if key not in built_live and key not in CONTROL_KEYS and ":panel:" not in key]
+    pipe = client.pipeline(transaction=True)
+    for i in range(0, len(stale), 500):
+        pipe.delete(*stale[i : i + 500])
+    for key in built:
+        pipe.rename(key, PREFIX + key[len(prefix):])
+    pipe.execute()
+    return len(built)
+
+
+def clear_prefix(client: redis.Redis, prefix: str) -> int:
+    """Delete every key under ``prefix`` (a rebuild's leftovers); returns how many."""
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for i in range(0, len(keys), 500):
+        client.delete(*keys[i : i + 500])
+    return len(keys)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -352,7 +437,7 @@ def snapshot(client: redis.Redis, *, include_meta: bool = False) -> dict[str, An
     """
     out: dict[str, Any] = {}
     for key in client.scan_iter(match=f"{PREFIX}:*", count=1000):
-        if not include_meta and (key.endswith(":meta") or ":panel:" in key):
+        if key in CONTROL_KEYS or (not include_meta and (key.endswith(":meta") or ":panel:" in key)):
             continue
         kind = client.type(key)
         if kind == "hash":

@@ -106,6 +106,7 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
         "last_event_ms": epoch_ms(applied) if applied else None,
         "scope": scope, "name": names[scope], "now": now.isoformat(), "now_ms": epoch_ms(now),
         "refresh_ms": settings.refresh_ms, "rows": rows, "failed": guard.failed, "errors": guard.errors,
+        "live_state": (guard.live(lambda: live.epoch_state(stores.redis)) or "unknown") if live_rows else "unknown",
         "league_days": LEAGUE_DAYS, "trend_days": league.get("trend_days", []),
         "sections": {
             "live": ({"as_of_ms": epoch_ms(live_at), "max_age_ms": int(refresh_s * 2000)} if live_at else None),

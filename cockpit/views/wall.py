@@ -118,6 +118,7 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
     seats now), alerts. Sections of a failed source are missing and the source ('live',
     'history', 'alerts') is listed in ``failed``; ``errors`` holds a one-line reason each.
     ``include_slow=False`` skips the SQL sections (for a refresh that only needs live figures).
+    ``live_state`` is ``ok`` when the live counters are complete, else the screen says "rebuilding".
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
     settings = stores.settings
@@ -132,6 +133,8 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
         "refresh_ms": settings.refresh_ms, "sections": {}, "failed": guard.failed, "errors": guard.errors,
     }
     sections = snap["sections"]
+    # 'ok', or 'missing'/'stale'/'rebuilding' after a Redis restart: the figures are then partial.
+    snap["live_state"] = guard.live(lambda: live.epoch_state(stores.redis)) or "unknown"
     got = guard.live(lambda: _live_sections(stores, cities, now, refresh_s))
     today_curves = got.pop("today_curves") if got else None
     today_categories: dict[str, int] = got.pop("today_categories") if got else {}
