@@ -19,8 +19,10 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     import callbacks
     from cockpit.http import events as api
     from cockpit.http import alerts as api_alerts
+    from cockpit.http import errors as api_errors
     from cockpit.http import kpi as api_kpi
     from cockpit.http import open311 as api_open311
+    from cockpit.http import openapi as api_openapi
     from cockpit.http import reports as api_reports
     from cockpit.http import planning as api_planning
     from cockpit.auth import web as access
@@ -41,8 +43,10 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     app.layout = app_shell
     server = app.server
     server.config["COCKPIT_STORES"] = stores
-    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp, api_planning.bp):
+    for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp, api_planning.bp,
+                      api_openapi.bp):
         server.register_blueprint(blueprint)
+    api_errors.register(server)
     # Access control: the guard in front of every route, login, kiosk links, security headers.
     access.install(app, stores, settings)
     callbacks.register(app, stores)

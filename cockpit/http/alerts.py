@@ -18,6 +18,7 @@ from cockpit.watch import alerts
 from cockpit.views import drill
 from cockpit.watch.alerts import AlertError
 from cockpit.http.kpi import ParamError, parse_time
+from cockpit.views.grid_request import MAX_ID, check_query
 from cockpit.store.db import Stores
 from cockpit.watch.evaluate import RULES
 
@@ -81,11 +82,18 @@ def list_alerts():
     return jsonify(list_document(_stores(), request.args))
 
 
+def _alert_id(alert_id: int) -> int:
+    if not 1 <= alert_id <= MAX_ID:
+        raise ParamError("alert_id", f"must be an alert id between 1 and {MAX_ID}")
+    return alert_id
+
+
 @bp.get("/api/v1/alerts/<int:alert_id>")
 def get_alert(alert_id: int):
     from cockpit.auth.scope import covers_place
     from cockpit.auth.web import current_principal
 
+    _alert_id(alert_id)
     with _stores().session() as session:
         alert = alerts.get(session, alert_id)
         if alert is None or not covers_place(session, current_principal().scopes, alert.city, alert.district):
@@ -101,6 +109,7 @@ def act(alert_id: int, action: str):
     from cockpit.auth.scope import covers_place
     from cockpit.auth.web import client_ip, current_principal
 
+    _alert_id(alert_id)
     if action not in ("ack", "assign", "escalate", "resolve"):
         return jsonify({"error": f"unknown action {action!r}; expected ack, assign, escalate or resolve"}), 404
     principal = current_principal()
@@ -144,7 +153,7 @@ def _audit_export(kind: str, query: dict) -> None:
 @bp.get("/supervise/export.csv")
 def export_csv():
     """The /supervise grid's filtered ticket set as CSV, streamed (same query string as the page)."""
-    query = {k: v for k, v in request.args.items()}
+    query = check_query({k: v for k, v in request.args.items()})
     _audit_export("csv", query)
     body = stream_with_context(drill.export_csv(_stores(), query))
     return Response(body, mimetype="text/csv; charset=utf-8",
@@ -154,7 +163,7 @@ def export_csv():
 @bp.get("/supervise/export.xlsx")
 def export_xlsx():
     """The same filtered set as an Excel workbook."""
-    query = {k: v for k, v in request.args.items()}
+    query = check_query({k: v for k, v in request.args.items()})
     _audit_export("xlsx", query)
     return Response(drill.export_xlsx(_stores(), query),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

