@@ -48,37 +48,74 @@ def db_upgrade(settings: Settings, revision: str) -> None:
               help="Source label kept with rejected lines in the dead-letter table.")
 @click.pass_obj
 def ingest(settings: Settings, file: str, source: str) -> None:
-    """Ingest an NDJSON file of events; prints the same JSON answer as the API."""
-    from cockpit.events import Unparsed
+    """Ingest an NDJSON file of events; prints the same JSON answer as the API.
+
+    Every line is stored or dead-lettered with its line number (``line`` in each rejection):
+    lines that are not UTF-8 or not JSON included. The JSON summary is printed even when a store
+    fails half-way (with ``error`` and ``stopped_at_line``; exit status 1): re-running the same
+    file is safe, stored lines count as duplicates.
+    """
     from cockpit.ingest import IngestResult, ingest_batch
 
     stores = _stores(settings)
     total = IngestResult()
     raws: list = []
     refs: list[str] = []
+    lines: list[int] = []
+    line_of: list[int] = []
     offset = 0
+    failure: dict | None = None
 
     def flush() -> None:
-        nonlocal offset, raws, refs
+        nonlocal offset, raws, refs, lines
         if raws:
             total.add(ingest_batch(stores, raws, source=source, row_refs=refs), index_offset=offset)
             offset += len(raws)
-            raws, refs = [], []
+            line_of.extend(lines)
+            raws, refs, lines = [], [], []
 
-    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")
-    with stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                raws.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raws.append(Unparsed(line.rstrip("\n"), str(exc)))
-            refs.append(f"line {number}")
-            if len(raws) >= INGEST_CHUNK:
-                flush()
-        flush()
-    _echo_json(total.as_dict())
+    stream = sys.stdin.buffer if file == "-" else open(file, "rb")
+    number = 0
+    try:
+        with stream:
+            for number, line in enumerate(stream, start=1):
+                raw = parse_line(line)
+                if raw is None:
+                    continue
+                raws.append(raw)
+                refs.append(f"line {number}")
+                lines.append(number)
+                if len(raws) >= INGEST_CHUNK:
+                    flush()
+            flush()
+    except Exception as exc:  # noqa: BLE001 - the summary is printed whatever happens
+        log.error("ingest stopped: %s", exc.__class__.__name__)
+        failure = {"error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+                   "stopped_at_line": (lines[0] if lines else number)}
+    answer = total.as_dict()
+    for rejected in answer["rejected"]:
+        rejected["line"] = line_of[rejected["index"]]
+    _echo_json({**answer, **(failure or {})})
+    if failure:
+        sys.exit(1)
+
+
+def parse_line(line: bytes):
+    """One NDJSON line -> the parsed value, an ``Unparsed`` (not UTF-8, not JSON) or None (blank)."""
+    from cockpit.events import Unparsed
+
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Unparsed(line.decode("utf-8", "backslashreplace").rstrip("\r\n"), f"not UTF-8 ({exc.reason} at byte {exc.start})")
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Unparsed(text.rstrip("\r\n"), str(exc))
+    except RecursionError:
+        return Unparsed(text.rstrip("\r\n")[:1000], "nested too deeply")
 
 
 @main.group()
@@ -89,11 +126,12 @@ def live() -> None:
 @live.command("rebuild")
 @click.pass_obj
 def live_rebuild(settings: Settings) -> None:
-    """Recompute every Redis counter from SQL (pause ingestion while it runs)."""
-    from cockpit.ingest import rebuild_live
+    """Recompute every Redis counter from SQL; safe while ingestion runs. Stored events it cannot
+    apply are skipped, listed and dead-lettered (source ``rebuild``)."""
+    from cockpit.ingest import rebuild_live_report
 
-    replayed = rebuild_live(_stores(settings))
-    _echo_json({"replayed_events": replayed})
+    report = rebuild_live_report(_stores(settings))
+    _echo_json({"replayed_events": report.replayed, **({"skipped": report.skipped} if report.skipped else {})})
 
 
 @main.group()
@@ -154,9 +192,17 @@ def deadletter_list(settings: Settings, limit: int, source: str | None) -> None:
 @click.pass_obj
 def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     """Run the web app (development server; use gunicorn 'app:server' in production)."""
-    from app import create_app
+    import signal
 
-    create_app(settings).run(host=host, port=port, debug=debug)
+    from app import create_app
+    from cockpit.store.db import stop_embedded_redis
+
+    app = create_app(settings)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # SIGTERM ends it like Ctrl-C: cleanup runs
+    try:
+        app.run(host=host, port=port, debug=debug)
+    finally:
+        stop_embedded_redis(app.server.config["COCKPIT_STORES"].redis)
 
 
 @main.command()

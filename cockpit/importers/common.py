@@ -5,6 +5,8 @@ Parsers are pure: they read text and yield ``RowResult``s; nothing here touches 
 
 from __future__ import annotations
 
+import math
+
 import csv
 import gzip
 import io
@@ -161,7 +163,18 @@ _US = re.compile(
 _ISO_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999  # outside: a typo, and near year 1 or 9999 zone arithmetic overflows
+
+
 def parse_timestamp(value: str, tz: tzinfo, *, field_name: str) -> datetime | None:
+    """``_parse_timestamp`` limited to the years MIN_YEAR..MAX_YEAR (RowError outside)."""
+    moment = _parse_timestamp(value, tz, field_name=field_name)
+    if moment is not None and not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise RowError(field_name, f"year outside {MIN_YEAR}..{MAX_YEAR}: {value.strip()[:40]!r}")
+    return moment
+
+
+def _parse_timestamp(value: str, tz: tzinfo, *, field_name: str) -> datetime | None:
     """Parse a portal timestamp into an aware datetime; ``""`` gives ``None``.
 
     Accepted: US style ``05/01/2022 12:00:03 AM`` (or 24-hour ``05/01/2022 00:00:03``, or a bare
@@ -203,15 +216,23 @@ def parse_float(value: Any, *, field_name: str) -> float | None:
     """A number from a cell; ``""``/``None`` gives ``None``; anything else unreadable raises RowError."""
     if value is None:
         return None
+    if isinstance(value, bool):
+        raise RowError(field_name, f"not a number: {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
-    value = str(value).strip()
-    if not value or value.lower() in ("nan", "null", "none"):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise RowError(field_name, f"not a number: {value!r}") from None
+        number = float(value)
+    else:
+        value = str(value).strip()
+        if not value or value.lower() in ("nan", "null", "none"):
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise RowError(field_name, f"not a number: {value[:64]!r}") from None
+    if not math.isfinite(number):
+        if number != number:
+            return None
+        raise RowError(field_name, f"not a finite number: {str(value)[:64]!r}")
+    return number
 
 
 def lat_lon(lat_raw: Any, lon_raw: Any) -> tuple[float | None, float | None, str | None]:
