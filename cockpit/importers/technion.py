@@ -55,12 +55,17 @@ def _hms(record: dict[str, str], name: str) -> int:
     return h * 3600 + m * 60 + s
 
 
+MAX_SECONDS = 10**8  # beyond this no date arithmetic works; the event schema refuses over a day anyway
+
+
 def _seconds(record: dict[str, str], name: str) -> int:
     value = record.get(name, "")
     try:
         n = int(value)
     except ValueError:
-        raise RowError(name, f"not a whole number of seconds: {value!r}") from None
+        raise RowError(name, f"not a whole number of seconds: {value[:40]!r}") from None
+    if n > MAX_SECONDS:
+        raise RowError(name, f"not a duration in seconds: {value[:40]!r}")
     return n
 
 
