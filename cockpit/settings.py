@@ -179,10 +179,10 @@ def _read_file(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in data.items():
         kind = _TYPES[name]
-        expected = {"int": int, "bool": bool, "dict": dict, "Path": str, "str": str}[kind]
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        expected = {"int": int, "float": (int, float), "bool": bool, "dict": dict, "Path": str, "str": str}[kind]
+        if not isinstance(value, expected) or (kind in ("int", "float") and isinstance(value, bool)):
             raise SettingsError(f"{path}: {name} must be {kind}, got {value!r}")
-        out[name] = Path(value) if kind == "Path" else value
+        out[name] = Path(value) if kind == "Path" else float(value) if kind == "float" else value
     return out
 
 
