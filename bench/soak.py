@@ -114,7 +114,7 @@ def main() -> None:
 
     port = _free_port()
     env = {**os.environ, "COCKPIT_DATABASE_URL": args.pg, "COCKPIT_REDIS_URL": args.redis, "COCKPIT_PORT": str(port),
-           "COCKPIT_VAR_DIR": str(settings.var_dir)}
+           "COCKPIT_VAR_DIR": str(settings.var_dir), "COCKPIT_MODE": "development"}
     server = subprocess.Popen([sys.executable, "-c", "from cockpit.cli import main; main()", "serve"], cwd=ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

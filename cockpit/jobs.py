@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import queries as metric_queries
 from cockpit.metrics import rollups
 from cockpit.planning import live as planning_live
 from cockpit.reports.schedule import write_due_reports
@@ -48,7 +48,7 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
     end = floor_interval(now) + INTERVAL
     start = end - ROLLUP_LOOKBACK
     with stores.session() as session:
-        covered = metrics.rollup_coverage(session)
+        covered = metric_queries.rollup_coverage(session)
     if covered is not None:
         covered_to = covered[1].replace(tzinfo=UTC)
         if covered_to < start:

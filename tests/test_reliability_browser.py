@@ -12,13 +12,14 @@ import pytest
 
 from cockpit import jobs
 from layouts import ids
+from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
 
 
 def test_rel080_wall_reconnects_by_itself_after_a_web_restart(dash_duo, wall_app):
     app, _stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     url = f"{dash_duo.server_url}/wall/620100"
     dash_duo.wait_for_page(url)
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
@@ -33,7 +34,7 @@ def test_rel080_wall_reconnects_by_itself_after_a_web_restart(dash_duo, wall_app
 
 def test_rel081_wall_says_rebuilding_after_redis_restarts_and_recovers(dash_duo, wall_app):
     app, stores = wall_app
-    dash_duo.start_server(app)
+    browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_contains_text(f"#{ids.WALL_STATUS}", "数据正常", timeout=10)
     stores.redis.flushdb()  # what a restarted Redis without persistence holds

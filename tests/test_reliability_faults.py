@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, func, select, text
 from app import create_app
 from cockpit import jobs
 from cockpit.ingest import ingest_batch
-from cockpit.metrics import definitions as metrics
+from cockpit.metrics import queries as metrics
 from cockpit.store import tokens
 from cockpit.store.db import Stores
 from cockpit.store.models import Base, CallRollup, EventRecord, TicketRollup

@@ -201,7 +201,8 @@ def api_schema(sqlite_stores):
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
     with sqlite_stores.session() as session:
         token = tokens.create(session, "schemathesis", ["*"])
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app.server)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app.server,
+                                            headers={"Authorization": f"Bearer {token}"})
     schema.config.generation.update(max_examples=8)
     api_schema.token = token
     return schema

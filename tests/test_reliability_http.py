@@ -19,11 +19,13 @@ from cockpit.store import tokens
 from cockpit.store.db import Stores
 from layouts import ids
 from tests.factories import Stream
+from tests.login import client_for, csrf_of
 
 
 @pytest.fixture
 def client(stores):
-    return create_app(stores.settings, stores=stores).server.test_client()
+    """Logged in as an admin of the province (pages, Dash callbacks and the read API need a session)."""
+    return client_for(create_app(stores.settings, stores=stores))
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def _grid(client, request):
         "changedPropIds": [f"{ids.SUP_GRID}.getRowsRequest"],
     }
     client.get("/supervise")  # Dash serves callbacks once the app has handled a request
-    return client.post("/_dash-update-component", json=body)
+    return client.post("/_dash-update-component", json=body, headers={"X-CSRFToken": csrf_of(client)})
 
 
 @pytest.mark.parametrize("request_, field", [
@@ -89,17 +91,19 @@ def test_rel023_json_nested_100000_deep_is_a_400(client, token):
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     response = client.post("/api/v1/events", data=deep, headers=auth)
     assert response.status_code == 400 and "nested too deeply" in response.get_json()["error"]
-    response = client.post("/api/v1/alerts/1/ack", data=deep, headers=auth)
+    session_headers = {"Content-Type": "application/json", "X-CSRFToken": csrf_of(client)}
+    response = client.post("/api/v1/alerts/1/ack", data=deep, headers=session_headers)
     assert response.status_code == 400 and response.get_json()["field"] == "(body)"
-    response = client.post("/_dash-update-component", data=deep, headers={"Content-Type": "application/json"})
+    response = client.post("/_dash-update-component", data=deep, headers=session_headers)
     assert response.status_code == 400
 
 
-def test_rel024_http_errors_under_api_are_json(client):
-    response = client.post("/api/v1/nope")  # GETs of unknown paths are the Dash pages' business
-    assert response.status_code in (404, 405) and response.is_json
-    response = client.delete("/api/v1/events")
-    assert response.status_code == 405 and response.is_json
+def test_rel024_http_errors_under_api_are_json(client, token):
+    auth = {"Authorization": f"Bearer {token}", "X-CSRFToken": csrf_of(client)}
+    response = client.post("/api/v1/nope", headers=auth)  # GETs of unknown paths are the Dash pages' business
+    assert response.status_code in (403, 404, 405) and response.is_json
+    response = client.delete("/api/v1/events", headers=auth)
+    assert response.status_code in (403, 404, 405) and response.is_json
 
 
 # --- defect 8: a locked database ------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_rel030_sigterm_stops_the_embedded_redis(tmp_path, command):
     var_dir = tmp_path / "var"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(COCKPIT_VAR_DIR=str(var_dir), COCKPIT_PORT=str(port))
+    env.update(COCKPIT_VAR_DIR=str(var_dir), COCKPIT_PORT=str(port), COCKPIT_MODE="development")
     if command[0] == "serve":
         subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True, cwd=ROOT)
     proc = subprocess.Popen([*CLI, *command], env=env, cwd=ROOT,

@@ -39,7 +39,7 @@ PAGES: list[tuple[re.Pattern, str, str | None, tuple[str, ...]]] = [
 # a pattern's group named ``code`` holds a region code too.
 API: list[tuple[str | None, re.Pattern, str, tuple[str, ...]]] = [
     ("POST", re.compile(r"^/api/v1/events$"), "ingest", ()),
-    ("GET", re.compile(r"^/api/v1/events/schema$"), "figures", ()),
+    ("GET", re.compile(r"^/api/v1/(events/schema|openapi\.json)$"), "figures", ()),
     ("GET", re.compile(r"^/api/v1/(kpi|rankings|staffing|forecast|roster|assessment|topics)$"), "figures",
      ("scope",)),
     ("GET", re.compile(rf"^/reports/files/(?P<code>{CODE})/[^/]+/[^/]+$"), "figures", ()),
