@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import dash_leaflet as dl
 from dash import dcc, html
 
+from cockpit.watch.vocab import reason
 from layouts import ids
 from layouts.categories import category_label, category_path_label
 from layouts.i18n import register, t
-from layouts.names import alert_title, place_name, term, unit_label
+from layouts.names import alert_title, display_alert, place_name, term, unit_label
 from layouts.page import PageContext
 from layouts.shell import header
 from layouts.supervise import breadcrumb
@@ -257,7 +258,9 @@ def _alerts(view: dict, lang: str, tz, messages: dict | None = None) -> html.Div
             for h in a["history"]], className="ck-alert-history")
         cards.append(html.Div([
             html.Div([html.Span(t(f"severity.{a['severity']}", lang), className=f"ck-sev ck-sev-{a['severity']}"),
-                      html.Span(alert_title(a, lang, view.get("names")), className="ck-alert-title"),
+                      html.Span(reason(display_alert(a, lang), place_name(a.get("district") or a.get("city"), lang,
+                                                                         view.get("names")), lang),
+                                title=alert_title(a, lang, view.get("names")), className="ck-alert-title"),
                       html.Span(t(f"state.{a['state']}", lang), className="ck-alert-state")]),
             history,
             html.Div([*buttons, _message((messages or {}).get(a["id"]))], className="ck-alert-actions"),

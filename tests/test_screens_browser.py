@@ -136,6 +136,10 @@ def test_scr032_ticket_action_errors_beside_the_button_and_note_cleared(dash_duo
     error = dash_duo.wait_for_element(f"{card} .ck-tk-action-msg.ck-tk-error", timeout=10)
     assert error.text == "解除预警需要填写说明"  # beside the button, in the page's language
     assert dash_duo.find_element(f"#{ids.TK_MESSAGE}").text == ""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+    dash_duo.driver.save_screenshot(str(SHOTS / "ticket-action-refused-zh-1080p.png"))
     dash_duo.find_element(f"#{ids.TK_NOTE}").send_keys("已电话联系承办单位")
     dash_duo.find_element(resolve).click()
     dash_duo.wait_for_element(f"#{ids.TK_BODY} .ck-alert-card[data-state='resolved']", timeout=10)
