@@ -5,13 +5,16 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State
 from sqlalchemy import select
 
+from cockpit.auth.scope import covers_code
+from cockpit.auth.web import current_principal
 from cockpit.http.kpi import ParamError
 from cockpit.http.reports import assessment_document
-from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
 from cockpit.store.models import Region
+from cockpit.store.regions import scope_level
 from layouts import ids
 from layouts.assessment import assessment_error, assessment_table
+from layouts.i18n import t
 
 
 def register(app: Dash, stores: Stores) -> None:
@@ -21,9 +24,14 @@ def register(app: Dash, stores: Stores) -> None:
                   Input(ids.ASS_SCOPE, "value"), Input(ids.ASS_LEVEL, "value"), Input(ids.ASS_PERIOD, "value"),
                   Input(ids.ASS_END, "value"), State(ids.LANG_STORE, "data"))
     def refresh_assessment(scope, level, period, end, lang):
-        """Scope, level, period or end changed -> the assessment table."""
+        """Scope, level, period or end changed -> the assessment table (inside the caller's scope only)."""
         lang = lang or settings.language
-        require_region(stores, scope)  # another region typed in the scope field: 403, never data
+        principal = current_principal()
+        scope = (scope or "").strip() or (settings.province if "*" in principal.scopes else principal.scope)
+        with stores.session() as session:
+            # another known region typed in the scope field: refused, never data (unknown codes: 'unknown')
+            if scope_level(session, scope) is not None and not covers_code(session, principal.scopes, scope):
+                return assessment_error(f"scope: {scope} {t('ass.outside', lang)}", lang)
         try:
             doc = assessment_document(stores, scope=scope, level=level, period=period, end=end or None)
         except ParamError as exc:

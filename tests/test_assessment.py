@@ -142,3 +142,16 @@ def test_ass005_table_builder_in_both_languages():
     en = str(assessment_table(doc, "en"))
     assert "城关区" in zh and "按时办结率" in zh and "样本不足" in zh  # 620103 has 3 < 10 tickets
     assert "On-time closure" in en and "too few" in en and "70.0%" in en
+
+
+def test_ass006_pages_and_api_follow_the_callers_scope(stores):
+    from app import create_app
+    from tests.login import client_for
+
+    assert not ingest_batch(stores, assessment_tickets(), source="test").rejected
+    app = create_app(stores.settings, stores=stores)
+    lanzhou = client_for(app, role="leader", scope="620100", stores=stores)
+    assert lanzhou.get("/assessment?scope=620500").status_code == 403
+    assert lanzhou.get("/api/v1/assessment?scope=620500").status_code == 403
+    ok = lanzhou.get("/api/v1/assessment?scope=620100&level=unit&end=2026-10-31")
+    assert ok.status_code == 200 and [r["key"] for r in ok.get_json()["rows"]] == ["A", "B"]

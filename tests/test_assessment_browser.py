@@ -7,15 +7,15 @@ import pytest
 from app import create_app
 from cockpit.ingest import ingest_batch
 from layouts import ids
-from tests.scenarios import assessment_tickets
 from tests.login import browser_login
+from tests.scenarios import assessment_tickets
 
 pytestmark = pytest.mark.browser
 
 
 def test_ass101_page_scores_districts_then_units(dash_duo, sqlite_stores):
     assert not ingest_batch(sqlite_stores, assessment_tickets(), source="test").rejected
-    browser_login(dash_duo, create_app(sqlite_stores.settings, stores=sqlite_stores))
+    browser_login(dash_duo, create_app(sqlite_stores.settings, stores=sqlite_stores), role="leader", scope="620100")
     dash_duo.driver.get(dash_duo.server_url + "/assessment?scope=620100&period=month&end=2026-10-31&lang=en")
     dash_duo.wait_for_element(f"#{ids.ASS_TABLE} .ck-ass-row", timeout=15)
     rows = dash_duo.find_elements(f"#{ids.ASS_TABLE} .ck-ass-row")
@@ -24,4 +24,10 @@ def test_ass101_page_scores_districts_then_units(dash_duo, sqlite_stores):
     assert rows[0].find_elements("css selector", "td")[-2].text == "102.0"
     dash_duo.select_dcc_dropdown(f"#{ids.ASS_LEVEL}", value="Handling units")
     dash_duo.wait_for_text_to_equal(f"#{ids.ASS_TABLE} .ck-ass-row td:nth-child(2)", "A", timeout=10)
+    # a scope outside the user's, typed into the page: refused, no figures
+    box = dash_duo.find_element(f"#{ids.ASS_SCOPE}")
+    box.clear()
+    box.send_keys("620500\n")
+    dash_duo.wait_for_element(f"#{ids.ASS_TABLE} .ck-error", timeout=10)
+    assert not dash_duo.find_elements(f"#{ids.ASS_TABLE} .ck-ass-row")
     assert dash_duo.get_logs() == []

@@ -24,6 +24,7 @@ from cockpit.store.models import Base, Ticket
 from cockpit.ingest import ingest_batch
 from tests.services import DATA
 from tests.factories import Stream
+from tests.login import client_for
 
 # ---------------------------------------------------------------- an independent reader of the spec
 
@@ -171,6 +172,9 @@ def test_o311004_access(client, stores):
     disc = client.get("/open311/v2/discovery.json").get_json()
     assert disc["endpoints"][0]["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert disc["endpoints"][0]["url"].endswith("/open311/v2")
+    # a logged-in user reads within their scope without a key (a district user: their district)
+    user = client_for(client.application, role="leader", scope="620103", stores=stores)
+    assert [i["service_request_id"] for i in user.get("/open311/v2/requests.json").get_json()] == ["A2"]
 
 
 def test_o311005_public_read_side(stores):

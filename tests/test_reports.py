@@ -15,8 +15,8 @@ from cockpit.cli import main
 from cockpit.metrics import kpi as kpis
 from cockpit.reports import archive, figures, render, write_report
 from tests.services import REDIS_URL
-from tests.scenarios import seed_report_weeks
 from tests.login import client_for
+from tests.scenarios import seed_report_weeks
 
 # ---------------------------------------------------------------- pure: comparisons and narrative
 
@@ -206,7 +206,12 @@ def test_rep009_scheduled_job_and_archive_route(sqlite_stores, tmp_path):
     assert sorted((m["scope"], m["period"]["label"]) for m in written) == [
         ("620000", "2026-11-23..2026-11-29"), ("620100", "2026-11-23..2026-11-29")]
     assert write_due_reports(stores, now=now, kinds=("week", "month"), with_pdf=False) == []  # idempotent
-    client = client_for(create_app(settings, stores=stores), stores=stores)
+    app = create_app(settings, stores=stores)
+    assert app.server.test_client().get("/reports/files/620100/week-2026-11-23_2026-11-29/report.zh.html") \
+        .status_code == 401  # no session, no token
+    other = client_for(app, role="leader", scope="620500", stores=stores)
+    assert other.get("/reports/files/620100/week-2026-11-23_2026-11-29/report.zh.html").status_code == 403
+    client = client_for(app, role="leader", scope="620100", stores=stores)
     ok = client.get("/reports/files/620100/week-2026-11-23_2026-11-29/report.zh.html")
     assert ok.status_code == 200 and "兰州市共受理诉求9件" in ok.get_data(as_text=True)
     assert client.get("/reports/files/620100/week-2026-11-23_2026-11-29/manifest.json").status_code == 404

@@ -10,8 +10,8 @@ from app import create_app
 from cockpit import periods
 from cockpit.reports import write_report
 from layouts import ids
-from tests.scenarios import seed_report_weeks
 from tests.login import browser_login
+from tests.scenarios import seed_report_weeks
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +23,12 @@ def test_rep101_archive_lists_reports_by_scope(dash_duo, sqlite_stores, tmp_path
     for scope in ("620100", "620000"):
         write_report(stores, scope=scope, period=periods.period("week", date(2026, 11, 29)), with_pdf=False,
                      now=datetime(2026, 11, 30, 1))
-    browser_login(dash_duo, create_app(settings, stores=stores))
+    browser_login(dash_duo, create_app(settings, stores=stores), role="leader", scope="620100")
     dash_duo.driver.get(dash_duo.server_url + "/reports?lang=en")
     dash_duo.wait_for_element(f"#{ids.REP_LIST} .ck-rep-row", timeout=15)
-    assert len(dash_duo.find_elements(f"#{ids.REP_LIST} .ck-rep-row")) == 2
+    # a Lanzhou user sees Lanzhou's report, not the province's
+    assert [r.get_attribute("data-scope") for r in dash_duo.find_elements(f"#{ids.REP_LIST} .ck-rep-row")] \
+        == ["620100"]
     dash_duo.driver.get(dash_duo.server_url + "/reports?scope=620100")
     dash_duo.wait_for_element(f"#{ids.REP_LIST} .ck-rep-row[data-scope='620100']", timeout=15)
     rows = dash_duo.find_elements(f"#{ids.REP_LIST} .ck-rep-row")

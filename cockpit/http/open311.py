@@ -1,10 +1,11 @@
 """Open311 GeoReport v2 read endpoints under ``/open311/v2/`` (a Flask blueprint).
 
 ``services.json``, ``requests.json``, ``requests/<id>.json`` and ``discovery.json`` (``.xml``
-too). Access: a bearer token (``Authorization: Bearer ...``) or Open311's own ``api_key`` query
-parameter, limited to the token's scope. With ``COCKPIT_OPEN311_PUBLIC=1`` the read side is open
-without a key (the data are masked either way; see docs/open311.md). Errors use the spec's shape,
-a list of ``{"code", "description"}``, plus the ``field`` at fault.
+too). Access (checked by the guard of cockpit.auth.web before these views run): a session, a
+bearer token or Open311's own ``api_key`` query parameter, limited to the caller's scope. With
+``COCKPIT_OPEN311_PUBLIC=1`` the read side is open without a key (the data are masked either way;
+see docs/open311.md). Errors use the spec's shape, a list of ``{"code", "description"}``, plus the
+``field`` at fault.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from cockpit import georeport
 from cockpit.georeport import Caller, GeoReportError
 from cockpit.metrics.definitions import DEFINITIONS_VERSION
 from cockpit.timeutil import utcnow
-from cockpit.store import tokens
 from cockpit.store.db import Stores
 from cockpit.store.regions import UnknownScope
 
@@ -33,30 +33,12 @@ def _stores() -> Stores:
     return current_app.config["COCKPIT_STORES"]
 
 
-class _Denied(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+def caller() -> Caller:
+    """The caller, as the access guard found them (cockpit.auth.web): a session, a bearer token or
+    Open311's ``api_key`` (a token), or the public reader when COCKPIT_OPEN311_PUBLIC=1."""
+    from cockpit.auth.web import current_principal
 
-
-def caller_for(stores: Stores, *, api_key: str | None, authorization: str | None) -> Caller:
-    """The caller of a request: a valid token's scopes, or everything when the read side is public.
-
-    A key that is given must be valid even when the read side is public (a wrong key is a
-    client's mistake worth telling). Raises ``_Denied(401)`` otherwise.
-    """
-    key = (api_key or "").strip()
-    if not key and authorization and authorization.startswith("Bearer "):
-        key = authorization[len("Bearer "):].strip()
-    if key:
-        with stores.session() as session:
-            token = tokens.verify(session, key)
-            if token is None:
-                raise _Denied(401, "invalid or revoked api_key")
-            return Caller(tuple(token.scopes))
-    if stores.settings.open311_public:
-        return Caller(("*",))
-    raise _Denied(401, "an api_key is required (or a bearer token)")
+    return Caller(tuple(current_principal().scopes))
 
 
 def _errors(status: int, message: str, field: str | None, fmt: str):
@@ -109,11 +91,7 @@ def _run(fmt: str, work):
         return _errors(exc.status, exc.message, exc.field, "json")
     stores = _stores()
     try:
-        caller = caller_for(stores, api_key=request.args.get("api_key"),
-                            authorization=request.headers.get("Authorization"))
-        return work(fmt, stores, caller)
-    except _Denied as exc:
-        return _errors(exc.status, exc.message, "api_key", fmt)
+        return work(fmt, stores, caller())
     except GeoReportError as exc:
         return _errors(exc.status, exc.message, exc.field, fmt)
     except UnknownScope as exc:
