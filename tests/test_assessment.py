@@ -149,6 +149,9 @@ def test_ass006_pages_and_api_follow_the_callers_scope(stores):
     from tests.login import client_for
 
     assert not ingest_batch(stores, assessment_tickets(), source="test").rejected
+    other_city = [{"event_id": "ass6-ts", "type": "ticket.created", "occurred_at": "2026-10-05T02:00:00+00:00",
+                   "city": "620500", "ticket_id": "620500-X1", "category": ["城乡建设"]}]
+    assert not ingest_batch(stores, other_city, source="test").rejected  # Tianshui is a known region now
     app = create_app(stores.settings, stores=stores)
     lanzhou = client_for(app, role="leader", scope="620100", stores=stores)
     assert lanzhou.get("/assessment?scope=620500").status_code == 403
