@@ -5,16 +5,13 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State
 from sqlalchemy import select
 
-from cockpit.auth.scope import covers_code
-from cockpit.auth.web import current_principal
+from cockpit.auth.web import current_principal, require_region
 from cockpit.http.kpi import ParamError
 from cockpit.http.reports import assessment_document
 from cockpit.store.db import Stores
 from cockpit.store.models import Region
-from cockpit.store.regions import scope_level
 from layouts import ids
 from layouts.assessment import assessment_error, assessment_table
-from layouts.i18n import t
 
 
 def register(app: Dash, stores: Stores) -> None:
@@ -28,10 +25,7 @@ def register(app: Dash, stores: Stores) -> None:
         lang = lang or settings.language
         principal = current_principal()
         scope = (scope or "").strip() or (settings.province if "*" in principal.scopes else principal.scope)
-        with stores.session() as session:
-            # another known region typed in the scope field: refused, never data (unknown codes: 'unknown')
-            if scope_level(session, scope) is not None and not covers_code(session, principal.scopes, scope):
-                return assessment_error(f"scope: {scope} {t('ass.outside', lang)}", lang)
+        require_region(stores, scope)  # another region typed in the scope field: 403, never data
         try:
             doc = assessment_document(stores, scope=scope, level=level, period=period, end=end or None)
         except ParamError as exc:

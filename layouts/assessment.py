@@ -38,7 +38,6 @@ register({
                  "en": "Score = 100 × actual ÷ the rate expected for the unit's mix of categories (100 = as good "
                        "as the scope on the same categories); the composite is the weighted mean."},
     "ass.error": {"zh": "参数有误", "en": "Bad parameter"},
-    "ass.outside": {"zh": "不在您的权限范围内", "en": "is outside your scope"},
     "ass.metric.response_rate": {"zh": "响应率", "en": "Response"},
     "ass.metric.on_time_closure_rate": {"zh": "按时办结率", "en": "On-time closure"},
     "ass.metric.satisfaction_rate": {"zh": "满意率", "en": "Satisfaction"},
