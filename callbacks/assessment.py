@@ -6,7 +6,7 @@ from dash import Dash, Input, Output, State
 from sqlalchemy import select
 
 from cockpit.auth.web import current_principal, require_region
-from cockpit.http.kpi import ParamError
+from cockpit.errors import ParamError
 from cockpit.http.reports import assessment_document
 from cockpit.store.db import Stores
 from cockpit.store.models import Region

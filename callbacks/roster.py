@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash, Input, Output, State
 
-from cockpit.http.kpi import ParamError
+from cockpit.errors import ParamError
 from cockpit.http.planning import roster_document
 from cockpit.auth.web import require_region
 from cockpit.store.db import Stores

@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cockpit import events as ev
+from cockpit import timeutil
 from cockpit.ingest import IngestResult, mark_live_dirty, validate_batch
 from cockpit.events import TimeWindow
 from cockpit.store import deadletter, history, live, locks
@@ -115,7 +116,7 @@ def _insert_events(session: Session, events: list[Any], *, received_at: datetime
     """
     if not events:
         return set()
-    received = history.naive_utc(received_at)
+    received = timeutil.naive_utc(received_at)
     cols = ", ".join(_EVENT_COLUMNS)
     if session.get_bind().dialect.name == "sqlite":
         known: set[str] = set()
@@ -276,7 +277,7 @@ def _apply_current_seats(stores: Stores, cities: set[str], cfg: live.LiveConfig,
     with stores.session() as session:
         seats = session.scalars(select(Seat).where(Seat.city.in_(sorted(cities)))).all()
     events = [
-        ev.SeatStateChanged(event_id=s.event_id, type="seat.state", occurred_at=history.aware_utc(s.since),
+        ev.SeatStateChanged(event_id=s.event_id, type="seat.state", occurred_at=timeutil.aware_utc(s.since),
                             city=s.city, seat_id=s.seat_id, state=s.state, reason=s.reason)
         for s in seats
     ]

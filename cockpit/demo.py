@@ -20,14 +20,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from cockpit import jobs
 from cockpit.planning import live as planning_live
 from cockpit.planning.simroster import RosterSeats
-from cockpit.store import live, migrate
+from cockpit.store import history, live, migrate
 from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
-from cockpit.store.models import EventRecord
 from cockpit.settings import Settings
 from cockpit.store.db import Stores, stop_embedded_redis
 
@@ -52,7 +49,7 @@ def save_state(settings: Settings, state: dict) -> None:
 
 def last_sim_event(stores: Stores) -> datetime | None:
     with stores.session() as session:
-        latest = session.scalar(select(func.max(EventRecord.occurred_at)).where(EventRecord.source == "sim"))
+        latest = history.last_event_at(session, source="sim")
     return latest.replace(tzinfo=UTC) if latest else None
 
 

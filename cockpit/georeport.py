@@ -32,6 +32,7 @@ from cockpit.metrics.queries import one_of
 from cockpit.privacy import mask_address, mask_text
 from cockpit.store.models import Ticket, TicketStep
 from cockpit.store.regions import resolve_scope
+from cockpit.timeutil import naive_utc, utcnow
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 DEFAULT_WINDOW = timedelta(days=90)  # the spec: no dates -> the most recent 90 days
@@ -149,9 +150,7 @@ def _parse_w3c(text: str, field: str, tz: tzinfo) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise GeoReportError(field, f"not a W3C date-time (e.g. 2010-01-01T00:00:00Z): {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return naive_utc(moment, tz)
 
 
 def window(start_date: str | None, end_date: str | None, *, now: datetime,
@@ -280,7 +279,7 @@ def _scope_cities(session: Session, caller: Caller, jurisdiction_id: str | None)
 def one_request(session: Session, *, caller: Caller, tz: tzinfo, request_id: str,
                 jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
     """GET requests/<id>.json: a one-element list (the spec's shape); 404 when not in scope."""
-    out = requests(session, caller=caller, tz=tz, now=datetime.now(UTC).replace(tzinfo=None),
+    out = requests(session, caller=caller, tz=tz, now=utcnow(),
                    params={"service_request_id": request_id, "jurisdiction_id": jurisdiction_id})
     if not out:
         raise GeoReportError("service_request_id", f"no service request {request_id!r}", 404)

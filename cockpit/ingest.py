@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from cockpit.batching import batches
 from cockpit.store import deadletter
 from cockpit.store import flags
 from cockpit.store import history
@@ -26,6 +27,7 @@ from cockpit.store import regions
 from cockpit.events import FieldError, TimeWindow, printable, to_json_dict, validate
 from cockpit.store.models import JobRun
 from cockpit.store.db import Stores
+from cockpit.timeutil import aware_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -276,26 +278,29 @@ def _check_epoch(stores: Stores) -> None:
     mark_live_dirty(stores)
 
 
-def ingest_stream(stores: Stores, events: Iterable[Any], *, source: str, batch: int = 5000) -> IngestResult:
-    """``ingest_batch`` over an iterable of raw events, ``batch`` at a time (for generated streams)."""
+def ingest_stream(stores: Stores, events: Iterable[Any], *, source: str, batch: int = 5000,
+                  refs: bool = False) -> IngestResult:
+    """``ingest_batch`` over an iterable of raw events, ``batch`` at a time (streams, files).
+
+    With ``refs`` the items are (raw event, row reference) pairs, the reference kept with a
+    rejected event in the dead letters (e.g. 'line 12'). Rejected indexes count from the stream's start.
+    """
     total = IngestResult()
-    pending: list[Any] = []
     offset = 0
-    for event in events:
-        pending.append(event)
-        if len(pending) >= batch:
-            total.add(ingest_batch(stores, pending, source=source), index_offset=offset)
-            offset += len(pending)
-            pending = []
-    if pending:
-        total.add(ingest_batch(stores, pending, source=source), index_offset=offset)
+    for chunk in batches(events, batch):
+        if refs:
+            raws, row_refs = [raw for raw, _ in chunk], [ref for _, ref in chunk]
+        else:
+            raws, row_refs = chunk, None
+        total.add(ingest_batch(stores, raws, source=source, row_refs=row_refs), index_offset=offset)
+        offset += len(chunk)
     return total
 
 
 def mark_live_dirty(stores: Stores) -> None:
     with stores.session() as session:
         row = session.get(JobRun, LIVE_DIRTY) or JobRun(name=LIVE_DIRTY)
-        row.updated_at = datetime.now(UTC).replace(tzinfo=None)
+        row.updated_at = utcnow()
         session.merge(row)
 
 
@@ -362,7 +367,7 @@ def rebuild_live_report(stores: Stores, *, now: datetime | None = None) -> Rebui
                 report.replayed += _replay(stores, chunk, cfg, window, now, report, poisoned)
                 client.expire(live.KEY_REBUILDING, REBUILD_FLAG_TTL_S)
             seats = [
-                {"event_id": s.event_id, "type": "seat.state", "occurred_at": history.aware_utc(s.since).isoformat(),
+                {"event_id": s.event_id, "type": "seat.state", "occurred_at": aware_utc(s.since).isoformat(),
                  "city": s.city, "seat_id": s.seat_id, "state": s.state, "reason": s.reason}
                 for s in history.current_seats(session)
             ]

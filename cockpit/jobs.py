@@ -21,20 +21,14 @@ from cockpit.ingest import LIVE_DIRTY, rebuild_live_report
 from cockpit.store import live, locks
 from cockpit.store.models import JobRun
 from cockpit.store.db import Stores
+from cockpit.timeutil import INTERVAL, floor_interval_utc
 
 log = logging.getLogger(__name__)
 
 ROLLUP_LOOKBACK = timedelta(hours=3)  # late events within this window are folded into rollups
-INTERVAL = timedelta(minutes=15)
 MAX_CATCH_UP = timedelta(days=7)  # a worker down longer than this needs `cockpit` rollup by hand
 REPAIR_EVERY_S = 5  # how soon a Redis restart is repaired (the check is two cheap round trips)
 LEADER_POLL_S = 5.0
-
-
-def floor_interval(moment: datetime) -> datetime:
-    """Start (UTC) of the 15-minute interval holding ``moment``."""
-    moment = moment.astimezone(UTC)
-    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
 def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
@@ -45,7 +39,7 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
     rolls back that day only, and the next run starts from what was committed.
     """
     now = now or datetime.now(UTC)
-    end = floor_interval(now) + INTERVAL
+    end = floor_interval_utc(now) + INTERVAL
     start = end - ROLLUP_LOOKBACK
     with stores.session() as session:
         covered = metric_queries.rollup_coverage(session)
@@ -62,9 +56,9 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
 
 def rollup_all(stores: Stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
     """Recompute the rollups of [start, end) one day per transaction (after seeding or an import)."""
-    day = floor_interval(start)
+    day = floor_interval_utc(start)
     while day < end:
-        stop = min(day + timedelta(days=1), floor_interval(end) + INTERVAL)
+        stop = min(day + timedelta(days=1), floor_interval_utc(end) + INTERVAL)
         with stores.session() as session:
             rollups.rollup_range(session, day, stop, settings=stores.settings, now=now)
         day = stop

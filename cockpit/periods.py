@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from cockpit.timeutil import local_midnight, naive_utc
 
 PERIODS = ("week", "month", "year")
 
@@ -48,7 +50,7 @@ class Period:
 
 
 def _utc(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+    return naive_utc(local_midnight(day, tz))
 
 
 def _shift_year(day: date, years: int) -> date:

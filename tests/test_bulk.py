@@ -6,7 +6,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from cockpit import jobs
 from cockpit.bulk import bulk_ingest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cockpit.views import province, wall
+from cockpit.views.regions import populations
 from geo.boundaries import geojson
 from layouts.choropleth import class_index, classify
 from layouts.province import METRIC_BETTER, _metric_value
@@ -30,7 +31,7 @@ def test_scr020_every_map_mode_has_at_least_four_classes(sqlite_stores):
         districts = [f["properties"]["code"] for f in geojson(city)["features"]]
         counts = (wall.city_snapshot(sqlite_stores, city, now=now, include_slow=False)
                   ["sections"]["districts"]["counts"])
-        pops = {d: wall.population(d) for d in districts}
+        pops = populations(sqlite_stores, districts)
         count_values = {d: counts.get(d, 0) for d in districts}
         per100k = {d: counts.get(d, 0) * 100_000 / pops[d] for d in districts if pops.get(d)}
         want = min(4, len(districts))  # Jinchang has two districts: two classes is all a map can show

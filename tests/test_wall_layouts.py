@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from dash import html, no_update
 
 from layouts import province as province_layout
-from layouts import wall as wall_layout
 from layouts.i18n import MESSAGES
 from layouts.choropleth import class_colors, class_index, classify
 from layouts.playlist import playlist_urls

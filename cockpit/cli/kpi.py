@@ -78,7 +78,8 @@ def _render_kpi(doc: dict) -> None:
 def kpi(settings: Settings, scope: str, from_: str | None, to: str | None, sl_threshold: str | None,
         as_json: bool) -> None:
     """Every KPI for a scope and a time window (same JSON as GET /api/v1/kpi)."""
-    from cockpit.http.kpi import ParamError, kpi_document
+    from cockpit.errors import ParamError
+    from cockpit.http.kpi import kpi_document
 
     stores = _stores(settings)
     try:
@@ -115,7 +116,8 @@ def _render_rankings(doc: dict) -> None:
 def rankings(settings: Settings, scope: str, level: str, from_: str | None, to: str | None,
              as_json: bool) -> None:
     """League table of districts, handling units or cities (same JSON as GET /api/v1/rankings)."""
-    from cockpit.http.kpi import ParamError, rankings_document
+    from cockpit.errors import ParamError
+    from cockpit.http.kpi import rankings_document
 
     stores = _stores(settings)
     try:
@@ -148,7 +150,8 @@ def staffing(settings: Settings, arrivals_per_hour: float | None, aht: float | N
              threshold: float | None, patience: float | None, scope: str | None, at: str | None,
              as_json: bool) -> None:
     """Seats required: Erlang C/A for one interval, or a plan for a city from its history."""
-    from cockpit.http.kpi import ParamError, erlang_document, staffing_document
+    from cockpit.errors import ParamError
+    from cockpit.http.kpi import erlang_document, staffing_document
 
     threshold = settings.sl_threshold_s if threshold is None else threshold
     if scope:
@@ -197,7 +200,8 @@ def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[
 
     from cockpit import timeutil
     from cockpit.metrics import rollups
-    from cockpit.http.kpi import ParamError, parse_time
+    from cockpit.errors import ParamError
+    from cockpit.http.kpi import parse_time
 
     now = timeutil.utcnow()
     try:

@@ -55,7 +55,7 @@ def _render_assessment(doc: dict) -> None:
 def assess(settings: Settings, scope: str, level: str, period: str, end: str | None, weights: str | None,
            as_json: bool) -> None:
     """Score districts or handling units, adjusted for their mix of categories (GET /api/v1/assessment)."""
-    from cockpit.http.kpi import ParamError
+    from cockpit.errors import ParamError
     from cockpit.http.reports import assessment_document
 
     stores = _stores(settings)
@@ -123,7 +123,7 @@ def report(settings: Settings, scope: str, period: str, end: str | None, out_dir
 @click.pass_obj
 def topics(settings: Settings, scope: str, from_: str | None, to: str | None, as_json: bool) -> None:
     """Hot topics in the text of requests, ranked by growth against the windows before (GET /api/v1/topics)."""
-    from cockpit.http.kpi import ParamError
+    from cockpit.errors import ParamError
     from cockpit.http.reports import topics_document
 
     stores = _stores(settings)

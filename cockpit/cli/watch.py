@@ -55,7 +55,7 @@ def backtest_cmd(settings: Settings, scope: str, from_: str, to: str, every: str
 
     The live alert tables are neither read nor written.
     """
-    from cockpit.store.regions import UnknownScope
+    from cockpit.errors import UnknownScope
     from cockpit.watch.backtest import backtest
 
     start, end, step = _when(settings, from_, "--from"), _when(settings, to, "--to"), _every(every)
@@ -90,7 +90,7 @@ def alerts() -> None:
 @click.pass_obj
 def list_cmd(settings: Settings, scope: str | None, status: str, rule: str | None, as_json: bool) -> None:
     """Every alert of a scope, most urgent first (severity, size, age); no cap."""
-    from cockpit.store.regions import UnknownScope
+    from cockpit.errors import UnknownScope
     from cockpit.watch import alerts as al
 
     stores = _stores(settings)

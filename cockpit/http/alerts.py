@@ -16,8 +16,8 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 
 from cockpit.watch import alerts
 from cockpit.views import drill
-from cockpit.watch.alerts import AlertError
-from cockpit.http.kpi import ParamError, parse_time
+from cockpit.errors import AlertError, AlertStateError, ParamError, UnknownAlert
+from cockpit.http.kpi import parse_time
 from cockpit.views.grid_request import MAX_ID, check_query
 from cockpit.store.db import Stores
 from cockpit.watch.evaluate import RULES
@@ -34,9 +34,18 @@ def _param_error(exc: ParamError):
     return jsonify(exc.as_dict()), 400
 
 
+def status_for(exc: AlertError) -> int:
+    """The HTTP status of a refused alert action: 404 unknown alert, 409 wrong state, else 400."""
+    if isinstance(exc, UnknownAlert):
+        return 404
+    if isinstance(exc, AlertStateError):
+        return 409
+    return 400
+
+
 @bp.errorhandler(AlertError)
 def _alert_error(exc: AlertError):
-    return jsonify({"error": str(exc)}), exc.status
+    return jsonify({"error": str(exc)}), status_for(exc)
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:

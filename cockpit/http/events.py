@@ -88,8 +88,6 @@ def post_events():
         raws = parse_body(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, f"body is not JSON: {exc}")
-    if not isinstance(raws, list):
-        return _error(400, "body must be a JSON array, an object or NDJSON")
     if len(raws) > settings.max_batch_events:
         return _error(413, f"more than {settings.max_batch_events} events in one request")
     places = {(str(r.get("city")), str(r["district"]) if r.get("district") not in (None, "") else None)

@@ -13,16 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
 
 from cockpit import timeutil
-from cockpit.metrics import definitions, kpi
-
-
-from cockpit.metrics import staffing
-from cockpit.store.models import Region
-from cockpit.store.regions import UnknownScope, scope_level
+from cockpit.errors import ParamError, UnknownScope
+from cockpit.metrics import definitions, kpi, staffing
+from cockpit.store import regions
 from cockpit.store.db import Stores
+from cockpit.store.regions import scope_level
 
 bp = Blueprint("cockpit_kpi", __name__)
 
@@ -34,18 +31,6 @@ ERLANG_BOUNDS = {"arrivals_per_hour": 20_000, "aht": 3_600, "threshold": 600, "p
 STAFFING_TIME_LIMIT_S = 2.0  # CPU seconds one Erlang answer may take; past it: 422
 PLAN_TIME_LIMIT_S = 10.0  # CPU seconds a two-hour staffing plan (forecast + Erlang per interval) may take
 MIN_YEAR, MAX_YEAR = 1900, 2999  # times outside this are typos, and near year 1 or 9999 zones overflow
-
-
-class ParamError(ValueError):
-    """A bad request parameter: names the field and the reason."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-    def as_dict(self) -> dict[str, str]:
-        return {"error": self.message, "field": self.field}
 
 
 def parse_time(text: str, field: str, tz) -> datetime:
@@ -89,13 +74,6 @@ def _known(session, code: str) -> str:
         raise ParamError("scope", f"unknown region code {code!r}: not in the regions table and no call or "
                                   "ticket carries it (see 'cockpit regions list')")
     return code
-
-
-def _names(session, codes: list[str]) -> dict[str, tuple[str, str | None]]:
-    if not codes:
-        return {}
-    rows = session.execute(select(Region.code, Region.name, Region.name_en).where(Region.code.in_(codes)))
-    return {c: (n, e) for c, n, e in rows}
 
 
 def parse_window(from_text: str | None, to_text: str | None, *, tz,
@@ -143,7 +121,7 @@ def rankings_document(stores: Stores, *, scope: str | None, level: str | None, f
         _known(session, code)
         doc = kpi.rankings(session, scope=code, level=level, start=start, end=end,
                                settings=stores.settings, now=now)
-        names = _names(session, [r["key"] for r in doc["rows"] if r["key"]]) if level != "unit" else {}
+        names = regions.name_table(session, [r["key"] for r in doc["rows"] if r["key"]]) if level != "unit" else {}
     for row in doc["rows"]:  # districts and cities by name too (a unit's key is its name)
         zh, en = names.get(row["key"], (None, None))
         row["name"] = zh or row["key"]

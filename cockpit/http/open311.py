@@ -20,7 +20,7 @@ from cockpit.georeport import Caller, GeoReportError
 from cockpit.metrics.definitions import DEFINITIONS_VERSION
 from cockpit.timeutil import utcnow
 from cockpit.store.db import Stores
-from cockpit.store.regions import UnknownScope
+from cockpit.errors import UnknownScope
 
 bp = Blueprint("cockpit_open311", __name__, url_prefix="/open311/v2")
 

@@ -17,7 +17,8 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_from_dir
 
 from cockpit import periods
 from cockpit import timeutil
-from cockpit.http.kpi import ParamError, _known, _scope, parse_window
+from cockpit.errors import ParamError
+from cockpit.http.kpi import _known, _scope, parse_window
 from cockpit.metrics import assessment
 from cockpit.store.db import Stores
 

@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session
 
 from cockpit import timeutil
 from cockpit.metrics import definitions, queries
-
-
 from cockpit.store.models import Call, Seat
 from cockpit.store.regions import resolve_scope
 from cockpit.settings import Settings

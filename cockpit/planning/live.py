@@ -131,7 +131,7 @@ def rule_seat_shortage(ctx) -> list:
 def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2) -> dict[str, list[str]]:
     """The worker job: keep a roster for this week and the next ones for every city with calls
     in the last 7 days (planned once, then read from the kept plan). Returns weeks planned per city."""
-    from cockpit.http.kpi import ParamError
+    from cockpit.errors import ParamError
     from cockpit.http.planning import roster_document
 
     now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()

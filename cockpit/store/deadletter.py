@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.events import Unparsed, printable
 from cockpit.store.models import DeadLetter
+from cockpit.timeutil import naive_utc, utcnow
 
 RAW_LIMIT = 64 * 1024  # characters of the raw input kept per rejected item
 
@@ -40,26 +41,15 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def record(
-    session: Session,
-    *,
-    source: str,
-    raw: Any,
-    errors: Sequence[dict],
-    event_id: str | None = None,
-    row_ref: str | None = None,
-    received_at: datetime | None = None,
-) -> None:
-    """Keep one rejected item. ``errors`` are ``{"field", "message"}`` dicts; the first names the reason."""
-    record_many(session, [dict(source=source, raw=raw, errors=errors, event_id=event_id, row_ref=row_ref)],
-                received_at=received_at)
-
-
 def record_many(session: Session, items: Sequence[dict], *, received_at: datetime | None = None) -> None:
-    """Keep several rejected items in one statement (same keys as ``record``)."""
+    """Keep rejected items in one statement.
+
+    Each item: ``source``, ``raw``, ``errors`` (``{"field", "message"}`` dicts; the first names the
+    reason) and optionally ``event_id`` and ``row_ref``.
+    """
     if not items:
         return
-    at = (received_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    at = naive_utc(received_at) if received_at is not None else utcnow()
     session.execute(
         DeadLetter.__table__.insert(),
         [

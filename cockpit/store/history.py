@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Text, bindparam, case, cast, func, select, text, tuple_
@@ -19,6 +19,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cockpit import events as ev
+from cockpit.batching import batches
+from cockpit.timeutil import naive_utc
 from cockpit.store.models import (
     Call,
     EventRecord,
@@ -41,15 +43,6 @@ STEP_ORDER = {
 }
 TICKET_LOCK_KEY = 0x12345  # PostgreSQL advisory lock serialising ticket folds across writers
 IN_CHUNK = 500  # rows per IN (...) list
-
-
-def naive_utc(moment: datetime) -> datetime:
-    """Aware -> naive UTC, the storage form of every timestamp."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def aware_utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
 
 
 def _unnest(column, values: list):
@@ -78,11 +71,6 @@ def bulk_insert(session: Session, model, rows: Sequence[dict], *, finish=lambda 
     return session.execute(finish(sqlite.insert(table)), list(rows))
 
 
-def _chunks(items: Sequence, size: int = IN_CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 # --- events ---------------------------------------------------------------------------------
 
 
@@ -97,7 +85,7 @@ def insert_events(session: Session, events: Sequence[Any], *, received_at: datet
     ids = [e.event_id for e in events]
     known: set[str] = set()
     column = EventRecord.__table__.c.event_id
-    for chunk in _chunks(ids, 1000):
+    for chunk in batches(ids, 1000):
         known.update(session.scalars(select(column).where(column.in_(chunk))))
     fresh = [e for e in events if e.event_id not in known]
     if not fresh:
@@ -337,7 +325,7 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None)
     ids = sorted(new_steps)
     table = Ticket.__table__
     current: dict[str, dict] = {}
-    for chunk in _chunks(ids):
+    for chunk in batches(ids, IN_CHUNK):
         for found in session.execute(select(table).where(table.c.ticket_id.in_(chunk))).mappings():
             current[found["ticket_id"]] = dict(found)
     folded, refold = [], []
@@ -374,7 +362,7 @@ def _upsert_tickets(session: Session, folded: Sequence[dict]) -> None:
 
 def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
     """Recompute ``tickets`` rows for these ids from ``ticket_steps`` (idempotent)."""
-    for chunk in _chunks(list(ticket_ids)):
+    for chunk in batches(ticket_ids, IN_CHUNK):
         steps: dict[str, list] = {tid: [] for tid in chunk}
         columns = TicketStep.__table__.c
         for step in session.execute(
@@ -409,13 +397,19 @@ def current_seats(session: Session) -> list[Seat]:
     return list(session.scalars(select(Seat)))
 
 
-def count_events(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(EventRecord)) or 0
+def last_event_at(session: Session, *, source: str) -> datetime | None:
+    """``occurred_at`` (naive UTC) of the newest stored event from ``source``, or None."""
+    return session.scalar(select(func.max(EventRecord.occurred_at)).where(EventRecord.source == source))
+
+
+def has_events(session: Session) -> bool:
+    """Whether any event is stored."""
+    return session.scalar(select(EventRecord.id).limit(1)) is not None
 
 
 __all__ = [
-    "aware_utc", "naive_utc", "insert_events", "upsert_calls", "upsert_seats", "insert_ticket_steps",
-    "refold_tickets", "fold_ticket", "iter_events_since", "current_seats", "count_events",
+    "insert_events", "upsert_calls", "upsert_seats", "insert_ticket_steps",
+    "refold_tickets", "fold_ticket", "iter_events_since", "current_seats", "last_event_at", "has_events",
 ]
 
 
@@ -439,7 +433,7 @@ def iter_events_after(session: Session, after_id: int, *, batch: int = 5000) -> 
 def stored_payloads(session: Session, event_ids: Sequence[str]) -> dict[str, dict]:
     """event_id -> stored payload, for the ids that are stored (to tell a re-send from a conflict)."""
     out: dict[str, dict] = {}
-    for chunk in _chunks(list(event_ids), IN_CHUNK):
+    for chunk in batches(list(event_ids), IN_CHUNK):
         out.update(session.execute(select(EventRecord.event_id, EventRecord.payload)
                                    .where(EventRecord.event_id.in_(chunk))).all())
     return out

@@ -12,13 +12,10 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cockpit.errors import UnknownScope  # noqa: F401 - raised here, imported by callers from here too
 from cockpit.store.models import Call, Region, Ticket, TicketRollup
 
 LEVELS = ("province", "city", "district")
-
-
-class UnknownScope(ValueError):
-    """The scope code is neither a known region nor an adcode we can place."""
 
 
 class Scope(NamedTuple):
@@ -103,19 +100,43 @@ def scope_level(session: Session, scope: str) -> str | None:
     return None
 
 
+def population_table(session: Session) -> dict[str, int | None]:
+    """{code: population or None} of every region in the table."""
+    return {code: pop for code, pop in session.execute(select(Region.code, Region.population))}
+
+
+def population_of(code: str, table: dict[str, int | None]) -> int | None:
+    """The one population rule: the regions table's figure for a code it holds (None when the table
+    has none, e.g. a deployment's region file without the property), else the bundled 2020 census
+    (``geo.population``), else None. ``table`` is ``population_table`` (or a part of it)."""
+    if code in table:
+        return int(table[code]) if table[code] is not None else None
+    import geo  # noqa: PLC0415 - geo.regions imports this package; bind late
+
+    try:
+        return geo.population(code)
+    except Exception:  # noqa: BLE001 - unknown codes have no population
+        return None
+
+
 def populations(session: Session, codes: list[str]) -> dict[str, int]:
-    """Population per region code, for the codes that have one."""
+    """Population per region code (``population_of``), for the codes that have one."""
     if not codes:
         return {}
-    rows = session.execute(
-        select(Region.code, Region.population).where(Region.code.in_(codes), Region.population.is_not(None))
-    )
-    return {code: int(pop) for code, pop in rows}
+    table = {code: pop for code, pop in session.execute(
+        select(Region.code, Region.population).where(Region.code.in_(codes)))}
+    found = {code: population_of(code, table) for code in codes}
+    return {code: pop for code, pop in found.items() if pop is not None}
 
 
-def name_table(session: Session) -> dict[str, tuple[str, str | None]]:
-    """{code: (name, name_en)} of every region in the table."""
-    return {c: (n, e) for c, n, e in session.execute(select(Region.code, Region.name, Region.name_en))}
+def name_table(session: Session, codes: list[str] | None = None) -> dict[str, tuple[str, str | None]]:
+    """{code: (name, name_en)} of every region in the table, or of those of ``codes`` it holds."""
+    stmt = select(Region.code, Region.name, Region.name_en)
+    if codes is not None:
+        if not codes:
+            return {}
+        stmt = stmt.where(Region.code.in_(codes))
+    return {c: (n, e) for c, n, e in session.execute(stmt)}
 
 
 def region_codes(session: Session) -> list[str]:
@@ -154,3 +175,26 @@ def known_places(session: Session, city: str | None, *, since: datetime,
     if district and district not in districts:
         districts.append(district)
     return cities, districts
+
+
+def cities_of(session: Session, scope: str) -> list[tuple[str, str, str | None]]:
+    """(code, name, name_en) of the cities under ``scope``, or of ``scope`` itself when it is a city; by code."""
+    return [tuple(r) for r in session.execute(
+        select(Region.code, Region.name, Region.name_en).where(
+            (Region.parent == scope) & (Region.level == "city") | (Region.code == scope) & (Region.level == "city")
+        ).order_by(Region.code)
+    ).all()]
+
+
+def province_and_cities(session: Session, province: str) -> list[tuple[str, str, str, str | None]]:
+    """(code, level, name, name_en) of ``province`` and of its cities, by code."""
+    return [tuple(r) for r in session.execute(
+        select(Region.code, Region.level, Region.name, Region.name_en).where(
+            (Region.code == province) | ((Region.parent == province) & (Region.level == "city"))
+        ).order_by(Region.code)
+    ).all()]
+
+
+def rejects(session: Session, code: str) -> bool:
+    """Whether regions are loaded and ``code`` is not one of them (an empty table accepts every code)."""
+    return session.scalar(select(Region.code).limit(1)) is not None and session.get(Region, code) is None

@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
-from cockpit.store import live
+from cockpit.store import live, regions
 from cockpit.store.db import Stores
-from cockpit.store.models import Region
-from cockpit.store.regions import scope_level
 
 # Which region levels each screen shows: a wall is a city's (or one district's), the overview a province's.
 SCREEN_LEVELS = {"wall": ("city", "district"), "province": ("province",)}
@@ -28,24 +24,32 @@ class CityToday:
     waiting: int
 
 
+def live_by_city(stores: Stores, cities: list[str], now: datetime) -> dict[str, tuple[dict[str, int], int]]:
+    """{city: (today's live totals, calls waiting now)} for each city, in one Redis round trip.
+
+    "Today" is the local day of ``settings.timezone`` at ``now`` (aware). Raises the Redis error.
+    """
+    day = live.day_str(now, stores.settings.tz)
+    batch = live.Batch(stores.redis)
+    reads = {c: (live.day_totals(stores.redis, [c], day, batch=batch), live.waiting(stores.redis, [c], now=now, batch=batch))
+             for c in cities}
+    batch.execute()
+    return {c: (totals.value, wait.value.calls) for c, (totals, wait) in reads.items()}
+
+
 def cities_today(stores: Stores, *, scope: str, now: datetime | None = None) -> tuple[list[CityToday], datetime]:
     """Today's live counts for every city in ``scope`` (a province code, or a city code)."""
     now = now or datetime.now(UTC)
     with stores.session() as session:
-        regions = session.execute(
-            select(Region.code, Region.name, Region.name_en).where(
-                (Region.parent == scope) & (Region.level == "city") | (Region.code == scope) & (Region.level == "city")
-            ).order_by(Region.code)
-        ).all()
-    names = {code: (name, en or name) for code, name, en in regions} or {
+        rows = regions.cities_of(session, scope)
+    names = {code: (name, en or name) for code, name, en in rows} or {
         code: (code, code) for code in live.known_cities(stores.redis)}
-    day = live.day_str(now, stores.settings.tz)
+    figures = live_by_city(stores, list(names), now)
     out = []
     for code, (name, name_en) in names.items():
-        totals = live.day_totals(stores.redis, [code], day)
-        waiting = live.waiting(stores.redis, [code], now=now)
+        totals, waiting = figures[code]
         out.append(CityToday(code, name, name_en, totals.get("off", 0), totals.get("ans", 0), totals.get("abn", 0),
-                             totals.get("tkt", 0), waiting.calls))
+                             totals.get("tkt", 0), waiting))
     return out, now
 
 
@@ -53,7 +57,7 @@ def screen_level(stores: Stores, page: str, code: str) -> str | None:
     """The level of ``code`` if screen ``page`` ('wall' | 'province') can show it, else None
     (unknown code, or a region of the wrong level: a province has no city wall)."""
     with stores.session() as session:
-        level = scope_level(session, code)
+        level = regions.scope_level(session, code)
     return level if level in SCREEN_LEVELS.get(page, ()) else None
 
 
@@ -61,11 +65,7 @@ def known_screens(stores: Stores, province: str) -> list[dict]:
     """The screens a lost visitor can go to: the province, then each of its cities, as dicts
     {code, level, name, name_en}; cities from the regions table, else those with live data."""
     with stores.session() as session:
-        rows = session.execute(
-            select(Region.code, Region.level, Region.name, Region.name_en).where(
-                (Region.code == province) | ((Region.parent == province) & (Region.level == "city"))
-            ).order_by(Region.code)
-        ).all()
+        rows = regions.province_and_cities(session, province)
     found = [{"code": c, "level": lv, "name": n, "name_en": e or n} for c, lv, n, e in rows]
     if not any(r["level"] == "city" for r in found):
         found += [{"code": c, "level": "city", "name": c, "name_en": c} for c in sorted(live.known_cities(stores.redis))]

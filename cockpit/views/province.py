@@ -15,8 +15,9 @@ from cockpit.metrics import definitions
 from cockpit.store import live
 from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms
+from cockpit.views.overview import live_by_city
 from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, panel
-from cockpit.views.regions import population, region_names
+from cockpit.views.regions import populations, region_names
 from cockpit.views.sources import Guard
 
 PROVINCE_METRICS = ("tickets_today", "tickets_per_100k_today", "offered_today", "connection_rate_today",
@@ -64,16 +65,14 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
     cities = league["cities"] or (guard.live(lambda: sorted(live.known_cities(stores.redis))) or [])
     names = region_names(stores, [scope, *cities], use_table="history" not in guard.failed)
     table = definitions.targets(settings)
-    day = live.day_str(now, settings.tz)
 
     def read_live() -> tuple[dict[str, dict], float]:
         out = {}
-        for c in cities:
-            t = live.day_totals(stores.redis, [c], day)
+        for c, (t, waiting) in live_by_city(stores, cities, now).items():
             conn = definitions.connection_rate(t.get("ans", 0), t.get("off", 0), t.get("sab", 0))
             out[c] = {"offered_today": t.get("off", 0), "answered_today": t.get("ans", 0),
                       "short_abandoned_today": t.get("sab", 0),
-                      "tickets_today": t.get("tkt", 0), "waiting": live.waiting(stores.redis, [c], now=now).calls,
+                      "tickets_today": t.get("tkt", 0), "waiting": waiting,
                       "connection_rate_today": conn,
                       "connection_status": definitions.status("connection_rate", conn, table)}
         return out, time.time()
@@ -81,11 +80,12 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
     found = guard.live(read_live)
     live_rows, live_at = found if found is not None else ({}, None)
     applied = guard.live(lambda: live.applied_at(stores.redis, cities)) if cities else None
+    pops = populations(stores, cities, use_table="history" not in guard.failed)
     rows = []
     for c in cities:
         lr = live_rows.get(c, {})
         lg = league["rows"].get(c, {})
-        pop = population(c)
+        pop = pops[c]
         row = {
             "code": c, "name": names[c], "population": pop,
             "offered_today": lr.get("offered_today"), "answered_today": lr.get("answered_today"),

@@ -52,14 +52,22 @@ def _bundled_name(code: str) -> tuple[str | None, str | None]:
     return info.get("name"), info.get("name_en")
 
 
-def population(code: str) -> int | None:
-    """Resident population of a region from the bundled boundaries, None when unknown."""
-    import geo
+def populations(stores: Stores, codes: Sequence[str], *, use_table: bool = True) -> dict[str, int | None]:
+    """{code: resident population or None} by ``store.regions.population_of`` (the regions table,
+    else the bundled census); the table is cached SLOW_TTL_S. A failing database (or
+    ``use_table=False``, while SQL is known to be down) leaves the census."""
 
-    try:
-        return geo.population(code)
-    except Exception:  # noqa: BLE001 - unknown codes have no population
-        return None
+    def load() -> dict[str, int | None]:
+        with stores.session() as session:
+            return regions.population_table(session)
+
+    table: dict[str, int | None] = {}
+    if use_table:
+        try:
+            table, _ = stores.caches.ttl.get(("populations",), SLOW_TTL_S, load)
+        except SOURCE_ERRORS:
+            table = {}
+    return {code: regions.population_of(code, table) for code in codes}
 
 
 def resolve(stores: Stores, scope: str) -> tuple[str, tuple[str, ...]]:

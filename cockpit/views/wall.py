@@ -22,7 +22,7 @@ from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms, minute_of_day
 from cockpit.views.curves import cumulative
 from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, is_stale, panel
-from cockpit.views.regions import SLOW_TTL_S, population, region_names, resolve
+from cockpit.views.regions import SLOW_TTL_S, populations, region_names, resolve
 from cockpit.views.sources import Guard, section
 from cockpit.watch import alerts
 
@@ -66,11 +66,12 @@ def _live_sections(stores: Stores, cities: Sequence[str], now: datetime, refresh
     tz = settings.tz
     day = live.day_str(now, tz)
     read_at = time.time()
-    totals = live.day_totals(client, cities, day)
-    series = live.minute_series(client, cities, day)
-    wait = live.waiting(client, cities, now=now)
-    seats = live.seat_counts(client, cities)
-    applied = live.applied_at(client, cities)
+    batch = live.Batch(client)  # one round trip for every live figure
+    reads = (live.day_totals(client, cities, day, batch=batch), live.minute_series(client, cities, day, batch=batch),
+             live.waiting(client, cities, now=now, batch=batch), live.seat_counts(client, cities, batch=batch),
+             live.applied_at(client, cities, batch=batch))
+    batch.execute()
+    totals, series, wait, seats, applied = (r.value for r in reads)
     table = definitions.targets(settings)
     off, ans, sab = totals.get("off", 0), totals.get("ans", 0), totals.get("sab", 0)
     conn = definitions.connection_rate(ans, off, sab)
@@ -140,7 +141,8 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
     today_categories: dict[str, int] = got.pop("today_categories") if got else {}
     sections.update(got or {})
     if "districts" in sections:
-        sections["districts"]["population"] = {code: population(code) for code in sections["districts"]["counts"]}
+        sections["districts"]["population"] = populations(
+            stores, list(sections["districts"]["counts"]), use_table="history" not in guard.failed)
     if today_curves is not None:
         found = guard.history(lambda: panel(stores, scope, cities, "baselines", now))
         baselines, computed = found if found is not None else ({}, None)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from cockpit.errors import AlertError, AlertStateError, UnknownAlert  # noqa: F401 - AlertError: the module's error
 from cockpit.store.models import Alert, AlertEvent, AlertItem, AlertSilence
 from cockpit.store.regions import resolve_scope
 
@@ -30,14 +31,6 @@ SEVERITIES = ("critical", "major", "minor")
 SYSTEM = "system"
 MAX_LIMIT = 1000
 AUTO_RESOLVE_NOTE = "条件已消除"
-
-
-class AlertError(ValueError):
-    """A refused alert action (unknown alert, wrong state, missing field)."""
-
-    def __init__(self, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -289,7 +282,7 @@ def expire_silence(session: Session, silence_id: int, *, by: str, now: datetime 
     _who(by)
     sil = session.get(AlertSilence, int(silence_id))
     if sil is None:
-        raise AlertError(f"no silence {silence_id}", status=404)
+        raise UnknownAlert(f"no silence {silence_id}")
     sil.ends_at = min(sil.ends_at, now)
     session.execute(update(Alert).where(Alert.suppressed_by == f"silence:{sil.id}").values(suppressed_by=None))
     session.flush()
@@ -315,9 +308,9 @@ def silence_dict(sil: AlertSilence) -> dict:
 def _get_open(session: Session, alert_id: int) -> Alert:
     alert = session.get(Alert, int(alert_id), with_for_update=session.get_bind().dialect.name == "postgresql")
     if alert is None:
-        raise AlertError(f"no alert {alert_id}", status=404)
+        raise UnknownAlert(f"no alert {alert_id}")
     if alert.open_key is None:
-        raise AlertError(f"alert {alert_id} is already resolved", status=409)
+        raise AlertStateError(f"alert {alert_id} is already resolved")
     return alert
 
 
@@ -339,7 +332,7 @@ def acknowledge(session: Session, alert_id: int, *, by: str, now: datetime | Non
     alert = _get_open(session, alert_id)
     actor = _who(by)
     if alert.state != "firing":
-        raise AlertError(f"only a firing alert can be acknowledged (this one is {alert.state})", status=409)
+        raise AlertStateError(f"only a firing alert can be acknowledged (this one is {alert.state})")
     alert.state, alert.acknowledged_by, alert.acknowledged_at, alert.updated_at = "acknowledged", actor, now, now
     _log(session, alert, "acknowledged", actor, now)
     session.flush()
@@ -384,7 +377,7 @@ def escalate(session: Session, alert_id: int, *, by: str, to: str, note: str = "
     if not (to or "").strip():
         raise AlertError("escalation target ('to') is required")
     if alert.state == "pending":
-        raise AlertError("a pending alert cannot be escalated before it fires", status=409)
+        raise AlertStateError("a pending alert cannot be escalated before it fires")
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = actor, now
     alert.state, alert.escalated_to, alert.escalation_note = "escalated", to.strip()[:128], (note or "").strip()

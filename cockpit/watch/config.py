@@ -198,11 +198,6 @@ def _finding(ctx: Context, rule: str, key: str, city: str, district: str | None,
                    repeat_s=0.0 if rule in WORK_ITEM_RULES else float(p.get("repeat_interval_s") or 0))
 
 
-def _chunks(items: list, size: int = 1000):
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _iso(moment: datetime | None) -> str | None:
     """Naive UTC -> ISO 8601 with +00:00 (hot: called per finding)."""
     return None if moment is None else moment.isoformat() + "+00:00"

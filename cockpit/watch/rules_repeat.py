@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import String, and_, case, column, func, literal_column, or_, select, tuple_, values
 
+from cockpit.batching import batches
 from cockpit.store.models import Alert, JobRun, Ticket
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import (
@@ -14,7 +15,6 @@ from cockpit.watch.config import (
     REPEAT_RECENT,
     Context,
     _agg_ids,
-    _chunks,
     _finding,
     _short_key,
     _ticket_filter,
@@ -70,7 +70,7 @@ def _repeat_members(ctx: Context, window, places: set, callers: set, k_min: int,
     t = Ticket
     norm, has_address, has_caller = _repeat_conditions(ctx, skip_masked)
     groups: dict[tuple, dict] = {}
-    for chunk in _chunks(sorted(places), 500):
+    for chunk in batches(sorted(places), 500):
         cand = values(column("c", String), column("n", String), name="cand").data(chunk)
         for r in ctx.session.execute(
                 select(t.ticket_id, t.city, t.district, t.category, t.address, cand.c.n)
@@ -81,7 +81,7 @@ def _repeat_members(ctx: Context, window, places: set, callers: set, k_min: int,
             g["ids"].append(r.ticket_id)
             g["districts"].append(r.district or "")
             g["addresses"].append(r.address)
-    for chunk in _chunks(sorted(callers), 500):
+    for chunk in batches(sorted(callers), 500):
         cand = values(column("c", String), column("p", String), name="cand").data(chunk)
         for r in ctx.session.execute(
                 select(t.ticket_id, t.city, t.district, t.caller)
@@ -148,7 +148,7 @@ def _repeat_groups_full_pg(ctx: Context, window, k_min: int, skip_masked: bool) 
         elif r.ck is not None:
             first_ids[r.first] = first_ids.get(r.first, set()) | {"caller"}
     places, callers = set(), set()
-    for chunk in _chunks(sorted(first_ids), 1000):
+    for chunk in batches(sorted(first_ids), 1000):
         for r in ctx.session.execute(select(t.ticket_id, t.city, t.address, t.caller).where(t.ticket_id.in_(chunk))):
             if "address" in first_ids[r.ticket_id] and normalize_address(r.address):
                 places.add((r.city, normalize_address(r.address)))
