@@ -229,3 +229,19 @@ def test_ing009_redis_down_keeps_sql_and_the_worker_repairs_redis(stores, redis_
     with stores.session() as session:
         assert session.get(JobRun, LIVE_DIRTY) is None
     assert jobs.repair_live(stores) is False  # nothing left to repair
+
+
+def test_ing010_queue_keys_are_pruned_and_expire(stores, redis_client):
+    now = datetime.now(UTC)
+    stale = (now - live.QUEUE_HORIZON - timedelta(minutes=5)).timestamp()
+    redis_client.zadd(live.key_waiting("620100"), {"lost-offer": stale})
+    redis_client.zadd(live.key_done("620100"), {"old-done": stale})
+    s = Stream(base=now - timedelta(minutes=10), prefix="q-")
+    ingest_batch(stores, [s.event("call.offered", 0, call_id="w1")] + s.answered_call("a1", 30, 5, 60),
+                 source="test")
+    waiting = redis_client.zrange(live.key_waiting("620100"), 0, -1)
+    assert "lost-offer" not in waiting and len(waiting) == 1
+    assert "old-done" not in redis_client.zrange(live.key_done("620100"), 0, -1)
+    horizon_s = live.QUEUE_HORIZON.total_seconds()
+    assert 0 < redis_client.ttl(live.key_waiting("620100")) <= horizon_s
+    assert 0 < redis_client.ttl(live.key_done("620100")) <= horizon_s

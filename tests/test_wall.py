@@ -14,6 +14,7 @@ import redis as redis_lib
 from cockpit.metrics import definitions
 from cockpit.views import curves, wall
 from cockpit.watch.alerts import Finding, reconcile
+from cockpit.store.db import Stores
 from cockpit.metrics.rollups import rollup_range
 from tests.scenarios import CITY, NOW, seed_city_today, seed_offered_on
 
@@ -130,3 +131,16 @@ def test_wall040_history_service_rates_and_staffing_readiness(stores):
     staffing = compute_staffing(stores, "620100", now)
     assert staffing["forecast_ready"] is False and staffing["required"] is None  # no calls: no forecast
     assert all(r["required"] is None for r in staffing["next"])
+
+
+def test_wall015_failed_sources_and_caches_belong_to_their_stores(stores):
+    seed_city_today(stores)
+    dead = Stores(settings=stores.settings, engine=stores.engine, sessionmaker=stores.sessionmaker,
+                  redis=redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry_on_error=[],
+                                        retry=None))
+    assert wall.city_snapshot(dead, CITY, now=NOW)["failed"] == ["live"]
+    assert dead.caches.breaker.is_open(("live", id(dead.redis)))
+    assert not stores.caches.breaker.is_open(("live", id(dead.redis)))  # another app's failure is not ours
+    snap = wall.city_snapshot(stores, CITY, now=NOW)
+    assert snap["failed"] == [] and snap["sections"]["volume"]["offered"] == 7
+    assert stores.caches.ttl is not dead.caches.ttl

@@ -25,7 +25,7 @@ from cockpit.settings import Settings
 @click.pass_obj
 def forecast(settings: Settings, scope: str, days: int, from_: str | None, level: float, as_json: bool) -> None:
     """Calls offered per 15 minutes for the next days, with prediction intervals (GET /api/v1/forecast)."""
-    from cockpit.http.kpi import ParamError
+    from cockpit.errors import ParamError
     from cockpit.http.planning import forecast_document
 
     stores = _stores(settings)
@@ -55,7 +55,7 @@ def forecast(settings: Settings, scope: str, days: int, from_: str | None, level
 def roster(settings: Settings, scope: str, week: str | None, target: float | None, replan: bool,
            as_json: bool) -> None:
     """Shift roster for a week: head count per shift, breaks, coverage and projected service level."""
-    from cockpit.http.kpi import ParamError
+    from cockpit.errors import ParamError
     from cockpit.http.planning import roster_document
 
     stores = _stores(settings)

@@ -88,7 +88,7 @@ def report(settings: Settings, scope: str, period: str, end: str | None, out_dir
     """Write a report (offline HTML + PDF) and print JSON naming the files and the headline figures."""
     from pathlib import Path
 
-    from cockpit.http.kpi import ParamError
+    from cockpit.errors import ParamError
     from cockpit.http.reports import check_scope, parse_period
     from cockpit.timeutil import utcnow
     from cockpit.reports import render, write_report

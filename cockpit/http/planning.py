@@ -14,12 +14,13 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from cockpit import timeutil
-from cockpit.http.kpi import ParamError, _number, _scope, parse_time
+from cockpit.errors import ParamError, UnknownScope
+from cockpit.http.kpi import _number, _scope, parse_time
 from cockpit.metrics import definitions
 from cockpit.planning import forecast as planning_forecast
 from cockpit.planning import live, roster
 from cockpit.store.db import Stores
-from cockpit.store.regions import UnknownScope, resolve_scope
+from cockpit.store.regions import resolve_scope
 
 bp = Blueprint("cockpit_planning", __name__)
 
