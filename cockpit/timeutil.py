@@ -7,7 +7,7 @@ passed in as ``tz``.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 INTERVAL = timedelta(minutes=15)  # the rollup and staffing interval
 INTERVAL_S = 900
@@ -67,17 +67,3 @@ def ceil_interval(moment: datetime) -> datetime:
 def floor_interval_utc(moment: datetime) -> datetime:
     """Start of the 15-minute interval holding an aware ``moment``, as aware UTC."""
     return floor_interval(moment.astimezone(UTC))
-
-
-def parse_local_day(text: str | None, tz: tzinfo, *, end: bool = False) -> datetime | None:
-    """'YYYY-MM-DD' (a local date in ``tz``) -> naive UTC of its start, or of the next day's start
-    with ``end``; None for empty or malformed text (a shared link never errors)."""
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-    if end:
-        day += timedelta(days=1)
-    return naive_utc(datetime.combine(day, time(0)), tz)

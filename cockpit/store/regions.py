@@ -6,14 +6,13 @@ tickets carry a city and a district. Every metric query filters through ``resolv
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit.errors import UnknownScope  # noqa: F401 - raised here, imported by callers from here too
-from cockpit.store.models import Call, Region, Ticket, TicketRollup
+from cockpit.store.models import Call, Region, Ticket
 
 LEVELS = ("province", "city", "district")
 
@@ -144,39 +143,6 @@ def region_codes(session: Session) -> list[str]:
     return list(session.scalars(select(Region.code)))
 
 
-def names(session: Session, codes: list[str]) -> dict[str, str]:
-    """{code: name} of the given region codes that the table knows (empty codes skipped)."""
-    codes = [c for c in codes if c]
-    if not codes:
-        return {}
-    return dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(codes))).all())
-
-
-def known_places(session: Session, city: str | None, *, since: datetime,
-                 district: str | None = None) -> tuple[list[str], list[str]]:
-    """City codes, and the districts of ``city``, for the filter menus: from the regions table,
-    else from the ticket rollups since ``since`` (naive UTC; small), never from a scan of ``tickets``.
-
-    The current choice (``city``, ``district``) is always an option, so a menu never drops the
-    value a URL gave it.
-    """
-    cities = list(session.scalars(select(Region.code).where(Region.level == "city").order_by(Region.code)))
-    districts = list(session.scalars(select(Region.code).where(Region.parent == city, Region.level == "district")
-                                     .order_by(Region.code))) if city else []
-    if not cities:
-        cities = list(session.scalars(select(TicketRollup.city).where(TicketRollup.interval_start >= since)
-                                      .distinct().order_by(TicketRollup.city)))
-    if city and not districts:
-        districts = [d for d in session.scalars(
-            select(TicketRollup.district).where(TicketRollup.city == city, TicketRollup.interval_start >= since)
-            .distinct().order_by(TicketRollup.district)) if d]
-    if city and city not in cities:
-        cities.append(city)
-    if district and district not in districts:
-        districts.append(district)
-    return cities, districts
-
-
 def cities_of(session: Session, scope: str) -> list[tuple[str, str, str | None]]:
     """(code, name, name_en) of the cities under ``scope``, or of ``scope`` itself when it is a city; by code."""
     return [tuple(r) for r in session.execute(
@@ -193,8 +159,3 @@ def province_and_cities(session: Session, province: str) -> list[tuple[str, str,
             (Region.code == province) | ((Region.parent == province) & (Region.level == "city"))
         ).order_by(Region.code)
     ).all()]
-
-
-def rejects(session: Session, code: str) -> bool:
-    """Whether regions are loaded and ``code`` is not one of them (an empty table accepts every code)."""
-    return session.scalar(select(Region.code).limit(1)) is not None and session.get(Region, code) is None
