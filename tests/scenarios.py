@@ -14,15 +14,21 @@ from tests.factories import Stream
 CITY = "620100"
 
 
-def _noon() -> datetime:
-    """Local noon of today (Asia/Shanghai), as aware UTC."""
+def _scenario_now() -> datetime:
+    """A minute of today (Asia/Shanghai) close to the real clock, as aware UTC.
+
+    The live store keeps queue entries against the real clock (``live.QUEUE_HORIZON``), so a fixed
+    hour such as noon made the queue assertions depend on when the suite ran (they failed after
+    18:00). Kept between 06:00 and 23:00 local so the scenario's hours stay inside today.
+    """
     from zoneinfo import ZoneInfo
 
-    local = datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=12, minute=0, second=0, microsecond=0)
+    real = datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+    local = min(max(real, real.replace(hour=6, minute=0)), real.replace(hour=23, minute=0))
     return local.astimezone(UTC)
 
 
-NOW = _noon()
+NOW = _scenario_now()
 
 
 def seed_city_today(stores) -> None:

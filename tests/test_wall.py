@@ -1,12 +1,13 @@
 """cockpit.views.wall: the city wall snapshot on real Redis with SQLite and PostgreSQL.
 
-Times are built around local noon of today (Asia/Shanghai), so the live store's TTL window (read
+Times are built around a minute of today near the real clock (Asia/Shanghai, tests/scenarios.NOW), so the live store's TTL window (read
 from the real clock by ``live.apply``) holds today and last week but not two weeks ago.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis as redis_lib
@@ -36,7 +37,8 @@ def test_wall010_snapshot_counts_rates_queue_seats(stores):
     assert sec["districts"]["counts"] == {"620102": 2, "620103": 1}
     assert sec["districts"]["population"]["620102"] > 1_000_000
     assert [(c["name"], c["today"]) for c in sec["categories"]["top"]] == [("城乡建设", 2), ("交通运输", 1)]
-    assert sec["curves"]["minute"] == 720
+    local = NOW.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert sec["curves"]["minute"] == local.hour * 60 + local.minute
     assert sec["curves"]["today"]["offered"][-1] == 7
     assert sec["staffing"]["staffed"] == 2  # on_call and ready are staffed; offline is not
     assert sec["alerts"]["items"] == []
