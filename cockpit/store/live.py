@@ -305,7 +305,11 @@ def apply(client: redis.Redis, events: Sequence[Any], cfg: LiveConfig, *, now: d
 
 
 def server_run_id(client: redis.Redis) -> str:
-    """The Redis server's run id: a new one after every restart (persisted data or not)."""
+    """The Redis server's run id: a new one after every restart (persisted data or not). On a
+    cluster, the run ids of all its primaries: a restart of any one of them changes it."""
+    if isinstance(client, RedisCluster):
+        infos = client.info("server", target_nodes=RedisCluster.PRIMARIES)
+        return ",".join(sorted(str(info.get("run_id", "")) for info in infos.values()))
     return str(client.info("server").get("run_id", ""))
 
 
@@ -313,16 +317,22 @@ def epoch_state(client: redis.Redis) -> str:
     """``ok`` (built on this server run), ``missing`` (no epoch: restarted empty, or never built),
     ``stale`` (built on another run: restarted with persisted, possibly old data) or
     ``rebuilding`` (a rebuild is running)."""
-    pipe = client.pipeline(transaction=False)
-    pipe.hget(KEY_EPOCH, "run_id")
-    pipe.exists(KEY_REBUILDING)
-    pipe.info("server")
-    run_id, rebuilding, info = pipe.execute()
+    if isinstance(client, RedisCluster):  # INFO cannot be pipelined on a cluster
+        run_id, rebuilding, current = client.hget(KEY_EPOCH, "run_id"), client.exists(KEY_REBUILDING), None
+    else:
+        pipe = client.pipeline(transaction=False)
+        pipe.hget(KEY_EPOCH, "run_id")
+        pipe.exists(KEY_REBUILDING)
+        pipe.info("server")
+        run_id, rebuilding, info = pipe.execute()
+        current = str(info.get("run_id", ""))
     if rebuilding:
         return "rebuilding"
     if run_id is None:
         return "missing"
-    return "ok" if run_id == str(info.get("run_id", "")) else "stale"
+    if current is None:
+        current = server_run_id(client)
+    return "ok" if run_id == current else "stale"
 
 
 def set_epoch(client: redis.Redis, *, watermark: int) -> None:
@@ -339,6 +349,20 @@ def swap_in(client: redis.Redis, *, prefix: str = REBUILD_PREFIX) -> int:
     built_live = {PREFIX + key[len(prefix):] for key in built}
     stale = [key for key in client.scan_iter(match=f"{PREFIX}:*", count=1000)
              if key not in built_live and key not in CONTROL_KEYS and ":panel:" not in key]
+    if isinstance(client, RedisCluster):
+        # No transaction across slots: each rename stays in its city's slot ({CITY} hash tag), and
+        # ingestion is held off by the caller's lock, so nothing reads a half-swapped city for long.
+        for i in range(0, len(stale), 500):
+            client.delete(*stale[i : i + 500])
+        for key in built:
+            target = PREFIX + key[len(prefix):]
+            if client.keyslot(key) == client.keyslot(target):
+                client.rename(key, target)
+            else:  # a key without a {CITY} tag (e.g. the city set) lives in another slot: copy it
+                ttl = client.pttl(key)
+                client.restore(target, max(ttl, 0), client.dump(key), replace=True)
+                client.delete(key)
+        return len(built)
     pipe = client.pipeline(transaction=True)
     for i in range(0, len(stale), 500):
         pipe.delete(*stale[i : i + 500])
