@@ -34,6 +34,7 @@ from cockpit.metrics import definitions
 
 from cockpit.metrics import staffing
 from cockpit.settings import Settings
+from cockpit.errors import ParamError
 
 PER_HOUR = 4
 SHORT_PENALTY = 1000.0  # paid hours a seat-hour short is worth: coverage first, cost second
@@ -66,16 +67,8 @@ DEFAULT_TEMPLATES: tuple[dict[str, Any], ...] = (
 )
 
 
-class RosterError(ValueError):
+class RosterError(ParamError):
     """A template or requirement the planner cannot use: names the field and the reason."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-    def as_dict(self) -> dict[str, str]:
-        return {"error": self.message, "field": self.field}
 
 
 @dataclass(frozen=True)
