@@ -179,6 +179,7 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
     reaches the embedded Redis through its unix socket and the SQLite file through WAL.
     """
     from app import create_app
+    from cockpit.auth.web import QuietRequestHandler
 
     from cockpit.auth.web import demo_secret
 
@@ -204,7 +205,7 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
     # SIGTERM ends the demo like Ctrl-C does: the feeder is stopped and the embedded Redis shut down.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        app.run(host=host, port=port, debug=False)
+        app.run(host=host, port=port, debug=False, request_handler=QuietRequestHandler)
     finally:
         feeder.terminate()
         try:

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, g, has_request_context, jsonify, redirect, request
+from werkzeug.serving import WSGIRequestHandler
 from markupsafe import escape
 
 from cockpit.auth import audit, kiosk, policy, ratelimit, sessions, users
@@ -259,6 +260,14 @@ def _forbidden_page(status: int) -> Response:
 
 # ------------------------------------------------------------------ headers
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler without its name and version in ``Server`` (``cockpit serve`` and
+    the demo use it): http.server writes ``Werkzeug/x Python/y`` before the app's own headers."""
+
+    def version_string(self) -> str:
+        return "cockpit"
+
+
 def _security_headers(response: Response) -> Response:
     csp = current_app.config.get("COCKPIT_CSP") or CSP_BASE
     response.headers["Content-Security-Policy"] = csp
@@ -267,7 +276,6 @@ def _security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    response.headers["Server"] = "cockpit"  # Werkzeug adds its own name and version only when absent
     settings = _stores().settings
     if _cookie_secure(settings):
         response.headers["Strict-Transport-Security"] = "max-age=31536000"

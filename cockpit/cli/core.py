@@ -197,10 +197,12 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
     from app import create_app
     from cockpit.store.db import stop_embedded_redis
 
+    from cockpit.auth.web import QuietRequestHandler
+
     app = create_app(settings)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # SIGTERM ends it like Ctrl-C: cleanup runs
     try:
-        app.run(host=host, port=port, debug=debug)
+        app.run(host=host, port=port, debug=debug, request_handler=QuietRequestHandler)
     finally:
         stop_embedded_redis(app.server.config["COCKPIT_STORES"].redis)
 
