@@ -165,6 +165,20 @@ def test_acc003_login_sets_safe_cookies_audits_and_logout_ends_the_session(app, 
     assert ("login_failed", "failed") in actions and ("login", "ok") in actions and ("logout", "ok") in actions
 
 
+def test_acc019_a_second_render_of_the_login_form_keeps_the_first_forms_token(app, stores):
+    """A second render of /login (another tab, a redirect to it) set a new token cookie, so the
+    form being filled in failed as "expired" (seen as a flaky browser login in CI)."""
+    client = app.server.test_client()
+    name = make_user(stores, role="leader", scope="620100")
+    first = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', first).group(1)
+    again = client.get("/login?next=/wall/620100")
+    assert again.status_code == 200 and token in again.get_data(as_text=True)
+    answer = client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token,
+                                         "next": "/wall/620100"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/wall/620100"
+
+
 def test_acc004_lockout_after_repeated_failures_and_login_rate_limit(app, stores, redis_client):
     client = app.server.test_client()
     name = make_user(stores, role="leader", scope="620100")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -347,7 +348,11 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_form(lang: str, next_: str, message: str = "", status: int = 200) -> Response:
-    token = secrets.token_urlsafe(24)
+    # Every render of the form reuses the browser's token: a second render (another tab, or the
+    # browser's own favicon request redirected here) must not overwrite the cookie of the form the
+    # user is filling in, which made the first login attempt fail as "expired" now and then.
+    current = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = current if re.fullmatch(r"[A-Za-z0-9_-]{32}", current) else secrets.token_urlsafe(24)
     switch = "en" if lang == "zh" else "zh"
     note = f'<p class="ck-login-error" role="alert">{escape(message)}</p>' if message else ""
     inner = (f'<h1>{escape(_t("title", lang))}</h1>{note}'
