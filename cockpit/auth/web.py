@@ -191,7 +191,9 @@ def _body_over(limit: int) -> Response | None:
     return None
 
 
-def _guard():
+def require_session_or_token():
+    """Before every request: a session or a bearer token (or a kiosk link on its screens), CSRF on
+    state changes, the role and the region the path names; None lets the request through."""
     path = request.path
     stores = _stores()
     settings = stores.settings
@@ -477,7 +479,7 @@ def install(app, stores, settings: Settings | None = None) -> None:
     server.config["SESSION_COOKIE_HTTPONLY"] = True
     server.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     server.config["SESSION_COOKIE_SECURE"] = _cookie_secure(settings)
-    server.before_request(_guard)
+    server.before_request(require_session_or_token)
     server.after_request(_security_headers)
     server.register_error_handler(AccessDenied, _on_access_denied)
     server.add_url_rule("/login", "login", login_get, methods=["GET"])
