@@ -36,7 +36,6 @@ from sqlalchemy import case, func, literal_column, select, tuple_, union_all
 from cockpit import timeutil
 from cockpit.metrics import queries
 
-from cockpit.metrics import rollups
 from cockpit.store.models import Ticket, TicketRollup
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import Context, _finding, _ticket_filter
@@ -83,21 +82,13 @@ def _shares(ctx: Context, rule: str, keys_r: list, nk: int, weeks: int) -> tuple
 
 
 def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
-    from cockpit.watch.rules_volume import _alert_key, _trend_windows, trend_factor
+    from cockpit.watch.rules_volume import _alert_key, _trend_windows, trend_factor, volume_keys
 
     t, r = Ticket, TicketRollup
     p0 = ctx.cfg.params(rule)
     is_open = ctx.open_keys(rule)
     sub = by_district and p0.get("category_level", "sub") == "sub"
-    if by_district:
-        keys_t = [t.city, func.coalesce(t.district, "").label("district"),
-                  func.coalesce(t.category, "").label("category")]
-        keys_r = [r.city, r.district, r.category]
-        if sub:
-            keys_t.append(func.coalesce(rollups.sub_category_sql(ctx.dialect), "").label("subcategory"))
-            keys_r.append(r.subcategory)
-    else:
-        keys_t, keys_r = [t.city], [r.city]
+    keys_t, keys_r = volume_keys(t, r, by_district=by_district, sub=sub, dialect=ctx.dialect)
     nk = len(keys_t)
     weeks = int(p0["weeks"])
     wmax = max(WINDOWS_H)

@@ -80,15 +80,7 @@ def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     is_open = ctx.open_keys(rule)
     start = ctx.now - timedelta(hours=1)
     sub = by_district and p0.get("category_level", "sub") == "sub"
-    if by_district:
-        keys_t = [t.city, func.coalesce(t.district, "").label("district"),
-                  func.coalesce(t.category, "").label("category")]
-        keys_r = [r.city, r.district, r.category]
-        if sub:
-            keys_t.append(func.coalesce(rollups.sub_category_sql(ctx.dialect), "").label("subcategory"))
-            keys_r.append(r.subcategory)
-    else:
-        keys_t, keys_r = [t.city], [r.city]
+    keys_t, keys_r = volume_keys(t, r, by_district=by_district, sub=sub, dialect=ctx.dialect)
     nk = len(keys_t)
     current = ctx.session.execute(
         select(*keys_t, func.count().label("n")).where(t.created_at >= start, t.created_at < ctx.now)
@@ -173,3 +165,17 @@ def rule_volume_anomaly(ctx: Context) -> list[Finding]:
 def rule_volume_anomaly_city(ctx: Context) -> list[Finding]:
     """A whole city's tickets in the last hour far above the same hour of the last weeks."""
     return _volume(ctx, "volume_anomaly_city", by_district=False)
+
+
+def volume_keys(t, r, *, by_district: bool, sub: bool, dialect: str) -> tuple[list, list]:
+    """The key columns of a volume rule on tickets (``t``) and on ticket rollups (``r``): the city,
+    or city x district x category (x sub-category) — one definition for the rule and the scan."""
+    if by_district:
+        keys_t = [t.city, func.coalesce(t.district, "").label("district"),
+                  func.coalesce(t.category, "").label("category")]
+        keys_r = [r.city, r.district, r.category]
+        if sub:
+            keys_t.append(func.coalesce(rollups.sub_category_sql(dialect), "").label("subcategory"))
+            keys_r.append(r.subcategory)
+        return keys_t, keys_r
+    return [t.city], [r.city]
