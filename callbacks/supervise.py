@@ -8,6 +8,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
 from cockpit.auth.web import current_principal
 from cockpit.views import drill
+from cockpit.views import ticket as ticket_views
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.i18n import t
@@ -65,7 +66,7 @@ def register(app: Dash, stores: Stores) -> None:
         due_at = None
         if due:
             due_at = datetime.combine(datetime.fromisoformat(due).date(), time(23, 59)).replace(tzinfo=settings.tz)
-        n, error = drill.act_on_alerts(stores, targets, action=action, principal=principal, note=note or "",
+        n, error = ticket_views.act_on_alerts(stores, targets, action=action, principal=principal, note=note or "",
                                        to=to or "", kind=kind or "user", due=due_at)
         if error:
             return no_update, html.Span(action_error(error, lang), className="ck-error")

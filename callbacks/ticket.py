@@ -7,7 +7,7 @@ from datetime import datetime, time
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 
 from cockpit.auth.web import current_principal
-from cockpit.views import drill
+from cockpit.views import ticket as ticket_views
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.i18n import t
@@ -21,8 +21,8 @@ def register(app: Dash, stores: Stores) -> None:
                   State(ids.LANG_STORE, "data"))
     def show_ticket(ticket_id, unmask, lang):
         """Ticket page render -> timeline, clocks, map, related tickets, alerts; personal data masked
-        unless the page asked to unmask (a permission, audited; cockpit.views.drill.ticket_view)."""
-        return ticket_body(drill.ticket_view(stores, ticket_id, unmask=bool(unmask)), lang or settings.language,
+        unless the page asked to unmask (a permission, audited; cockpit.views.ticket.ticket_view)."""
+        return ticket_body(ticket_views.ticket_view(stores, ticket_id, unmask=bool(unmask)), lang or settings.language,
                            settings.tz)
 
     @app.callback(Output(ids.TK_BODY, "children", allow_duplicate=True), Output(ids.TK_MESSAGE, "children"),
@@ -43,12 +43,12 @@ def register(app: Dash, stores: Stores) -> None:
         principal = current_principal()
         problem = check_action(action, by=principal.label, note=note or "", to=to or "", lang=lang)
         if problem:
-            view = drill.ticket_view(stores, ticket_id)
+            view = ticket_views.ticket_view(stores, ticket_id)
             return ticket_body(view, lang, settings.tz, messages={alert_id: ("error", problem)}), "", no_update
         due_at = None
         if due:
             due_at = datetime.combine(datetime.fromisoformat(due).date(), time(23, 59)).replace(tzinfo=settings.tz)
-        view, error = drill.act_on_alert(stores, ticket_id, alert_id=alert_id, action=action,
+        view, error = ticket_views.act_on_alert(stores, ticket_id, alert_id=alert_id, action=action,
                                          principal=principal, note=note or "", to=to or "", due=due_at)
         if error:
             message = ("error", action_error(error, lang))

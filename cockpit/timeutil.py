@@ -47,6 +47,20 @@ def local_midnight(day: date, tz: tzinfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
+def local_day_utc(text: str | None, tz: tzinfo, *, end: bool = False) -> datetime | None:
+    """'YYYY-MM-DD' (a local date) -> naive UTC of its start, or of the next day's start with ``end``.
+    None for a missing or malformed date (a shared link never errors)."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    if end:
+        day += timedelta(days=1)
+    return naive_utc(datetime.combine(day, datetime.min.time()), tz)
+
+
 def minute_of_day(moment: datetime, tz: tzinfo) -> int:
     """Local minutes since local midnight (0..1439) of an aware ``moment``."""
     local = moment.astimezone(tz)

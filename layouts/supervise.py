@@ -445,7 +445,7 @@ def breadcrumb(crumbs: list[dict], lang: str, base: str = "/supervise") -> list:
 
 def view_parts(view: dict, lang: str, tz) -> tuple:
     """(breadcrumb, alerts, selected panel, district bars, category bars, city options,
-    district options) for the supervise view model ``view`` (cockpit.drill.supervise_view)."""
+    district options) for the supervise view model ``view`` (cockpit.views.drill.supervise_view)."""
     names, q = view["names"], view["query"]
     shown = {c: place_name(c, lang, names) for c in [*view["cities"], *view["districts"],
                                                       *(k for k, _ in view["facets"]["district"])]}

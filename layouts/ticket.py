@@ -277,7 +277,7 @@ def _message(message: tuple[str, str] | None):
 
 
 def ticket_body(view: dict | None, lang: str, tz, *, messages: dict | None = None) -> html.Div:
-    """The ticket page body for ``cockpit.drill.ticket_view``'s view model (None = not found);
+    """The ticket page body for ``cockpit.views.ticket.ticket_view``'s view model (None = not found);
     ``messages`` {alert id: ('error' | 'ok', text)} go next to that alert's buttons."""
     if view is None:
         return html.P(t("tk.not_found", lang), className="ck-empty")

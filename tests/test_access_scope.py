@@ -16,7 +16,7 @@ from cockpit.auth import audit
 from cockpit.auth.principal import AccessDenied, Principal
 from cockpit.ingest import ingest_batch
 from cockpit.store.models import Alert
-from cockpit.views import drill
+from cockpit.views import ticket as ticket_views
 from cockpit.watch import alerts
 from cockpit.watch.alerts import Finding
 from tests.factories import BASE, Stream
@@ -118,8 +118,8 @@ def test_scope002_crafted_ticket_and_action_callbacks_cannot_reach_another_regio
         assert alert.state != "resolved" and alert.resolved_by is None
         denied = audit.listing(session, action="alert_resolve", limit=5)
         assert denied and denied[0].outcome == "denied"
-    # the inbox path (drill.act_on_alerts) refuses the same
-    n, error = drill.act_on_alerts(stores, [lz_alert], action="resolve", note="x",
+    # the inbox path (views.ticket.act_on_alerts) refuses the same
+    n, error = ticket_views.act_on_alerts(stores, [lz_alert], action="resolve", note="x",
                                    principal=Principal(kind="user", name="ts", role="supervisor", scopes=("620500",)))
     assert n == 0 and error
     # and a Lanzhou supervisor's action is recorded under their own name
@@ -158,16 +158,16 @@ def test_scope003_screens_api_and_exports_refuse_other_regions(app, stores):
 
 def test_scope004_personal_data_masked_and_unmasking_is_a_permission_audited(app, stores):
     supervisor = Principal(kind="user", name="wang", role="supervisor", scopes=("620100",))
-    view = drill.ticket_view(stores, "LZ-1", principal=supervisor)
+    view = ticket_views.ticket_view(stores, "LZ-1", principal=supervisor)
     tk = view["ticket"]
     assert tk["caller"] == "138****5678" and view["masked"]
     assert PHONE not in tk["text"] and ID_NUMBER not in tk["text"] and CARD not in tk["text"]
     assert "138****5678" in tk["text"] and "620102********1234" in tk["text"]
-    full = drill.ticket_view(stores, "LZ-1", principal=supervisor, unmask=True)
+    full = ticket_views.ticket_view(stores, "LZ-1", principal=supervisor, unmask=True)
     assert full["ticket"]["caller"] == PHONE and ID_NUMBER in full["ticket"]["text"]
     token = Principal(kind="token", name="feed", role="token", scopes=("620100",))
     with pytest.raises(AccessDenied):
-        drill.ticket_view(stores, "LZ-1", principal=token, unmask=True)
+        ticket_views.ticket_view(stores, "LZ-1", principal=token, unmask=True)
     with stores.session() as session:
         entries = [(a.action, a.actor, a.target) for a in audit.listing(session, limit=10)]
     assert ("unmask", "wang", "LZ-1") in entries and ("ticket_view", "wang", "LZ-1") in entries

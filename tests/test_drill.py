@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from cockpit.auth.principal import Principal
 import pytest
 
-from cockpit.views import drill
+from cockpit.views import drill, export
+from cockpit.views import ticket as ticket_views
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
 from layouts.supervise import search_for
@@ -111,7 +112,7 @@ def test_drill004_ticket_view_timeline_clocks_related_and_alerts(stores):
     ingest_batch(stores, raws, source="test")
     with stores.session() as session:
         watchpoints.evaluate(session, stores.settings, now=NOW, rules=["overdue"])
-    view = drill.ticket_view(stores, "A", now=NOW)
+    view = ticket_views.ticket_view(stores, "A", now=NOW)
     assert [st["type"] for st in view["steps"]] == ["ticket.created", "ticket.dispatched", "ticket.returned",
                                                     "ticket.transferred", "ticket.responded"]
     assert [st["since_prev_s"] for st in view["steps"]] == [None, 600.0, 600.0, 600.0, 1800.0]
@@ -120,13 +121,14 @@ def test_drill004_ticket_view_timeline_clocks_related_and_alerts(stores):
     assert view["clocks"]["responded_in_s"] == 3600.0
     assert [a["rule"] for a in view["alerts"]] == ["overdue"]
     assert view["alerts"][0]["history"][0]["action"] == "opened"
-    b = drill.ticket_view(stores, "B", now=NOW)
+    b = ticket_views.ticket_view(stores, "B", now=NOW)
     assert [(r["ticket_id"], r["reason"]) for r in b["related"]] == [("C", ["address"])]
-    assert drill.ticket_view(stores, "nope") is None
-    fresh, error = drill.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="resolve", principal=LI,
-                                      note="")
+    assert ticket_views.ticket_view(stores, "nope") is None
+    fresh, error = ticket_views.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="resolve",
+                                             principal=LI, note="")
     assert error and fresh["alerts"][0]["state"] == "firing"  # refused: a note is required
-    fresh, error = drill.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="ack", principal=LI)
+    fresh, error = ticket_views.act_on_alert(stores, "A", alert_id=view["alerts"][0]["id"], action="ack",
+                                             principal=LI)
     assert error is None and fresh["alerts"][0]["state"] == "acknowledged"
 
 
@@ -135,8 +137,8 @@ LI = Principal(kind="user", name="李", role="supervisor", scopes=("620000",))
 
 def test_drill005_csv_export_streams_the_filtered_set(stores, monkeypatch):
     _seed(stores)
-    monkeypatch.setattr(drill, "EXPORT_CHUNK", 4)  # several chunks
-    chunks = list(drill.export_csv(stores, {"district": "620103"}))
+    monkeypatch.setattr(export, "EXPORT_CHUNK", 4)  # several chunks
+    chunks = list(export.export_csv(stores, {"district": "620103"}))
     assert len(chunks) > 3 and chunks[0].startswith("\ufeffticket_id,")
     rows = list(csv.DictReader(io.StringIO("".join(chunks).lstrip("\ufeff"))))
     assert sorted(r["ticket_id"] for r in rows) == [f"T{i:02d}" for i in range(1, 30, 3)]

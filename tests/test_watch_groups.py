@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cockpit.ingest import ingest_batch
 from cockpit.store.models import Alert, AlertItem
-from cockpit.views import drill
+from cockpit.views import drill, export
 from cockpit.watch import alerts, pause
 from cockpit.watch import evaluate as watchpoints
 from cockpit.watch.alerts import AlertError, Finding
@@ -101,7 +101,7 @@ def test_group003_grid_and_export_follow_the_selected_group_and_rule(stores):
     assert grid({"rule": "overdue"}) == ["O0", "O1", "O2", "Q0", "Q1"]
     assert grid({"rule": "overdue", "city": "620100", "district": "620103"}) == ["Q0", "Q1"]
     assert grid({"rule": "dissatisfied"}) == []
-    exported = list(drill.export_rows(stores, {"rule": "overdue", "district": "620102", "city": "620100"}))
+    exported = list(export.export_rows(stores, {"rule": "overdue", "district": "620102", "city": "620100"}))
     assert sorted(r[0] for r in exported[1:]) == ["O0", "O1", "O2"]
     view = drill.supervise_view(stores, {"alert": str(g.id)}, now=now)
     assert view["selected"]["size"] == 3

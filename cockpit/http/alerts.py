@@ -15,7 +15,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from cockpit.watch import alerts
-from cockpit.views import drill
+from cockpit.views import export
 from cockpit.errors import AlertError, AlertStateError, ParamError, UnknownAlert
 from cockpit.http.kpi import parse_time
 from cockpit.views.grid_request import MAX_ID, check_query
@@ -164,7 +164,7 @@ def export_csv():
     """The /supervise grid's filtered ticket set as CSV, streamed (same query string as the page)."""
     query = check_query({k: v for k, v in request.args.items()})
     _audit_export("csv", query)
-    body = stream_with_context(drill.export_csv(_stores(), query))
+    body = stream_with_context(export.export_csv(_stores(), query))
     return Response(body, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=tickets.csv"})
 
@@ -174,6 +174,6 @@ def export_xlsx():
     """The same filtered set as an Excel workbook."""
     query = check_query({k: v for k, v in request.args.items()})
     _audit_export("xlsx", query)
-    return Response(drill.export_xlsx(_stores(), query),
+    return Response(export.export_xlsx(_stores(), query),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": "attachment; filename=tickets.xlsx"})
