@@ -31,12 +31,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 from scipy.stats import nbinom
-from sqlalchemy import case, func, literal_column, select, tuple_, union_all
 
 from cockpit import timeutil
 from cockpit.metrics import queries
-
-from cockpit.store.models import Ticket, TicketRollup
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import Context, _finding, _ticket_filter
 
@@ -53,28 +50,23 @@ def tail_p(x: int, mu: float, size: float) -> float:
     return float(nbinom.sf(x - 1, size, size / (size + mu)))
 
 
-def _shares(ctx: Context, rule: str, keys_r: list, nk: int, weeks: int) -> tuple[dict, dict, dict]:
+def _shares(ctx: Context, rule: str, by_district: bool, sub: bool, weeks: int) -> tuple[dict, dict, dict]:
     """Each key's and each city's ticket total over the baseline weeks, and the number of keys per
     city (for alpha); cached per day (they move slowly)."""
     day = ctx.now.date()
-    cache_key = (str(ctx.session.get_bind().url), rule, nk, day)
+    cache_key = (str(ctx.session.get_bind().url), rule, by_district, sub, day)
     hit = _SHARES.get(cache_key)
     if hit is not None:
         return hit
-    r = TicketRollup
     end = timeutil.floor_interval(ctx.now).replace(hour=0, minute=0)
     start = end - timedelta(days=7 * weeks)
     totals: dict[tuple, int] = {}
     cities: dict[str, int] = defaultdict(int)
     per_city: dict[str, int] = defaultdict(int)
-    for row in ctx.session.execute(select(*keys_r, func.sum(r.created).label("n"))
-                                   .where(r.interval_start >= start, r.interval_start < end).group_by(*keys_r)):
-        n = int(row.n or 0)
-        if n <= 0:
-            continue
-        totals[tuple(row[:nk])] = n
-        cities[row[0]] += n
-        per_city[row[0]] += 1
+    for key, n in queries.volume_key_totals(ctx.session, by_district=by_district, sub=sub, start=start, end=end):
+        totals[key] = n
+        cities[key[0]] += n
+        per_city[key[0]] += 1
     if len(_SHARES) > 32:
         _SHARES.clear()
     _SHARES[cache_key] = out = (totals, dict(cities), dict(per_city))
@@ -82,14 +74,12 @@ def _shares(ctx: Context, rule: str, keys_r: list, nk: int, weeks: int) -> tuple
 
 
 def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
-    from cockpit.watch.rules_volume import _alert_key, _trend_windows, trend_factor, volume_keys
+    from cockpit.watch.rules_volume import _alert_key, _trend_windows, trend_factor
 
-    t, r = Ticket, TicketRollup
     p0 = ctx.cfg.params(rule)
     is_open = ctx.open_keys(rule)
     sub = by_district and p0.get("category_level", "sub") == "sub"
-    keys_t, keys_r = volume_keys(t, r, by_district=by_district, sub=sub, dialect=ctx.dialect)
-    nk = len(keys_t)
+    nk = 4 if sub else (3 if by_district else 1)
     weeks = int(p0["weeks"])
     wmax = max(WINDOWS_H)
     end = timeutil.floor_interval(ctx.now)
@@ -98,37 +88,19 @@ def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
             coverage[1] < end - timedelta(days=7):
         return []  # without the baseline weeks every busy hour would look anomalous: stay silent
     min_count = max(1, int(ctx.cfg.loosest(rule, "scan_min_count") or 1) // 2)
-    cols = [func.sum(case((t.created_at >= end - timedelta(hours=w), 1), else_=0)).label(f"w{j}")
-            for j, w in enumerate(WINDOWS_H)]
-    current = ctx.session.execute(
-        select(*keys_t, *cols).where(t.created_at >= end - timedelta(hours=wmax), t.created_at < end)
-        .group_by(*keys_t).having(func.count() >= min_count)).all()
+    current = queries.volume_window_counts(ctx.session, by_district=by_district, sub=sub, end=end,
+                                           windows_h=WINDOWS_H, min_count=min_count)
     if not current:
         return []
     cities = sorted({row.city for row in current})
     keys = [tuple(row[:nk]) for row in current]
     # Same windows in each baseline week, per key and per city (the city's own profile).
-    bcols = lambda base_end: [
-        func.sum(case((r.interval_start >= base_end - timedelta(hours=w), r.created), else_=0)).label(f"w{j}")
-        for j, w in enumerate(WINDOWS_H)]
-    only = [tuple_(*keys_r).in_(keys)] if nk > 1 and len(keys) <= 1000 else []
-    own: dict[tuple, list[float]] = defaultdict(lambda: [0.0] * len(WINDOWS_H))
-    city_base: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(WINDOWS_H))
-    parts, cparts = [], []
-    for i in range(1, weeks + 1):
-        b_end = end - timedelta(days=7 * i)
-        rng = (r.interval_start >= b_end - timedelta(hours=wmax), r.interval_start < b_end, r.city.in_(cities))
-        parts.append(select(*keys_r, *bcols(b_end)).where(*rng, *only).group_by(*keys_r))
-        cparts.append(select(r.city, *bcols(b_end)).where(*rng).group_by(r.city))
-    for row in ctx.session.execute(union_all(*parts)):
-        acc = own[tuple(row[:nk])]
-        for j, w in enumerate(WINDOWS_H):
-            acc[j] += float(row._mapping[f"w{j}"] or 0)
-    for row in ctx.session.execute(union_all(*cparts)):
-        acc = city_base[row.city]
-        for j, w in enumerate(WINDOWS_H):
-            acc[j] += float(row._mapping[f"w{j}"] or 0)
-    totals, city_totals, per_city = _shares(ctx, rule, keys_r, nk, weeks) if nk > 1 else ({}, {}, {})
+    own_sums, city_sums = queries.volume_rollup_multiwindow(
+        ctx.session, by_district=by_district, sub=sub, ends=[end - timedelta(days=7 * i) for i in range(1, weeks + 1)],
+        windows_h=WINDOWS_H, cities=cities, keys=keys)
+    own: dict[tuple, list[float]] = defaultdict(lambda: [0.0] * len(WINDOWS_H), own_sums)
+    city_base: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(WINDOWS_H), city_sums)
+    totals, city_totals, per_city = _shares(ctx, rule, by_district, sub, weeks) if nk > 1 else ({}, {}, {})
     m = float(p0.get("pool_weeks", 2.0))
     size = float(p0.get("nb_size", 10.0))
     # Trend (seasonal onsets): read for the keys that would alert without it (it only lowers them).
@@ -154,13 +126,8 @@ def scan_volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     maybe = [s[1] for s in scored if min(s[6]) < s[3] or _alert_key(s[0], by_district, sub) in is_open]
     trend: dict[tuple, float] = {}
     if maybe and trend_wins and coverage[0] <= trend_wins[-1][0]:
-        tr: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(trend_wins))
-        tparts = [select(*keys_r, literal_column(str(i)).label("week"), func.sum(r.created).label("n"))
-                  .where(r.city.in_(cities), r.interval_start >= a, r.interval_start < b,
-                         *([tuple_(*keys_r).in_(maybe)] if nk > 1 and len(maybe) <= 1000 else []))
-                  .group_by(*keys_r) for i, (a, b) in enumerate(trend_wins)]
-        for row in ctx.session.execute(union_all(*tparts)):
-            tr[tuple(row[:nk])][int(row.week)] += int(row.n or 0)
+        tr = queries.volume_rollup_windows(ctx.session, by_district=by_district, sub=sub, windows=trend_wins,
+                                           cities=cities, keys=maybe)
         for key in maybe:
             vals = tr.get(key)
             if vals is not None:

@@ -8,13 +8,9 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, literal_column, select, tuple_, union_all
-
 from cockpit import timeutil
 from cockpit.metrics import queries
-
-from cockpit.metrics import rollups
-from cockpit.store.models import Ticket, TicketRollup
+from cockpit.metrics.queries import volume_keys  # noqa: F401 - the key columns, re-exported
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import MAD_SCALE, Context, _finding, _short_key, _ticket_filter
 
@@ -70,23 +66,24 @@ def _alert_key(row, by_district: bool, sub: bool) -> str:
 
 
 def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
-    t, r = Ticket, TicketRollup
     p0 = ctx.cfg.params(rule)
-    if p0.get("method", "robust_z") == "scan":
+    method = p0.get("method", "robust_z")
+    if method == "scan":
         from cockpit.watch.rules_scan import scan_volume
 
         return scan_volume(ctx, rule, by_district=by_district)
+    if method == "stscan":
+        from cockpit.watch.rules_stscan import stscan_volume
+
+        return stscan_volume(ctx, rule, by_district=by_district)
     min_count = max(1, ctx.cfg.loosest(rule, "min_count") // 2)
     is_open = ctx.open_keys(rule)
-    start = ctx.now - timedelta(hours=1)
     sub = by_district and p0.get("category_level", "sub") == "sub"
-    keys_t, keys_r = volume_keys(t, r, by_district=by_district, sub=sub, dialect=ctx.dialect)
-    nk = len(keys_t)
-    current = ctx.session.execute(
-        select(*keys_t, func.count().label("n")).where(t.created_at >= start, t.created_at < ctx.now)
-        .group_by(*keys_t).having(func.count() >= min_count)).all()
+    current = queries.volume_counts(ctx.session, by_district=by_district, sub=sub,
+                                    start=ctx.now - timedelta(hours=1), end=ctx.now, min_count=min_count)
     if not current:
         return []
+    nk = 4 if sub else (3 if by_district else 1)
     weeks = int(p0["weeks"])
     windows = _baseline_windows(ctx.now, weeks)
     coverage = queries.rollup_coverage(ctx.session)
@@ -97,14 +94,10 @@ def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
     cities = sorted({row.city for row in current})
 
     def per_window(wins: list[tuple[datetime, datetime]], keys: list[tuple]) -> dict[tuple, list[int]]:
-        # rollup sums per key and window: one index range scan of (city, interval_start) per window
+        sums = queries.volume_rollup_windows(ctx.session, by_district=by_district, sub=sub, windows=wins,
+                                             cities=cities, keys=keys)
         out: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(wins))
-        only = [tuple_(*keys_r).in_(keys)] if nk > 1 and len(keys) <= 1000 else []
-        parts = [select(*keys_r, literal_column(str(i)).label("week"), func.sum(r.created).label("n"))
-                 .where(r.city.in_(cities), r.interval_start >= a, r.interval_start < b, *only).group_by(*keys_r)
-                 for i, (a, b) in enumerate(wins)]
-        for row in ctx.session.execute(union_all(*parts)):
-            out[tuple(row[:nk])][int(row.week)] += int(row.n or 0)
+        out.update(sums)
         return out
 
     base = per_window(windows, [tuple(row[:nk]) for row in current])
@@ -165,17 +158,3 @@ def rule_volume_anomaly(ctx: Context) -> list[Finding]:
 def rule_volume_anomaly_city(ctx: Context) -> list[Finding]:
     """A whole city's tickets in the last hour far above the same hour of the last weeks."""
     return _volume(ctx, "volume_anomaly_city", by_district=False)
-
-
-def volume_keys(t, r, *, by_district: bool, sub: bool, dialect: str) -> tuple[list, list]:
-    """The key columns of a volume rule on tickets (``t``) and on ticket rollups (``r``): the city,
-    or city x district x category (x sub-category) — one definition for the rule and the scan."""
-    if by_district:
-        keys_t = [t.city, func.coalesce(t.district, "").label("district"),
-                  func.coalesce(t.category, "").label("category")]
-        keys_r = [r.city, r.district, r.category]
-        if sub:
-            keys_t.append(func.coalesce(rollups.sub_category_sql(dialect), "").label("subcategory"))
-            keys_r.append(r.subcategory)
-        return keys_t, keys_r
-    return [t.city], [r.city]
