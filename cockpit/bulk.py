@@ -290,10 +290,18 @@ def _apply_current_seats(stores: Stores, cities: set[str], cfg: live.LiveConfig,
         mark_live_dirty(stores)
 
 
-def progress_bar(enabled: bool, *, total: int | None = None, desc: str = "loading", unit: str = "event"):
-    """A tqdm bar on stderr (or None when disabled)."""
+def progress_bar(enabled: bool | None, *, total: int | None = None, desc: str = "loading", unit: str = "event",
+                 unit_scale: bool = True):
+    """A tqdm bar on stderr, or None when disabled; ``enabled=None`` means: only when stderr is a terminal.
+
+    Only stderr: a command's JSON summary on stdout stays the one thing there.
+    """
+    import sys
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, unit_scale=True, desc=desc)
+    return tqdm(total=total, unit=unit, unit_scale=unit_scale, desc=desc, file=sys.stderr)

@@ -134,7 +134,10 @@ def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
                 # One console line per simulated day: the walls show the same count ("12/28").
                 print(f"history: {done}/{total} days loaded ({time.monotonic() - started:.0f} s)", flush=True)
 
-            totals = seed_history(stores, days, seed=seed, end=today, progress=False, on_day=report)  # rolls up too
+            from cockpit.simulation.seeding import default_workers
+
+            totals = seed_history(stores, days, seed=seed, end=today, progress=False, on_day=report,
+                                  workers=default_workers())  # rolls up too
             log.info("seeded %s events; incidents: %s", totals["accepted"],
                      "; ".join(f"{i['kind']} {i['city']} {i.get('district') or ''} {i['start']}"
                                for i in totals["incidents"]))

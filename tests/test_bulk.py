@@ -121,3 +121,24 @@ def test_bulk002_rollups_cover_the_loaded_range(stores):
     day = live.day_str(now - timedelta(days=2), stores.settings.tz)
     assert not stores.redis.exists(live.key_day("620100", day))
     assert stores.redis.hlen(live.key_seats("620100")) > 0
+
+
+def test_bulk003_seeding_in_several_processes_equals_one(stores):
+    """Cities loaded by two processes at once leave the state one process leaves (rollups included)."""
+    from cockpit.simulation import seed_history
+
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    kwargs = dict(seed=7, end=end, progress=False, cities=["620200", "620300", "623000"], scale=0.05)
+    one = seed_history(stores, 2, workers=1, **kwargs)
+    single = _state(stores)
+    assert one["accepted"] > 500 and single["tickets"] and single["call_rollups_15m"]
+
+    _reset(stores)
+    days = []
+    two = seed_history(stores, 2, workers=2, on_day=lambda done, total: days.append((done, total)), **kwargs)
+    assert {k: two[k] for k in ("accepted", "duplicates", "rejected", "events")} == \
+        {k: one[k] for k in ("accepted", "duplicates", "rejected", "events")}
+    assert days[-1] == (3, 3) and days == sorted(days)
+    parallel = _state(stores)
+    for table in (*_TABLES, "redis"):
+        assert parallel[table] == single[table], table

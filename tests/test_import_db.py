@@ -288,3 +288,15 @@ def test_imp110_wrong_format_is_one_file_error_and_exit_1(stores):
     assert (summary["read"], summary["rejected"], summary["events"]) == (0, 1, 0)
     with stores.session() as s:
         assert s.scalar(select(DeadLetter.reason)) == "(file)"
+
+
+def test_imp111_progress_bar_on_stderr_keeps_stdout_one_json_line(stores):
+    env = {"COCKPIT_DATABASE_URL": stores.settings.database_url, "COCKPIT_REDIS_URL": REDIS_URL}
+    args = ["import", "tickets", str(DATA / "nyc311_bad_rows.csv"), "--format", "nyc311", "--city", "NYC"]
+    quiet = CliRunner().invoke(main, args, env=env, catch_exceptions=False)  # not a terminal: no bar
+    assert quiet.exit_code == 0 and "importing" not in quiet.stderr
+    shown = CliRunner().invoke(main, [*args, "--progress"], env=env, catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    assert "importing nyc311" in shown.stderr and "10/" not in shown.stdout
+    (line,) = shown.stdout.strip().splitlines()
+    assert json.loads(line)["read"] == 10

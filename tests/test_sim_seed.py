@@ -67,3 +67,32 @@ def test_sim022_cli_seed_creates_the_schema_and_reports(tmp_path, redis_client):
     summary = json.loads([line for line in result.output.splitlines() if line.startswith("{")][-1])
     assert summary["accepted"] == summary["events"] > 100 and summary["rejected"] == 0
     assert summary["start"] == "2026-12-06T16:00:00+00:00"
+
+
+def test_sim023_progress_bar_only_on_stderr_and_only_when_asked(tmp_path, redis_client):
+    """Not a terminal: no bar unless --progress; with it, the bar is on stderr and stdout is one JSON line."""
+    import json
+
+    from click.testing import CliRunner
+
+    from cockpit.cli import main
+    from tests.services import REDIS_URL
+
+    env = {
+        "COCKPIT_DATABASE_URL": f"sqlite:///{tmp_path / 'seed.sqlite3'}",
+        "COCKPIT_REDIS_URL": REDIS_URL,
+        "COCKPIT_VAR_DIR": str(tmp_path / "var"),
+    }
+    args = ["seed", "--days", "1", "--seed", "2", "--end", END.isoformat(), "--cities", "620200", "--scale", "0.1",
+            "--workers", "1"]
+    quiet = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert quiet.exit_code == 0, quiet.output
+    assert "seeding" not in quiet.stderr  # stderr is not a terminal: no bar by default
+    (line,) = quiet.stdout.strip().splitlines()
+    assert json.loads(line)["accepted"] > 0
+
+    shown = CliRunner().invoke(main, [*args, "--progress"], env=env, catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    assert "seeding" in shown.stderr and "2/2" in shown.stderr  # one step per simulated day
+    (line,) = shown.stdout.strip().splitlines()
+    assert json.loads(line)["duplicates"] == json.loads(quiet.stdout)["accepted"]

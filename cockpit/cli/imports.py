@@ -29,7 +29,7 @@ def _check_tz(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 
 def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int,
-         progress: bool = False) -> None:
+         progress: bool | None = None) -> None:
     from cockpit.importers import UnknownCity, run
     from cockpit.store.db import Stores
 
@@ -43,7 +43,7 @@ def _run(settings: Settings, file: str, fmt: str, city: str, tz: str | None, bat
 
         from cockpit.bulk import progress_bar
 
-        bar = progress_bar(progress, desc=f"importing {fmt}", unit="row")
+        bar = progress_bar(progress, desc=f"importing {fmt}", unit="row")  # None: only on a terminal
         with history_load(stores, "import"):  # no live alerts for a half-loaded past
             summary = run(stores, file, fmt, city=city, tz=tz, batch_size=batch_size, on_reject=report,
                           progress=bar)
@@ -77,11 +77,11 @@ def _tz_help(formats: tuple[str, ...]) -> str:
               help=_tz_help(CALL_FORMATS))
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10_000),
               envvar="COCKPIT_IMPORT_BATCH_SIZE", help=BATCH_HELP)
-@click.option("--progress/--no-progress", default=False, show_default=True, envvar="COCKPIT_IMPORT_PROGRESS",
-              help="Show a progress bar (rows read) on stderr.")
+@click.option("--progress/--no-progress", default=None, envvar="COCKPIT_IMPORT_PROGRESS",
+              help="Show a progress bar (rows read) on stderr (default: when stderr is a terminal).")
 @click.pass_obj
 def import_calls(settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int,
-                 progress: bool) -> None:
+                 progress: bool | None) -> None:
     """Import a per-call log (FILE may be gzipped) as call and seat events.
 
     Rejected rows are listed on stderr; a JSON summary is the last line on stdout. Exit status 1
@@ -99,11 +99,11 @@ def import_calls(settings: Settings, file: str, fmt: str, city: str, tz: str | N
               help=_tz_help(TICKET_FORMATS))
 @click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(1, 10_000),
               envvar="COCKPIT_IMPORT_BATCH_SIZE", help=BATCH_HELP)
-@click.option("--progress/--no-progress", default=False, show_default=True, envvar="COCKPIT_IMPORT_PROGRESS",
-              help="Show a progress bar (rows read) on stderr.")
+@click.option("--progress/--no-progress", default=None, envvar="COCKPIT_IMPORT_PROGRESS",
+              help="Show a progress bar (rows read) on stderr (default: when stderr is a terminal).")
 @click.pass_obj
 def import_tickets(
-    settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int, progress: bool
+    settings: Settings, file: str, fmt: str, city: str, tz: str | None, batch_size: int, progress: bool | None
 ) -> None:
     """Import a 311 service-request export (CSV or GeoReport JSON, may be gzipped) as ticket events.
 

@@ -320,10 +320,16 @@ def _days_from(prov, begin: datetime):
 @scale_option
 @click.option(
     "--progress/--no-progress",
-    default=True,
-    show_default=True,
+    default=None,
     envvar="COCKPIT_SEED_PROGRESS",
-    help="Show a progress bar on stderr.",
+    help="Show a progress bar (simulated days) on stderr (default: when stderr is a terminal).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=None,
+    envvar="COCKPIT_SEED_WORKERS",
+    help="Loader processes, each simulating and loading a group of cities (default: one per core, at most 4).",
 )
 @click.pass_obj
 def seed(
@@ -333,13 +339,15 @@ def seed(
     end: str | None,
     cities: str | None,
     scale: float,
-    progress: bool,
+    progress: bool | None,
+    workers: int | None,
 ) -> None:
     """Write N days of simulated history through the ingestion path (idempotent per seed).
 
     The schema is created or upgraded first; incidents of the window are listed on stderr.
     """
     from cockpit.simulation import seed_history
+    from cockpit.simulation.seeding import default_workers
     from cockpit.store.db import Stores
 
     from cockpit.store.migrate import upgrade
@@ -355,6 +363,7 @@ def seed(
             progress=progress,
             cities=_cities(cities),
             scale=scale,
+            workers=workers or default_workers(),
         )
     finally:
         stores.close()
