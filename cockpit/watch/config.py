@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from cockpit.events import OPEN_STATUSES  # noqa: F401 - re-exported vocabulary of the rules
 from cockpit.settings import Settings
+from cockpit.store import alerts as alert_store
 from cockpit.store import models
-from cockpit.store.models import Alert, Region
+from cockpit.store.regions import name_table
+from cockpit.store.watchpoints import agg_ids as _agg_ids  # noqa: F401 - re-exported for the rules
+from cockpit.store.watchpoints import normalized_address_sql  # noqa: F401 - re-exported (views.drill)
 from cockpit.watch.alerts import Finding
 
 EVAL_WORK_MEM = "256MB"
@@ -177,14 +179,14 @@ class Context:
         if not code:
             return "未知区县"
         if self._names is None:
-            self._names = dict(self.session.execute(select(Region.code, Region.name)).all())
+            self._names = {code: name for code, (name, _) in name_table(self.session).items()}
         return self._names.get(code, code)
 
     def open_keys(self, rule: str) -> set[str]:
         """Keys of the rule's open alerts (for hysteresis)."""
         if self.memory is not None:
             return set(self.memory.get(rule, ()))
-        return set(self.session.scalars(select(Alert.key).where(Alert.rule == rule, Alert.open_key.is_not(None))))
+        return alert_store.open_keys(self.session, rule)
 
 
 def _finding(ctx: Context, rule: str, key: str, city: str, district: str | None, title: str,
@@ -221,23 +223,6 @@ def normalize_address(address: str | None) -> str:
 def mask_caller(caller: str) -> str:
     """A caller number as shown in titles (wall screens are public): 138****0001."""
     return caller if len(caller) < 8 else caller[:3] + "****" + caller[-4:]
-
-
-def normalized_address_sql(column, dialect: str = "sqlite"):
-    """SQL twin of ``normalize_address``: one translate() on PostgreSQL, nested replace() elsewhere."""
-    if dialect == "postgresql":
-        return models.normalized_address_pg(column)
-    expr = func.lower(column)
-    for ch in ADDRESS_NOISE:
-        expr = func.replace(expr, ch, "")
-    return expr
-
-
-def _agg_ids(dialect: str, column):
-    """Ticket ids joined by spaces (an id never holds whitespace: events.ID_PATTERN)."""
-    if dialect == "postgresql":
-        return func.string_agg(column, literal_column("' '"))
-    return func.group_concat(column, " ")
 
 
 def _ticket_filter(**values) -> dict:

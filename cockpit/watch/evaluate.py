@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
 from cockpit.settings import Settings
+from cockpit.store import watchpoints as rows_of
 from cockpit.watch import alerts, grouping, pause
 from cockpit.watch.alerts import Finding
 
@@ -87,12 +87,8 @@ def evaluate(session: Session, settings: Settings, *, redis=None, now: datetime 
     now_n = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     cfg = WatchConfig(settings)
     ctx = Context(session, settings, redis, now_n, cfg)
-    if ctx.dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVAL_LOCK_KEY})
-        # The rules sort and hash a month of tickets: keep that in memory, for this transaction only;
-        # JIT compilation costs more than it saves on these sub-second queries.
-        session.execute(text(f"SET LOCAL work_mem = '{EVAL_WORK_MEM}'"))
-        session.execute(text("SET LOCAL jit = off"))
+    # One evaluation at a time; the rules sort and hash a month of tickets: keep that in memory.
+    rows_of.begin_evaluation(session, lock_key=EVAL_LOCK_KEY, work_mem=EVAL_WORK_MEM)
     report: dict[str, dict] = {}
     for rule in rules or RULES:
         if rule not in RULE_FUNCS:

@@ -16,11 +16,10 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import delete, func, select
-
-from cockpit.store.models import JobRun
+from cockpit.store import watchpoints as marks
+from cockpit.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +28,11 @@ TTL = timedelta(minutes=5)
 REFRESH_S = 60.0
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 def _mark(stores, name: str) -> None:
     with stores.session() as session:
-        row = session.get(JobRun, name)
-        now = _utcnow()
-        if row is None:
-            session.add(JobRun(name=name, last_done=now + TTL, updated_at=now))
-        else:
-            row.last_done, row.updated_at = now + TTL, now
+        now = utcnow()
+        marks.set_job_mark(session, name, now + TTL, now=now)
 
 
 @contextmanager
@@ -65,11 +57,9 @@ def history_load(stores, reason: str = "history") -> Iterator[None]:
         stop.set()
         thread.join(timeout=5)
         with stores.session() as session:
-            session.execute(delete(JobRun).where(JobRun.name == name))
+            marks.delete_job_mark(session, name)
 
 
 def paused(session) -> bool:
     """Whether a history load is under way (an unexpired pause row exists)."""
-    n = session.scalar(select(func.count()).select_from(JobRun)
-                       .where(JobRun.name.like(PREFIX + "%"), JobRun.last_done > _utcnow()))
-    return bool(n)
+    return marks.live_marks(session, PREFIX, now=utcnow()) > 0

@@ -4,49 +4,36 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from sqlalchemy import and_, case, func, or_, select
-
 from cockpit import timeutil
 from cockpit.metrics import definitions
 from cockpit.store import live
-from cockpit.store.models import Call
+from cockpit.store.watchpoints import connection_by_interval
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import Context, _finding, _ticket_filter
 
 
 def rule_connection_drop(ctx: Context) -> list[Finding]:
     """Connection rate below target in each of the last ``intervals`` whole 15-minute intervals."""
-    c = Call
     p0 = ctx.cfg.params("connection_drop")
     n_int = int(p0["intervals"])
     end = timeutil.floor_interval(ctx.now)
     starts = [end - timeutil.INTERVAL * (n_int - i) for i in range(n_int)]
-    short = ctx.settings.short_abandon_s
-    offered = or_(c.offered_at.is_not(None), c.answered_at.is_not(None), c.abandoned_at.is_not(None))
-    abandoned_short = and_(c.abandoned_at.is_not(None), c.answered_at.is_(None), c.wait_s <= short)
-    cols = []
-    for i, s in enumerate(starts):
-        inside = and_(c.queued_at >= s, c.queued_at < s + timeutil.INTERVAL)
-        cols += [func.sum(case((and_(inside, offered), 1), else_=0)).label(f"o{i}"),
-                 func.sum(case((and_(inside, c.answered_at.is_not(None)), 1), else_=0)).label(f"a{i}"),
-                 func.sum(case((and_(inside, abandoned_short), 1), else_=0)).label(f"s{i}")]
-    rows = ctx.session.execute(
-        select(c.city, *cols).where(c.queued_at >= starts[0], c.queued_at < end).group_by(c.city))
+    per_city = connection_by_interval(ctx.session, starts=starts, step=timeutil.INTERVAL,
+                                      short_abandon_s=ctx.settings.short_abandon_s)
     default_target = definitions.targets(ctx.settings)["connection_rate"]["target"]
     out = []
-    for r in rows:
-        p = ctx.cfg.params("connection_drop", r.city)
+    for city, counts in per_city.items():
+        p = ctx.cfg.params("connection_drop", city)
         target = p["target"] if p["target"] is not None else default_target
         rates = []
-        for i in range(n_int):
-            o, a, s = (int(r._mapping[f"{x}{i}"] or 0) for x in "oas")
+        for o, a, s in counts:
             rate = definitions.connection_rate(a, o, s)
             rates.append(None if o - s < p["min_offered"] else rate)
         if any(rate is None or rate >= target for rate in rates):
             continue
-        f = _finding(ctx, "connection_drop", r.city, r.city, None,
+        f = _finding(ctx, "connection_drop", city, city, None,
                      f"接通率连续{n_int}个15分钟低于{target:.0%}（最近{rates[-1]:.1%}）",
-                     {"target": target, "filter": _ticket_filter(city=r.city)})
+                     {"target": target, "filter": _ticket_filter(city=city)})
         if f:
             out.append(f)
     return out

@@ -7,13 +7,10 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
-
-from cockpit.store.models import Ticket
+from cockpit.store import watchpoints as rows_of
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import (
     MAD_SCALE,
-    OPEN_STATUSES,
     SAFETY_WORDS,
     Context,
     _finding,
@@ -23,21 +20,9 @@ from cockpit.watch.config import (
 )
 
 
-def _open_at(ctx: Context, *, closed_only: bool = False):
-    """Open now (the status), or in a backtest open at ``ctx.now`` as far as the event times tell:
-    created by then and not closed before it (a later reopening is not replayed)."""
-    t = Ticket
-    if ctx.backtest:
-        return and_(t.created_at <= ctx.now, or_(t.closed_at.is_(None), t.closed_at > ctx.now))
-    return t.status != "closed" if closed_only else t.status.in_(OPEN_STATUSES)
-
-
 def rule_overdue(ctx: Context) -> list[Finding]:
     """Open tickets past their due time (超期未办结)."""
-    t = Ticket
-    rows = ctx.session.execute(
-        select(t.ticket_id, t.city, t.district, t.category, t.unit, t.due_at)
-        .where(_open_at(ctx), t.due_at < ctx.now))
+    rows = rows_of.overdue_tickets(ctx.session, now=ctx.now, replay=ctx.backtest)
     out = []
     for r in rows:
         p = ctx.cfg.params("overdue", r.city, r.district)
@@ -54,11 +39,8 @@ def rule_overdue(ctx: Context) -> list[Finding]:
 
 def rule_closed_late(ctx: Context) -> list[Finding]:
     """Tickets closed after their due time within the last ``lookback_h`` (超期办结)."""
-    t = Ticket
     since = ctx.now - timedelta(hours=ctx.cfg.params("closed_late")["lookback_h"])
-    rows = ctx.session.execute(
-        select(t.ticket_id, t.city, t.district, t.unit, t.due_at, t.closed_at)
-        .where(t.closed_at >= since, t.closed_at <= ctx.now, t.status == "closed", t.closed_at > t.due_at))
+    rows = rows_of.closed_late_tickets(ctx.session, since=since, now=ctx.now)
     out = []
     for r in rows:
         late_h = round((r.closed_at - r.due_at).total_seconds() / 3600, 1)
@@ -73,15 +55,9 @@ def rule_closed_late(ctx: Context) -> list[Finding]:
 
 def rule_transfer_chain(ctx: Context) -> list[Finding]:
     """Open tickets returned or transferred at least ``handoffs`` times (超长流转)."""
-    t = Ticket
     p0 = ctx.cfg.params("transfer_chain")
-    h_min = ctx.cfg.loosest("transfer_chain", "handoffs")
-    handoffs = (t.returns + t.transfers).label("handoffs")
-    rows = ctx.session.execute(
-        select(t.ticket_id, t.city, t.district, t.unit, t.returns, t.transfers, t.responded_at, t.created_at,
-               handoffs)
-        .where(t.status.in_(OPEN_STATUSES), t.created_at >= ctx.now - timedelta(days=p0["lookback_days"]),
-               t.returns + t.transfers >= h_min))
+    rows = rows_of.handoff_tickets(ctx.session, created_since=ctx.now - timedelta(days=p0["lookback_days"]),
+                                   min_handoffs=ctx.cfg.loosest("transfer_chain", "handoffs"))
     out = []
     for r in rows:
         if r.handoffs < ctx.cfg.params("transfer_chain", r.city, r.district)["handoffs"]:
@@ -109,12 +85,9 @@ def rule_dissatisfied(ctx: Context) -> list[Finding]:
     """Tickets whose latest callback was dissatisfied (回访不满意): rework until a later callback
     is not dissatisfied. ``stage`` follows the loop: awaiting_rework -> in_rework ->
     reworked_awaiting_callback."""
-    t = Ticket
     p0 = ctx.cfg.params("dissatisfied")
-    rows = ctx.session.execute(
-        select(t.ticket_id, t.city, t.district, t.unit, t.status, t.callback_at, t.closed_at, t.reopens)
-        .where(t.callback_at >= ctx.now - timedelta(days=p0["lookback_days"]), t.callback_at <= ctx.now,
-               t.satisfaction == "dissatisfied"))
+    rows = rows_of.dissatisfied_tickets(ctx.session, since=ctx.now - timedelta(days=p0["lookback_days"]),
+                                        now=ctx.now)
     out = []
     for r in rows:
         stage = rework_stage(r.status, r.callback_at, r.closed_at)
@@ -131,14 +104,8 @@ def rule_no_callback_misuse(ctx: Context) -> list[Finding]:
 
     Closures are counted by ``closed_at`` in the window, whatever happened after (a reopened
     ticket's closure still counts)."""
-    t = Ticket
     p0 = ctx.cfg.params("no_callback_misuse")
-    since = ctx.now - timedelta(days=p0["days"])
-    rows = ctx.session.execute(
-        select(t.city, t.unit, func.count().label("n"),
-               func.sum(case((t.no_callback.is_(True), 1), else_=0)).label("nc"))
-        .where(t.closed_at >= since, t.closed_at <= ctx.now, t.unit.is_not(None))
-        .group_by(t.city, t.unit)).all()
+    rows = rows_of.closures_by_unit(ctx.session, since=ctx.now - timedelta(days=p0["days"]), now=ctx.now)
     by_city: dict[str, list] = defaultdict(list)
     for r in rows:
         by_city[r.city].append(r)
@@ -171,15 +138,10 @@ def rule_no_callback_misuse(ctx: Context) -> list[Finding]:
 def rule_urgent_content(ctx: Context) -> list[Finding]:
     """Open tickets of the last ``lookback_h`` whose text has safety words, or marked emergency:
     flag them and suggest a hand-off to 110/119/120 (紧急/情绪诉求)."""
-    t = Ticket
     p0 = ctx.cfg.params("urgent_content")
-    lowered = func.lower(t.text)
     words = sorted(SAFETY_WORDS)
-    rows = ctx.session.execute(
-        select(t.ticket_id, t.city, t.district, t.text, t.urgency, t.created_at)
-        .where(t.created_at >= ctx.now - timedelta(hours=p0["lookback_h"]), t.created_at <= ctx.now,
-               _open_at(ctx, closed_only=True),
-               or_(t.urgency == "emergency", *[lowered.like(f"%{w}%") for w in words])))
+    rows = rows_of.urgent_candidates(ctx.session, since=ctx.now - timedelta(hours=p0["lookback_h"]), now=ctx.now,
+                                     words=words, replay=ctx.backtest)
     out = []
     for r in rows:
         body = (r.text or "").lower()
