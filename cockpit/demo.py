@@ -159,8 +159,7 @@ def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
     state = load_state(settings)
     # From tomorrow on (today's floor is already on the wall) the seats are the kept rosters'.
     tomorrow = datetime.now(UTC).astimezone(settings.tz).date() + timedelta(days=1)
-    roster = RosterSeats(since=tomorrow, lookup=lambda city, monday: planning_live.kept_roster(stores.redis, city,
-                                                                                             monday))
+    roster = RosterSeats(since=tomorrow, lookup=lambda city, monday: planning_live.kept_roster(stores, city, monday))
     province = Province(seed=seed, origin=datetime.fromisoformat(state["origin"]), seat_detail=True,
                         roster=roster)
     cursor = last_sim_event(stores) or datetime.now(UTC)

@@ -46,6 +46,8 @@ register({
     "ros.forecast": {"zh": "预测来电/15分钟", "en": "Forecast calls / 15 min"},
     "ros.seats_axis": {"zh": "坐席", "en": "seats"},
     "ros.planned_at": {"zh": "计划生成于", "en": "Planned at"},
+    "ros.saved_by": {"zh": "保存人", "en": "saved by"},
+    "ros.what_if": {"zh": "试算（未保存）", "en": "what-if (not saved)"},
     "ros.solver": {"zh": "求解", "en": "Solver"},
     "ros.error": {"zh": "参数有误", "en": "Bad parameter"},
     "ros.none": {"zh": "当天无排班", "en": "No shift this day"},
@@ -154,11 +156,13 @@ def roster_view(doc: dict, lang: str) -> html.Div:
     tz = ZoneInfo(doc["timezone"])
     planned_at = _local(doc["planned_at"], tz).strftime("%Y-%m-%d %H:%M")
     solver = doc["solver"]
+    saved = (f"{t('ros.saved_by', lang)} {doc['saved_by']}" if doc.get("saved_by")
+             else t("ros.what_if", lang))
     return html.Div([
         _totals(doc, lang),
         dcc.Graph(id=ids.ROSTER_CHART, figure=coverage_figure(doc, lang), config={"displayModeBar": False}),
         day_table(doc, lang),
-        html.P(f"{t('ros.planned_at', lang)} {planned_at} · {t('ros.solver', lang)}: {solver['name']}, "
+        html.P(f"{t('ros.planned_at', lang)} {planned_at} · {saved} · {t('ros.solver', lang)}: {solver['name']}, "
                f"{solver['status']}, {solver['seconds']:.1f}s · {doc['forecast_method']}", className="ck-dim"),
     ], id=ids.ROSTER_PLAN)
 

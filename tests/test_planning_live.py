@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from cockpit import timeutil
 from cockpit.http.planning import roster_document
 from cockpit.metrics import staffing
 from cockpit.planning import live as planning_live
-from cockpit.store.models import Alert
+from cockpit.store import planning as plan_store
+from cockpit.store.models import Alert, Roster
 from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
 from layouts.roster import current_week
@@ -51,8 +52,16 @@ def test_live001_wall_shows_planned_seats_and_adherence(sqlite_stores):
     text = str(staffing_body(sec, "zh"))
     assert "排班遵从率" in text and f"{2 / planned * 100:.0f}%" in text
     assert "Adherence" in str(staffing_body(sec, "en"))
-    # without a kept roster: no planned figure, no adherence (never a made-up plan)
-    stores.redis.delete(planning_live.roster_key("620100", datetime.fromisoformat(doc["monday"]).date()))
+    # the Redis copy gone: the plan is read from SQL and copied back
+    key = planning_live.roster_key("620100", datetime.fromisoformat(doc["monday"]).date())
+    stores.redis.delete(key)
+    stores.caches.clear()
+    assert panels.compute_staffing(stores, "620100", now.replace(tzinfo=UTC))["planned"] == planned
+    assert stores.redis.exists(key)
+    # without a kept roster (none in SQL either): no planned figure, no adherence (never a made-up plan)
+    stores.redis.delete(key)
+    with stores.session() as s:
+        s.execute(delete(Roster))
     stores.caches.clear()
     bare = panels.compute_staffing(stores, "620100", now.replace(tzinfo=UTC))
     assert bare["planned"] is None and bare["adherence"] is None
@@ -106,5 +115,56 @@ def test_live005_worker_keeps_this_and_next_weeks_roster(sqlite_stores):
     done = planning_live.plan_weeks(stores, now=now)
     assert list(done) == ["620100"] and len(done["620100"]) == 2
     monday = datetime.fromisoformat(roster_document(stores, scope="620100", week=done["620100"][0])["monday"]).date()
-    assert planning_live.kept_roster(stores.redis, "620100", monday)["week"] == done["620100"][0]
+    assert planning_live.kept_roster(stores, "620100", monday)["week"] == done["620100"][0]
     assert planning_live.plan_weeks(stores, now=now) == {}  # kept: nothing planned again
+
+
+@pytest.mark.parametrize("backend", ["sqlite_stores", "stores"])
+def test_live006_a_saved_plan_survives_a_redis_flush(request, backend):
+    """Plans are kept in SQL: Redis flushed (or replaced), the wall's planned seats still show."""
+    stores = request.getfixturevalue(backend)
+    now = datetime(2026, 11, 25, 2, 5)  # Wednesday 10:05 in Shanghai
+    ingest(stores, weekday_call_history(2, now) + [seat(f"P{k}", "ready", now - timedelta(minutes=5))
+                                                   for k in range(2)])
+    week = current_week(stores.settings.tz, now.replace(tzinfo=UTC))
+    doc = roster_document(stores, scope="620100", week=week, now=now, by="排班员甲")
+    assert doc["saved_by"] == "排班员甲" and doc["saved_at"] == now.replace(tzinfo=UTC).isoformat()
+    first = timeutil.floor_interval(now).replace(tzinfo=UTC).isoformat()
+    planned = next(r["planned"] for r in doc["intervals"] if r["start"] == first)
+    stores.redis.flushdb()
+    stores.caches.clear()
+    cities = ("620100",)
+    value, _at = panels.panel(stores, "620100", cities, "staffing", now.replace(tzinfo=UTC))
+    assert value["planned"] == planned >= 1 and value["adherence"] == pytest.approx(2 / planned)
+    # the page and the API answer the same kept plan, with who saved it
+    again = roster_document(stores, scope="620100", week=week, now=now + timedelta(hours=1))
+    assert again["saved_by"] == "排班员甲" and again["planned_at"] == doc["planned_at"]
+    # a replan is a new save of the same week; the newest is in force, the older stays on record
+    roster_document(stores, scope="620100", week=week, now=now + timedelta(hours=2), replan=True, by="排班员乙")
+    stores.redis.flushdb()
+    assert planning_live.kept_roster(stores, "620100", datetime.fromisoformat(doc["monday"]).date())[
+        "saved_by"] == "排班员乙"
+    with stores.session() as s:
+        saves = plan_store.roster_saves(s, scope="620100", monday=datetime.fromisoformat(doc["monday"]).date())
+    assert [r["saved_by"] for r in saves] == ["排班员乙", "排班员甲"]
+
+
+def test_live007_the_api_saves_a_plan_as_the_logged_in_user(sqlite_stores):
+    from app import create_app
+    from tests.login import login, make_user
+
+    stores = sqlite_stores
+    now = timeutil.utcnow()
+    ingest(stores, weekday_call_history(2, now))
+    app = create_app(stores.settings, stores=stores)
+    client = app.server.test_client()
+    name = make_user(stores, role="supervisor", scope="620100")
+    assert login(client, name).status_code == 302
+    week = current_week(stores.settings.tz)
+    answer = client.get(f"/api/v1/roster?scope=620100&week={week}")
+    assert answer.status_code == 200
+    assert answer.get_json()["saved_by"] == name
+    with stores.session() as s:
+        saves = plan_store.roster_saves(s, scope="620100",
+                                        monday=datetime.fromisoformat(answer.get_json()["monday"]).date())
+    assert [r["saved_by"] for r in saves] == [name]

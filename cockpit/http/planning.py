@@ -6,14 +6,14 @@ and ``cockpit forecast --json`` answer the same JSON. Bad parameters raise ``Par
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, has_request_context, jsonify, request
 
 from cockpit import timeutil
+from cockpit.auth.principal import SYSTEM
 from cockpit.errors import ParamError, UnknownScope
 from cockpit.http.kpi import _number, _scope, parse_time
 from cockpit.metrics import definitions
@@ -62,12 +62,20 @@ def forecast_document(stores: Stores, *, scope: str | None, days: str | int | No
             "intervals": fc.rows(), "definitions_version": definitions.DEFINITIONS_VERSION}
 
 
+def _saver() -> str:
+    """Who keeps a plan: the request's principal (set by the access guard), else the system (CLI, worker)."""
+    principal = g.get("principal") if has_request_context() else None
+    return principal.label if principal is not None else SYSTEM.label
+
+
 def roster_document(stores: Stores, *, scope: str | None, week: str | None = None, target: str | float | None = None,
-                    replan: bool = False, now: datetime | None = None) -> dict[str, Any]:
+                    replan: bool = False, now: datetime | None = None, by: str | None = None) -> dict[str, Any]:
     """The roster of an ISO week (``YYYY-Www``, default next week) for a city or province.
 
-    A plan is kept in Redis once made (until the week is over) so the wall and the page show the
-    same plan all week; ``replan`` (or another target) computes it again from the data up to now."""
+    A plan is kept once made (saved in SQL with who saved it, ``by``, default the caller, and when;
+    copied to Redis for the wall) so the wall and the page show the same plan all week; ``replan``
+    computes and keeps it again from the data up to now. Another ``target`` is a what-if: computed,
+    never kept."""
     now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     settings = stores.settings
     code = _scope(scope)
@@ -77,9 +85,8 @@ def roster_document(stores: Stores, *, scope: str | None, week: str | None = Non
         monday = roster.parse_week(week, today=local_today)
     except roster.RosterError as exc:
         raise ParamError(exc.field, exc.message) from None
-    key = live.roster_key(code, monday)
     if not replan and sl_target is None:
-        kept = live.kept_roster(stores.redis, code, monday)
+        kept = live.kept_roster(stores, code, monday, now=now)
         if kept is not None:
             return kept
     with stores.session() as session:
@@ -92,10 +99,7 @@ def roster_document(stores: Stores, *, scope: str | None, week: str | None = Non
     doc = {"scope": code, "planned_at": now.replace(tzinfo=UTC).isoformat(), **doc,
            "definitions_version": definitions.DEFINITIONS_VERSION}
     if sl_target is None:
-        expires = timeutil.naive_utc(datetime.combine(monday + timedelta(days=8), datetime.min.time(),
-                                                        tzinfo=settings.tz))
-        ttl = max(int((expires - now).total_seconds()), 3600)
-        stores.redis.set(key, json.dumps(doc, ensure_ascii=False), ex=ttl)
+        doc = live.keep_roster(stores, doc, scope=code, monday=monday, by=by or _saver(), now=now)
     return doc
 
 

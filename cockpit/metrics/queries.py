@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
@@ -32,6 +32,15 @@ def one_of(column, values):
     """``column = v`` for one value (a plain index lookup), ``column IN (...)`` for several."""
     values = list(values)
     return column == values[0] if len(values) == 1 else column.in_(values)
+
+
+def interval_bucket(dialect: str, column):
+    """SQL expression: the start of the 15-minute interval holding ``column``, as the dialect stores
+    a naive UTC DateTime (SQLite: SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff' text)."""
+    if dialect == "postgresql":
+        return func.date_bin(text("interval '15 minutes'"), column, text("timestamp '2000-01-01'"))
+    epoch = (cast(func.strftime("%s", column), Integer) // 900) * 900
+    return func.strftime("%Y-%m-%d %H:%M:%S", epoch, "unixepoch").concat(".000000")
 
 
 def handle_time_expr():
@@ -488,3 +497,33 @@ def volume_key_totals(session: Session, *, by_district: bool, sub: bool, start: 
     rows = session.execute(select(*keys_r, func.sum(r.created).label("n"))
                            .where(r.interval_start >= start, r.interval_start < end).group_by(*keys_r))
     return [(tuple(row[:nk]), int(row.n or 0)) for row in rows if int(row.n or 0) > 0]
+
+
+# --- seat planning (cockpit.planning) ---------------------------------------------------------------
+
+
+def offered_per_interval(session: Session, *, cities, start: datetime, end: datetime) -> dict[datetime, int]:
+    """Calls offered (by ``queued_at``) per 15-minute interval start in [start, end) (naive UTC);
+    intervals without a call are absent. One grouped query over raw calls (the forecast's history)."""
+    bucket = interval_bucket(session.get_bind().dialect.name, Call.queued_at).label("b")
+    stmt = (select(bucket, call_count_columns(sl_threshold_s=0, short_abandon_s=0)[0])
+            .where(one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
+            .group_by(bucket))
+    found: dict[datetime, int] = {}
+    for b, n in session.execute(stmt):
+        when = b if isinstance(b, datetime) else datetime.fromisoformat(str(b))
+        found[when.replace(tzinfo=None)] = int(n or 0)
+    return found
+
+
+def calls_queued(session: Session, *, cities, start: datetime, end: datetime) -> int:
+    """Calls that entered the queue in [start, end) (naive UTC), answered, abandoned or waiting."""
+    return int(session.execute(select(func.count()).select_from(Call)
+                               .where(one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end))
+               .scalar_one())
+
+
+def cities_with_calls(session: Session, *, start: datetime, end: datetime) -> list[str]:
+    """Cities with a call queued in [start, end) (naive UTC), sorted."""
+    return sorted(session.scalars(select(Call.city).where(Call.queued_at >= start, Call.queued_at < end)
+                                  .distinct()))

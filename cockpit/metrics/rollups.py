@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, cast, delete, func, insert, literal, select, text
+from sqlalchemy import String, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
@@ -31,18 +31,9 @@ SETTLE = timedelta(hours=1)
 JOB_LOOKBACK = timedelta(hours=2)
 
 
-def _bucket(dialect: str, column):
-    """SQL expression: the start of the 15-minute interval holding ``column``, as the dialect stores
-    a naive UTC DateTime (SQLite: SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff' text)."""
-    if dialect == "postgresql":
-        return func.date_bin(text("interval '15 minutes'"), column, text("timestamp '2000-01-01'"))
-    epoch = (cast(func.strftime("%s", column), Integer) // 900) * 900
-    return func.strftime("%Y-%m-%d %H:%M:%S", epoch, "unixepoch").concat(".000000")
-
-
 def _insert_calls(session: Session, start: datetime, end: datetime, cities, settings: Settings) -> int:
     """INSERT ... SELECT the call rollup rows of ``[start, end)`` in the database (no row round trip)."""
-    bucket = _bucket(session.get_bind().dialect.name, Call.queued_at)
+    bucket = queries.interval_bucket(session.get_bind().dialect.name, Call.queued_at)
     cols = queries.call_count_columns(sl_threshold_s=settings.sl_threshold_s,
                                       short_abandon_s=settings.short_abandon_s)
     stmt = select(Call.city, bucket, *cols, literal(int(settings.sl_threshold_s))).where(
@@ -67,7 +58,7 @@ def sub_category_sql(dialect: str):
 
 def _insert_tickets(session: Session, start: datetime, end: datetime, cities) -> int:
     dialect = session.get_bind().dialect.name
-    bucket = _bucket(dialect, Ticket.created_at)
+    bucket = queries.interval_bucket(dialect, Ticket.created_at)
     district = func.coalesce(Ticket.district, "")
     category = func.coalesce(Ticket.category, "")
     subcategory = func.coalesce(sub_category_sql(dialect), "")

@@ -17,7 +17,8 @@ Prediction intervals: quasi-Poisson noise (variance ``phi * mean``) plus the unc
 fitted mean (delta method on the linear predictor), as a normal on the count, floored at 0.
 
 Times are naive UTC interval starts; ``tz`` only decides the local hour of week. Pure functions
-except ``offered_history`` and ``forecast_scope`` (read-only SQL).
+except ``offered_history``, ``forecast_scope`` and ``forecast_for`` (read-only, through
+``metrics.queries`` and ``store.planning``).
 """
 
 from __future__ import annotations
@@ -30,17 +31,13 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
 from cockpit.metrics import queries
-
-
-from cockpit.metrics.rollups import _bucket
 from cockpit.settings import Settings
 from cockpit.simulation.profiles import HOLIDAYS as CN_HOLIDAYS
-from cockpit.store.models import Alert, Call
+from cockpit.store import planning as plan_store
 
 MODEL = "glm_how"
 INCIDENT_RULES = ("volume_anomaly_city", "volume_anomaly", "queue_surge")  # alerts that mark known incidents
@@ -206,6 +203,21 @@ def _recent_rate(y: np.ndarray, starts: Sequence[datetime], level: float, basis:
     return Forecast(list(starts), [rate] * n, [lo] * n, [hi] * n, level, "recent_rate", basis)
 
 
+INTRADAY_PRIOR_SHARE = 0.1  # bench/forecast.py --part intraday chose it (docs/metrics.md)
+INTRADAY_CLAMP = (0.5, 2.0)  # today's volume may move the profile by at most this factor
+
+
+def intraday_ratio(observed: float, expected: float, *, day_expected: float,
+                   prior_share: float = INTRADAY_PRIOR_SHARE) -> float:
+    """Today's volume so far against the model's expectation for the same intervals, shrunk toward 1:
+    ``(observed + p) / (expected + p)`` with ``p = prior_share * day_expected`` (the model's calls of
+    the whole local day), clamped to ``INTRADAY_CLAMP``. Early in the day, or on a quiet day, the
+    prior dominates and the profile stands; as the day's calls come in they move it. Pure."""
+    prior = max(prior_share * day_expected, 1.0)
+    ratio = (observed + prior) / (expected + prior)
+    return min(max(ratio, INTRADAY_CLAMP[0]), INTRADAY_CLAMP[1])
+
+
 def seasonal_naive(history_starts: Sequence[datetime], counts: Sequence[float],
                    starts: Sequence[datetime]) -> list[float]:
     """The baseline: the same interval one week earlier (repeated weekly past the history's end)."""
@@ -223,20 +235,13 @@ def seasonal_naive(history_starts: Sequence[datetime], counts: Sequence[float],
 
 def offered_history(session: Session, *, cities, start: datetime, end: datetime) -> tuple[list[datetime], list[float]]:
     """Offered calls per 15-minute interval in [start, end) (naive UTC, whole intervals), as a
-    gapless grid: (interval starts, counts). One grouped query over ``calls.queued_at``."""
-    bucket = _bucket(session.get_bind().dialect.name, Call.queued_at).label("b")
-    stmt = (select(bucket, queries.call_count_columns(sl_threshold_s=0, short_abandon_s=0)[0])
-            .where(queries.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
-            .group_by(bucket))
-    found: dict[datetime, float] = {}
-    for b, n in session.execute(stmt):
-        when = b if isinstance(b, datetime) else datetime.fromisoformat(str(b))
-        found[when.replace(tzinfo=None)] = float(n or 0)
+    gapless grid: (interval starts, counts) (``metrics.queries.offered_per_interval``)."""
+    found = queries.offered_per_interval(session, cities=cities, start=start, end=end)
     grid, s = [], start
     while s < end:
         grid.append(s)
         s += INTERVAL
-    return grid, [found.get(g, 0.0) for g in grid]
+    return grid, [float(found.get(g, 0)) for g in grid]
 
 
 def forecast_scope(session: Session, *, cities, starts: Sequence[datetime], now: datetime, tz: tzinfo,
@@ -270,11 +275,7 @@ def known_incidents(session: Session, *, cities, start: datetime, end: datetime,
                     now: datetime) -> list[tuple[datetime, datetime]]:
     """[start, end) spans (naive UTC) of volume alerts that fired for ``cities``, plus whole hours
     around them: calls of an incident are not the normal pattern, so the fit leaves them out."""
-    rows = session.execute(
-        select(Alert.first_seen, Alert.resolved_at)
-        .where(Alert.rule.in_(INCIDENT_RULES), Alert.fired_at.is_not(None), queries.one_of(Alert.city, cities),
-               Alert.first_seen < end)
-    ).all()
+    rows = plan_store.incident_spans(session, rules=INCIDENT_RULES, cities=cities, before=end)
     out = []
     for first, resolved in rows:
         stop = resolved or now

@@ -1,5 +1,8 @@
-"""The plan against the floor: planned seats from the kept roster, adherence, and seat shortage.
+"""The plan against the floor: the kept roster, planned seats, adherence, and seat shortage.
 
+* ``keep_roster``/``kept_roster``: a roster is kept in SQL (``cockpit.store.planning``: who saved
+  it and when) and copied to Redis for the wall; a reader rebuilds a missing copy from SQL, so a
+  flushed or new Redis loses no plan.
 * ``planned_seats``: seats on the phones per interval in the kept roster of the week (None for
   intervals no kept plan covers).
 * ``adherence``: staffed seats now / planned seats now (seats logged in and not on a break, against
@@ -10,44 +13,79 @@
   below target; the watchpoint's ``hold_s`` (default 30 minutes) makes it fire only when that
   lasts, i.e. long enough to miss the target.
 
-Naive UTC datetimes throughout. Read-only.
+Naive UTC datetimes throughout.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
-from cockpit.metrics import definitions
-
-
-from cockpit.metrics import staffing
+from cockpit.metrics import definitions, queries, staffing
 from cockpit.settings import Settings
-from cockpit.store.models import Call
+from cockpit.store import planning as plan_store
 
 log = logging.getLogger(__name__)
 
-ROSTER_KEY = "planning:roster:{scope}:{week}"
 WINDOW_MINUTES = 30
 MIN_OFFERED = 10  # fewer calls in the window: too little traffic to judge
+KEEP_AFTER_WEEK = timedelta(days=1)  # the Redis copy of a week's plan outlives the week by a day
+MIN_CACHE_S = 3600
+
+roster_key = plan_store.roster_key
 
 
-def roster_key(scope: str, monday: date) -> str:
-    iso = monday.isocalendar()
-    return ROSTER_KEY.format(scope=scope, week=f"{iso.year}-W{iso.week:02d}")
+def _cache_ttl(monday: date, now: datetime, settings: Settings) -> int:
+    """Seconds the Redis copy of the week of ``monday`` is kept: to a day after the week (at least an hour)."""
+    expires = timeutil.naive_utc(datetime.combine(monday + timedelta(days=7) + KEEP_AFTER_WEEK,
+                                                  datetime.min.time(), tzinfo=settings.tz))
+    return max(int((expires - now).total_seconds()), MIN_CACHE_S)
 
 
-def kept_roster(redis, scope: str, monday: date) -> dict[str, Any] | None:
-    """The roster kept for ``scope`` and the ISO week of ``monday`` (local), or None."""
-    raw = redis.get(roster_key(scope, monday))
-    return json.loads(raw) if raw else None
+def keep_roster(stores, document: dict[str, Any], *, scope: str, monday: date, by: str,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Keep ``document`` as the roster in force of ``scope`` and the ISO week of ``monday``: saved in
+    SQL (committed) with ``saved_by`` = ``by`` and ``saved_at`` = ``now`` (naive UTC) added to it,
+    then copied to Redis (a Redis failure is logged: the next reader rebuilds the copy from SQL).
+    Returns the kept document."""
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
+    doc = {**document, "saved_by": by, "saved_at": now.replace(tzinfo=UTC).isoformat()}
+    with stores.session() as session:
+        plan_store.save_roster(session, scope=scope, monday=monday, document=doc, saved_at=now, saved_by=by)
+    try:
+        plan_store.cache_roster(stores.redis, scope, monday, doc, ttl_s=_cache_ttl(monday, now, stores.settings))
+    except RedisError as exc:
+        log.warning("roster %s %s saved, Redis copy not written: %s", scope, plan_store.iso_week(monday), exc)
+    return doc
+
+
+def kept_roster(stores, scope: str, monday: date, *, now: datetime | None = None) -> dict[str, Any] | None:
+    """The roster kept for ``scope`` and the ISO week of ``monday`` (local), or None.
+
+    Read from the Redis copy; when it is missing (flushed, expired, a new Redis) or Redis fails,
+    from SQL, and the copy is written again for the next reader."""
+    redis_ok = True
+    try:
+        doc = plan_store.cached_roster(stores.redis, scope, monday)
+    except RedisError as exc:
+        log.warning("roster copy of %s unreadable, reading SQL: %s", scope, exc)
+        doc, redis_ok = None, False
+    if doc is not None:
+        return doc
+    with stores.session() as session:
+        doc = plan_store.saved_roster(session, scope=scope, monday=monday)
+    if doc is not None and redis_ok:
+        now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
+        try:
+            plan_store.cache_roster(stores.redis, scope, monday, doc, ttl_s=_cache_ttl(monday, now, stores.settings))
+        except RedisError as exc:
+            log.warning("roster copy of %s not rewritten: %s", scope, exc)
+    return doc
 
 
 def _monday(moment: datetime, settings: Settings) -> date:
@@ -55,17 +93,15 @@ def _monday(moment: datetime, settings: Settings) -> date:
     return local - timedelta(days=local.weekday())
 
 
-def planned_seats(redis, scope: str, starts: list[datetime], settings: Settings) -> list[int | None]:
-    """Planned seats on the phones per interval start (naive UTC) from the kept rosters; all None
-    when Redis (where plans are kept) cannot be read, so the SQL figures beside them still show."""
+def planned_seats(stores, scope: str, starts: list[datetime], settings: Settings | None = None) -> list[int | None]:
+    """Planned seats on the phones per interval start (naive UTC) from the kept rosters (Redis copy,
+    else SQL); None for intervals no kept plan covers."""
+    settings = settings or stores.settings
     by_start: dict[str, int] = {}
-    try:
-        for monday in sorted({_monday(s, settings) for s in starts}):
-            doc = kept_roster(redis, scope, monday)
-            for row in (doc or {}).get("intervals", []):
-                by_start[row["start"]] = row["planned"]
-    except RedisError as exc:
-        log.warning("planned seats of %s unknown: %s", scope, exc)
+    for monday in sorted({_monday(s, settings) for s in starts}):
+        doc = kept_roster(stores, scope, monday)
+        for row in (doc or {}).get("intervals", []):
+            by_start[row["start"]] = row["planned"]
     return [by_start.get(s.replace(tzinfo=UTC).isoformat()) for s in starts]
 
 
@@ -82,8 +118,7 @@ def shortage(session: Session, *, city: str, now: datetime, settings: Settings,
     """The seat shortage of one city now, or None when the staffed seats meet the need."""
     now = timeutil.naive_utc(now)
     start = now - timedelta(minutes=window_minutes)
-    offered = len(session.execute(
-        select(Call.call_id).where(Call.city == city, Call.queued_at >= start, Call.queued_at < now)).all())
+    offered = queries.calls_queued(session, cities=[city], start=start, end=now)
     if offered < min_offered:
         return None
     lam = offered / (window_minutes * 60.0)
@@ -111,8 +146,7 @@ def rule_seat_shortage(ctx) -> list:
 
     p0 = ctx.cfg.params("seat_shortage")
     start = ctx.now - timedelta(minutes=int(p0["minutes"]))
-    cities = sorted(ctx.session.scalars(
-        select(Call.city).where(Call.queued_at >= start, Call.queued_at < ctx.now).distinct()))
+    cities = queries.cities_with_calls(ctx.session, start=start, end=ctx.now)
     out = []
     for city in cities:
         p = ctx.cfg.params("seat_shortage", city)
@@ -136,17 +170,15 @@ def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2) -> dict[s
 
     now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     with stores.session() as session:
-        cities = sorted(session.scalars(
-            select(Call.city).where(Call.queued_at >= now - timedelta(days=7), Call.queued_at < now).distinct()))
+        cities = queries.cities_with_calls(session, start=now - timedelta(days=7), end=now)
     monday = _monday(now, stores.settings)
     done: dict[str, list[str]] = {}
     for city in cities:
         for k in range(weeks):
             week_monday = monday + timedelta(days=7 * k)
-            if kept_roster(stores.redis, city, week_monday) is not None:
+            if kept_roster(stores, city, week_monday, now=now) is not None:
                 continue
-            iso = week_monday.isocalendar()
-            week = f"{iso.year}-W{iso.week:02d}"
+            week = plan_store.iso_week(week_monday)
             try:
                 roster_document(stores, scope=city, week=week, now=now)
             except ParamError as exc:

@@ -6,12 +6,13 @@ everywhere keeps SQLite and PostgreSQL identical. ``cockpit.history`` converts a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -410,6 +411,27 @@ class EventFlag(Base):
     flagged_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_event_flags_event_rule", "event_id", "rule", unique=True),)
+
+
+class Roster(Base):
+    """A saved shift roster: the whole plan document of one scope and ISO week, as planned.
+
+    Every save is a new row (who saved it and when stay on record); the newest row of a scope and
+    week is the plan in force. Redis holds a copy for the wall (``cockpit.store.rosters``) that
+    this table can always rebuild.
+    """
+
+    __tablename__ = "rosters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week YYYY-Www
+    monday: Mapped[date] = mapped_column(Date)  # local Monday of the week
+    saved_at: Mapped[datetime] = mapped_column(DateTime)
+    saved_by: Mapped[str] = mapped_column(String(128))
+    document: Mapped[dict] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_rosters_scope_week", "scope", "week", "id"),)
 
 
 # Access-control tables (users, sessions, kiosk links, audit) live with their code; importing them

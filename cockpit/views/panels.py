@@ -131,8 +131,8 @@ def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any
                 "next": []}
     first = rows[0]
     # the kept roster of the week (cockpit.planning.live): planned seats and adherence
-    planned = planning_live.planned_seats(stores.redis, scope, [naive_utc(datetime.fromisoformat(r["start"]))
-                                                                for r in rows], stores.settings)
+    planned = planning_live.planned_seats(stores, scope, [naive_utc(datetime.fromisoformat(r["start"]))
+                                                          for r in rows], stores.settings)
     # Without history the forecast is the recent rate; with no call lately it is 0 and "0 seats
     # required" would be a claim the data cannot make: no figure until there is a forecast.
     ready = first["forecast_method"] not in RATE_ONLY_FORECASTS or any(r["forecast_offered"] > 0 for r in rows)
