@@ -143,7 +143,7 @@ def _insert_events(session: Session, events: list[Any], *, received_at: datetime
     select_cols = ", ".join(c if c != "payload" else "payload::json" for c in _EVENT_COLUMNS)
     new = session.execute(text(
         f"INSERT INTO events ({cols}) SELECT {select_cols} FROM {_STAGE} "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")).scalars().all()
+        "ON CONFLICT DO NOTHING RETURNING event_id")).scalars().all()  # known ids: the claim trigger
     session.execute(text(f"TRUNCATE {_STAGE}"))
     return set(new)
 

@@ -18,7 +18,7 @@ from cockpit.reports.schedule import write_due_reports
 from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live_report
-from cockpit.store import live, locks
+from cockpit.store import live, locks, partitions
 from cockpit.store.models import JobRun
 from cockpit.store.db import Stores
 from cockpit.timeutil import INTERVAL, floor_interval_utc
@@ -64,6 +64,15 @@ def rollup_all(stores: Stores, start: datetime, end: datetime, *, now: datetime 
         day = stop
 
 
+def create_partitions(stores: Stores, *, now: datetime | None = None) -> list[str]:
+    """Create next months' partitions (PostgreSQL; nothing on SQLite); returns the names created."""
+    with stores.engine.begin() as conn:
+        created = partitions.ensure_partitions(conn, ahead=stores.settings.partitions_ahead, now=now)
+    if created:
+        log.info("partitions created: %s", ", ".join(created))
+    return created
+
+
 def repair_live(stores: Stores) -> bool:
     """Rebuild Redis from SQL when an ingest could not reach Redis, or when Redis restarted (its
     epoch is missing or from another server run); returns whether it ran. Never crashes on stored
@@ -89,6 +98,8 @@ def schedule(scheduler, stores: Stores) -> None:
     scheduler.add_job(watchpoints.prune_all, "interval", hours=24, args=[stores], id="alerts_retention",
                       max_instances=1, coalesce=True)
     scheduler.add_job(panels.precompute_panels, "interval", seconds=60, args=[stores], id="wall_panels",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(create_partitions, "interval", hours=24, args=[stores], id="partitions",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(write_due_reports, "interval", hours=1, args=[stores], id="reports",
                       max_instances=1, coalesce=True)

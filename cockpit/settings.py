@@ -40,6 +40,7 @@ class Settings:
 
     var_dir: Path = Path("var")
     database_url: str = ""
+    database_read_url: str = ""  # a replica for screens and reports (docs/scaling.md); empty: the primary
     redis_url: str = ""
     timezone: str = "Asia/Shanghai"
     secret_key: str = ""  # required in production mode (see cockpit.auth.web.check_secret)
@@ -68,6 +69,7 @@ class Settings:
     events_earliest: str = "1990-01-01T00:00:00+00:00"  # accepted time window of occurred_at (docs/events.md)
     events_max_future_s: int = 600
     db_lock_timeout_s: float = 5.0  # longest wait for a database lock before an outage answer (503)
+    partitions_ahead: int = 3  # months after the current one with their partitions made (PostgreSQL)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -112,6 +114,10 @@ class Settings:
                      "refresh_ms", "response_deadline_s"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be positive, got {getattr(self, name)}")
+        if self.partitions_ahead < 0:
+            raise SettingsError(f"partitions_ahead: must be 0 or more, got {self.partitions_ahead}")
+        if self.database_read_url and not self.database_url:
+            raise SettingsError("database_read_url: needs database_url (a replica of which primary?)")
         if self.mode not in ("production", "demo", "development"):
             raise SettingsError(f"mode: 'production', 'demo' or 'development', got {self.mode!r}")
         if self.cookie_secure.lower() not in ("auto", "true", "false", "1", "0"):

@@ -42,6 +42,28 @@ def db_upgrade(settings: Settings, revision: str) -> None:
     click.echo(f"database at {revision}: {settings.sqlalchemy_url.split('@')[-1]}")
 
 
+@db.command("partitions")
+@click.option("--ahead", default=None, type=click.IntRange(0, 120),
+              help="Months after the current one to create partitions for [default: COCKPIT_PARTITIONS_AHEAD, 3].")
+@click.pass_obj
+def db_partitions(settings: Settings, ahead: int | None) -> None:
+    """Create the monthly partitions ahead (PostgreSQL) and list every partition with its rows."""
+    from cockpit.store import partitions
+
+    stores = _stores(settings)
+    try:
+        with stores.engine.begin() as conn:
+            created = partitions.ensure_partitions(conn, ahead=settings.partitions_ahead if ahead is None else ahead)
+        with stores.engine.connect() as conn:
+            tables = {t: [{"name": p.name, "from": p.lower and p.lower.isoformat(),
+                           "to": p.upper and p.upper.isoformat(), "rows": p.rows}
+                          for p in partitions.list_partitions(conn, t, count_rows=True)]
+                      for t in partitions.PARTITIONED if partitions.is_partitioned(conn, t)}
+    finally:
+        stores.close()
+    _echo_json({"dialect": stores.dialect, "created": created, "partitions": tables})
+
+
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--source", default="cli", show_default=True, envvar="COCKPIT_INGEST_SOURCE",

@@ -19,11 +19,17 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
+    UniqueConstraint,
+    event,
     func,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cockpit.store import partitions
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +45,22 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# The append-only logs are range-partitioned by month on PostgreSQL (cockpit.store.partitions).
+# A partitioned table's primary key must contain the partition key: ``_pk_with_partition_key``
+# adds it on PostgreSQL, while SQLite keeps ``id`` alone as its rowid.
+MONTHLY = {"postgresql_partition_by": f"RANGE ({partitions.PARTITION_KEY})",
+           "info": {"partition_key": partitions.PARTITION_KEY}}
+
+
+@compiles(PrimaryKeyConstraint, "postgresql")
+def _pk_with_partition_key(constraint, compiler, **kw):
+    ddl = compiler.visit_primary_key_constraint(constraint, **kw)
+    key = constraint.table.info.get("partition_key")
+    if not key or key in constraint.columns or not ddl.endswith(")"):
+        return ddl
+    return ddl[:-1] + ", " + compiler.preparer.quote(key) + ")"
 
 
 class Region(Base):
@@ -66,12 +88,16 @@ class RegionShape(Base):
 
 
 class EventRecord(Base):
-    """Every accepted event, raw, once (unique ``event_id``): the log everything derives from."""
+    """Every accepted event, raw, once per ``event_id``: the log everything derives from.
+
+    Once per id: SQLite by ``UNIQUE (event_id)``; PostgreSQL, where ``events`` is partitioned by
+    month, by the claim trigger on ``event_ids`` (cockpit.store.partitions), across all months.
+    """
 
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[str] = mapped_column(String(128))
     type: Mapped[str] = mapped_column(String(32))
     city: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(128))
@@ -81,9 +107,26 @@ class EventRecord(Base):
     payload: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (
+        UniqueConstraint("event_id", name="uq_events_event_id").ddl_if(dialect="sqlite"),
+        # Re-sent ids are told from conflicts by their stored payload (ingest.stored_payloads).
+        Index("ix_events_event_id", "event_id").ddl_if(dialect="postgresql"),
         Index("ix_events_city_occurred", "city", "occurred_at"),
         Index("ix_events_occurred", "occurred_at"),
+        MONTHLY,
     )
+
+
+class EventId(Base):
+    """PostgreSQL only (empty on SQLite): every stored event id once, whatever month its event is in.
+
+    Filled by the BEFORE INSERT trigger on the partitioned ``events``; unpartitioned, so its
+    primary key is the global uniqueness a partitioned table cannot have.
+    """
+
+    __tablename__ = "event_ids"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Call(Base):
@@ -127,14 +170,20 @@ class SeatStateChange(Base):
     __tablename__ = "seat_state_changes"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[str] = mapped_column(String(128))
     city: Mapped[str] = mapped_column(String(32))
     seat_id: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_seat_state_changes_city_seat_occurred", "city", "seat_id", "occurred_at"),)
+    __table_args__ = (
+        # Once per event: the event's own claim guarantees it (only new events are written here);
+        # PostgreSQL, partitioned by month, has no index to spend on it.
+        UniqueConstraint("event_id", name="uq_seat_state_changes_event_id").ddl_if(dialect="sqlite"),
+        Index("ix_seat_state_changes_city_seat_occurred", "city", "seat_id", "occurred_at"),
+        MONTHLY,
+    )
 
 
 class Ticket(Base):
@@ -189,14 +238,18 @@ class TicketStep(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[str] = mapped_column(String(128))
-    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[str] = mapped_column(String(128))
     city: Mapped[str] = mapped_column(String(32))
     type: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
     unit: Mapped[str | None] = mapped_column(String(128))
     detail: Mapped[dict] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_ticket_steps_ticket_occurred", "ticket_id", "occurred_at"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", name="uq_ticket_steps_event_id").ddl_if(dialect="sqlite"),  # as seat changes
+        Index("ix_ticket_steps_ticket_occurred", "ticket_id", "occurred_at"),
+        MONTHLY,
+    )
 
 
 class DeadLetter(Base):
@@ -437,3 +490,10 @@ class Roster(Base):
 # Access-control tables (users, sessions, kiosk links, audit) live with their code; importing them
 # here puts them on the one metadata that create_all, Alembic and the tests use.
 from cockpit.auth import models as _auth_models  # noqa: E402,F401
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _partitioned_objects(_metadata, connection, **_kw):
+    """``create_all`` on PostgreSQL builds what the migrations build: the claim trigger, partitions."""
+    if connection.dialect.name == "postgresql":
+        partitions.create_partitioned_objects(connection)

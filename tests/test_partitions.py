@@ -1,0 +1,221 @@
+"""Monthly partitions on PostgreSQL: the migration keeps every row and figure, an event id stays
+once-only across months, and the partition job makes months ahead and empties the default."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+
+from cockpit import jobs
+from cockpit.ingest import ingest_batch
+from cockpit.metrics import kpi
+from cockpit.settings import Settings
+from cockpit.store import partitions
+from cockpit.store.db import Stores, make_engine
+from cockpit.store.migrate import upgrade
+from cockpit.store.models import EventId, EventRecord
+from geo.regions import load_default_regions
+from tests.factories import Stream, random_stream
+from tests.services import PG_URL, SKIP_PG
+
+pg_only = pytest.mark.skipif(SKIP_PG, reason="PostgreSQL half switched off")
+
+OCT = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)
+NOV = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+TABLES = ("events", "ticket_steps", "seat_state_changes", "calls", "tickets", "seats", "call_rollups_15m",
+          "ticket_rollups_15m", "dead_letters")
+
+
+@pytest.fixture
+def fresh_pg(tmp_path):
+    """A database of its own on the test server, dropped afterwards: Settings pointing at it."""
+    name = f"cockpit_part_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_URL.rsplit("/", 1)[0] + "/postgres").execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield Settings(var_dir=tmp_path, database_url=PG_URL.rsplit("/", 1)[0] + "/" + name, mode="development",
+                       events_max_future_s=60 * 86400)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _figures(stores: Stores) -> dict:
+    """Row counts, event row ids and KPI documents of both months: what a migration must keep."""
+    out: dict = {}
+    with stores.session() as session:
+        for table in TABLES:
+            out[table] = session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        out["event_rows"] = sorted(session.execute(select(EventRecord.id, EventRecord.event_id)).all())
+        out["steps"] = sorted(session.execute(text(
+            "SELECT id, ticket_id, event_id, occurred_at FROM ticket_steps")).all())
+        for label, start in (("oct", OCT), ("nov", NOV)):
+            for raw in (True, False):
+                out[f"kpi_{label}_{raw}"] = kpi.kpi(session, scope="620100", start=start - timedelta(days=2),
+                                                    end=start + timedelta(days=5), settings=stores.settings,
+                                                    use_rollups=not raw, now=NOV + timedelta(days=6))
+    return out
+
+
+def _relkind(stores: Stores, table: str) -> str:
+    with stores.engine.connect() as conn:
+        return conn.execute(text("SELECT relkind FROM pg_class WHERE relname = :t"), {"t": table}).scalar()
+
+
+@pg_only
+def test_part001_migration_partitions_a_populated_database_and_keeps_every_row_and_figure(fresh_pg, redis_client):
+    upgrade(fresh_pg, "0004")
+    stores = Stores.open(fresh_pg, redis_client=redis_client)
+    try:
+        with stores.session() as session:
+            load_default_regions(session)
+        stream = random_stream(7, 60, 25, base=OCT) + random_stream(8, 60, 25, base=NOV)
+        assert ingest_batch(stores, stream, source="before").accepted == len(stream)
+        jobs.rollup_all(stores, OCT - timedelta(days=1), NOV + timedelta(days=4))
+        before = _figures(stores)
+        assert _relkind(stores, "events") == "r"
+    finally:
+        stores.close()
+
+    upgrade(fresh_pg)
+    stores = Stores.open(fresh_pg, redis_client=redis_client)
+    try:
+        assert _figures(stores) == before
+        for table in partitions.PARTITIONED:
+            assert _relkind(stores, table) == "p"
+            with stores.engine.connect() as conn:
+                parts = {p.name: p.rows for p in partitions.list_partitions(conn, table, count_rows=True)}
+            assert {f"{table}_p2026_10", f"{table}_p2026_11", f"{table}_default"} <= set(parts)
+            assert parts[f"{table}_default"] == 0  # every month of the history got its partition
+            assert sum(parts.values()) == before[table]
+        with stores.session() as session:
+            assert session.scalar(select(func.count()).select_from(EventId)) == before["events"]
+
+        # Idempotency holds across the new partitions: a re-send is a duplicate, a re-used id with
+        # another time (another month) a conflict, and new rows continue the old id sequence.
+        again = ingest_batch(stores, stream, source="after")
+        assert (again.accepted, again.duplicates, again.rejected) == (0, len(stream), [])
+        moved = dict(stream[0], occurred_at=NOV.isoformat())
+        clash = ingest_batch(stores, [moved], source="after")
+        assert clash.accepted == 0 and clash.rejected[0]["errors"][0]["message"].startswith("conflict")
+        fresh = Stream(base=NOV, prefix="after-").answered_call("after-c1", 0, 5, 60)
+        assert ingest_batch(stores, fresh, source="after").accepted == 3
+        with stores.session() as session:
+            assert session.scalar(select(func.min(EventRecord.id)).where(EventRecord.event_id.like("after-%"))) \
+                > before["event_rows"][-1][0]
+            assert session.scalar(select(func.count()).select_from(EventRecord)) == before["events"] + 3
+    finally:
+        stores.close()
+
+    # And back: the downgrade keeps every row too.
+    upgrade_to_0004 = __import__("alembic.command", fromlist=["downgrade"]).downgrade
+    from cockpit.store.migrate import alembic_config
+
+    upgrade_to_0004(alembic_config(fresh_pg), "0004")
+    stores = Stores.open(fresh_pg, redis_client=redis_client)
+    try:
+        assert _relkind(stores, "events") == "r"
+        with stores.session() as session:
+            assert session.execute(text("SELECT count(*) FROM events")).scalar() == before["events"] + 3
+            assert session.execute(text("SELECT count(*) FROM ticket_steps")).scalar() == before["ticket_steps"]
+        again = ingest_batch(stores, fresh, source="after")
+        assert again.duplicates == 3  # UNIQUE (event_id) is back
+    finally:
+        stores.close()
+
+
+def test_part002_same_event_id_in_another_month_is_still_a_duplicate_or_conflict(stores):
+    """On partitioned PostgreSQL (and on SQLite) an id is once-only whatever month its event is in."""
+    s = Stream(base=OCT, prefix="m-")
+    first = s.event("call.offered", 0, call_id="c1")
+    assert ingest_batch(stores, [first], source="t").accepted == 1
+    assert ingest_batch(stores, [first], source="t").duplicates == 1
+    next_month = dict(first, occurred_at=NOV.isoformat())
+    clash = ingest_batch(stores, [next_month], source="t")
+    assert clash.accepted == 0 and clash.rejected[0]["event_id"] == "m-1"
+    from cockpit.bulk import bulk_ingest
+
+    bulk = bulk_ingest(stores, [first, next_month, dict(next_month, occurred_at="2027-01-05T00:00:00+00:00")],
+                       source="bulk", rollup=False)
+    assert bulk.accepted == 0
+    with stores.session() as session:
+        rows = session.execute(select(EventRecord.event_id, EventRecord.occurred_at)).all()
+    assert rows == [("m-1", OCT.replace(tzinfo=None))]
+    if stores.dialect == "postgresql":
+        # Below the application: a plain INSERT of a known id into another month's partition is dropped.
+        with stores.engine.begin() as conn:
+            inserted = conn.execute(text(
+                "INSERT INTO events (event_id, type, city, entity_id, occurred_at, received_at, source, payload) "
+                "VALUES ('m-1', 'call.offered', '620100', 'c1', '2026-12-03', now(), 'sql', '{}') "
+                "ON CONFLICT DO NOTHING RETURNING event_id")).all()
+            assert inserted == []
+            # Deleting an event releases its id.
+            conn.execute(text("DELETE FROM events WHERE event_id = 'm-1'"))
+            assert conn.execute(text("SELECT count(*) FROM event_ids")).scalar() == 0
+        assert ingest_batch(stores, [next_month], source="t").accepted == 1
+
+
+@pg_only
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_part003_default_partition_takes_any_month_and_the_job_moves_it_out(stores):
+    """An event of a month without a partition lands in the default one (never an error); the job
+    then makes that month's partition, moves the rows, and the id stays claimed."""
+    old = Stream(base=datetime(2024, 3, 9, 1, 0, tzinfo=UTC), prefix="old-")
+    events = old.answered_call("c1", 0, 4, 50) + old.ticket("T-old", 30)
+    assert ingest_batch(stores, events, source="t").accepted == len(events)
+    with stores.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events_default")).scalar() == 3 + 5
+        assert conn.execute(text("SELECT count(*) FROM ticket_steps_default")).scalar() == 5
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    created = jobs.create_partitions(stores, now=now)
+    assert {"events_p2024_03", "ticket_steps_p2024_03"} <= set(created)
+    assert jobs.create_partitions(stores, now=now) == []  # idempotent
+    with stores.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events_default")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM events_p2024_03")).scalar() == 8
+        assert conn.execute(text("SELECT count(*) FROM ticket_steps_p2024_03")).scalar() == 5
+        months = [p.name for p in partitions.list_partitions(conn, "events")]
+    assert months[-1] == "events_default"
+    assert {"events_p2026_11", "events_p2026_12", "events_p2027_01", "events_p2027_02"} <= set(months)
+    assert ingest_batch(stores, events, source="t").duplicates == len(events)  # still claimed after the move
+    with stores.session() as session:
+        assert session.scalar(select(func.count()).select_from(EventRecord)) == 8
+
+    # The CLI creates further months ahead and lists every partition with its rows.
+    from cockpit.cli import main
+
+    result = CliRunner().invoke(main, ["db", "partitions", "--ahead", "14"],
+                                env={"COCKPIT_DATABASE_URL": stores.settings.database_url,
+                                     "COCKPIT_REDIS_URL": stores.settings.redis_url, "COCKPIT_MODE": "development"})
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    current = datetime.now(UTC)
+    last = partitions.partition_name("events", partitions.add_months(partitions.month_start(current), 14))
+    assert last in doc["created"]
+    rows = {p["name"]: p["rows"] for p in doc["partitions"]["events"]}
+    assert rows["events_p2024_03"] == 8 and rows["events_default"] == 0
+
+
+def test_part004_sqlite_stays_unpartitioned_and_the_job_does_nothing(sqlite_stores):
+    assert jobs.create_partitions(sqlite_stores) == []
+    with sqlite_stores.engine.connect() as conn:
+        assert not partitions.is_partitioned(conn, "events")
+        ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'events'")).scalar()
+    assert "UNIQUE (event_id)" in ddl
+
+
+def test_part005_the_worker_schedules_the_partition_job(sqlite_stores):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler()
+    jobs.schedule(scheduler, sqlite_stores)
+    job = scheduler.get_job("partitions")
+    assert job is not None and job.func is jobs.create_partitions
