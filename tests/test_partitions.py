@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
@@ -17,12 +18,13 @@ from cockpit.metrics import kpi
 from cockpit.settings import Settings
 from cockpit.store import partitions
 from cockpit.store.db import Stores, make_engine
-from cockpit.store.migrate import upgrade
+from cockpit.store.migrate import alembic_config, upgrade
 from cockpit.store.models import EventId, EventRecord
 from geo.regions import load_default_regions
 from tests.factories import Stream, random_stream
 from tests.services import PG_URL, SKIP_PG
 
+BEFORE = "0005"  # the revision before 0006_monthly_partitions
 pg_only = pytest.mark.skipif(SKIP_PG, reason="PostgreSQL half switched off")
 
 OCT = datetime(2026, 10, 14, 2, 0, tzinfo=UTC)
@@ -71,7 +73,7 @@ def _relkind(stores: Stores, table: str) -> str:
 
 @pg_only
 def test_part001_migration_partitions_a_populated_database_and_keeps_every_row_and_figure(fresh_pg, redis_client):
-    upgrade(fresh_pg, "0004")
+    upgrade(fresh_pg, BEFORE)
     stores = Stores.open(fresh_pg, redis_client=redis_client)
     try:
         with stores.session() as session:
@@ -115,10 +117,7 @@ def test_part001_migration_partitions_a_populated_database_and_keeps_every_row_a
         stores.close()
 
     # And back: the downgrade keeps every row too.
-    upgrade_to_0004 = __import__("alembic.command", fromlist=["downgrade"]).downgrade
-    from cockpit.store.migrate import alembic_config
-
-    upgrade_to_0004(alembic_config(fresh_pg), "0004")
+    command.downgrade(alembic_config(fresh_pg), BEFORE)
     stores = Stores.open(fresh_pg, redis_client=redis_client)
     try:
         assert _relkind(stores, "events") == "r"

@@ -1,7 +1,7 @@
 """monthly partitions: events, ticket_steps and seat_state_changes by month on PostgreSQL
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 11:20:00
 
 PostgreSQL: each table is rebuilt as ``PARTITION BY RANGE (occurred_at)`` with a partition per month
@@ -19,8 +19,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0005'
-down_revision: Union[str, Sequence[str], None] = '0004'
+revision: str = '0006'
+down_revision: Union[str, Sequence[str], None] = '0005'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
