@@ -28,18 +28,17 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics.queries import one_of
 from cockpit.privacy import mask_text
 from cockpit.settings import Settings
-from cockpit.store.models import Ticket
 from cockpit.store.regions import resolve_scope
+from cockpit.store.texts import ticket_texts
 
 TOP_TERMS = 10
 THRESHOLD = 0.3
@@ -331,11 +330,15 @@ def _same_topic(desc: dict[str, Any], doc: Doc, terms: set[str]) -> bool:
 
 
 def find_topics(docs: list[Doc], *, start: datetime, end: datetime, baseline: list[Doc] | None = None,
-                cfg: Config = Config()) -> list[dict[str, Any]]:
+                cfg: Config = Config(),
+                baseline_windows: Sequence[tuple[datetime, datetime]] | None = None) -> list[dict[str, Any]]:
     """Topics among the ``docs`` made in ``[start, end)``, ranked by growth against ``baseline``.
 
-    ``baseline`` holds the documents of the ``cfg.baseline_periods`` windows before ``start`` (any
-    others are ignored). Pure apart from segmentation; deterministic for the same input.
+    ``baseline`` holds the documents of the baseline windows (any others are ignored): by default
+    the ``cfg.baseline_periods`` windows of the same length just before ``start``; the wall passes
+    the same hours of the days before (``baseline_windows``, each ``[from, to)`` naive UTC), and
+    the baseline per window is then the matches over ``len(baseline_windows)``.
+    Pure apart from segmentation; deterministic for the same input.
     """
     window = [d for d in docs if start <= d.at < end]
     if not window:
@@ -343,15 +346,16 @@ def find_topics(docs: list[Doc], *, start: datetime, end: datetime, baseline: li
     groups = [g for g in group(window, cfg) if len(g) >= cfg.min_size]
     vectors, _df = _vectors(window, cfg.top_terms)
     span = end - start
-    lo = start - span * cfg.baseline_periods
-    before = prepare([d for d in (baseline or []) if lo <= d.at < start])
+    windows = list(baseline_windows) if baseline_windows else [(start - span * cfg.baseline_periods, start)]
+    periods = len(windows) if baseline_windows else cfg.baseline_periods
+    before = prepare([d for d in (baseline or []) if any(lo <= d.at < hi for lo, hi in windows)])
     before_terms = [set(d.terms) for d in before]
     history = bool(before)  # no request at all before the window: nothing to grow from
     topics = []
     for members in groups:
         desc = _describe(window, members, vectors)
         matched = sum(1 for doc, terms in zip(before, before_terms) if _same_topic(desc, doc, terms))
-        per_period = matched / cfg.baseline_periods if history else None
+        per_period = matched / periods if history else None
         count = len(members)
         growth = (count + 1) / (per_period + 1) if history else None
         ordered = sorted(members, key=lambda i: (window[i].at, window[i].id))
@@ -376,16 +380,8 @@ def find_topics(docs: list[Doc], *, start: datetime, end: datetime, baseline: li
 
 def _ticket_docs(session: Session, *, scope: str, start: datetime, end: datetime) -> list[Doc]:
     _level, cities, districts = resolve_scope(session, scope)
-    if not cities:
-        return []
-    conds = [one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end,
-             Ticket.text.is_not(None), Ticket.text != ""]
-    if districts:
-        conds.append(one_of(Ticket.district, districts))
-    stmt = (select(Ticket.ticket_id, Ticket.text, Ticket.created_at, Ticket.category, Ticket.district).where(*conds)
-            .order_by(Ticket.created_at.desc()).limit(MAX_DOCS))
-    return [Doc(id=tid, text=text, at=at, category=cat, area=district)
-            for tid, text, at, cat, district in session.execute(stmt)]
+    rows = ticket_texts(session, cities=cities, districts=districts, start=start, end=end, limit=MAX_DOCS)
+    return [Doc(id=tid, text=text, at=at, category=cat, area=district) for tid, text, at, cat, district in rows]
 
 
 def topics_for(session: Session, *, scope: str, start: datetime, end: datetime,

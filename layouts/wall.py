@@ -23,6 +23,7 @@ from layouts.names import display_alert, place_name
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
 from layouts.svg import CURVE_COLORS, curve_svg, hour_bars_svg
+from layouts.topics import topics_body
 
 register({
     "wall.volume": {"zh": "今日话务与工单", "en": "Today's calls and tickets"},
@@ -89,7 +90,7 @@ register({
 })
 
 WALL_PANELS = ("volume", "rates", "service", "queue", "curves", "seats", "staffing", "districts", "categories",
-               "alerts")
+               "topics", "alerts")
 SERVICE_RATES = ("response_rate", "resolution_rate", "on_time_closure_rate", "satisfaction_rate")
 STATE_ORDER = ("on_call", "ringing", "hold", "acw", "ready", "not_ready", "break", "offline")
 STATE_COLORS = {"on_call": "#3fa7ff", "ringing": "#7fd1ff", "hold": "#a78bfa", "acw": "#f5a623",
@@ -122,6 +123,7 @@ def wall_page(ctx: PageContext, code: str) -> html.Div:
             panel("curves", t("wall.curves", lang)),
             panel("districts", map_title),
             panel("categories", t("wall.categories", lang)),
+            panel("topics", t("wall.topics", lang)),
             panel("seats", t("wall.seats", lang)),
             panel("staffing", t("wall.staffing", lang)),
             panel("alerts", t("wall.alerts", lang)),
@@ -427,6 +429,7 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
         "seats": lambda s: seats_body(s, lang),
         "staffing": lambda s: staffing_body(s, lang),
         "categories": lambda s: categories_body(s, lang, history),
+        "topics": lambda s: topics_body(s, lang),
         "alerts": lambda s: alerts_body(s, lang, tz),
     }
     failed_sources = set(snapshot.get("failed") or [])
@@ -435,7 +438,7 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
     if "live" in failed_sources:
         failed_panels |= live_panels
     if "history" in failed_sources:
-        failed_panels |= {"staffing", "categories", "service"}
+        failed_panels |= {"staffing", "categories", "service", "topics"}
     if "alerts" in failed_sources:
         failed_panels.add("alerts")
     bodies = []

@@ -143,3 +143,34 @@ def seed_report_weeks(stores, *, with_last_year: bool = True) -> dict[str, int]:
     result = ingest_batch(stores, raws, source="test")
     assert not result.rejected, result.rejected
     return counts
+
+
+TOPIC_LIFT = "幸福里小区电梯故障频繁，今天又困人，物业不修"
+TOPIC_DANCE = "东方红广场夜间广场舞噪音扰民"
+TOPIC_OTHERS = ("人民路公交站台破损需要维修", "建议增加夜间公交班次", "某餐馆油烟扰民", "学校门口交通拥堵")
+
+
+def seed_topics(stores, now: datetime, *, baseline_days: int = 4, text: bool = True) -> None:
+    """Hand-made requests for the hot-topics panel in Lanzhou: today (from four hours before ``now``,
+    20 minutes apart) five about a broken lift in 城关区 (new: nothing like it before), three about
+    square-dance noise in 七里河区 and four unrelated ones; on each of the ``baseline_days`` days before,
+    at the same hours, three about the dance noise (every day's news) and one unrelated. ``text=False``:
+    today's tickets carry no text."""
+    s = Stream(CITY, base=now, prefix="tp-")
+
+    def tickets(texts: list[tuple[str, str]], day: int) -> list[dict]:
+        start = -day * 86400 - 4 * 3600
+        return [s.event("ticket.created", start + i * 1200, ticket_id=f"tp{day}-{i}", district=district,
+                        category=["城乡建设", "物业服务"], channel="phone", urgency="normal", text=words,
+                        due_at=s.at(start + i * 1200 + 5 * 86400))
+                for i, (words, district) in enumerate(texts)]
+
+    today = [(TOPIC_LIFT + f"第{i}次" if text else "", "620102") for i in range(5)]
+    today += [(TOPIC_DANCE + f"今天第{i}次" if text else "", "620103") for i in range(3)]
+    today += [(words if text else "", "620104") for words in TOPIC_OTHERS]
+    raws = tickets(today, 0)
+    for day in range(1, baseline_days + 1):
+        raws += tickets([(TOPIC_DANCE + f"第{day}{i}次", "620103") for i in range(3)]
+                        + [(TOPIC_OTHERS[day % 4], "620104")], day)
+    result = ingest_batch(stores, raws, source="test")
+    assert not result.rejected, result.rejected

@@ -188,3 +188,51 @@ def test_wall007_panels_turn_stale_by_the_browser_clock_when_the_server_is_gone(
     assert "数据过期" in dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text
     assert _figure(dash_duo, "offered") == "13"  # the last good value stays on screen
     until(lambda: dash_duo.find_element(f"#{ids.WALL_CLOCK}").text != clock, timeout=3)
+
+
+def test_wall008_hot_topics_in_both_languages_fit_beside_the_map(dash_duo, sqlite_stores):
+    """Hand-made requests (tests.scenarios.seed_topics): the worker's topics panel shows the surging
+    lift complaint first, in Chinese and in English (pinyin, no Chinese), and no panel overlaps another
+    at 1920x1080; both languages are screenshotted."""
+    from cockpit.views import panels
+    from tests.scenarios import NOW, seed_topics
+
+    with sqlite_stores.session() as session:
+        load_default_regions(session)
+    forget_regions(sqlite_stores)
+    seed_topics(sqlite_stores, NOW)
+    app = create_app(sqlite_stores.settings, stores=sqlite_stores)
+    browser_login(dash_duo, app)
+    full_hd(dash_duo)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_element(".ck-wall-topics [data-state='pending']", timeout=10)  # no worker yet: says so
+    panels.precompute_panels(sqlite_stores, now=NOW)
+    first = ".ck-wall-topics .ck-wall-topic[data-rank='1'] .ck-wall-topic-label"
+    dash_duo.wait_for_contains_text(first, "电梯", timeout=10)
+    row = dash_duo.find_element(".ck-wall-topics .ck-wall-topic[data-rank='1']").text
+    assert "城关区" in row and "5" in row and "×6.0" in row
+    ARTIFACTS.mkdir(exist_ok=True)
+    for lang in ("zh", "en"):
+        if lang == "en":
+            dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100?lang=en")
+            dash_duo.wait_for_contains_text(first, "Dianti", timeout=10)
+            text = dash_duo.find_element(".ck-wall-topics").text
+            assert "Chengguan" in text and "Hot topics today" in text
+            assert not any("\u3400" <= ch <= "\u9fff" for ch in text), text
+        dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=10)
+        rects = dash_duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('.ck-wall-panel')).map(function (p) {"
+            " var r = p.getBoundingClientRect(); return [p.className.split(' ')[1], r.left, r.top, r.right, r.bottom]; });")
+        assert len(rects) == 11
+        for i, (name, left, top, right, bottom) in enumerate(rects):
+            assert 0 <= left and right <= 1920 and 0 <= top and bottom <= 1080, (name, left, top, right, bottom)
+            for other, l2, t2, r2, b2 in rects[i + 1:]:
+                assert right <= l2 or r2 <= left or bottom <= t2 or b2 <= top, f"{name} overlaps {other}"
+        body = dash_duo.driver.execute_script(
+            "var b = document.querySelector('.ck-wall-topics .ck-wall-panel-body');"
+            "var last = b.lastElementChild.getBoundingClientRect();"
+            "return [last.bottom, b.getBoundingClientRect().bottom];")
+        assert body[0] <= body[1] + 0.5, f"the last topic row is cut off: {body}"
+        dash_duo.driver.save_screenshot(str(ARTIFACTS / f"wall_620100_topics_{lang}_1920x1080.png"))
+    assert external_requests(dash_duo) == []
+    assert dash_duo.get_logs() == []

@@ -41,6 +41,7 @@ def _snapshot(**overrides):
         "staffing": _section(required=4, staffed=3, projected_service_level=0.7, next=[{"required": 5}]),
         "districts": _section(counts={"620102": 3}, population={"620102": 1_484_016}),
         "categories": _section(top=[{"name": "城乡建设", "today": 3, "normal": 1, "change": 2.0}]),
+        "topics": _section(state="pending", topics=[]),
         "alerts": _section(items=[{"id": 7, "rule": "overdue", "severity": "critical", "title": "城关区 · 超期未办结 · 37 件",
                                    "district": "620102", "place": "城关区", "place_en": "Chengguan", "size": 37,
                                    "oldest_at": "2026-11-26T01:00:00+00:00",
@@ -224,3 +225,53 @@ def test_wall029_service_rates_and_staffing_without_forecast():
     staffing = _texts(wall_update(snap, lang="zh", mode="count", previous_meta=None, previous_map_sig=None,
                                   tz=TZ)[WALL_PANELS.index("staffing")])
     assert "—" in staffing and "预测数据积累中" in staffing and " 0 " not in f" {staffing} "
+
+
+def _topics_section(state="ok", **overrides):
+    rows = [
+        {"rank": 1, "label": "幸福里小区 电梯 故障", "count": 5, "growth": 6.0, "emerging": True,
+         "baseline_per_period": 0.0, "district": "620102", "district_name": {"zh": "城关区", "en": "Chengguan"},
+         "category": "城乡建设"},
+        {"rank": 2, "label": "广场舞 噪音", "count": 3, "growth": 1.0, "emerging": False, "baseline_per_period": 3.0,
+         "district": "620103", "district_name": {"zh": "七里河区", "en": "Qilihe"}, "category": "环境保护"},
+    ]
+    values = {"state": state, "tickets": 12, "texts": 12, "baseline": {"days": 4, "needed": 4}, "topics": rows}
+    values.update(overrides)
+    return _section(**values)
+
+
+def test_wall040_topics_panel_in_both_languages():
+    from geo.names import has_cjk
+    from layouts.topics import topics_body
+
+    zh = _texts(topics_body(_topics_section(), "zh"))
+    assert "今日 12 条诉求" in zh and "幸福里小区 电梯 故障" in zh and "城关区" in zh
+    assert "新 ×6.0" in zh and "×1.0" in zh
+    en = _texts(topics_body(_topics_section(), "en"))
+    assert not has_cjk(en), en
+    assert "12 requests today" in en and "Xingfuli" in en and "Dianti" in en and "Chengguan" in en
+    assert "new ×6.0" in en
+    rows = topics_body(_topics_section(), "zh")[1:]
+    assert [r.className for r in rows] == ["ck-wall-topic ck-wall-topic-emerging", "ck-wall-topic"]
+    # the wall refresh puts it in its place among the panels
+    out = wall_update(_snapshot(sections={**_snapshot()["sections"], "topics": _topics_section()}), lang="en",
+                      mode="count", previous_meta=None, previous_map_sig=None, tz=TZ, request=None)
+    assert "Qilihe" in _texts(out[WALL_PANELS.index("topics")])
+
+
+def test_wall041_topics_panel_says_what_it_is_waiting_for():
+    from layouts.topics import topics_body
+
+    for lang in ("zh", "en"):
+        loading = _texts(topics_body(_topics_section("baseline_loading", baseline={"days": 2, "needed": 4}), lang))
+        assert ("基线积累中 2/4 天" if lang == "zh" else "Baseline loading 2/4 days") in loading
+        assert ("积累中" if lang == "zh" else "loading") in loading and "×" not in loading
+        pending = topics_body(_section(state="pending", topics=[]), lang)
+        assert pending.children == MESSAGES["wall.topics_pending"][lang]
+        no_text = topics_body(_topics_section("no_text", texts=0, topics=[]), lang)
+        assert "12" in no_text.children and no_text.className == "ck-wall-empty"
+        none = _texts(topics_body(_topics_section(topics=[]), lang))
+        assert MESSAGES["wall.topics_none"][lang] in none
+    failed = wall_update(_snapshot(failed=["history"]), lang="zh", mode="count", previous_meta=None,
+                         previous_map_sig=None, tz=TZ, request=None)
+    assert failed[len(WALL_PANELS) + 1]["topics"]["failed"]

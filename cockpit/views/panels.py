@@ -1,12 +1,14 @@
 """The wall's slow panels: SQL figures computed by the worker every minute and read from Redis.
 
 Comparison curves of past weeks ("baselines"), category norms ("catnorm"), seat utilisation
-("util"), staffing and the province league table are computed through ``cockpit.metrics`` by the
-worker job ``precompute_panels`` (every 60 s) and stored with ``store.panels``, so a refresh only
-reads them, in any web process. A panel missing from Redis (fresh start, no worker) is computed
-inline once, under a short Redis lock, and stored; one older than twice its interval (``PANELS``)
-is recomputed the same way and meanwhile shown stale. While Redis fails, panels come from the
-in-process cache on ``stores.caches``. "Today" is the local day of ``settings.timezone``.
+("util"), staffing, today's hot topics ("topics", ``views.topics``) and the province league table
+are computed by the worker job ``precompute_panels`` (every 60 s) and stored with
+``store.panels``, so a refresh only reads them, in any web process. A panel missing from Redis
+(fresh start, no worker) is computed inline once, under a short Redis lock, and stored; one older
+than twice its interval (``PANELS``) is recomputed the same way and meanwhile shown stale. While
+Redis fails, panels come from the in-process cache on ``stores.caches``. The exception are the
+WORKER_ONLY panels (hot topics: seconds of text segmentation): a refresh never computes them; it
+shows the stored value, stale or not, or none. "Today" is the local day of ``settings.timezone``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from cockpit.timeutil import local_midnight, naive_utc
 from cockpit.views.curves import cumulative, intervals_to_minutes, median_curve
 from cockpit.views.regions import SLOW_TTL_S, province_cities, resolve
 from cockpit.views.sources import SOURCE_ERRORS, live_key
+from cockpit.views.topics import TOPICS_INTERVAL_S, compute_city_topics
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +45,9 @@ TREND_DAYS = 14
 
 # Panel name -> its refresh interval in seconds (older than twice this, the screen marks it stale).
 PANELS = {"baselines": BASELINE_TTL_S, "catnorm": SLOW_TTL_S, "util": SLOW_TTL_S, "staffing": SLOW_TTL_S,
-          "league": SLOW_TTL_S}
-CITY_PANELS = ("baselines", "catnorm", "util", "staffing")
+          "league": SLOW_TTL_S, "topics": TOPICS_INTERVAL_S}
+CITY_PANELS = ("baselines", "catnorm", "util", "staffing", "topics")
+WORKER_ONLY = frozenset({"topics"})  # never computed by a screen refresh; the worker recomputes them every interval
 PROVINCE_PANELS = ("league",)
 
 
@@ -179,6 +183,8 @@ def panel_value(stores: Stores, name: str, scope: str, cities: tuple[str, ...], 
         value = compute_staffing(stores, scope, now)
     elif name == "league":
         value = compute_league(stores, scope, now)
+    elif name == "topics":
+        value = compute_city_topics(stores, scope, now)
     else:
         raise KeyError(name)
     return panels.jsonable(value)
@@ -193,6 +199,7 @@ def panel(stores: Stores, scope: str, cities: tuple[str, ...], name: str,
     and stored; the others meanwhile use the stored value as it is (the screen marks it stale by
     its ``computed_at``), or get None when there is none (the next refresh has it).
     While Redis fails, panels come from the in-process cache instead. SQL errors propagate.
+    A WORKER_ONLY panel is only read: the stored value of the day however old, else None.
     """
     tag = now.astimezone(stores.settings.tz).date().isoformat()
     interval = PANELS[name]
@@ -202,8 +209,10 @@ def panel(stores: Stores, scope: str, cities: tuple[str, ...], name: str,
         try:
             stored = panels.read_panel(client, scope, name, memo=caches.decoded)
             usable = stored if stored is not None and stored.get("tag") == tag else None
-            if usable is not None and time.time() - usable["computed_at"] <= 2 * interval:
+            if usable is not None and (name in WORKER_ONLY or time.time() - usable["computed_at"] <= 2 * interval):
                 return usable["value"], usable["computed_at"]
+            if name in WORKER_ONLY:
+                return None
             token = panels.take_lock(client, scope, name)
             if token is None:
                 return (usable["value"], usable["computed_at"]) if usable is not None else None
@@ -216,6 +225,8 @@ def panel(stores: Stores, scope: str, cities: tuple[str, ...], name: str,
             log.warning("wall %s: panel %s: Redis failed (%s); computing in process", scope, name, exc)
             if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
                 caches.breaker.failure(breaker_key)
+    if name in WORKER_ONLY:
+        return None
     return caches.ttl.get(("panel", scope, name, tag), interval,
                           lambda: panel_value(stores, name, scope, cities, now))
 
@@ -229,7 +240,8 @@ def precompute_panels(stores: Stores, *, now: datetime | None = None) -> dict[st
     """Worker job: compute every slow panel and store it in Redis; returns {scope: seconds taken}.
 
     Scopes: every city with live data (``live.known_cities``: baselines, category norms,
-    utilisation, staffing) and the provinces holding them (the league table). A scope whose SQL
+    utilisation, staffing, and hot topics when TOPICS_INTERVAL_S old) and the provinces holding
+    them (the league table). A scope whose SQL
     fails is logged and skipped. Idempotent; safe on several workers at once.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -243,12 +255,23 @@ def precompute_panels(stores: Stores, *, now: datetime | None = None) -> dict[st
         try:
             members = resolve(stores, scope)[1] if names is CITY_PANELS else ()
             for name in names:
+                if name in WORKER_ONLY and not _due(stores, scope, name, tag):
+                    continue
                 panels.store_panel(stores.redis, scope, name, tag, panel_value(stores, name, scope, members, now))
         except SOURCE_ERRORS as exc:
             log.warning("precompute %s failed: %s", scope, exc)
             continue
         took[scope] = time.perf_counter() - t
     return took
+
+
+def _due(stores: Stores, scope: str, name: str, tag: str) -> bool:
+    """Whether a panel the job does not recompute every run is missing, of another day, or at
+    least its interval old (less half a job period, so a run a few seconds early still counts)."""
+    stored = panels.read_panel(stores.redis, scope, name)
+    if stored is None or stored.get("tag") != tag:
+        return True
+    return time.time() - stored["computed_at"] >= PANELS[name] - SLOW_TTL_S / 2
 
 
 def forget(stores: Stores) -> None:

@@ -24,6 +24,7 @@ from cockpit.views.curves import cumulative
 from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, is_stale, panel
 from cockpit.views.regions import SLOW_TTL_S, populations, region_names, resolve
 from cockpit.views.sources import Guard, section
+from cockpit.views.topics import for_scope
 from cockpit.watch import alerts
 
 TOP_CATEGORIES = 6
@@ -116,7 +117,7 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
     tickets by district), curves (today's cumulative offered calls and tickets per local minute,
     against the same weekday last week and the four-week median, each 1,440 values or None),
     categories (top today with change against their four-week norm), staffing (required vs staffed
-    seats now), alerts. Sections of a failed source are missing and the source ('live',
+    seats now), topics (today's hot topics, ``views.topics``), alerts. Sections of a failed source are missing and the source ('live',
     'history', 'alerts') is listed in ``failed``; ``errors`` holds a one-line reason each.
     ``include_slow=False`` skips the SQL sections (for a refresh that only needs live figures).
     ``live_state`` is ``ok`` when the live counters are complete, else the screen says "rebuilding".
@@ -189,10 +190,26 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             service = guard.history(lambda: service_section(stores, scope, now))
             if service is not None:
                 sections["service"] = service
+        if level in ("city", "district"):
+            topics = guard.history(lambda: topics_section(stores, scope, level, cities, now))
+            if topics is not None:
+                sections["topics"] = topics
     found = guard.run("alerts", ("alerts", id(stores.engine)), lambda: alerts_section(stores, scope))
     if found is not None:
         sections["alerts"] = section(time.time(), refresh_s, **found)
     return snap
+
+
+def topics_section(stores: Stores, scope: str, level: str, cities: Sequence[str], now: datetime) -> dict[str, Any]:
+    """Today's hot topics of the wall's city as the worker stored them (``views.topics``), a
+    district's own topics on a district wall; ``state`` "pending" while none is stored for today
+    (a refresh never runs the segmentation). Stale when older than twice TOPICS_INTERVAL_S."""
+    city = cities[0]
+    found = panel(stores, city, (city,), "topics", now)
+    if found is None:
+        return section(time.time(), PANELS["topics"], state="pending", topics=[])
+    value, computed_at = found
+    return section(computed_at, PANELS["topics"], **for_scope(value, level, scope))
 
 
 def province_of(code: str) -> str | None:
