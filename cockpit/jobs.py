@@ -16,6 +16,7 @@ from cockpit.metrics import rollups
 from cockpit.planning import live as planning_live
 from cockpit.reports.schedule import write_due_reports
 from cockpit.views import panels
+from cockpit.views.topics import TOPICS_INTERVAL_S
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live_report
 from cockpit.store import live, locks, partitions
@@ -101,6 +102,8 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(create_partitions, "interval", hours=24, args=[stores], id="partitions",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(panels.precompute_topics, "interval", seconds=TOPICS_INTERVAL_S, args=[stores],
+                      id="wall_topics", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(write_due_reports, "interval", hours=1, args=[stores], id="reports",
                       max_instances=1, coalesce=True)
     scheduler.add_job(planning_live.plan_weeks, "interval", hours=1, args=[stores], id="rosters",

@@ -206,7 +206,7 @@ def test_wall008_hot_topics_in_both_languages_fit_beside_the_map(dash_duo, sqlit
     full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_element(".ck-wall-topics [data-state='pending']", timeout=10)  # no worker yet: says so
-    panels.precompute_panels(sqlite_stores, now=NOW)
+    panels.precompute_topics(sqlite_stores, now=NOW)
     first = ".ck-wall-topics .ck-wall-topic[data-rank='1'] .ck-wall-topic-label"
     dash_duo.wait_for_contains_text(first, "电梯", timeout=10)
     row = dash_duo.find_element(".ck-wall-topics .ck-wall-topic[data-rank='1']").text

@@ -1,9 +1,10 @@
 """The wall's slow panels: SQL figures computed by the worker every minute and read from Redis.
 
 Comparison curves of past weeks ("baselines"), category norms ("catnorm"), seat utilisation
-("util"), staffing, today's hot topics ("topics", ``views.topics``) and the province league table
-are computed by the worker job ``precompute_panels`` (every 60 s) and stored with
-``store.panels``, so a refresh only reads them, in any web process. A panel missing from Redis
+("util"), staffing and the province league table are computed by the worker job
+``precompute_panels`` (every 60 s), today's hot topics ("topics", ``views.topics``) by
+``precompute_topics`` (every TOPICS_INTERVAL_S), and stored with ``store.panels``, so a refresh
+only reads them, in any web process. A panel missing from Redis
 (fresh start, no worker) is computed inline once, under a short Redis lock, and stored; one older
 than twice its interval (``PANELS``) is recomputed the same way and meanwhile shown stale. While
 Redis fails, panels come from the in-process cache on ``stores.caches``. The exception are the
@@ -46,8 +47,8 @@ TREND_DAYS = 14
 # Panel name -> its refresh interval in seconds (older than twice this, the screen marks it stale).
 PANELS = {"baselines": BASELINE_TTL_S, "catnorm": SLOW_TTL_S, "util": SLOW_TTL_S, "staffing": SLOW_TTL_S,
           "league": SLOW_TTL_S, "topics": TOPICS_INTERVAL_S}
-CITY_PANELS = ("baselines", "catnorm", "util", "staffing", "topics")
-WORKER_ONLY = frozenset({"topics"})  # never computed by a screen refresh; the worker recomputes them every interval
+CITY_PANELS = ("baselines", "catnorm", "util", "staffing")
+WORKER_ONLY = frozenset({"topics"})  # never computed by a screen refresh: only by their own worker job
 PROVINCE_PANELS = ("league",)
 
 
@@ -240,8 +241,7 @@ def precompute_panels(stores: Stores, *, now: datetime | None = None) -> dict[st
     """Worker job: compute every slow panel and store it in Redis; returns {scope: seconds taken}.
 
     Scopes: every city with live data (``live.known_cities``: baselines, category norms,
-    utilisation, staffing, and hot topics when TOPICS_INTERVAL_S old) and the provinces holding
-    them (the league table). A scope whose SQL
+    utilisation, staffing) and the provinces holding them (the league table). A scope whose SQL
     fails is logged and skipped. Idempotent; safe on several workers at once.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -255,8 +255,6 @@ def precompute_panels(stores: Stores, *, now: datetime | None = None) -> dict[st
         try:
             members = resolve(stores, scope)[1] if names is CITY_PANELS else ()
             for name in names:
-                if name in WORKER_ONLY and not _due(stores, scope, name, tag):
-                    continue
                 panels.store_panel(stores.redis, scope, name, tag, panel_value(stores, name, scope, members, now))
         except SOURCE_ERRORS as exc:
             log.warning("precompute %s failed: %s", scope, exc)
@@ -265,13 +263,23 @@ def precompute_panels(stores: Stores, *, now: datetime | None = None) -> dict[st
     return took
 
 
-def _due(stores: Stores, scope: str, name: str, tag: str) -> bool:
-    """Whether a panel the job does not recompute every run is missing, of another day, or at
-    least its interval old (less half a job period, so a run a few seconds early still counts)."""
-    stored = panels.read_panel(stores.redis, scope, name)
-    if stored is None or stored.get("tag") != tag:
-        return True
-    return time.time() - stored["computed_at"] >= PANELS[name] - SLOW_TTL_S / 2
+def precompute_topics(stores: Stores, *, now: datetime | None = None) -> dict[str, float]:
+    """Worker job (every TOPICS_INTERVAL_S, apart from ``precompute_panels`` so seconds of text
+    segmentation never hold the minute's panels back): today's hot topics of every city with live
+    data, stored as panel "topics"; returns {city: seconds taken}. A city whose SQL fails is
+    logged and skipped. Idempotent."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    tag = now.astimezone(stores.settings.tz).date().isoformat()
+    took: dict[str, float] = {}
+    for city in live.known_cities(stores.redis):
+        t = time.perf_counter()
+        try:
+            panels.store_panel(stores.redis, city, "topics", tag, panel_value(stores, "topics", city, (city,), now))
+        except SOURCE_ERRORS as exc:
+            log.warning("topics %s failed: %s", city, exc)
+            continue
+        took[city] = time.perf_counter() - t
+    return took
 
 
 def forget(stores: Stores) -> None:
