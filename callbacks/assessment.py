@@ -33,7 +33,7 @@ def register(app: Dash, stores: Stores) -> None:
         names = {}
         if level == "district":
             keys = [r["key"] for r in doc["rows"] if r["key"]]
-            with stores.session() as session:
+            with stores.read_session() as session:
                 column = Region.name_en if lang == "en" else Region.name
                 names = {c: n for c, n in session.execute(select(Region.code, column).where(Region.code.in_(keys)))
                          if n}

@@ -22,7 +22,7 @@ def register(app: Dash, stores: Stores) -> None:
         manifests = archive(reports_dir(settings))
         principal = current_principal()
         scope = (query.get("scope") or "").strip()
-        with stores.session() as session:
+        with stores.read_session() as session:
             manifests = [m for m in manifests if covers_code(session, principal.scopes, m["scope"])
                          and (not scope or covers_code(session, [scope], m["scope"]))]
         return reports_table(manifests, query.get("lang") or settings.language)

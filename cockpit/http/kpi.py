@@ -100,7 +100,7 @@ def kpi_document(stores: Stores, *, scope: str | None, from_: str | None, to: st
     code = _scope(scope)
     start, end = parse_window(from_, to, tz=settings.tz, now=now)
     threshold = _number(sl_threshold, "sl_threshold", low=0, high=MAX_SL_THRESHOLD_S)
-    with stores.session() as session:
+    with stores.read_session() as session:
         _known(session, code)
         try:
             return kpi.kpi(session, scope=code, start=start, end=end, settings=settings, now=now,
@@ -117,7 +117,7 @@ def rankings_document(stores: Stores, *, scope: str | None, level: str | None, f
     if level not in definitions.RANKING_LEVELS:
         raise ParamError("level", f"level must be one of {', '.join(definitions.RANKING_LEVELS)}")
     start, end = parse_window(from_, to, tz=stores.settings.tz, now=now)
-    with stores.session() as session:
+    with stores.read_session() as session:
         _known(session, code)
         doc = kpi.rankings(session, scope=code, level=level, start=start, end=end,
                                settings=stores.settings, now=now)
@@ -136,7 +136,7 @@ def staffing_document(stores: Stores, *, scope: str | None, at: str | None = Non
     code = _scope(scope)
     moment = parse_time(at, "at", stores.settings.tz) if at else now
     sl_target = _number(target, "target", low=0.01, high=0.999)
-    with stores.session() as session, staffing.time_limit(PLAN_TIME_LIMIT_S):
+    with stores.read_session() as session, staffing.time_limit(PLAN_TIME_LIMIT_S):
         _known(session, code)
         rows = staffing.plan(session, scope=code, now=moment, settings=stores.settings, target=sl_target)
     return {"scope": code, "now": moment.replace(tzinfo=UTC).isoformat(), "intervals": rows,

@@ -44,7 +44,7 @@ def parse_period(kind: str | None, end: str | None, *, tz, now: datetime) -> per
 def check_scope(stores: Stores, scope: str | None) -> str:
     """The scope code if the cockpit knows it, else ParamError('scope')."""
     code = _scope(scope)
-    with stores.session() as session:
+    with stores.read_session() as session:
         return _known(session, code)
 
 
@@ -71,7 +71,7 @@ def assessment_document(stores: Stores, *, scope: str | None, level: str | None 
     p = parse_period(period, end, tz=stores.settings.tz, now=now)
     start, stop = p.window(stores.settings.tz)
     try:
-        with stores.session() as session:
+        with stores.read_session() as session:
             doc = assessment.assess(session, scope=code, level=level, start=start, end=stop,
                                     settings=stores.settings, now=now, weights=parse_weights(weights))
     except ValueError as exc:  # weights from the deployment's configuration
@@ -90,7 +90,7 @@ def topics_document(stores: Stores, *, scope: str | None, from_: str | None, to:
     start, end = parse_window(from_, to, tz=stores.settings.tz, now=now)
     if end - start > TOPICS_MAX_WINDOW:
         raise ParamError("to", f"window longer than {TOPICS_MAX_WINDOW.days} days")
-    with stores.session() as session:
+    with stores.read_session() as session:
         found = topics.topics_for(session, scope=code, start=start, end=end)
     cfg = topics.Config()
     return {"scope": code, "from": start.replace(tzinfo=UTC).isoformat(),

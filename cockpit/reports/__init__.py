@@ -45,7 +45,7 @@ def write_report(stores: Stores, *, scope: str, period: periods.Period, out_dir:
     folder.mkdir(parents=True, exist_ok=True)
     if topics is None:
         topics = _topics(stores, scope=scope, period=period, now=now)
-    with stores.session() as session:
+    with stores.read_session() as session:
         figs = figures_mod.gather(session, scope=scope, period=period, settings=stores.settings, now=now,
                                   topics=topics)
     env = render.environment(stores.settings)
@@ -76,7 +76,7 @@ def _topics(stores: Stores, *, scope: str, period: periods.Period, now: datetime
     except ImportError:
         return []
     start, end = period.window(stores.settings.tz)
-    with stores.session() as session:
+    with stores.read_session() as session:
         return topics.report_section(session, scope=scope, start=start, end=end, settings=stores.settings)
 
 

@@ -112,23 +112,47 @@ class Stores:
     redis: redis.Redis
     sessionmaker: sessionmaker
     caches: Caches = field(default_factory=Caches)  # in-process caches of this app, never module globals
+    # COCKPIT_DATABASE_READ_URL: a replica for screens and reports; None reads the primary.
+    read_engine: Engine | None = None
+    read_sessionmaker: sessionmaker | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, redis_client: redis.Redis | None = None) -> "Stores":
         if not settings.database_url:
             settings.var_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.sqlalchemy_url, lock_timeout_s=settings.db_lock_timeout_s)
+        read_engine = None
+        if settings.database_read_url:
+            # Read only at the connection: a write sent here by mistake fails instead of diverging.
+            read_engine = make_engine(settings.database_read_url, lock_timeout_s=settings.db_lock_timeout_s
+                                      ).execution_options(postgresql_readonly=True)
         return cls(
             settings=settings,
             engine=engine,
             redis=redis_client if redis_client is not None else make_redis(settings),
             sessionmaker=sessionmaker(engine, expire_on_commit=False),
+            read_engine=read_engine,
+            read_sessionmaker=sessionmaker(read_engine, expire_on_commit=False) if read_engine else None,
         )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A session in a transaction on the primary: committed on success, rolled back on error.
+
+        Every write, and every read of something a person acts on (alerts, tickets, sessions,
+        the supervision page), goes here, so it sees its own writes at once."""
         with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only session for screens and reports (aggregates, rankings, regions, report
+        figures): on the replica when ``database_read_url`` is set, else on the primary.
+
+        A replica lags the primary by its replay delay (milliseconds when healthy): use it only for
+        figures that no one has just changed by hand (docs/scaling.md, "Reading from a replica")."""
+        maker = self.read_sessionmaker or self.sessionmaker
+        with maker() as session, session.begin():
             yield session
 
     @property
@@ -152,11 +176,21 @@ class Stores:
         except Exception as exc:  # noqa: BLE001
             log.warning("health: redis unreachable: %s", exc)
             out["redis"] = {"ok": False, "error": exc.__class__.__name__}
-        out["ok"] = out["database"]["ok"] and out["redis"]["ok"]
+        if self.read_engine is not None:
+            try:
+                with self.read_engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                out["read_database"] = {"ok": True}
+            except Exception as exc:  # noqa: BLE001
+                log.warning("health: read replica unreachable: %s", exc)
+                out["read_database"] = {"ok": False, "error": exc.__class__.__name__}
+        out["ok"] = out["database"]["ok"] and out["redis"]["ok"] and out.get("read_database", {"ok": True})["ok"]
         return out
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
         try:
             self.redis.close()
         except Exception:  # noqa: BLE001

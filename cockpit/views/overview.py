@@ -40,7 +40,7 @@ def live_by_city(stores: Stores, cities: list[str], now: datetime) -> dict[str, 
 def cities_today(stores: Stores, *, scope: str, now: datetime | None = None) -> tuple[list[CityToday], datetime]:
     """Today's live counts for every city in ``scope`` (a province code, or a city code)."""
     now = now or datetime.now(UTC)
-    with stores.session() as session:
+    with stores.read_session() as session:
         rows = regions.cities_of(session, scope)
     names = {code: (name, en or name) for code, name, en in rows} or {
         code: (code, code) for code in live.known_cities(stores.redis)}
@@ -56,7 +56,7 @@ def cities_today(stores: Stores, *, scope: str, now: datetime | None = None) -> 
 def screen_level(stores: Stores, page: str, code: str) -> str | None:
     """The level of ``code`` if screen ``page`` ('wall' | 'province') can show it, else None
     (unknown code, or a region of the wrong level: a province has no city wall)."""
-    with stores.session() as session:
+    with stores.read_session() as session:
         level = regions.scope_level(session, code)
     return level if level in SCREEN_LEVELS.get(page, ()) else None
 
@@ -64,7 +64,7 @@ def screen_level(stores: Stores, page: str, code: str) -> str | None:
 def known_screens(stores: Stores, province: str) -> list[dict]:
     """The screens a lost visitor can go to: the province, then each of its cities, as dicts
     {code, level, name, name_en}; cities from the regions table, else those with live data."""
-    with stores.session() as session:
+    with stores.read_session() as session:
         rows = regions.province_and_cities(session, province)
     found = [{"code": c, "level": lv, "name": n, "name_en": e or n} for c, lv, n, e in rows]
     if not any(r["level"] == "city" for r in found):

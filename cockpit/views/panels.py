@@ -65,7 +65,7 @@ def _past_day_curves(stores: Stores, cities: tuple[str, ...], day: date, today: 
         if any(series["off"]) or any(series["tkt"]):
             return {"offered": cumulative(series["off"]), "tickets": cumulative(series["tkt"]), "source": "live"}
     start = naive_utc(local_midnight(day, settings.tz))
-    with stores.session() as session:
+    with stores.read_session() as session:
         offered = interval_series(session, cities=cities, start=start, kind="offered")
         tickets = interval_series(session, cities=cities, start=start, kind="tickets")
     if not any(offered) and not any(tickets):
@@ -78,7 +78,7 @@ def history_days(stores: Stores, cities: Sequence[str], today: date) -> dict[str
     {"days", "needed"}. Below "needed", baselines and norms are built from part of their weeks (a
     demo still loading its history, a new deployment) and the screens say so instead of comparing."""
     days = [today - timedelta(days=HISTORY_NEEDED_DAYS - i) for i in range(HISTORY_NEEDED_DAYS)]
-    with stores.session() as session:
+    with stores.read_session() as session:
         per_city = daily_tickets(session, cities=list(cities), days=days, tz=stores.settings.tz)
     filled = sum(1 for i in range(len(days)) if any(counts[i] for counts in per_city.values()))
     return {"days": filled, "needed": HISTORY_NEEDED_DAYS}
@@ -107,7 +107,7 @@ def compute_category_norms(stores: Stores, cities: tuple[str, ...], now: datetim
     local = now.astimezone(tz)
     cut = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
     per_week: list[dict[str, int]] = []
-    with stores.session() as session:
+    with stores.read_session() as session:
         for w in range(1, BASELINE_WEEKS + 1):
             shift = timedelta(days=7 * w)
             start = local_midnight(cut.date() - shift, tz)
@@ -121,14 +121,14 @@ def compute_utilisation(stores: Stores, cities: tuple[str, ...], now: datetime) 
     """Seat utilisation from local midnight to ``now`` (``metrics.seat_times``)."""
     tz = stores.settings.tz
     start = naive_utc(local_midnight(now.astimezone(tz).date(), tz))
-    with stores.session() as session:
+    with stores.read_session() as session:
         times = queries.seat_times(session, cities=cities, start=start, end=naive_utc(now), now=naive_utc(now))
     return times.figures()["utilisation"]
 
 
 def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
     """Required vs staffed seats in the current 15-minute interval and the next ones (``staffing.plan``)."""
-    with stores.session() as session:
+    with stores.read_session() as session:
         rows = staffing.plan(session, scope=scope, now=naive_utc(now), settings=stores.settings,
                              cache=stores.caches.ttl)
     if not rows:
@@ -160,7 +160,7 @@ def compute_league(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
     start = local_midnight(today - timedelta(days=LEAGUE_DAYS), tz)
     trend_days = [today - timedelta(days=TREND_DAYS - 1 - i) for i in range(TREND_DAYS)]
     cities = province_cities(stores, scope)
-    with stores.session() as session:
+    with stores.read_session() as session:
         table = kpi.rankings(session, scope=scope, level="city", start=start, end=now,
                                      settings=stores.settings, now=now)
         trends = daily_tickets(session, cities=cities, days=trend_days, tz=tz)

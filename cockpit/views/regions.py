@@ -22,7 +22,7 @@ def region_names(stores: Stores, codes: Sequence[str], *, use_table: bool = True
     out: dict[str, dict[str, str]] = {}
 
     def load() -> dict[str, tuple[str, str | None]]:
-        with stores.session() as session:
+        with stores.read_session() as session:
             return regions.name_table(session)
 
     table: dict[str, tuple[str, str | None]] = {}
@@ -58,7 +58,7 @@ def populations(stores: Stores, codes: Sequence[str], *, use_table: bool = True)
     ``use_table=False``, while SQL is known to be down) leaves the census."""
 
     def load() -> dict[str, int | None]:
-        with stores.session() as session:
+        with stores.read_session() as session:
             return regions.population_table(session)
 
     table: dict[str, int | None] = {}
@@ -74,7 +74,7 @@ def resolve(stores: Stores, scope: str) -> tuple[str, tuple[str, ...]]:
     """(level, city codes) of a scope; cached in process like the region names (regions rarely change)."""
 
     def load() -> tuple[str, tuple[str, ...]]:
-        with stores.session() as session:
+        with stores.read_session() as session:
             resolved = regions.resolve_scope(session, scope)
         return resolved.level, tuple(resolved.city_codes)
 
@@ -90,7 +90,7 @@ def province_cities(stores: Stores, scope: str) -> list[str]:
         codes = [f["properties"]["code"] for f in boundaries.geojson(scope)["features"]]
     except KeyError:
         pass
-    with stores.session() as session:
+    with stores.read_session() as session:
         resolved = regions.resolve_scope(session, scope)
     for code in resolved.city_codes:
         if code not in codes:
