@@ -21,13 +21,13 @@ from cockpit.batching import batches
 from cockpit.store import deadletter
 from cockpit.store import flags
 from cockpit.store import history
+from cockpit.store import jobruns
 from cockpit.store import live
 from cockpit.store import locks
 from cockpit.store import regions
 from cockpit.events import FieldError, TimeWindow, printable, to_json_dict, validate
-from cockpit.store.models import JobRun
 from cockpit.store.db import Stores
-from cockpit.timeutil import aware_utc, utcnow
+from cockpit.timeutil import aware_utc
 
 log = logging.getLogger(__name__)
 
@@ -267,11 +267,11 @@ def _check_epoch(stores: Stores) -> None:
     if state in ("ok", "rebuilding"):
         return
     with stores.session() as session:
-        built_before = session.get(JobRun, LIVE_EPOCH) is not None
+        built_before = jobruns.exists(session, LIVE_EPOCH)
     if state == "missing" and not built_before:
         with stores.session() as session:
             watermark = history.max_event_row(session)
-            session.merge(JobRun(name=LIVE_EPOCH, updated_at=datetime.now(UTC).replace(tzinfo=None)))
+            jobruns.touch(session, LIVE_EPOCH)
         live.set_epoch(stores.redis, watermark=watermark)
         return
     log.warning("live store %s (Redis restarted?): marking it for rebuild", state)
@@ -299,9 +299,7 @@ def ingest_stream(stores: Stores, events: Iterable[Any], *, source: str, batch: 
 
 def mark_live_dirty(stores: Stores) -> None:
     with stores.session() as session:
-        row = session.get(JobRun, LIVE_DIRTY) or JobRun(name=LIVE_DIRTY)
-        row.updated_at = utcnow()
-        session.merge(row)
+        jobruns.touch(session, LIVE_DIRTY)
 
 
 @dataclass
@@ -383,10 +381,8 @@ def rebuild_live_report(stores: Stores, *, now: datetime | None = None) -> Rebui
             client.delete(live.KEY_REBUILDING)
             report.watermark = last
             with stores.session() as session:
-                dirty = session.get(JobRun, LIVE_DIRTY)
-                if dirty is not None:
-                    session.delete(dirty)
-                session.merge(JobRun(name=LIVE_EPOCH, updated_at=datetime.now(UTC).replace(tzinfo=None)))
+                jobruns.remove(session, LIVE_DIRTY)
+                jobruns.touch(session, LIVE_EPOCH)
     except BaseException:
         client.delete(live.KEY_REBUILDING)
         live.clear_prefix(client, live.REBUILD_PREFIX)

@@ -19,8 +19,7 @@ from cockpit.views import panels
 from cockpit.views.topics import TOPICS_INTERVAL_S
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live_report
-from cockpit.store import live, locks, partitions
-from cockpit.store.models import JobRun
+from cockpit.store import jobruns, live, locks, partitions
 from cockpit.store.db import Stores
 from cockpit.timeutil import INTERVAL, floor_interval_utc
 
@@ -79,7 +78,7 @@ def repair_live(stores: Stores) -> bool:
     epoch is missing or from another server run); returns whether it ran. Never crashes on stored
     data (``rebuild_live_report`` skips and dead-letters what it cannot apply)."""
     with stores.session() as session:
-        dirty = session.get(JobRun, LIVE_DIRTY) is not None
+        dirty = jobruns.exists(session, LIVE_DIRTY)
     state = live.epoch_state(stores.redis)
     if dirty or state in ("missing", "stale"):
         log.warning("live store %s: rebuilding from SQL", "marked dirty" if dirty else state)

@@ -26,14 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
 from cockpit.metrics import definitions, queries
 
 from cockpit.settings import Settings
-from cockpit.store.models import Ticket
 from cockpit.store.regions import resolve_scope
 
 LEVELS = ("district", "unit")
@@ -180,18 +178,9 @@ def group_counts(session: Session, *, scope: str, level: str, start: datetime, e
     _level, cities, districts = resolve_scope(session, scope)
     if not cities or start >= end:
         return {}
-    column = Ticket.district if level == "district" else Ticket.unit
-    cols = queries.ticket_count_columns(session.get_bind().dialect.name, now=now,
-                                  response_deadline_s=definitions.response_deadline_s(settings),
-                                  count_basic_satisfied=definitions.count_basic_as_satisfied(settings))
-    conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
-    if districts:
-        conds.append(queries.one_of(Ticket.district, districts))
-    stmt = select(column, Ticket.category, *cols).where(*conds).group_by(column, Ticket.category)
-    out: dict[tuple[str, str], definitions.TicketCounts] = {}
-    for row in session.execute(stmt):
-        out[(row[0] or "", row[1] or NO_CATEGORY)] = definitions.TicketCounts(*(int(v) for v in row[2:]))
-    return out
+    groups = queries.ticket_counts(session, cities=cities, districts=districts or None, start=start, end=end,
+                                   now=now, settings=settings, group_by=(level, "category"))
+    return {(key or "", category or NO_CATEGORY): counts for (key, category), counts in groups.items()}
 
 
 def assess(session: Session, *, scope: str, level: str, start: datetime, end: datetime, settings: Settings,

@@ -15,7 +15,6 @@ from cockpit.metrics.definitions import (DEFINITIONS_VERSION, RANKING_LEVELS, RA
                                          TicketCounts, composite_score, per_100k, status, targets)
 from cockpit.metrics.queries import call_counts, overdue_open_now, queue_now, seat_times, ticket_counts, tickets_created
 from cockpit.settings import Settings
-from cockpit.store.models import Ticket
 from cockpit.store.regions import populations, resolve_scope
 from cockpit.timeutil import naive_utc, utcnow
 
@@ -77,9 +76,8 @@ def rankings(session: Session, *, scope: str, level: str, start: datetime, end: 
     start, end = naive_utc(start), naive_utc(end)
     _level, cities, districts = resolve_scope(session, scope)
     table = targets(settings)
-    column = {"district": Ticket.district, "unit": Ticket.unit, "city": Ticket.city}[level]
     groups = ticket_counts(session, cities=cities, districts=districts, start=start, end=end, now=now,
-                           settings=settings, group_by=column)
+                           settings=settings, group_by=level)
     calls: dict[str, CallCounts] = {}
     if level == "city":
         for city in cities:

@@ -9,9 +9,11 @@ never commits.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select, text
+from sqlalchemy import Integer, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
@@ -19,7 +21,9 @@ from cockpit.metrics.definitions import (CallCounts, SeatTimes, TicketCounts, co
                                          response_deadline_s)
 from cockpit.settings import Settings
 from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
-from cockpit.timeutil import ceil_interval, floor_interval
+from cockpit.store.rollups import bucket_sql as interval_bucket  # noqa: F401 - the interval of a row, once
+from cockpit.store.rollups import sub_category_sql
+from cockpit.timeutil import INTERVAL_S, ceil_interval, floor_interval, local_midnight, naive_utc
 
 WAITING_MAX_AGE_S = 3600  # a "waiting" call older than this is a lost event, not a caller on hold
 MAX_CALL_SPAN = timedelta(days=2)  # bounds the queued_at range scanned for calls ended in a window
@@ -32,15 +36,6 @@ def one_of(column, values):
     """``column = v`` for one value (a plain index lookup), ``column IN (...)`` for several."""
     values = list(values)
     return column == values[0] if len(values) == 1 else column.in_(values)
-
-
-def interval_bucket(dialect: str, column):
-    """SQL expression: the start of the 15-minute interval holding ``column``, as the dialect stores
-    a naive UTC DateTime (SQLite: SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff' text)."""
-    if dialect == "postgresql":
-        return func.date_bin(text("interval '15 minutes'"), column, text("timestamp '2000-01-01'"))
-    epoch = (cast(func.strftime("%s", column), Integer) // 900) * 900
-    return func.strftime("%Y-%m-%d %H:%M:%S", epoch, "unixepoch").concat(".000000")
 
 
 def handle_time_expr():
@@ -334,11 +329,16 @@ def _ticket_filters(cities, districts, start: datetime, end: datetime) -> list:
     return conds
 
 
+TICKET_GROUPS = {"city": Ticket.city, "district": Ticket.district, "unit": Ticket.unit, "category": Ticket.category}
+
+
 def ticket_counts(session: Session, *, cities, districts=None, start: datetime, end: datetime, now: datetime,
-                  settings: Settings, group_by=None) -> TicketCounts | dict[str, TicketCounts]:
+                  settings: Settings, group_by: str | tuple[str, ...] | None = None
+                  ) -> TicketCounts | dict[Any, TicketCounts]:
     """Counts over the tickets created in ``[start, end)`` (naive UTC) in their current state.
 
-    With ``group_by`` (a Ticket column) returns ``{group value: TicketCounts}`` instead.
+    With ``group_by`` (a name of TICKET_GROUPS) returns ``{group value: TicketCounts}`` instead;
+    with a tuple of names, ``{(value, value, ...): TicketCounts}``.
     """
     if not cities or start >= end:
         return {} if group_by is not None else TicketCounts()
@@ -349,8 +349,12 @@ def ticket_counts(session: Session, *, cities, districts=None, start: datetime, 
     conds = _ticket_filters(cities, districts, start, end)
     if group_by is None:
         return TicketCounts(*(int(v) for v in session.execute(select(*cols).where(*conds)).one()))
-    rows = session.execute(select(group_by, *cols).where(*conds).group_by(group_by))
-    return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in rows}
+    names = (group_by,) if isinstance(group_by, str) else tuple(group_by)
+    keys = [TICKET_GROUPS[n] for n in names]
+    rows = session.execute(select(*keys, *cols).where(*conds).group_by(*keys))
+    n = len(keys)
+    return {(row[0] if isinstance(group_by, str) else tuple(row[:n])): TicketCounts(*(int(v) for v in row[n:]))
+            for row in rows}
 
 
 def tickets_created(session: Session, *, cities, districts=None, start: datetime, end: datetime,
@@ -389,6 +393,26 @@ def overdue_open_now(session: Session, *, cities, districts=None, now: datetime)
     return int(session.execute(select(func.count()).select_from(Ticket).where(*conds)).scalar_one())
 
 
+def abandon_wait_totals(session: Session, *, cities, start: datetime, end: datetime) -> tuple[int, float]:
+    """(calls abandoned unanswered, total queue wait in seconds of calls with a wait) over the calls
+    queued in ``[start, end)`` (naive UTC): the two sums behind the patience estimate."""
+    abandoned = and_(Call.abandoned_at.is_not(None), Call.answered_at.is_(None))
+    waited = Call.wait_s.is_not(None)
+    n_ab, wait_sum = session.execute(
+        select(func.coalesce(func.sum(case((abandoned, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((waited, Call.wait_s), else_=0.0)), 0.0))
+        .where(one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
+    ).one()
+    return int(n_ab or 0), float(wait_sum or 0.0)
+
+
+def seats_in_states(session: Session, *, cities, states: Sequence[str]) -> int:
+    """Seats of ``cities`` whose current state is one of ``states`` (now)."""
+    return int(session.execute(
+        select(func.count()).select_from(Seat).where(one_of(Seat.city, cities), Seat.state.in_(list(states)))
+    ).scalar_one())
+
+
 # --- volume watchpoints (cockpit.watch.rules_volume, rules_scan, rules_stscan) -------------------------
 # Keys are the city, or city x district x category (x sub-category); raw tickets give the recent
 # windows, ``ticket_rollups_15m`` the baseline weeks (one index range scan of (city, interval_start)
@@ -398,8 +422,6 @@ def overdue_open_now(session: Session, *, cities, districts=None, now: datetime)
 def volume_keys(t=Ticket, r=TicketRollup, *, by_district: bool, sub: bool, dialect: str) -> tuple[list, list]:
     """The key columns of a volume rule on tickets (``t``) and on ticket rollups (``r``): the city,
     or city x district x category (x sub-category) — one definition for every volume rule."""
-    from cockpit.metrics.rollups import sub_category_sql
-
     if by_district:
         keys_t = [t.city, func.coalesce(t.district, "").label("district"),
                   func.coalesce(t.category, "").label("category")]
@@ -527,3 +549,105 @@ def cities_with_calls(session: Session, *, start: datetime, end: datetime) -> li
     """Cities with a call queued in [start, end) (naive UTC), sorted."""
     return sorted(session.scalars(select(Call.city).where(Call.queued_at >= start, Call.queued_at < end)
                                   .distinct()))
+
+
+# --- count series for the screens' curves (per 15-minute interval and per local day) -------------
+# Same definitions as above: an offered call is one queued that was offered, answered or abandoned;
+# a ticket counts on its ``created_at``. Inside the rollups' coverage the rollups are read.
+
+INTERVALS_PER_DAY = 96
+
+
+def _bucket_epoch(dialect: str, column):
+    """SQL: epoch second of the 15-minute interval (UTC-aligned) holding a naive-UTC column."""
+    if dialect == "postgresql":
+        return cast(func.floor(func.extract("epoch", column) / INTERVAL_S), Integer) * INTERVAL_S
+    return (cast(func.strftime("%s", column), Integer) // INTERVAL_S) * INTERVAL_S
+
+
+def _interval_index(start: datetime, epoch_s: int) -> int:
+    return int((epoch_s - start.replace(tzinfo=UTC).timestamp()) // INTERVAL_S)
+
+
+def interval_series(session: Session, *, cities: Sequence[str], start: datetime, kind: str) -> list[int]:
+    """Per-15-minute counts of one local day starting at ``start`` (naive UTC), 96 values.
+
+    ``kind`` 'offered' (calls by queued_at) or 'tickets' (tickets by created_at). Uses the 15-minute
+    rollups inside their completed coverage and raw rows elsewhere (same definitions as
+    ``cockpit.metrics.rollups``).
+    """
+    end = start + timedelta(days=1)
+    out = [0] * INTERVALS_PER_DAY
+    if not cities:
+        return out
+    dialect = session.get_bind().dialect.name
+    coverage = rollup_coverage(session)
+    lo, hi = (max(start, coverage[0]), min(end, coverage[1])) if coverage else (end, end)
+    raw_pieces = [(start, end)] if lo >= hi else [(s, e) for s, e in ((start, lo), (hi, end)) if s < e]
+    if lo < hi:
+        if kind == "offered":
+            r = CallRollup
+            stmt = select(r.interval_start, func.sum(r.offered)).where(
+                one_of(r.city, cities), r.interval_start >= lo, r.interval_start < hi
+            ).group_by(r.interval_start)
+        else:
+            r = TicketRollup
+            stmt = select(r.interval_start, func.sum(r.created)).where(
+                one_of(r.city, cities), r.interval_start >= lo, r.interval_start < hi
+            ).group_by(r.interval_start)
+        for at, n in session.execute(stmt):
+            i = int((at - start).total_seconds() // INTERVAL_S)
+            if 0 <= i < INTERVALS_PER_DAY:
+                out[i] += int(n or 0)
+    for s, e in raw_pieces:
+        if kind == "offered":
+            column = Call.queued_at
+            offered = or_(Call.offered_at.is_not(None), Call.answered_at.is_not(None),
+                          Call.abandoned_at.is_not(None))
+            conds = [one_of(Call.city, cities), column >= s, column < e, offered]
+        else:
+            column = Ticket.created_at
+            conds = [one_of(Ticket.city, cities), column >= s, column < e]
+        bucket = _bucket_epoch(dialect, column).label("b")
+        for b, n in session.execute(select(bucket, func.count()).where(*conds).group_by(bucket)):
+            i = _interval_index(start, int(b))
+            if 0 <= i < INTERVALS_PER_DAY:
+                out[i] += int(n)
+    return out
+
+
+def category_counts(session: Session, *, cities: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+    """Tickets created in ``[start, end)`` (naive UTC) by top-level category."""
+    if not cities or start >= end:
+        return {}
+    rows = session.execute(
+        select(Ticket.category, func.count()).where(
+            one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end
+        ).group_by(Ticket.category)
+    )
+    return {(c or ""): int(n) for c, n in rows}
+
+
+def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo) -> dict[str, list[int]]:
+    """Tickets created per city per local day in ``days`` (consecutive, ascending)."""
+    out = {c: [0] * len(days) for c in cities}
+    if not cities or not days:
+        return out
+    start = naive_utc(local_midnight(days[0], tz))
+    end = naive_utc(local_midnight(days[-1] + timedelta(days=1), tz))
+    dialect = session.get_bind().dialect.name
+    offset_s = int(datetime.now(tz).utcoffset().total_seconds())
+    if dialect == "postgresql":
+        day = cast(func.floor((func.extract("epoch", Ticket.created_at) + offset_s) / 86400), Integer)
+    else:
+        day = cast((cast(func.strftime("%s", Ticket.created_at), Integer) + offset_s) / 86400, Integer)
+    day = day.label("d")
+    first = days[0].toordinal() - date(1970, 1, 1).toordinal()
+    stmt = select(Ticket.city, day, func.count()).where(
+        one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end
+    ).group_by(Ticket.city, day)
+    for city, d, n in session.execute(stmt):
+        i = int(d) - first
+        if city in out and 0 <= i < len(days):
+            out[city][i] += int(n)
+    return out

@@ -6,23 +6,22 @@ A call is counted in the interval of its ``queued_at``; a ticket in the interval
 gives the same rows (idempotent). Intervals are aligned to 15 minutes of UTC (every whole-hour
 time zone agrees). ``job_runs`` keeps the contiguous range of intervals completed for all
 cities (``rollup_15m:from`` .. ``rollup_15m:to``); ``cockpit.metrics`` uses rollups only inside it.
-The functions never commit: the caller owns the transaction.
+The SQL is in ``cockpit.store.rollups``; the functions never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
 from cockpit.metrics import queries
-
 from cockpit.metrics.queries import ROLLUP_JOB_FROM, ROLLUP_JOB_TO
-from cockpit.timeutil import INTERVAL
-from cockpit.store.models import Call, CallRollup, JobRun, Ticket, TicketRollup
 from cockpit.settings import Settings
+from cockpit.store import jobruns
+from cockpit.store import rollups as rollup_rows
+from cockpit.timeutil import INTERVAL
 
 CHUNK = timedelta(days=7)
 # Intervals newer than this are rolled up but not marked covered: calls queued there may still
@@ -31,74 +30,14 @@ SETTLE = timedelta(hours=1)
 JOB_LOOKBACK = timedelta(hours=2)
 
 
-def _insert_calls(session: Session, start: datetime, end: datetime, cities, settings: Settings) -> int:
-    """INSERT ... SELECT the call rollup rows of ``[start, end)`` in the database (no row round trip)."""
-    bucket = queries.interval_bucket(session.get_bind().dialect.name, Call.queued_at)
-    cols = queries.call_count_columns(sl_threshold_s=settings.sl_threshold_s,
-                                      short_abandon_s=settings.short_abandon_s)
-    stmt = select(Call.city, bucket, *cols, literal(int(settings.sl_threshold_s))).where(
-        Call.queued_at >= start, Call.queued_at < end
-    )
-    if cities:
-        stmt = stmt.where(Call.city.in_(list(cities)))
-    stmt = stmt.group_by(Call.city, bucket)
-    target = ["city", "interval_start", "offered", "answered", "abandoned", "short_abandoned",
-              "answered_within_sl", "wait_answered_sum_s", "ended", "handle_sum_s", "sl_threshold_s"]
-    session.execute(insert(CallRollup).from_select(target, stmt))
-    return _count(session, CallRollup, start, end, cities)
-
-
-def sub_category_sql(dialect: str):
-    """SQL expression: the second level of ``tickets.category_path`` (a JSON array), NULL when the
-    path has fewer than two levels (or is NULL)."""
-    if dialect == "postgresql":
-        return Ticket.category_path.op("->>", return_type=String)(1)
-    return func.json_extract(Ticket.category_path, "$[1]", type_=String)
-
-
-def _insert_tickets(session: Session, start: datetime, end: datetime, cities) -> int:
-    dialect = session.get_bind().dialect.name
-    bucket = queries.interval_bucket(dialect, Ticket.created_at)
-    district = func.coalesce(Ticket.district, "")
-    category = func.coalesce(Ticket.category, "")
-    subcategory = func.coalesce(sub_category_sql(dialect), "")
-    stmt = select(Ticket.city, district, category, subcategory, bucket, func.count()).where(
-        Ticket.created_at >= start, Ticket.created_at < end
-    )
-    if cities:
-        stmt = stmt.where(Ticket.city.in_(list(cities)))
-    stmt = stmt.group_by(Ticket.city, district, category, subcategory, bucket)
-    target = ["city", "district", "category", "subcategory", "interval_start", "created"]
-    session.execute(insert(TicketRollup).from_select(target, stmt))
-    return _count(session, TicketRollup, start, end, cities)
-
-
-def _count(session: Session, model, start: datetime, end: datetime, cities) -> int:
-    # rowcount of INSERT ... SELECT is not reliable across drivers: count what is there now
-    stmt = select(func.count()).select_from(model).where(model.interval_start >= start,
-                                                          model.interval_start < end)
-    if cities:
-        stmt = stmt.where(model.city.in_(list(cities)))
-    return int(session.execute(stmt).scalar_one())
-
-
-def _set_job(session: Session, name: str, value: datetime) -> None:
-    row = session.get(JobRun, name)
-    if row is None:
-        session.add(JobRun(name=name, last_done=value, updated_at=timeutil.utcnow()))
-    else:
-        row.last_done, row.updated_at = value, timeutil.utcnow()
-    session.flush()
-
-
 def _extend_coverage(session: Session, start: datetime, end: datetime) -> None:
     if start >= end:
         return
     current = queries.rollup_coverage(session)
     if current is not None and start <= current[1] and end >= current[0]:
         start, end = min(start, current[0]), max(end, current[1])
-    _set_job(session, ROLLUP_JOB_FROM, start)
-    _set_job(session, ROLLUP_JOB_TO, end)
+    jobruns.set_done(session, ROLLUP_JOB_FROM, start)
+    jobruns.set_done(session, ROLLUP_JOB_TO, end)
     session.info.pop("rollup_coverage", None)
 
 
@@ -116,16 +55,16 @@ def rollup_range(session: Session, start: datetime, end: datetime, *, cities=Non
     start = timeutil.floor_interval(timeutil.naive_utc(start))
     end = timeutil.ceil_interval(timeutil.naive_utc(end))
     written = {"call_rollups_15m": 0, "ticket_rollups_15m": 0}
+    count_columns = queries.call_count_columns(sl_threshold_s=settings.sl_threshold_s,
+                                               short_abandon_s=settings.short_abandon_s)
     chunk_start = start
     while chunk_start < end:
         chunk_end = min(chunk_start + CHUNK, end)
-        for model in (CallRollup, TicketRollup):
-            stmt = delete(model).where(model.interval_start >= chunk_start, model.interval_start < chunk_end)
-            if cities:
-                stmt = stmt.where(model.city.in_(list(cities)))
-            session.execute(stmt)
-        written["call_rollups_15m"] += _insert_calls(session, chunk_start, chunk_end, cities, settings)
-        written["ticket_rollups_15m"] += _insert_tickets(session, chunk_start, chunk_end, cities)
+        rollup_rows.delete_range(session, chunk_start, chunk_end, cities)
+        written["call_rollups_15m"] += rollup_rows.insert_calls(session, chunk_start, chunk_end, cities,
+                                                                count_columns=count_columns,
+                                                                sl_threshold_s=settings.sl_threshold_s)
+        written["ticket_rollups_15m"] += rollup_rows.insert_tickets(session, chunk_start, chunk_end, cities)
         chunk_start = chunk_end
     if not cities:
         _extend_coverage(session, start, min(end, timeutil.floor_interval(now - SETTLE)))

@@ -17,12 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
 from cockpit.metrics import definitions, queries
-from cockpit.store.models import Call, Seat
 from cockpit.store.regions import resolve_scope
 from cockpit.settings import Settings
 
@@ -240,13 +238,7 @@ def patience_estimate(session: Session, *, cities, start: datetime, end: datetim
 
     None without abandons (patience cannot be estimated; Erlang A then falls back to Erlang C).
     """
-    abandoned = and_(Call.abandoned_at.is_not(None), Call.answered_at.is_(None))
-    waited = Call.wait_s.is_not(None)
-    n_ab, wait_sum = session.execute(
-        select(func.coalesce(func.sum(case((abandoned, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((waited, Call.wait_s), else_=0.0)), 0.0))
-        .where(queries.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end)
-    ).one()
+    n_ab, wait_sum = queries.abandon_wait_totals(session, cities=cities, start=start, end=end)
     if not n_ab or not wait_sum:
         return None
     return float(wait_sum) / int(n_ab)
@@ -274,10 +266,7 @@ def forecast(session: Session, *, cities, interval_starts: list[datetime], now: 
 
 def staffed_now(session: Session, *, cities) -> int:
     """Seats logged in and not in a break (states in STAFFED_STATES) now."""
-    return int(session.execute(
-        select(func.count()).select_from(Seat)
-        .where(queries.one_of(Seat.city, cities), Seat.state.in_(STAFFED_STATES))
-    ).scalar_one())
+    return queries.seats_in_states(session, cities=cities, states=STAFFED_STATES)
 
 
 def plan(session: Session, *, scope: str, now: datetime, settings: Settings | None = None,

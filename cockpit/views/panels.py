@@ -25,7 +25,7 @@ import redis
 
 from cockpit.metrics import kpi, queries, staffing
 from cockpit.planning import live as planning_live
-from cockpit.metrics.series import category_counts, daily_tickets, interval_series
+from cockpit.metrics.queries import category_counts, daily_tickets, interval_series
 from cockpit.store import live, panels
 from cockpit.store.db import Stores
 from cockpit.timeutil import local_midnight, naive_utc

@@ -1,0 +1,44 @@
+"""The ``job_runs`` table: one row per named job mark (rollup coverage, live epoch, live dirty, ...).
+
+A mark is its name, an optional ``last_done`` time and the ``updated_at`` of its last write; all
+naive UTC. Functions take a session first and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from cockpit.store.models import JobRun
+from cockpit.timeutil import utcnow
+
+
+def exists(session: Session, name: str) -> bool:
+    """Whether the mark ``name`` is set."""
+    return session.get(JobRun, name) is not None
+
+
+def touch(session: Session, name: str, *, at: datetime | None = None) -> None:
+    """Set the mark ``name`` (created when missing), ``updated_at`` = ``at`` (default now); its
+    ``last_done`` is kept."""
+    row = session.get(JobRun, name) or JobRun(name=name)
+    row.updated_at = at if at is not None else utcnow()
+    session.merge(row)
+
+
+def remove(session: Session, name: str) -> None:
+    """Clear the mark ``name`` (nothing when it is not set)."""
+    row = session.get(JobRun, name)
+    if row is not None:
+        session.delete(row)
+
+
+def set_done(session: Session, name: str, value: datetime) -> None:
+    """``last_done`` of the mark ``name`` = ``value`` (created when missing), flushed."""
+    row = session.get(JobRun, name)
+    if row is None:
+        session.add(JobRun(name=name, last_done=value, updated_at=utcnow()))
+    else:
+        row.last_done, row.updated_at = value, utcnow()
+    session.flush()
