@@ -6,13 +6,15 @@ from datetime import datetime, time
 
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
+from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import current_principal
-from cockpit.views import drill
+from cockpit.errors import CockpitError
+from cockpit.views import drill, silences
 from cockpit.views import ticket as ticket_views
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.i18n import t
-from layouts.supervise import grid_block, search_for, view_parts
+from layouts.supervise import SILENCE_HOURS, grid_block, search_for, view_parts
 from layouts.ticket import action_error, check_action
 
 
@@ -39,8 +41,9 @@ def register(app: Dash, stores: Stores) -> None:
                   Input({"type": ids.SUP_ACTION, "action": ALL}, "n_clicks"),
                   State(ids.SUP_QUERY, "data"), State(ids.SUP_PAGE_IDS, "data"),
                   State(ids.SUP_ACT_TO, "value"), State(ids.SUP_ACT_KIND, "value"), State(ids.SUP_ACT_NOTE, "value"),
-                  State(ids.SUP_ACT_DUE, "value"), State(ids.LANG_STORE, "data"), prevent_initial_call=True)
-    def act_in_inbox(clicks, query, page_ids, to, kind, note, due, lang):
+                  State(ids.SUP_ACT_DUE, "value"), State(ids.SUP_ACT_HOURS, "value"), State(ids.LANG_STORE, "data"),
+                  prevent_initial_call=True)
+    def act_in_inbox(clicks, query, page_ids, to, kind, note, due, hours, lang):
         """An inbox action -> the alert store as the logged-in user (never a typed name; each alert
         must be in the user's scope), then the inbox is redrawn (a new query dict) with the outcome."""
         trigger = ctx.triggered_id
@@ -57,6 +60,8 @@ def register(app: Dash, stores: Stores) -> None:
             targets = [int(query["alert"])]
         else:
             return no_update, html.Span(t("sup.act.pick", lang), className="ck-error")
+        if action == "silence":
+            return _silence(query, targets[0], principal, hours, note, lang)
         problem = check_action("ack" if action in ("bulk_ack", "assign") else action, by=actor, note=note or "",
                                to=to or "", lang=lang)
         if action == "assign" and not problem and not (to or "").strip():
@@ -72,6 +77,19 @@ def register(app: Dash, stores: Stores) -> None:
             return no_update, html.Span(action_error(error, lang), className="ck-error")
         query["_done"] = int(query.get("_done") or 0) + 1  # a new dict redraws the inbox
         return query, html.Span(t("sup.act.done", lang).format(n=n), className="ck-ok")
+
+    def _silence(query, alert_id, principal, hours, note, lang):
+        """静默 / Silence: the selected alert's rule in its area, for ``hours``, owned by the user."""
+        if not (note or "").strip():
+            return no_update, html.Span(t("sup.act.silence_note", lang), className="ck-error")
+        try:
+            sil = silences.silence_alert(stores, principal, alert_id, hours=hours or SILENCE_HOURS[1],
+                                         comment=note)
+        except (CockpitError, AccessDenied) as exc:
+            return no_update, html.Span(action_error(str(exc), lang), className="ck-error")
+        until = datetime.fromisoformat(sil["ends_at"]).astimezone(settings.tz).strftime("%m-%d %H:%M")
+        query["_done"] = int(query.get("_done") or 0) + 1
+        return query, html.Span(t("sup.act.silenced", lang).format(until=until, by=sil["by"]), className="ck-ok")
 
     @app.callback(Output(ids.URL, "search", allow_duplicate=True),
                   Input(ids.SUP_CITY, "value"), Input(ids.SUP_DISTRICT, "value"), Input(ids.SUP_RULE, "value"),

@@ -37,3 +37,7 @@ class UnknownAlert(AlertError):
 
 class AlertStateError(AlertError):
     """The alert's state does not allow the action (already resolved, not firing yet, ...)."""
+
+
+class AlertInputError(ParamError, AlertError):
+    """A missing or bad field of an alert action or a silence (names the field)."""

@@ -61,9 +61,10 @@ SUP_ACT_TO = "sup-act-to"
 SUP_ACT_KIND = "sup-act-kind"
 SUP_ACT_NOTE = "sup-act-note"
 SUP_ACT_DUE = "sup-act-due"
+SUP_ACT_HOURS = "sup-act-hours"  # how long the 静默/Silence action silences the selected alert's group
 SUP_ACT_MSG = "sup-act-msg"
 SUP_PAGE_IDS = "sup-page-ids"
-SUP_ACTION = "sup-action"  # pattern id type: {"type": SUP_ACTION, "action": "ack"|"assign"|"escalate"|"resolve"|"bulk_ack"}
+SUP_ACTION = "sup-action"  # pattern id type: {"type": SUP_ACTION, "action": "ack"|"assign"|"escalate"|"resolve"|"silence"|"bulk_ack"}
 
 TK_ID = "tk-id"
 TK_UNMASK = "tk-unmask"  # True when the page was opened with ?unmask=1 (a permission, audited)

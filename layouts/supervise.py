@@ -71,6 +71,11 @@ register({
     "sup.act.assign": {"zh": "指派", "en": "Assign"},
     "sup.act.escalate": {"zh": "督办", "en": "Escalate"},
     "sup.act.resolve": {"zh": "解除", "en": "Resolve"},
+    "sup.act.silence": {"zh": "静默", "en": "Silence"},
+    "sup.act_hours": {"zh": "静默时长", "en": "Silence for"},
+    "sup.hours": {"zh": "{n} 小时", "en": "{n} h"},
+    "sup.act.silence_note": {"zh": "静默需填写说明（原因）", "en": "A silence needs a note (why)"},
+    "sup.act.silenced": {"zh": "已静默至 {until}（{by}）", "en": "Silenced until {until} (by {by})"},
     "sup.act.bulk_ack": {"zh": "本页全部签收", "en": "Acknowledge this page"},
     "sup.act.done": {"zh": "已完成：{n} 条", "en": "Done: {n}"},
     "sup.act.pick": {"zh": "请先在列表中选择一条预警", "en": "Select an alert in the list first"},
@@ -115,7 +120,8 @@ register({f"rule.{k}": dict(v) for k, v in RULE_LABELS.items()}
 
 STATES = ("open", "firing", "acknowledged", "escalated", "resolved", "all")
 FILTER_KEYS = ("city", "district", "category", "rule", "state", "from", "to", "alert", "page", "suppressed")
-ACTIONS = ("ack", "assign", "escalate", "resolve", "bulk_ack")
+ACTIONS = ("ack", "assign", "escalate", "resolve", "silence", "bulk_ack")
+SILENCE_HOURS = (1, 4, 8, 24, 72)
 TEXT_COLUMNS = ("district", "category", "unit", "status", "satisfaction", "address")
 NUMBER_COLUMNS = ("returns", "transfers")
 
@@ -386,8 +392,8 @@ def selected_panel(view: dict, lang: str, tz) -> html.Div | None:
 
 
 def action_bar(lang: str) -> html.Div:
-    """Inbox actions on the selected alert (ack, assign, escalate with due date, resolve with a note)
-    and a bulk acknowledge of the page. The actor is the logged-in user (cockpit.auth), never typed."""
+    """Inbox actions on the selected alert (ack, assign, escalate with due date, resolve with a note,
+    silence its rule in its area for a few hours with a note) and a bulk acknowledge of the page. The actor is the logged-in user (cockpit.auth), never typed."""
     def field(id_, key, **kw):
         return html.Label([html.Span(t(key, lang), className="ck-sup-label"), dcc.Input(id=id_, **kw)],
                           className="ck-sup-field")
@@ -400,6 +406,11 @@ def action_bar(lang: str) -> html.Div:
                    className="ck-sup-field"),
         field(ids.SUP_ACT_NOTE, "sup.act_note", type="text"),
         field(ids.SUP_ACT_DUE, "sup.act_due", type="date"),
+        html.Label([html.Span(t("sup.act_hours", lang), className="ck-sup-label"),
+                    dcc.Dropdown(id=ids.SUP_ACT_HOURS, value=SILENCE_HOURS[1], clearable=False, searchable=False,
+                                 options=[{"label": t("sup.hours", lang).format(n=h), "value": h}
+                                          for h in SILENCE_HOURS])],
+                   className="ck-sup-field"),
         html.Div([html.Button(t(f"sup.act.{k}", lang), id={"type": ids.SUP_ACTION, "action": k},
                               className=f"ck-btn ck-btn-{k}", n_clicks=0) for k in ACTIONS], className="ck-sup-buttons"),
         html.Div(id=ids.SUP_ACT_MSG, className="ck-sup-act-msg"),

@@ -6,6 +6,11 @@ history. ``POST /api/v1/alerts/<id>/ack|escalate|resolve`` needs the ``act`` per
 supervisor's session with its CSRF header, or a bearer token) over the alert's city and district;
 the body is JSON: ``{}``, ``{"to", "note", "due"}``, ``{"note"}``. The actor is always the caller
 (the user or the token's name), never a typed name. Errors: ``{"error": ..., "field": ...}``.
+
+Silences (``cockpit.views.silences``): ``GET /api/v1/silences?state=active|all&limit=`` lists those
+inside the caller's scope; ``POST /api/v1/silences`` with ``{"rule", "city", "district", "comment",
+"ends_at"}`` sets one owned by the caller; ``DELETE /api/v1/silences/<id>`` ends one now. Writes need
+the ``act`` permission (and the CSRF header with a session), and are audited.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from cockpit.watch import alerts
-from cockpit.views import export
+from cockpit.views import export, silences
 from cockpit.errors import AlertError, AlertStateError, ParamError, UnknownAlert
 from cockpit.http.kpi import parse_time
 from cockpit.views.grid_request import MAX_ID, check_query
@@ -149,6 +154,47 @@ def act(alert_id: int, action: str):
             out = alerts.resolve(session, alert_id, by=by, note=str(body.get("note") or ""))
         audit.record_for(session, principal, f"alert_{action}", target=str(alert_id), ip=client_ip())
     return jsonify(out)
+
+
+@bp.get("/api/v1/silences")
+def list_silences():
+    from cockpit.auth.web import current_principal
+
+    state = request.args.get("state") or "active"
+    if state not in ("active", "all"):
+        raise ParamError("state", "expected active or all")
+    found = silences.listing(_stores(), current_principal(), active_only=state == "active",
+                             limit=_int("limit", 200, 1, alerts.MAX_LIMIT))
+    return jsonify({"silences": found})
+
+
+@bp.post("/api/v1/silences")
+def create_silence():
+    """A silence owned by the caller (a ``by`` field is ignored), pinned inside the caller's scope."""
+    from cockpit.auth.web import client_ip, current_principal
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ParamError("body", "must be a JSON object")
+    stores = _stores()
+    raw_end = body.get("ends_at")
+    if raw_end is not None and not isinstance(raw_end, str):
+        raise ParamError("ends_at", "must be an ISO 8601 date-time string")
+    ends_at = parse_time(raw_end, "ends_at", stores.settings.tz) if raw_end else None
+    out = silences.create(stores, current_principal(), comment=body.get("comment"), ends_at=ends_at,
+                          rule=body.get("rule"), city=body.get("city"), district=body.get("district"),
+                          ip=client_ip())
+    return jsonify(out), 201
+
+
+@bp.delete("/api/v1/silences/<int:silence_id>")
+def expire_silence(silence_id: int):
+    """End a silence now (audited); one outside the caller's scope is not found."""
+    from cockpit.auth.web import client_ip, current_principal
+
+    if not 1 <= silence_id <= MAX_ID:
+        raise ParamError("silence_id", f"must be a silence id between 1 and {MAX_ID}")
+    return jsonify(silences.expire(_stores(), current_principal(), silence_id, ip=client_ip()))
 
 
 def _audit_export(kind: str, query: dict) -> None:

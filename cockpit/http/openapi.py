@@ -20,6 +20,11 @@ ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}, "field": {"type": "string"},
                         "retry_after_s": {"type": "integer"}}}
 ANY_OBJECT = {"type": "object"}
+_NULLABLE = {"type": ["string", "null"]}
+SILENCE = {"type": "object", "required": ["id", "by", "comment", "starts_at", "ends_at"],
+           "properties": {"id": {"type": "integer"}, "rule": _NULLABLE, "city": _NULLABLE, "district": _NULLABLE,
+                          "by": {"type": "string"}, "comment": {"type": "string"},
+                          "starts_at": {"type": "string"}, "ends_at": {"type": "string"}}}
 
 
 def _json(schema: dict, description: str) -> dict:
@@ -64,6 +69,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 **_event_schemas(),
                 "Error": ERROR,
+                "Silence": SILENCE,
                 "IngestAnswer": {
                     "type": "object", "required": ["accepted", "duplicates", "rejected"],
                     "properties": {
@@ -139,6 +145,38 @@ def document() -> dict[str, Any]:
                     "type": "object", "properties": {"by": {"type": "string"}, "to": {"type": "string"},
                                                      "note": {"type": "string"}, "due": {"type": "string"}}}}}},
                 "responses": {"200": _json(ANY_OBJECT, "the alert after the action"),
+                              **_errors(400, 401, 403, 404, 503)},
+            }},
+            "/api/v1/silences": {
+                "get": {
+                    "summary": "silences inside the caller's scope, latest end first",
+                    "parameters": [_query("state", "active (default) or all", {"type": "string", "enum": ["active", "all"]}),
+                                   _query("limit", "1..1000", {"type": "integer"})],
+                    "responses": {"200": _json({"type": "object", "required": ["silences"], "properties": {
+                        "silences": {"type": "array", "items": {"$ref": "#/components/schemas/Silence"}}}},
+                        "silences"), **_errors(400, 401, 403, 503)},
+                },
+                "post": {
+                    "summary": "silence the alerts a matcher covers until ends_at; the owner is the caller",
+                    "security": bearer,
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["comment", "ends_at"],
+                        "properties": {
+                            "rule": {"type": "string", "description": "a watchpoint rule name"},
+                            "city": {"type": "string", "maxLength": 32, "description": "city code"},
+                            "district": {"type": "string", "maxLength": 32, "description": "district code"},
+                            "comment": {"type": "string", "maxLength": 500, "description": "why (required)"},
+                            "ends_at": {"type": "string", "description": "ISO 8601 date-time, within 30 days"}}}}}},
+                    "responses": {"201": _json({"$ref": "#/components/schemas/Silence"}, "the silence"),
+                                  **_errors(400, 401, 403, 503)},
+                },
+            },
+            "/api/v1/silences/{silence_id}": {"delete": {
+                "summary": "end a silence now (audited)",
+                "security": bearer,
+                "parameters": [{"name": "silence_id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Silence"}, "the silence, ended"),
                               **_errors(400, 401, 403, 404, 503)},
             }},
         },

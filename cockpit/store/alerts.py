@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, false, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from cockpit.batching import batches
@@ -45,10 +45,11 @@ def _limit(limit: int) -> int:
 
 
 def open_rows(session: Session, rule: str) -> dict[str, Any]:
-    """The open alerts of ``rule`` by key: id, key, state, first_seen, fingerprint, severity, notified_at."""
+    """The open alerts of ``rule`` by key: id, key, state, first_seen, fingerprint, severity,
+    notified_at, suppressed_by."""
     a = Alert.__table__.c
     return {r.key: r for r in session.execute(
-        select(a.id, a.key, a.state, a.first_seen, a.fingerprint, a.severity, a.notified_at)
+        select(a.id, a.key, a.state, a.first_seen, a.fingerprint, a.severity, a.notified_at, a.suppressed_by)
         .where(a.rule == rule, a.open_key.is_not(None)))}
 
 
@@ -89,12 +90,12 @@ def write_items(session: Session, alert_ids_items: list[tuple[int, list[str]]], 
         session.execute(AlertItem.__table__.insert(), chunk)
 
 
-def fire(session: Session, ids: Sequence[int], *, now: datetime) -> None:
-    """pending -> firing (notified now)."""
+def fire(session: Session, ids: Sequence[int], *, now: datetime, notify: bool = True) -> None:
+    """pending -> firing (notified now, unless ``notify`` is False: a silenced alert)."""
     a = Alert.__table__.c
     for chunk in batches(ids, _CHUNK):
         session.execute(update(Alert).where(a.id.in_(chunk), a.state == "pending")
-                        .values(state="firing", fired_at=now, updated_at=now, notified_at=now))
+                        .values(state="firing", fired_at=now, updated_at=now, notified_at=now if notify else None))
 
 
 def mark_notified(session: Session, ids: Sequence[int], *, now: datetime) -> None:
@@ -166,8 +167,9 @@ def release(session: Session, suppressed_by: str) -> list[int]:
 
 
 def active_silences(session: Session, *, now: datetime) -> list[AlertSilence]:
-    return list(session.scalars(select(AlertSilence).where(AlertSilence.starts_at <= now,
-                                                           AlertSilence.ends_at > now)))
+    """Silences in force at ``now``, oldest first (the first that matches an alert names it)."""
+    return list(session.scalars(select(AlertSilence).where(AlertSilence.starts_at <= now, AlertSilence.ends_at > now)
+                                .order_by(AlertSilence.id)))
 
 
 def add_silence(session: Session, **columns: Any) -> AlertSilence:
@@ -182,12 +184,27 @@ def get_silence(session: Session, silence_id: int) -> AlertSilence | None:
     return session.get(AlertSilence, int(silence_id))
 
 
-def list_silences(session: Session, *, now: datetime, active_only: bool = True,
-                  limit: int = MAX_LIMIT) -> list[AlertSilence]:
-    """Silences, latest end first; ``active_only`` keeps those not yet ended."""
+def list_silences(session: Session, *, now: datetime, active_only: bool = True, limit: int = MAX_LIMIT,
+                  cities: Sequence[str] | None = None, districts: Sequence[str] | None = None,
+                  everywhere: bool = True) -> list[AlertSilence]:
+    """Silences, latest end first; ``active_only`` keeps those not yet ended.
+
+    Scope, in SQL: with ``cities`` and/or ``districts`` given, only silences pinned to one of those
+    cities or districts are listed, plus (``everywhere``) those without a place (province-wide).
+    """
     stmt = select(AlertSilence).order_by(AlertSilence.ends_at.desc(), AlertSilence.id.desc())
     if active_only:
         stmt = stmt.where(AlertSilence.ends_at > now)
+    if cities is not None or districts is not None:
+        places = []
+        if cities:
+            # A silence of a city, or of a district that names this city.
+            places.append(AlertSilence.city.in_(list(cities)))
+        if districts:
+            places.append(AlertSilence.district.in_(list(districts)))
+        if everywhere:
+            places.append(and_(AlertSilence.city.is_(None), AlertSilence.district.is_(None)))
+        stmt = stmt.where(or_(*places) if places else false())
     return list(session.scalars(stmt.limit(_limit(limit))))
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cockpit.errors import AlertError, AlertStateError, UnknownAlert
+from cockpit.errors import AlertError, AlertInputError, AlertStateError, UnknownAlert
 from cockpit.store import alerts as store
 from cockpit.store.models import Alert, AlertSilence
 from cockpit.timeutil import utcnow
@@ -42,7 +42,7 @@ def _get_open(session: Session, alert_id: int) -> Alert:
 def _who(by: str | None) -> str:
     by = (by or "").strip()
     if not by:
-        raise AlertError("who is acting ('by') is required")
+        raise AlertInputError("by", "who is acting ('by') is required")
     return by[:64]
 
 
@@ -130,16 +130,17 @@ def resolve(session: Session, alert_id: int, *, by: str, note: str, now: datetim
 def silence(session: Session, *, by: str, comment: str, ends_at: datetime, rule: str | None = None,
             city: str | None = None, district: str | None = None, starts_at: datetime | None = None,
             now: datetime | None = None) -> dict:
-    """A silence with an owner (``by``), a comment and an expiry; applied to open alerts at once."""
+    """A silence with an owner (``by``), a comment and an expiry; applied to open alerts at once
+    (each one a 'suppressed' event by the owner). Raises AlertInputError naming the bad field."""
     now = naive(now) or utcnow()
     actor = _who(by)
     if not (comment or "").strip():
-        raise AlertError("a silence needs a comment (why)")
+        raise AlertInputError("comment", "a silence needs a comment (why)")
     if not (rule or city or district):
-        raise AlertError("a silence needs at least one matcher (rule, city or district)")
+        raise AlertInputError("rule", "a silence needs at least one matcher (rule, city or district)")
     start, end = naive(starts_at) or now, naive(ends_at)
     if end is None or end <= start:
-        raise AlertError("a silence must end after it starts ('ends_at')")
+        raise AlertInputError("ends_at", "a silence must end after it starts ('ends_at')")
     sil = store.add_silence(session, rule=rule or None, city=city or None, district=district or None,
                             created_by=actor, comment=comment.strip(), starts_at=start, ends_at=end, created_at=now)
     if start <= now:
@@ -151,14 +152,17 @@ def silence(session: Session, *, by: str, comment: str, ends_at: datetime, rule:
 
 
 def expire_silence(session: Session, silence_id: int, *, by: str, now: datetime | None = None) -> dict:
-    """End a silence now; the next evaluation shows what it hid."""
+    """End a silence now: the alerts it hid are shown again at once (an 'unsuppressed' event by
+    ``by`` each); an inhibition that also covers one is set again at the next evaluation."""
     now = naive(now) or utcnow()
-    _who(by)
+    actor = _who(by)
     sil = store.get_silence(session, silence_id)
     if sil is None:
         raise UnknownAlert(f"no silence {silence_id}")
     sil.ends_at = min(sil.ends_at, now)
-    store.release(session, f"silence:{sil.id}")
+    released = store.release(session, f"silence:{sil.id}")
+    store.insert_events(session, [{"alert_id": i, "at": now, "action": "unsuppressed", "actor": actor,
+                                   "detail": {"by": f"silence:{sil.id}"}} for i in released])
     session.flush()
     return silence_dict(sil)
 

@@ -121,12 +121,17 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
     events: list[dict] = []
 
     new = [f for k, f in found.items() if k not in open_rows and k not in muted]
+    active = store.active_silences(session, now=now) if new else []
     for chunk in _chunks(new, 2000):
+        # A new alert an active silence covers opens silenced: no notification while it lasts.
+        silenced = [next((f"silence:{x.id}" for x in active if silence_matches(x, rule, f.city, f.district)), None)
+                    for f in chunk]
         rows = [{"rule": rule, "key": f.key, "city": f.city, "district": f.district, "severity": f.severity,
                  "state": "firing" if f.hold_s <= 0 else "pending", "title": f.title[:256], "detail": f.detail,
                  "first_seen": now, "fired_at": now if f.hold_s <= 0 else None, "updated_at": now,
                  "open_key": open_key(rule, f.key), "fingerprint": fingerprint(f), "size": f.size,
-                 "oldest_at": naive(f.since), "notified_at": now if f.hold_s <= 0 else None} for f in chunk]
+                 "oldest_at": naive(f.since), "suppressed_by": by,
+                 "notified_at": now if f.hold_s <= 0 and by is None else None} for f, by in zip(chunk, silenced)]
         created = store.insert_alerts(session, rows)
         store.write_items(session, [(alert_id, f.items) for (alert_id, _), f in zip(created, chunk, strict=True)
                                     if f.items], replace=False)
@@ -135,17 +140,20 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
                            "detail": {"state": state}})
             if state == "firing":
                 events.append({"alert_id": alert_id, "at": now, "action": "fired", "actor": SYSTEM})
+        events += [{"alert_id": alert_id, "at": now, "action": "suppressed", "actor": SYSTEM, "detail": {"by": by}}
+                   for (alert_id, _), by in zip(created, silenced) if by]
         counts["opened"] += len(created)
 
-    fire_ids, updates, renotify, new_items = [], [], [], []
+    fire_ids, fire_quiet, updates, renotify, new_items = [], [], [], [], []
     for key, row in open_rows.items():
         f = found.get(key)
         if f is None:
             continue
         if row.state == "pending" and row.first_seen + timedelta(seconds=f.hold_s) <= now:
-            fire_ids.append(row.id)
-        elif row.state == "firing" and (
-                (f.repeat_s > 0 and row.notified_at is not None and row.notified_at + timedelta(seconds=f.repeat_s) <= now)
+            (fire_quiet if row.suppressed_by else fire_ids).append(row.id)
+        elif row.state == "firing" and not row.suppressed_by and (
+                row.notified_at is None  # it fired or opened silenced: notify once it is shown
+                or (f.repeat_s > 0 and row.notified_at + timedelta(seconds=f.repeat_s) <= now)
                 or SEVERITIES.index(f.severity) < SEVERITIES.index(row.severity)):
             renotify.append(row.id)  # Alertmanager's repeat_interval, and at once when it grows worse
         fp = fingerprint(f)
@@ -155,7 +163,8 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
             if f.items is not None:
                 new_items.append((row.id, f.items))
     store.fire(session, fire_ids, now=now)
-    events += [{"alert_id": i, "at": now, "action": "fired", "actor": SYSTEM} for i in fire_ids]
+    store.fire(session, fire_quiet, now=now, notify=False)  # suppressed (silenced, inhibited): no notification
+    events += [{"alert_id": i, "at": now, "action": "fired", "actor": SYSTEM} for i in fire_ids + fire_quiet]
     store.mark_notified(session, renotify, now=now)
     events += [{"alert_id": i, "at": now, "action": "renotified", "actor": SYSTEM} for i in renotify]
     store.update_findings(session, updates, now=now)
