@@ -411,3 +411,74 @@ def json_schema() -> dict:
 def to_json_dict(event: Any) -> dict:
     """The canonical JSON form of an event (times in UTC, ISO 8601)."""
     return event.model_dump(mode="json", exclude_none=True)
+
+
+# --- events from a trusted producer ---------------------------------------------------------
+
+_MODELS: dict[str, type[BaseModel]] = {
+    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in (
+        CallOffered, CallAnswered, CallAbandoned, CallEnded, SeatStateChanged, TicketCreated,
+        TicketDispatched, TicketReturned, TicketTransferred, TicketResponded, TicketClosed,
+        TicketCallback, TicketReopened,
+    )
+}
+# Per type: (field names in the model's order, defaults of the optional fields, entity id field).
+_SHAPES: dict[str, tuple[tuple[str, ...], dict[str, Any], str]] = {
+    name: (
+        tuple(cls.model_fields),
+        {f: info.default for f, info in cls.model_fields.items() if not info.is_required()},
+        "call_id" if "call_id" in cls.model_fields and name.startswith("call.")
+        else "ticket_id" if name.startswith("ticket.") else "seat_id",
+    )
+    for name, cls in _MODELS.items()
+}
+
+
+def _json_time(moment: datetime) -> str:
+    """A UTC instant as the validated models serialise it (``2026-11-29T00:00:00.120000Z``)."""
+    return moment.replace(tzinfo=None).isoformat() + "Z"
+
+
+class TrustedEvent:
+    """An event from the project's own simulator, built without validation.
+
+    It has the attributes of the validated model (defaults filled in, times aware UTC) and the
+    same JSON form (``model_dump``/``model_dump_json`` with ``exclude_none``), so every writer
+    stores exactly what it stores for the model (tests/test_bulk.py proves it on a simulated
+    history). Only for events this process made itself: external input is always ``validate``d.
+    """
+
+    def __init__(self, fields: dict[str, Any], doc: dict[str, Any], entity: str) -> None:
+        self.__dict__.update(fields)
+        self._doc = doc
+        self.entity_id = fields[entity]
+
+    def model_dump(self, *, mode: str = "json", exclude_none: bool = True) -> dict:
+        assert mode == "json" and exclude_none, "a trusted event has only its JSON form"
+        return dict(self._doc)
+
+    def model_dump_json(self, *, exclude_none: bool = True) -> str:
+        assert exclude_none, "a trusted event has only its JSON form"
+        import json
+
+        return json.dumps(self._doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def trusted_event(raw: dict) -> TrustedEvent:
+    """A ``TrustedEvent`` from one of the simulator's raw events (``occurred_at``/``due_at`` ISO 8601
+    with zone). Raises ``KeyError``/``ValueError`` on anything the simulator never makes."""
+    order, defaults, entity = _SHAPES[raw["type"]]
+    fields = {**defaults, **raw}
+    if len(fields) != len(order):
+        raise ValueError(f"unexpected fields {sorted(set(fields) - set(order))}")
+    doc = {}
+    for name in order:
+        value = fields[name]
+        if name in ("occurred_at", "due_at") and value is not None:
+            moment = datetime.fromisoformat(value).astimezone(UTC)
+            fields[name] = moment
+            value = _json_time(moment)
+        if value is not None:
+            doc[name] = value
+    return TrustedEvent(fields, doc, entity)

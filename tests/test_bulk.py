@@ -142,3 +142,47 @@ def test_bulk003_seeding_in_several_processes_equals_one(stores):
     parallel = _state(stores)
     for table in (*_TABLES, "redis"):
         assert parallel[table] == single[table], table
+
+
+def test_bulk004_trusted_simulator_events_store_what_validated_ones_store(stores):
+    """The simulator's fast path (no validation outside the live window) leaves the validated path's
+    state, stored JSON text included; a window reaching into today exercises both kinds at once."""
+    from cockpit.simulation import seed_history
+
+    end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    kwargs = dict(seed=9, end=end, progress=False, cities=["620200", "620300"], scale=0.1)
+    checked = seed_history(stores, 2, trusted=False, **kwargs)
+    validated = _state(stores)
+    with stores.session() as session:
+        texts = dict(session.execute(text("SELECT event_id, CAST(payload AS TEXT) FROM events")).all())
+    assert checked["accepted"] > 1000 and validated["tickets"] and validated["redis"]
+
+    _reset(stores)
+    fast = seed_history(stores, 2, trusted=True, **kwargs)
+    assert fast["accepted"] == checked["accepted"] and fast["rejected"] == 0
+    trusted = _state(stores)
+    for table in (*_TABLES, "redis"):
+        assert trusted[table] == validated[table], table
+    with stores.session() as session:
+        assert dict(session.execute(text("SELECT event_id, CAST(payload AS TEXT) FROM events")).all()) == texts
+    again = seed_history(stores, 2, trusted=True, **kwargs)  # a re-run only counts duplicates
+    assert again["accepted"] == 0 and again["duplicates"] == fast["events"]
+
+
+def test_bulk005_trusted_event_equals_the_validated_model():
+    from cockpit import events as ev
+    from cockpit.simulation import Province
+
+    start = datetime(2026, 11, 2, 16, tzinfo=UTC)
+    raws = list(Province(seed=3, cities=["620100"], scale=0.2, origin=start).events(start, start + timedelta(days=2)))
+    assert {r["type"] for r in raws} >= {"call.offered", "call.ended", "seat.state", "ticket.created",
+                                         "ticket.closed", "ticket.dispatched"}
+    for raw in raws:
+        model, errors = ev.validate(raw)
+        fast = ev.trusted_event(raw)
+        assert not errors
+        assert fast.model_dump_json() == model.model_dump_json(exclude_none=True)
+        assert ev.to_json_dict(fast) == ev.to_json_dict(model)
+        assert fast.entity_id == model.entity_id
+        for name in type(model).model_fields:
+            assert getattr(fast, name) == getattr(model, name), name

@@ -55,7 +55,7 @@ def city_groups(cities: list[str], n: int) -> list[list[str]]:
 
 
 def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float, start: datetime,
-               stop: datetime, batch: int, window: Any, now: datetime, on_day=None) -> dict:
+               stop: datetime, batch: int, window: Any, now: datetime, trusted: bool, on_day=None) -> dict:
     """Simulate ``[start, stop)`` for ``cities`` and load it through one ``BulkLoader`` (no rollups).
 
     ``on_day(done)`` is called once the events of the first ``done`` simulated days are written.
@@ -64,7 +64,7 @@ def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float
     from cockpit.bulk import BulkLoader
 
     prov = Province(seed=seed, cities=cities, scale=scale, origin=start)
-    loader = BulkLoader(stores, source="sim", window=window, now=now)
+    loader = BulkLoader(stores, source="sim", window=window, now=now, trusted=trusted)
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "events": 0}
     pending: list[dict] = []
     start_ms = int(start.timestamp() * 1000)
@@ -170,6 +170,7 @@ def seed_history(
     rollup: bool = True,
     on_day=None,
     workers: int = 1,
+    trusted: bool = True,
 ) -> dict:
     """Simulate ``days`` days up to ``end`` and load them through the bulk path, ``batch`` events a chunk.
 
@@ -182,7 +183,8 @@ def seed_history(
     ``on_day(done, total)`` is called each time a simulated day has been handed to the loader, and
     with ``(total, total)`` once everything is written. ``workers`` > 1 loads groups of cities in
     that many processes at once (same final state). ``progress``: a bar of simulated days on
-    stderr (None: only when stderr is a terminal).
+    stderr (None: only when stderr is a terminal). ``trusted``: the simulator's own events skip
+    validation (``events.trusted_event``; the same stored state, tests/test_bulk.py).
     """
     from cockpit.bulk import progress_bar
     from cockpit.events import TimeWindow
@@ -199,7 +201,7 @@ def seed_history(
     if len(groups) > 1 and stores.dialect == "sqlite":
         batch = min(batch, PARALLEL_BATCH_SQLITE)
     kwargs = dict(seed=seed, scale=scale, start=start, stop=stop, batch=batch, window=window,
-                  now=datetime.now(UTC))
+                  now=datetime.now(UTC), trusted=trusted)
     reported = 0
 
     def day_done(done: int) -> None:

@@ -302,8 +302,9 @@ def fold_ticket(ticket_id: str, steps: Sequence[Any], start: dict | None = None)
 _TICKET_COLUMNS = [c.name for c in Ticket.__table__.columns]
 
 
-def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None) -> None:
-    """Store ticket steps and bring every touched ticket's row up to date (``append`` as in ``upsert_seats``).
+def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None, upsert=None) -> None:
+    """Store ticket steps and bring every touched ticket's row up to date (``append`` as in ``upsert_seats``;
+    ``upsert(session, model, rows, key=...)`` writes whole ticket rows, default ``bulk_insert``'s upsert).
 
     A ticket whose new steps all come after its last folded step continues the fold from its
     stored row (the common, in-order case: no step is read back); any other ticket is re-folded
@@ -327,9 +328,10 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None)
     ids = sorted(new_steps)
     table = Ticket.__table__
     current: dict[str, dict] = {}
+    names = [c.name for c in table.columns]
     for chunk in batches(ids, IN_CHUNK):
-        for found in session.execute(select(table).where(table.c.ticket_id.in_(chunk))).mappings():
-            current[found["ticket_id"]] = dict(found)
+        for found in session.execute(select(table).where(table.c.ticket_id.in_(chunk))):
+            current[found.ticket_id] = dict(zip(names, found))
     folded, refold = [], []
     for tid in ids:
         stored = current.get(tid)
@@ -339,11 +341,11 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None)
             folded.append(fold_ticket(tid, new_steps[tid], start=stored))
         else:
             refold.append(tid)
-    _upsert_tickets(session, folded)
-    refold_tickets(session, refold)
+    _upsert_tickets(session, folded, upsert)
+    refold_tickets(session, refold, upsert=upsert)
 
 
-def _upsert_tickets(session: Session, folded: Sequence[dict]) -> None:
+def _upsert_tickets(session: Session, folded: Sequence[dict], upsert=None) -> None:
     if not folded:
         return
     rows = []
@@ -353,6 +355,9 @@ def _upsert_tickets(session: Session, folded: Sequence[dict]) -> None:
             row[col] = row[col] or 0
         row["no_callback"] = bool(row["no_callback"])
         rows.append(row)
+    if upsert is not None:
+        upsert(session, Ticket, rows, key="ticket_id")
+        return
     bulk_insert(
         session, Ticket, rows,
         finish=lambda stmt: stmt.on_conflict_do_update(
@@ -362,8 +367,9 @@ def _upsert_tickets(session: Session, folded: Sequence[dict]) -> None:
     )
 
 
-def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
-    """Recompute ``tickets`` rows for these ids from ``ticket_steps`` (idempotent)."""
+def refold_tickets(session: Session, ticket_ids: Sequence[str], *, upsert=None) -> None:
+    """Recompute ``tickets`` rows for these ids from ``ticket_steps`` (idempotent; ``upsert`` as in
+    ``insert_ticket_steps``)."""
     for chunk in batches(ticket_ids, IN_CHUNK):
         steps: dict[str, list] = {tid: [] for tid in chunk}
         columns = TicketStep.__table__.c
@@ -372,7 +378,7 @@ def refold_tickets(session: Session, ticket_ids: Sequence[str]) -> None:
                    columns.detail).where(columns.ticket_id.in_(chunk))
         ):
             steps[step.ticket_id].append(step)
-        _upsert_tickets(session, [fold_ticket(tid, tsteps) for tid, tsteps in steps.items() if tsteps])
+        _upsert_tickets(session, [fold_ticket(tid, tsteps) for tid, tsteps in steps.items() if tsteps], upsert)
 
 
 # --- reads used by the live rebuild ---------------------------------------------------------
