@@ -110,8 +110,10 @@ class EventRecord(Base):
         UniqueConstraint("event_id", name="uq_events_event_id").ddl_if(dialect="sqlite"),
         # Re-sent ids are told from conflicts by their stored payload (ingest.stored_payloads).
         Index("ix_events_event_id", "event_id").ddl_if(dialect="postgresql"),
-        Index("ix_events_city_occurred", "city", "occurred_at"),
+        # The live rebuild reads the window from its start (iter_events_since).
         Index("ix_events_occurred", "occurred_at"),
+        # One call's or ticket's events: the contradiction flags (store/flags.py) look outcomes up so.
+        Index("ix_events_city_entity", "city", "entity_id"),
         MONTHLY,
     )
 
@@ -192,7 +194,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
 
     ticket_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    city: Mapped[str] = mapped_column(String(32), index=True)
+    city: Mapped[str] = mapped_column(String(32))  # every (city, ...) index below serves city alone too
     district: Mapped[str | None] = mapped_column(String(32))
     located_district: Mapped[str | None] = mapped_column(String(32))
     lat: Mapped[float | None] = mapped_column(Float)

@@ -30,7 +30,7 @@ CREATE OR REPLACE FUNCTION cockpit_claim_event_id() RETURNS trigger LANGUAGE plp
 BEGIN
     -- The one global uniqueness of event ids across all monthly partitions of events.
     INSERT INTO event_ids (event_id, occurred_at) VALUES (NEW.event_id, NEW.occurred_at)
-    ON CONFLICT DO NOTHING;
+    ON CONFLICT (event_id) DO NOTHING;
     IF FOUND THEN
         RETURN NEW;
     END IF;

@@ -46,7 +46,7 @@ CLAIM_FUNCTION = """
 CREATE OR REPLACE FUNCTION cockpit_claim_event_id() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO event_ids (event_id, occurred_at) VALUES (NEW.event_id, NEW.occurred_at)
-    ON CONFLICT DO NOTHING;
+    ON CONFLICT (event_id) DO NOTHING;
     IF FOUND THEN
         RETURN NEW;
     END IF;
