@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cockpit.store.models import JobRun
@@ -42,3 +43,15 @@ def set_done(session: Session, name: str, value: datetime) -> None:
     else:
         row.last_done, row.updated_at = value, utcnow()
     session.flush()
+
+
+def last_done(session: Session, name: str) -> datetime | None:
+    """``last_done`` of the mark ``name`` (None when it is not set or has none)."""
+    row = session.get(JobRun, name)
+    return row.last_done if row is not None else None
+
+
+def count_after(session: Session, prefix: str, *, now: datetime) -> int:
+    """How many marks named ``prefix...`` have a ``last_done`` after ``now`` (unexpired leases)."""
+    return int(session.scalar(select(func.count()).select_from(JobRun)
+                              .where(JobRun.name.like(prefix + "%"), JobRun.last_done > now)) or 0)

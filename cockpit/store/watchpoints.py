@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from cockpit.batching import batches
 from cockpit.events import OPEN_STATUSES
 from cockpit.store import models
-from cockpit.store.models import Alert, Call, JobRun, Ticket
+from cockpit.store.models import Alert, Call, Ticket
 
 ADDRESS_NOISE = tuple(models.ADDRESS_NOISE)
 
@@ -291,31 +291,3 @@ def ticket_places(session: Session, ticket_ids: Sequence[str]) -> list[Any]:
     for chunk in batches(sorted(ticket_ids), 1000):
         out += session.execute(select(t.ticket_id, t.city, t.address, t.caller).where(t.ticket_id.in_(chunk))).all()
     return out
-
-
-# --- job marks -----------------------------------------------------------------------------------
-
-
-def job_mark(session: Session, name: str) -> datetime | None:
-    """``last_done`` of the ``job_runs`` row ``name`` (None when there is none)."""
-    row = session.get(JobRun, name)
-    return row.last_done if row is not None else None
-
-
-def set_job_mark(session: Session, name: str, last_done: datetime, *, now: datetime) -> None:
-    """Create or move the ``job_runs`` row ``name``."""
-    row = session.get(JobRun, name)
-    if row is None:
-        session.add(JobRun(name=name, last_done=last_done, updated_at=now))
-    else:
-        row.last_done, row.updated_at = last_done, now
-
-
-def delete_job_mark(session: Session, name: str) -> None:
-    session.execute(JobRun.__table__.delete().where(JobRun.name == name))
-
-
-def live_marks(session: Session, prefix: str, *, now: datetime) -> int:
-    """How many ``job_runs`` rows named ``prefix...`` have a ``last_done`` after ``now``."""
-    return int(session.scalar(select(func.count()).select_from(JobRun)
-                              .where(JobRun.name.like(prefix + "%"), JobRun.last_done > now)) or 0)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from cockpit.store import watchpoints as marks
+from cockpit.store import jobruns
 from cockpit.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,10 @@ TTL = timedelta(minutes=5)
 REFRESH_S = 60.0
 
 
-
 def _mark(stores, name: str) -> None:
     with stores.session() as session:
         now = utcnow()
-        marks.set_job_mark(session, name, now + TTL, now=now)
+        jobruns.set_done(session, name, now + TTL)
 
 
 @contextmanager
@@ -57,9 +56,9 @@ def history_load(stores, reason: str = "history") -> Iterator[None]:
         stop.set()
         thread.join(timeout=5)
         with stores.session() as session:
-            marks.delete_job_mark(session, name)
+            jobruns.remove(session, name)
 
 
 def paused(session) -> bool:
     """Whether a history load is under way (an unexpired pause row exists)."""
-    return marks.live_marks(session, PREFIX, now=utcnow()) > 0
+    return jobruns.count_after(session, PREFIX, now=utcnow()) > 0

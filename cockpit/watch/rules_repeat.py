@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cockpit.store import jobruns
 from cockpit.store import watchpoints as rows_of
 from cockpit.watch.alerts import Finding
 from cockpit.watch.config import (
@@ -59,10 +60,10 @@ def _repeat_groups_full_pg(ctx: Context, window, k_min: int, skip_masked: bool) 
 
 def _repeat_full_due(ctx: Context) -> bool:
     """Whether the repeat rule must scan its whole window now (and record that it does)."""
-    last = rows_of.job_mark(ctx.session, REPEAT_FULL_JOB)
+    last = jobruns.last_done(ctx.session, REPEAT_FULL_JOB)
     if last is not None and last <= ctx.now < last + REPEAT_FULL_EVERY:
         return False
-    rows_of.set_job_mark(ctx.session, REPEAT_FULL_JOB, ctx.now, now=ctx.now)
+    jobruns.set_done(ctx.session, REPEAT_FULL_JOB, ctx.now)
     return True
 
 
