@@ -139,27 +139,115 @@ def build(stores: Stores, n: int) -> None:
           f"vacuum {time.perf_counter() - t2:.1f} s")
 
 
-def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = False, level: str = "sub",
-                   reuse_db: str | None = None, rule_overrides: dict | None = None) -> None:
-    """Precision and recall of the volume rules against the simulator's own incident list.
+# Rule settings compared by --sim-compare: the old defaults and the count-model detectors.
+COMPARE = {
+    "robust z (old default)": {"volume_anomaly": {"method": "robust_z"}, "volume_anomaly_city": {"method": "robust_z"}},
+    "nb scan (old option)": {"volume_anomaly": {"method": "scan"}, "volume_anomaly_city": {"method": "scan"}},
+    "space-time scan + CUSUM": {"volume_anomaly": {"method": "stscan"}, "volume_anomaly_city": {"method": "cusum"}},
+}
 
-    Simulates ``days`` days of the city with the most surge incidents in the last ``days - 28``
-    days (the first four weeks are the baseline), ingests them into a temporary SQLite database,
-    rolls up, evaluates the volume rules every 15 minutes over the evaluation days and matches
-    alerts with incidents (same city, district and category at the rule's level, fired during the
-    incident or up to an hour after; a city-wide incident explains every volume alert of its city).
-    Only alerts that fired count (a pending alert that cleared within its hold time reached no one).
-    """
-    import tempfile
 
-    from cockpit.store import live
-    from cockpit.store.models import Alert
-    from cockpit.simulation import incidents, local_midnight
+def study_window(days: int) -> tuple[datetime, datetime, datetime]:
+    """``(start, eval_from, end)`` of an N-day study ending near NOW: four baseline weeks first."""
+    from cockpit.simulation import local_midnight
     from cockpit.simulation.seeding import history_window
 
     start, _ = history_window(days, NOW)
     end = local_midnight((start + timedelta(days=days, hours=12)).astimezone(settings_tz()).date())
-    eval_from = start + timedelta(days=28)
+    return start, start + timedelta(days=28), end
+
+
+def explains(inc, alert, level: str = "sub") -> bool:
+    """The alert is about the incident: same city; fired during it or up to an hour after its end;
+    for a district incident also the rule's district key at the incident's category and
+    sub-category, the incident's district being the alert's district or one of the districts of
+    the alert's cluster (``detail.districts``, space-time scan). A city-wide incident explains
+    every volume alert of its city in its window."""
+    seen = alert.fired_at.replace(tzinfo=UTC)
+    if not (inc.start <= seen <= inc.end + timedelta(hours=1)) or alert.city != inc.city:
+        return False
+    if inc.district is None:
+        return True
+    detail = alert.detail or {}
+    area = detail.get("districts") or [alert.district]
+    return (alert.rule == "volume_anomaly" and inc.district in area
+            and detail.get("category") == inc.category[0]
+            and (level == "top" or detail.get("subcategory") == inc.category[1]))
+
+
+def evaluate_study(stores: Stores, overrides: dict, incs: list, cities: list[str], eval_from: datetime,
+                   end: datetime, level: str = "sub", verbose: bool = True) -> dict:
+    """Evaluate the volume rules every 15 minutes over ``[eval_from, end]`` with ``overrides`` and
+    match their fired alerts with ``incs``; returns the figures (alerts are deleted first)."""
+    from cockpit.store.models import Alert
+
+    rules = ["volume_anomaly", "volume_anomaly_city"]
+    over = {rule: dict(values) for rule, values in overrides.items()}
+    over.setdefault("volume_anomaly", {})["category_level"] = level
+    settings = stores.settings.with_(watchpoints={"rules": over})
+    with stores.session() as session:
+        session.execute(text("DELETE FROM alert_events"))
+        session.execute(text("DELETE FROM alerts"))
+    at, ticks, ms = eval_from, 0, {r: 0.0 for r in rules}
+    t0 = time.perf_counter()
+    while at <= end:
+        with stores.session() as session:
+            report = watchpoints.evaluate(session, settings, now=at, rules=rules)
+        for r in rules:
+            ms[r] += report.get(r, {}).get("total_ms", 0.0)
+        ticks += 1
+        at += timedelta(minutes=15)
+    wall = time.perf_counter() - t0
+    with stores.session() as session:
+        found = list(session.scalars(select(Alert).where(Alert.rule.in_(rules), Alert.fired_at.is_not(None))
+                                     .order_by(Alert.fired_at)))
+        session.expunge_all()
+    true = [a for a in found if any(explains(i, a, level) for i in incs)]
+    delays = []
+    for i in incs:
+        hit = [a for a in found if explains(i, a, level)]
+        if hit:
+            delays.append((min(a.fired_at for a in hit).replace(tzinfo=UTC) - i.start).total_seconds() / 60)
+    weeks = (end - eval_from).total_seconds() / (7 * 86400)
+    out = {"alerts": len(found), "explained": len(true), "precision": len(true) / len(found) if found else 1.0,
+           "found": len(delays), "incidents": len(incs), "recall": len(delays) / len(incs) if incs else 1.0,
+           "median_delay_min": statistics.median(delays) if delays else None,
+           "delays_min": sorted(round(d) for d in delays),
+           "false_per_city_week": (len(found) - len(true)) / (len(cities) * weeks),
+           "ms_per_tick_per_city": {r: round(ms[r] / ticks / len(cities), 2) for r in rules},
+           "ticks": ticks, "wall_s": round(wall)}
+    if verbose:
+        for a in found:
+            mark = "+" if a in true else "-"
+            print(f"  {mark} {a.fired_at:%m-%d %H:%M} UTC {a.rule} {a.key} {a.title}")
+        for i in incs:
+            hit = [a for a in found if explains(i, a, level)]
+            delay = (f"+{(min(a.fired_at for a in hit).replace(tzinfo=UTC) - i.start).total_seconds() // 60:.0f} min"
+                     if hit else "missed")
+            print(f"  incident {i.kind} {i.city}/{i.district or '-'} {i.start:%m-%d %H:%M} UTC: {delay}")
+    return out
+
+
+def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = False, level: str = "sub",
+                   reuse_db: str | None = None, rule_overrides: dict | None = None, *,
+                   no_incidents: bool = False, compare: bool = False, cities: list[str] | None = None) -> None:
+    """Precision and recall of the volume rules against the simulator's own incident list.
+
+    Simulates ``days`` days of the city with the most surge incidents in the last ``days - 28``
+    days (the first four weeks are the baseline; ``all_cities``: every city with one), ingests
+    them into a temporary SQLite database, rolls up, evaluates the volume rules every 15 minutes
+    over the evaluation days and matches alerts with incidents (``explains``). Only alerts that
+    fired count (a pending alert that cleared within its hold time reached no one).
+    ``no_incidents``: the same cities simulated with the incident schedule off (every alert is
+    false). ``compare``: every setting of COMPARE on the same data, one line each. ``cities``
+    overrides the choice of cities.
+    """
+    import tempfile
+
+    from cockpit.simulation import incidents
+    from cockpit.store import live
+
+    start, eval_from, end = study_window(days)
     surge = [i for i in incidents(eval_from, end - eval_from, seed=seed) if i.kind != "seat_shortage"]
     if not surge:
         print("no volume incidents in the window; try another --seed or more --sim-days")
@@ -168,65 +256,35 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
     for inc in surge:
         counts[inc.city] = counts.get(inc.city, 0) + 1
     city = max(counts, key=lambda c: (counts[c], c))
-    cities = sorted({i.city for i in surge}) if all_cities else [city]
-    incs = [i for i in surge if i.city in cities]
+    cities = cities or (sorted({i.city for i in surge}) if all_cities else [city])
+    incs = [] if no_incidents else [i for i in surge if i.city in cities]
     tmp = Path(reuse_db).parent if reuse_db else Path(tempfile.mkdtemp(prefix="watch-sim-"))
-    overrides = {rule: dict(values) for rule, values in (rule_overrides or {}).items()}
-    overrides.setdefault("volume_anomaly", {})["category_level"] = level
-    settings = Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'sim.sqlite3'}", redis_url=redis_url,
-                        watchpoints={"rules": overrides})
+    settings = Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'sim.sqlite3'}", redis_url=redis_url)
     stores = Stores.open(settings)
-    t0 = time.perf_counter()
     if reuse_db:
         print(f"reusing {reuse_db}")
-        with stores.session() as session:
-            session.execute(text("DELETE FROM alert_events"))
-            session.execute(text("DELETE FROM alerts"))
     else:
-        _simulate_into(stores, cities, seed, start, end)
-
-    rules = ["volume_anomaly", "volume_anomaly_city"]
-    at = eval_from
-    while at <= end:
-        with stores.session() as session:
-            watchpoints.evaluate(session, settings, now=at, rules=rules)
-        at += timedelta(minutes=15)
-    with stores.session() as session:
-        found = list(session.scalars(select(Alert).where(Alert.rule.in_(rules), Alert.fired_at.is_not(None))
-                                     .order_by(Alert.fired_at)))
-    print(f"category level {level}, overrides {rule_overrides or {}}; simulated (unless reused) and "
-          f"evaluated every 15 minutes in {time.perf_counter() - t0:.0f} s")
-
-    def explains(inc, alert) -> bool:
-        seen = alert.fired_at.replace(tzinfo=UTC)
-        if not (inc.start <= seen <= inc.end + timedelta(hours=1)) or alert.city != inc.city:
-            return False
-        if inc.district is None:
-            return True
-        detail = alert.detail or {}
-        return (alert.rule == "volume_anomaly" and alert.district == inc.district
-                and detail.get("category") == inc.category[0]
-                and (level == "top" or detail.get("subcategory") == inc.category[1]))
-
-    true = [a for a in found if any(explains(i, a) for i in incs)]
-    detected = [i for i in incs if any(explains(i, a) for a in found)]
-    print(f"incidents in the evaluated {days - 28} days: " + ", ".join(f"{i.kind} {i.district or i.city} "
-          f"{i.start.astimezone(settings.tz):%m-%d %H:%M}" for i in incs))
-    print(f"volume alerts: {len(found)}, explained by an incident: {len(true)} -> precision "
-          f"{len(true) / len(found) if found else 1.0:.2f}; incidents found {len(detected)}/{len(incs)} -> "
-          f"recall {len(detected) / len(incs):.2f}")
-    for a in found:
-        mark = "+" if a in true else "-"
-        print(f"  {mark} {a.fired_at:%m-%d %H:%M} UTC {a.rule} {a.key} {a.title}")
-    for i in incs:
-        hit = [a for a in found if explains(i, a)]
-        delay = f"+{(min(a.fired_at for a in hit).replace(tzinfo=UTC) - i.start).seconds // 60} min" if hit else "missed"
-        print(f"  incident {i.kind} {i.city}/{i.district or '-'} {i.start:%m-%d %H:%M} UTC: {delay}")
+        _simulate_into(stores, cities, seed, start, end, incidents_on=not no_incidents)
+    print(f"seed {seed}, cities {', '.join(cities)}, evaluated {eval_from:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC"
+          f" every 15 minutes, category level {level}, incidents {'off' if no_incidents else 'on'}: {len(incs)}")
+    print(f"incidents: " + ", ".join(f"{i.kind} {i.district or i.city} {i.start.astimezone(settings.tz):%m-%d %H:%M}"
+                                     for i in incs))
+    runs = COMPARE if compare else {"given": rule_overrides or {}}
+    for name, overrides in runs.items():
+        print(f"\n{name}: {json.dumps(overrides, ensure_ascii=False)}")
+        r = evaluate_study(stores, overrides, incs, cities, eval_from, end, level)
+        print(f"=> {name}: alerts {r['alerts']}, explained {r['explained']} -> precision {r['precision']:.2f}; "
+              f"incidents found {r['found']}/{r['incidents']} -> recall {r['recall']:.2f}; median delay "
+              f"{r['median_delay_min']} min {r['delays_min']}; false alerts per city-week "
+              f"{r['false_per_city_week']:.3f}; ms per tick per city {r['ms_per_tick_per_city']}; "
+              f"{r['ticks']} ticks in {r['wall_s']} s")
+    print(f"load average: {os.getloadavg()}")
     live.clear(stores.redis)
     stores.close()
 
 
-def _simulate_into(stores: Stores, cities: list[str], seed: int, start: datetime, end: datetime) -> None:
+def _simulate_into(stores: Stores, cities: list[str], seed: int, start: datetime, end: datetime,
+                   incidents_on: bool = True) -> None:
     """Simulated ticket.created events of ``cities`` into ``stores``, then the rollups."""
     from cockpit import jobs
     from cockpit.ingest import ingest_stream
@@ -234,7 +292,7 @@ def _simulate_into(stores: Stores, cities: list[str], seed: int, start: datetime
 
     Base.metadata.create_all(stores.engine)
     t0 = time.perf_counter()
-    prov = Province(seed=seed, cities=cities, origin=start)
+    prov = Province(seed=seed, cities=cities, origin=start, incidents=incidents_on)
     created = (ev for ev in prov.events(start, end) if ev["type"] == "ticket.created")
     n = ingest_stream(stores, created, source="sim").accepted
     jobs.rollup_all(stores, start, end)
@@ -264,10 +322,17 @@ def main() -> None:
     ap.add_argument("--sim-db", default=None, help="with --sim-days: reuse this simulated SQLite file")
     ap.add_argument("--sim-all-cities", action="store_true",
                     help="with --sim-days: every city with an incident, not only the one with the most")
+    ap.add_argument("--sim-no-incidents", action="store_true",
+                    help="with --sim-days: the same cities with the incident schedule off (every alert is false)")
+    ap.add_argument("--sim-cities", default=None, help="with --sim-days: these city codes (comma-separated)")
+    ap.add_argument("--sim-compare", action="store_true",
+                    help="with --sim-days: the old rules and the count-model detectors on the same data")
     args = ap.parse_args()
     if args.sim_days:
         simulate_study(args.sim_days, args.seed, args.redis, args.sim_all_cities, args.sim_level, args.sim_db,
-                       json.loads(args.sim_rules) if args.sim_rules else None)
+                       json.loads(args.sim_rules) if args.sim_rules else None,
+                       no_incidents=args.sim_no_incidents, compare=args.sim_compare,
+                       cities=args.sim_cities.split(",") if args.sim_cities else None)
         return
 
     settings = Settings(database_url=args.pg, redis_url=args.redis)

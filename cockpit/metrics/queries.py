@@ -521,6 +521,28 @@ def volume_key_totals(session: Session, *, by_district: bool, sub: bool, start: 
     return [(tuple(row[:nk]), int(row.n or 0)) for row in rows if int(row.n or 0) > 0]
 
 
+def city_interval_counts(session: Session, *, cities: list[str], start: datetime,
+                         end: datetime) -> list[tuple[str, datetime, int]]:
+    """Tickets created per city and 15-minute interval in ``[start, end)``, from the rollups:
+    ``[(city, interval_start, n)]`` (intervals without tickets are absent)."""
+    r = TicketRollup
+    rows = session.execute(select(r.city, r.interval_start, func.sum(r.created))
+                           .where(r.city.in_(cities), r.interval_start >= start, r.interval_start < end)
+                           .group_by(r.city, r.interval_start))
+    return [(city, at, int(n or 0)) for city, at, n in rows]
+
+
+def volume_rollup_series(session: Session, *, by_district: bool, sub: bool, start: datetime,
+                         end: datetime) -> list[tuple[tuple, datetime, int]]:
+    """Every key's rollup ticket count per 15-minute interval in ``[start, end)``:
+    ``[(key, interval_start, n)]`` (intervals without tickets are absent)."""
+    _, keys_r = volume_keys(by_district=by_district, sub=sub, dialect=session.get_bind().dialect.name)
+    r, nk = TicketRollup, len(keys_r)
+    rows = session.execute(select(*keys_r, r.interval_start, r.created)
+                           .where(r.interval_start >= start, r.interval_start < end, r.created > 0))
+    return [(tuple(row[:nk]), row[nk], int(row[nk + 1])) for row in rows]
+
+
 # --- seat planning (cockpit.planning) ---------------------------------------------------------------
 
 

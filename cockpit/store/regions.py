@@ -6,6 +6,7 @@ tickets carry a city and a district. Every metric query filters through ``resolv
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -159,3 +160,30 @@ def province_and_cities(session: Session, province: str) -> list[tuple[str, str,
             (Region.code == province) | ((Region.parent == province) & (Region.level == "city"))
         ).order_by(Region.code)
     ).all()]
+
+
+def centroids(session: Session, codes: list[str]) -> dict[str, tuple[float, float] | None]:
+    """(lat, lon) of each region: the regions table's, else the bundled boundary's label point,
+    else None (WGS84 degrees). Cached for the life of the session."""
+    cache = session.info.setdefault("region_centroids", {})
+    missing = [c for c in codes if c not in cache]
+    if missing:
+        rows = {code: (lat, lon) for code, lat, lon in session.execute(
+            select(Region.code, Region.lat, Region.lon).where(Region.code.in_(missing)))}
+        for code in missing:
+            lat, lon = rows.get(code, (None, None))
+            cache[code] = (float(lat), float(lon)) if lat is not None and lon is not None else _bundled_centroid(code)
+    return {c: cache[c] for c in codes}
+
+
+@functools.lru_cache(maxsize=4096)
+def _bundled_centroid(code: str) -> tuple[float, float] | None:
+    from geo import boundaries
+
+    try:
+        info = boundaries.region_info(code)
+    except Exception:  # noqa: BLE001 - no boundary data: the district is a zone of its own
+        return None
+    if not info or info.get("label_lat") is None or info.get("label_lon") is None:
+        return None
+    return float(info["label_lat"]), float(info["label_lon"])

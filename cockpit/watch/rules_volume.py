@@ -76,6 +76,12 @@ def _volume(ctx: Context, rule: str, *, by_district: bool) -> list[Finding]:
         from cockpit.watch.rules_stscan import stscan_volume
 
         return stscan_volume(ctx, rule, by_district=by_district)
+    if method == "cusum":
+        if by_district:
+            raise ValueError("method 'cusum' is the city rule's; the district rule uses 'stscan'")
+        from cockpit.watch.rules_cusum import cusum_city
+
+        return cusum_city(ctx, rule)
     min_count = max(1, ctx.cfg.loosest(rule, "min_count") // 2)
     is_open = ctx.open_keys(rule)
     sub = by_district and p0.get("category_level", "sub") == "sub"
