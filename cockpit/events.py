@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import re
 from typing import Annotated, Any, Literal, Union
 
+from pydantic_core import to_json
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -460,9 +461,7 @@ class TrustedEvent:
 
     def model_dump_json(self, *, exclude_none: bool = True) -> str:
         assert exclude_none, "a trusted event has only its JSON form"
-        import json
-
-        return json.dumps(self._doc, ensure_ascii=False, separators=(",", ":"))
+        return to_json(self._doc).decode()  # pydantic's serialiser: the models' own compact form
 
 
 def trusted_event(raw: dict) -> TrustedEvent:

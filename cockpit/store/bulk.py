@@ -6,11 +6,11 @@ work at history volumes. Functions take a session first and never commit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import JSON, DateTime, text
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ def _sqlite(session: Session) -> bool:
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else to_json(value).decode()  # compact, UTF-8 kept (pydantic's serialiser)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
