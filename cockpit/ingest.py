@@ -358,12 +358,12 @@ def rebuild_live_report(stores: Stores, *, now: datetime | None = None) -> Rebui
     with locks.held(stores, locks.LIVE):
         with stores.session() as session:
             watermark = history.max_event_row(session)
-        client.set(live.KEY_REBUILDING, now.isoformat(), ex=REBUILD_FLAG_TTL_S)
+        live.mark_rebuilding(client, now, ttl_s=REBUILD_FLAG_TTL_S)
     try:
         with stores.session() as session:
             for chunk in history.iter_events_since(session, since, until_id=watermark):
                 report.replayed += _replay(stores, chunk, cfg, window, now, report, poisoned)
-                client.expire(live.KEY_REBUILDING, REBUILD_FLAG_TTL_S)
+                live.keep_rebuilding(client, ttl_s=REBUILD_FLAG_TTL_S)
             seats = [
                 {"event_id": s.event_id, "type": "seat.state", "occurred_at": aware_utc(s.since).isoformat(),
                  "city": s.city, "seat_id": s.seat_id, "state": s.state, "reason": s.reason}
@@ -378,13 +378,13 @@ def rebuild_live_report(stores: Stores, *, now: datetime | None = None) -> Rebui
                     last = chunk[-1][0]
             live.swap_in(client)
             live.set_epoch(client, watermark=last)
-            client.delete(live.KEY_REBUILDING)
+            live.clear_rebuilding(client)
             report.watermark = last
             with stores.session() as session:
                 jobruns.remove(session, LIVE_DIRTY)
                 jobruns.touch(session, LIVE_EPOCH)
     except BaseException:
-        client.delete(live.KEY_REBUILDING)
+        live.clear_rebuilding(client)
         live.clear_prefix(client, live.REBUILD_PREFIX)
         raise
     if poisoned:

@@ -10,10 +10,11 @@ every user out; login lockout also lives in SQL (cockpit.auth.users) and holds w
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
+
+from cockpit.store import ratelimit as counters
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +41,17 @@ class Verdict:
     retry_after: int
 
 
-def _key(bucket: str, key: str, window: int, now: float) -> str:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return f"ck:rl:{bucket}:{digest}:{int(now // window)}"
-
-
 def hit(redis, bucket: str, key: str, *, limit: Limit | None = None, now: float | None = None) -> Verdict:
     limit = limit or LIMITS[bucket]
     now = time.time() if now is None else now
     window = limit.window_s
-    name, previous = _key(bucket, key, window, now), _key(bucket, key, window, now - window)
     try:
-        pipe = redis.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, 2 * window + 1)
-        pipe.get(previous)
-        current, _, before = pipe.execute()
+        current, before = counters.count_hit(redis, bucket, key, window=window, now=now)
     except Exception as exc:  # noqa: BLE001 - fail open, loudly
         log.warning("rate limit %s not enforced: Redis unavailable (%s)", bucket, exc.__class__.__name__)
         return Verdict(True, 0, 0)
     overlap = 1.0 - (now % window) / window
-    count = int(current) + int(int(before or 0) * overlap)
+    count = current + int(before * overlap)
     retry = int(window - (now % window)) + 1
     return Verdict(count <= limit.count, count, retry)
 
@@ -71,7 +62,7 @@ def peek(redis, bucket: str, key: str, *, limit: Limit | None = None, now: float
     now = time.time() if now is None else now
     window = limit.window_s
     try:
-        current, before = redis.mget(_key(bucket, key, window, now), _key(bucket, key, window, now - window))
+        current, before = counters.counts(redis, bucket, key, window=window, now=now)
     except Exception:  # noqa: BLE001
         return 0
-    return int(current or 0) + int(int(before or 0) * (1.0 - (now % window) / window))
+    return current + int(before * (1.0 - (now % window) / window))

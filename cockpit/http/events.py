@@ -103,11 +103,9 @@ def post_events():
 
 def place_problems(session, scopes: list[str], places: set[tuple[str, str | None]]) -> list[dict]:
     """Why each (city, district) of a batch may not be written with ``scopes`` (empty list: all fine)."""
-    from sqlalchemy import select
-
     from cockpit.auth import policy
     from cockpit.auth.scope import covers_code, covers_place
-    from cockpit.store.models import Region
+    from cockpit.store.regions import child_levels
 
     out = []
     for city, district in sorted(places, key=lambda p: (p[0], p[1] or "")):
@@ -117,7 +115,7 @@ def place_problems(session, scopes: list[str], places: set[tuple[str, str | None
         elif district is None and not covers_code(session, scopes, city):
             reason = "city outside the token's scope"
         elif district is not None:
-            known = dict(session.execute(select(Region.code, Region.level).where(Region.parent == city)).all())
+            known = child_levels(session, city)
             if known and known.get(district) != "district":
                 reason = "district unknown in this city"
             elif not known and not (district.isdigit() and len(district) == 6 and district[:4] + "00" == city

@@ -173,12 +173,10 @@ def run(
 
 
 def _check_city(stores: Any, city: str) -> None:
-    from sqlalchemy import select
-
-    from cockpit.store.models import Region
+    from cockpit.store import regions
 
     with stores.session() as session:
-        if session.scalar(select(Region.code).limit(1)) is not None and session.get(Region, city) is None:
+        if regions.is_unknown(session, city):
             raise UnknownCity(f"unknown region code {city!r}: use a code of the loaded regions")
 
 

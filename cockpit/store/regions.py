@@ -144,6 +144,16 @@ def region_codes(session: Session) -> list[str]:
     return list(session.scalars(select(Region.code)))
 
 
+def is_unknown(session: Session, code: str) -> bool:
+    """Whether the region table holds regions but not ``code`` (an empty table rules nothing out)."""
+    return session.scalar(select(Region.code).limit(1)) is not None and session.get(Region, code) is None
+
+
+def child_levels(session: Session, parent: str) -> dict[str, str]:
+    """{code: level} of the regions whose parent is ``parent`` (empty when none is loaded)."""
+    return dict(session.execute(select(Region.code, Region.level).where(Region.parent == parent)).all())
+
+
 def cities_of(session: Session, scope: str) -> list[tuple[str, str, str | None]]:
     """(code, name, name_en) of the cities under ``scope``, or of ``scope`` itself when it is a city; by code."""
     return [tuple(r) for r in session.execute(
