@@ -96,3 +96,15 @@ def test_sim023_progress_bar_only_on_stderr_and_only_when_asked(tmp_path, redis_
     assert "seeding" in shown.stderr and "2/2" in shown.stderr  # one step per simulated day
     (line,) = shown.stdout.strip().splitlines()
     assert json.loads(line)["duplicates"] == json.loads(quiet.stdout)["accepted"]
+
+
+def test_sim024_city_groups_cover_every_city_once_with_similar_volume():
+    from cockpit.simulation import catalog
+    from cockpit.simulation.seeding import city_groups
+
+    table = catalog.cities()
+    groups = city_groups(list(table), 2)
+    assert sorted(c for g in groups for c in g) == sorted(table)
+    loads = [sum(table[c].population for c in g) for g in groups]
+    assert max(loads) / min(loads) < 1.1
+    assert city_groups(["620200"], 4) == [["620200"]]  # never an empty group
