@@ -114,6 +114,8 @@ def test_sil002_the_owner_is_the_logged_in_user_and_sessions_need_csrf(app, stor
     ({"comment": "a\x00b", "ends_at": "+2h"}, "comment"),
     ({"city": "6201\x00", "comment": "x", "ends_at": "+2h"}, "city"),
     ({"rule": "no_such_rule", "comment": "x", "ends_at": "+2h"}, "rule"),
+    ({"category": "x" * 65, "comment": "x", "ends_at": "+2h"}, "category"),
+    ({"category": 7, "comment": "x", "ends_at": "+2h"}, "category"),
     ({"city": "999999", "comment": "x", "ends_at": "+2h"}, "city"),
     ({"city": {"a": 1}, "comment": "x", "ends_at": "+2h"}, "city"),
     ({"district": "620502", "city": "620100", "comment": "x", "ends_at": "+2h"}, "district"),
@@ -205,6 +207,7 @@ def test_sil006_supervise_action_silences_the_selected_group_for_its_rule_and_ar
     wang = Principal(kind="user", name="wang", role="supervisor", scopes=(LANZHOU,))
     out = silences.silence_alert(stores, wang, lz_id, hours=4, comment="已通知承办单位", now=now)
     assert (out["rule"], out["city"], out["district"], out["by"]) == ("overdue", LANZHOU, "620102", "wang")
+    assert out["category"] is None  # a group of work items has no one category
     assert datetime.fromisoformat(out["ends_at"]) == (now + timedelta(hours=4)).replace(tzinfo=UTC)
     with pytest.raises(Exception) as refused:
         silences.silence_alert(stores, wang, ts_id, hours=4, comment="x", now=now)
@@ -261,3 +264,42 @@ def test_sil008_the_inbox_silence_button_silences_the_selected_group_as_the_user
     assert listed[0]["by"].startswith("supervisor") and listed[0]["comment"] == "已通知承办单位"
     ends = datetime.fromisoformat(listed[0]["ends_at"])
     assert timedelta(hours=7, minutes=58) < ends - datetime.now(UTC) <= timedelta(hours=8)
+
+
+def _surge(category: str, district: str = "620102") -> Finding:
+    return Finding(rule="volume_anomaly", key=f"{LANZHOU}:{district}:{category}", city=LANZHOU, district=district,
+                   severity="major", title=f"{category}激增", detail={"category": category, "count": 30})
+
+
+def test_sil009_a_category_matcher_silences_that_category_only(app, stores):
+    now = utcnow().replace(microsecond=0)
+    with stores.session() as session:
+        alerts.reconcile(session, "volume_anomaly", [_surge("城乡建设"), _surge("交通运输")], now=now)
+        alerts.reconcile(session, "overdue", [_group(LANZHOU, "620102")], now=now)
+    lanzhou = client_for(app, role="supervisor", scope=LANZHOU)
+    made = _post(lanzhou, {"district": "620102", "category": "城乡建设", "comment": "供热季开始，已知",
+                           "ends_at": _in_future()})
+    assert made.status_code == 201 and made.get_json()["category"] == "城乡建设"
+
+    def suppressed() -> set[str]:
+        return set(session.scalars(select(Alert.key).where(Alert.suppressed_by.is_not(None))))
+
+    with stores.session() as session:
+        assert suppressed() == {f"{LANZHOU}:620102:城乡建设"}
+        # The next evaluation keeps it so, and a new surge of that category elsewhere in the district
+        # opens silenced; another category and the category-less group stay shown.
+        later = utcnow() + timedelta(minutes=1)
+        alerts.reconcile(session, "volume_anomaly",
+                         [_surge("城乡建设"), _surge("交通运输"), _surge("城乡建设", "620103")], now=later)
+        alerts.apply_suppression(session, now=later)
+        assert suppressed() == {f"{LANZHOU}:620102:城乡建设"}
+        alerts.reconcile(session, "volume_anomaly", [_surge("城乡建设"), _surge("城乡建设", "620103")],
+                         now=later + timedelta(minutes=1))
+        assert f"{LANZHOU}:620103:城乡建设" not in suppressed()  # the silence names district 620102 only
+    province = client_for(app, role="admin", scope="620000")
+    wide = _post(province, {"category": "城乡建设", "comment": "全省供热检修", "ends_at": _in_future()})
+    assert wide.status_code == 201 and (wide.get_json()["city"], wide.get_json()["district"]) == (None, None)
+    with stores.session() as session:
+        assert suppressed() == {f"{LANZHOU}:620102:城乡建设", f"{LANZHOU}:620103:城乡建设"}
+    assert {s["category"] for s in province.get("/api/v1/silences").get_json()["silences"]} == {"城乡建设"}
+    assert len(province.get("/api/v1/silences").get_json()["silences"]) == 2

@@ -8,8 +8,8 @@ the body is JSON: ``{}``, ``{"to", "note", "due"}``, ``{"note"}``. The actor is 
 (the user or the token's name), never a typed name. Errors: ``{"error": ..., "field": ...}``.
 
 Silences (``cockpit.views.silences``): ``GET /api/v1/silences?state=active|all&limit=`` lists those
-inside the caller's scope; ``POST /api/v1/silences`` with ``{"rule", "city", "district", "comment",
-"ends_at"}`` sets one owned by the caller; ``DELETE /api/v1/silences/<id>`` ends one now. Writes need
+inside the caller's scope; ``POST /api/v1/silences`` with ``{"rule", "city", "district", "category",
+"comment", "ends_at"}`` sets one owned by the caller; ``DELETE /api/v1/silences/<id>`` ends one now. Writes need
 the ``act`` permission (and the CSRF header with a session), and are audited.
 """
 
@@ -183,6 +183,7 @@ def create_silence():
     ends_at = parse_time(raw_end, "ends_at", stores.settings.tz) if raw_end else None
     out = silences.create(stores, current_principal(), comment=body.get("comment"), ends_at=ends_at,
                           rule=body.get("rule"), city=body.get("city"), district=body.get("district"),
+                          category=body.get("category"),
                           ip=client_ip())
     return jsonify(out), 201
 

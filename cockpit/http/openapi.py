@@ -23,6 +23,7 @@ ANY_OBJECT = {"type": "object"}
 _NULLABLE = {"type": ["string", "null"]}
 SILENCE = {"type": "object", "required": ["id", "by", "comment", "starts_at", "ends_at"],
            "properties": {"id": {"type": "integer"}, "rule": _NULLABLE, "city": _NULLABLE, "district": _NULLABLE,
+                          "category": _NULLABLE,
                           "by": {"type": "string"}, "comment": {"type": "string"},
                           "starts_at": {"type": "string"}, "ends_at": {"type": "string"}}}
 
@@ -165,6 +166,8 @@ def document() -> dict[str, Any]:
                             "rule": {"type": "string", "description": "a watchpoint rule name"},
                             "city": {"type": "string", "maxLength": 32, "description": "city code"},
                             "district": {"type": "string", "maxLength": 32, "description": "district code"},
+                            "category": {"type": "string", "maxLength": 64,
+                                         "description": "ticket category (first level), as the alert's detail"},
                             "comment": {"type": "string", "maxLength": 500, "description": "why (required)"},
                             "ends_at": {"type": "string", "description": "ISO 8601 date-time, within 30 days"}}}}}},
                     "responses": {"201": _json({"$ref": "#/components/schemas/Silence"}, "the silence"),

@@ -140,9 +140,10 @@ def insert_events(session: Session, events: list[dict]) -> None:
 
 
 def open_places(session: Session) -> list[Any]:
-    """Every open alert: id, rule, city, district, state, suppressed_by."""
+    """Every open alert: id, rule, city, district, state, suppressed_by, category (the detail's)."""
     a = Alert.__table__.c
-    return session.execute(select(a.id, a.rule, a.city, a.district, a.state, a.suppressed_by)
+    return session.execute(select(a.id, a.rule, a.city, a.district, a.state, a.suppressed_by,
+                                  a.detail["category"].as_string().label("category"))
                            .where(a.open_key.is_not(None))).all()
 
 

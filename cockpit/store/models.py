@@ -418,8 +418,9 @@ class AlertItem(Base):
 
 
 class AlertSilence(Base):
-    """A silence (Alertmanager): alerts matching rule/city/district (NULL = any) are hidden
-    from the inbox and the wall between ``starts_at`` and ``ends_at``; owner and comment required."""
+    """A silence (Alertmanager): alerts matching rule/city/district/category (NULL = any; the
+    category is the alert detail's) are hidden from the inbox and the wall between ``starts_at``
+    and ``ends_at``; owner and comment required."""
 
     __tablename__ = "alert_silences"
 
@@ -427,6 +428,7 @@ class AlertSilence(Base):
     rule: Mapped[str | None] = mapped_column(String(32))
     city: Mapped[str | None] = mapped_column(String(32))
     district: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(DateTime)

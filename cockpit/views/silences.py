@@ -27,6 +27,7 @@ from cockpit.watch.inbox import silence_dict
 MAX_DURATION = timedelta(days=30)
 MAX_COMMENT = 500
 CODE_MAX = 32
+CATEGORY_MAX = 64
 
 
 def _everywhere(principal: Principal) -> bool:
@@ -84,7 +85,7 @@ def _place(session, principal: Principal, city: str | None, district: str | None
 
 
 def create(stores, principal: Principal, *, comment, ends_at: datetime | None, rule=None, city=None,
-           district=None, ip: str | None = None, now: datetime | None = None) -> dict:
+           district=None, category=None, ip: str | None = None, now: datetime | None = None) -> dict:
     """Set a silence owned by ``principal`` until ``ends_at`` (naive UTC); returns it as a dict.
 
     Raises ParamError (bad field), AccessDenied (no ``act`` permission, or a place outside the
@@ -105,6 +106,11 @@ def create(stores, principal: Principal, *, comment, ends_at: datetime | None, r
         raise ParamError("ends_at", "must be in the future")
     if ends_at > now + MAX_DURATION:
         raise ParamError("ends_at", f"at most {MAX_DURATION.days} days ahead")
+    if category in ("", None):
+        category = None
+    elif not isinstance(category, str) or len(category) > CATEGORY_MAX or not category.strip() \
+            or not category.isprintable():
+        raise ParamError("category", f"must be a ticket category of at most {CATEGORY_MAX} characters")
     city, district = _code(city, "city"), _code(district, "district")
     denied: AccessDenied | None = None
     with stores.session() as session:
@@ -115,9 +121,9 @@ def create(stores, principal: Principal, *, comment, ends_at: datetime | None, r
             denied = exc
         else:
             out = actions.silence(session, by=principal.label, comment=comment, ends_at=ends_at, rule=rule or None,
-                                  city=city, district=district, now=now)
+                                  city=city, district=district, category=category and category.strip(), now=now)
             audit.record_for(session, principal, "silence_create", target=str(out["id"]), ip=ip,
-                             detail={k: out[k] for k in ("rule", "city", "district", "ends_at")})
+                             detail={k: out[k] for k in ("rule", "city", "district", "category", "ends_at")})
     if denied is not None:
         raise denied
     return out
@@ -162,8 +168,9 @@ def _inside(session, principal: Principal, city: str | None, district: str | Non
 
 def silence_alert(stores, principal: Principal, alert_id: int, *, hours: float, comment: str,
                   now: datetime | None = None) -> dict:
-    """The /supervise action: silence what this alert is (its rule in its city and district) for
-    ``hours``. The alert must be inside the caller's scope (else not found)."""
+    """The /supervise action: silence what this alert is (its rule in its city and district, and
+    its ticket category when it has one) for ``hours``. The alert must be inside the caller's
+    scope (else not found)."""
     now = now or utcnow()
     try:
         hours = float(hours)
@@ -176,5 +183,6 @@ def silence_alert(stores, principal: Principal, alert_id: int, *, hours: float, 
         if alert is None or not covers_place(session, principal.scopes, alert.city, alert.district):
             raise UnknownAlert(f"no alert {alert_id}")
         rule, city, district = alert.rule, alert.city, alert.district
-    return create(stores, principal, comment=comment, ends_at=now + timedelta(hours=float(hours)), rule=rule,
-                  city=city, district=district, now=now)
+        category = actions.alert_category(alert.detail)
+    return create(stores, principal, comment=comment, ends_at=now + timedelta(hours=hours), rule=rule,
+                  city=city, district=district, category=category, now=now)

@@ -24,10 +24,18 @@ from cockpit.timeutil import utcnow
 from cockpit.watch.inbox import as_dict, iso, naive, silence_dict
 
 
-def silence_matches(sil: AlertSilence, rule: str, city: str | None, district: str | None) -> bool:
-    """Whether silence ``sil`` covers an alert of ``rule`` in ``city``/``district`` (unset matchers match all)."""
+def alert_category(detail: dict | None) -> str | None:
+    """The ticket category an alert is about (volume anomalies, per-ticket items), else None."""
+    return (detail or {}).get("category") or None
+
+
+def silence_matches(sil: AlertSilence, rule: str, city: str | None, district: str | None,
+                    category: str | None = None) -> bool:
+    """Whether silence ``sil`` covers an alert of ``rule`` in ``city``/``district`` about
+    ``category`` (unset matchers match all; a category matcher never matches an alert without one)."""
     return ((sil.rule is None or sil.rule == rule) and (sil.city is None or sil.city == city)
-            and (sil.district is None or sil.district == district))
+            and (sil.district is None or sil.district == district)
+            and (sil.category is None or sil.category == category))
 
 
 def _get_open(session: Session, alert_id: int) -> Alert:
@@ -128,24 +136,24 @@ def resolve(session: Session, alert_id: int, *, by: str, note: str, now: datetim
 
 
 def silence(session: Session, *, by: str, comment: str, ends_at: datetime, rule: str | None = None,
-            city: str | None = None, district: str | None = None, starts_at: datetime | None = None,
-            now: datetime | None = None) -> dict:
+            city: str | None = None, district: str | None = None, category: str | None = None,
+            starts_at: datetime | None = None, now: datetime | None = None) -> dict:
     """A silence with an owner (``by``), a comment and an expiry; applied to open alerts at once
     (each one a 'suppressed' event by the owner). Raises AlertInputError naming the bad field."""
     now = naive(now) or utcnow()
     actor = _who(by)
     if not (comment or "").strip():
         raise AlertInputError("comment", "a silence needs a comment (why)")
-    if not (rule or city or district):
-        raise AlertInputError("rule", "a silence needs at least one matcher (rule, city or district)")
+    if not (rule or city or district or category):
+        raise AlertInputError("rule", "a silence needs at least one matcher (rule, city, district or category)")
     start, end = naive(starts_at) or now, naive(ends_at)
     if end is None or end <= start:
         raise AlertInputError("ends_at", "a silence must end after it starts ('ends_at')")
     sil = store.add_silence(session, rule=rule or None, city=city or None, district=district or None,
-                            created_by=actor, comment=comment.strip(), starts_at=start, ends_at=end, created_at=now)
+                            category=category or None, created_by=actor, comment=comment.strip(), starts_at=start, ends_at=end, created_at=now)
     if start <= now:
         for al in store.open_unsuppressed(session):
-            if silence_matches(sil, al.rule, al.city, al.district):
+            if silence_matches(sil, al.rule, al.city, al.district, alert_category(al.detail)):
                 al.suppressed_by = f"silence:{sil.id}"
                 store.log(session, al.id, "suppressed", actor, now, detail={"by": al.suppressed_by})
     return silence_dict(sil)

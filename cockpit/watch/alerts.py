@@ -33,6 +33,7 @@ from cockpit.watch.actions import (  # noqa: F401 - re-exported: callers use coc
     escalate,
     expire_silence,
     resolve,
+    alert_category,
     silence,
     silence_matches,
     silences,
@@ -124,7 +125,8 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
     active = store.active_silences(session, now=now) if new else []
     for chunk in _chunks(new, 2000):
         # A new alert an active silence covers opens silenced: no notification while it lasts.
-        silenced = [next((f"silence:{x.id}" for x in active if silence_matches(x, rule, f.city, f.district)), None)
+        silenced = [next((f"silence:{x.id}" for x in active
+                          if silence_matches(x, rule, f.city, f.district, alert_category(f.detail))), None)
                     for f in chunk]
         rows = [{"rule": rule, "key": f.key, "city": f.city, "district": f.district, "severity": f.severity,
                  "state": "firing" if f.hold_s <= 0 else "pending", "title": f.title[:256], "detail": f.detail,
@@ -202,7 +204,7 @@ def apply_suppression(session: Session, *, now: datetime,
     active = store.active_silences(session, now=now)
     want: dict[int, str | None] = {}
     for r in rows:
-        sil = next((x for x in active if silence_matches(x, r.rule, r.city, r.district)), None)
+        sil = next((x for x in active if silence_matches(x, r.rule, r.city, r.district, r.category)), None)
         want[r.id] = f"silence:{sil.id}" if sil is not None else None
     sources: dict[tuple[str, str], int] = {}
     for r in rows:

@@ -52,7 +52,8 @@ def as_dict(alert: Alert) -> dict[str, Any]:
 
 
 def silence_dict(sil: AlertSilence) -> dict:
-    return {"id": sil.id, "rule": sil.rule, "city": sil.city, "district": sil.district, "by": sil.created_by,
+    return {"id": sil.id, "rule": sil.rule, "city": sil.city, "district": sil.district, "category": sil.category,
+            "by": sil.created_by,
             "comment": sil.comment, "starts_at": iso(sil.starts_at), "ends_at": iso(sil.ends_at)}
 
 
