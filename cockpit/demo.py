@@ -108,7 +108,8 @@ def _ingest_window(stores: Stores, province, start: datetime, end: datetime) -> 
 
 def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
     """Seed today so far, then the earlier days, then roll them up; skipped when already done."""
-    from cockpit.simulation import Province, local_midnight, seed_history
+    from cockpit.simulation import local_midnight, seed_history
+    from cockpit.simulation.seeding import default_workers
 
     settings = stores.settings
     state = load_state(settings)
@@ -116,14 +117,13 @@ def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
 
     if not state.get("seeded"):
         now = datetime.now(UTC)
-        seed_province = Province(seed=seed, origin=origin)
         today = local_midnight(now.astimezone(settings.tz).date())
         if not state.get("today_seeded"):
             # Today first: ingestion is order-free, and the wall needs today before the baselines.
             log.info("seeding today so far (seed %d)", seed)
-            from cockpit.bulk import bulk_ingest
-
-            bulk_ingest(stores, seed_province.events(max(today, origin), now), source="sim")  # rolls up too
+            # Today so far of the history that began at ``origin``, in one process per core (rolls up too).
+            seed_history(stores, 0, seed=seed, end=now, origin=min(origin, today), progress=False,
+                         workers=default_workers())
             state.update(today_seeded=True, live_from=now.isoformat())
             save_state(settings, state)
         if origin < today:
@@ -133,8 +133,6 @@ def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
             def report(done: int, total: int) -> None:
                 # One console line per simulated day: the walls show the same count ("12/28").
                 print(f"history: {done}/{total} days loaded ({time.monotonic() - started:.0f} s)", flush=True)
-
-            from cockpit.simulation.seeding import default_workers
 
             totals = seed_history(stores, days, seed=seed, end=today, progress=False, on_day=report,
                                   workers=default_workers())  # rolls up too

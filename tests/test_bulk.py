@@ -186,3 +186,30 @@ def test_bulk005_trusted_event_equals_the_validated_model():
         assert fast.entity_id == model.entity_id
         for name in type(model).model_fields:
             assert getattr(fast, name) == getattr(model, name), name
+
+
+def test_bulk006_today_of_a_longer_history_in_two_processes(stores):
+    """The demo's first step: today so far of a history that began days earlier (steps of older
+    tickets included), loaded by two processes, equals one bulk load of the same window."""
+    from cockpit.simulation import Province, local_midnight, seed_history
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    today = local_midnight(now.astimezone(stores.settings.tz).date())
+    origin = today - timedelta(days=3)
+    cities, scale = ["620200", "623000"], 0.1
+    raws = list(Province(seed=11, cities=cities, scale=scale, origin=origin).events(today, now))
+    bulk_ingest(stores, raws, source="sim", now=now)
+    one = _state(stores)
+    assert one["events"] and one["tickets"]
+
+    _reset(stores)
+    totals = seed_history(stores, 0, seed=11, end=now, origin=origin, cities=cities, scale=scale, progress=False,
+                          workers=2)
+    assert totals["accepted"] == len(raws) and totals["start"] == today.isoformat()
+    two = _state(stores)
+    for table in (*_TABLES, "redis"):
+        assert two[table] == one[table], table
+    with stores.session() as session:  # steps of tickets created before today are there
+        older = session.execute(text("SELECT count(*) FROM ticket_steps WHERE ticket_id NOT IN "
+                                     "(SELECT ticket_id FROM ticket_steps WHERE type = 'ticket.created')")).scalar()
+    assert older > 0

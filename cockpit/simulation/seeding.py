@@ -55,7 +55,8 @@ def city_groups(cities: list[str], n: int) -> list[list[str]]:
 
 
 def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float, start: datetime,
-               stop: datetime, batch: int, window: Any, now: datetime, trusted: bool, on_day=None) -> dict:
+               stop: datetime, origin: datetime, batch: int, window: Any, now: datetime, trusted: bool,
+               on_day=None) -> dict:
     """Simulate ``[start, stop)`` for ``cities`` and load it through one ``BulkLoader`` (no rollups).
 
     ``on_day(done)`` is called once the events of the first ``done`` simulated days are written.
@@ -63,7 +64,7 @@ def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float
     """
     from cockpit.bulk import BulkLoader
 
-    prov = Province(seed=seed, cities=cities, scale=scale, origin=start)
+    prov = Province(seed=seed, cities=cities, scale=scale, origin=origin)
     loader = BulkLoader(stores, source="sim", window=window, now=now, trusted=trusted)
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "events": 0}
     pending: list[dict] = []
@@ -171,6 +172,7 @@ def seed_history(
     on_day=None,
     workers: int = 1,
     trusted: bool = True,
+    origin: datetime | None = None,
 ) -> dict:
     """Simulate ``days`` days up to ``end`` and load them through the bulk path, ``batch`` events a chunk.
 
@@ -184,13 +186,16 @@ def seed_history(
     with ``(total, total)`` once everything is written. ``workers`` > 1 loads groups of cities in
     that many processes at once (same final state). ``progress``: a bar of simulated days on
     stderr (None: only when stderr is a terminal). ``trusted``: the simulator's own events skip
-    validation (``events.trusted_event``; the same stored state, tests/test_bulk.py).
+    validation (``events.trusted_event``; the same stored state, tests/test_bulk.py). ``origin``
+    (default: the window's start) is where the simulated history began: steps of tickets created
+    between it and the window's start are loaded too (``days=0``: today so far of a longer history).
     """
     from cockpit.bulk import progress_bar
     from cockpit.events import TimeWindow
 
     start, stop = history_window(days, end)
-    prov = Province(seed=seed, cities=cities, scale=scale, origin=start)
+    origin = origin or start
+    prov = Province(seed=seed, cities=cities, scale=scale, origin=origin)
     total_days = max(1, -(-int((stop - start).total_seconds()) // 86_400))
     bar = progress_bar(progress, total=total_days, desc="seeding", unit="day", unit_scale=False)
     # A seeded window may lie ahead of the clock (a simulated week to come): accept up to its end.
@@ -200,7 +205,7 @@ def seed_history(
     groups = city_groups(prov.cities, workers)
     if len(groups) > 1 and stores.dialect == "sqlite":
         batch = min(batch, PARALLEL_BATCH_SQLITE)
-    kwargs = dict(seed=seed, scale=scale, start=start, stop=stop, batch=batch, window=window,
+    kwargs = dict(seed=seed, scale=scale, start=start, stop=stop, origin=origin, batch=batch, window=window,
                   now=datetime.now(UTC), trusted=trusted)
     reported = 0
 
