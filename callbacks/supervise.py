@@ -9,11 +9,12 @@ from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import current_principal
 from cockpit.errors import CockpitError
-from cockpit.views import drill, silences
+from cockpit.views import drill, seatplan, silences
 from cockpit.views import ticket as ticket_views
 from cockpit.store.db import Stores
 from layouts import ids
 from layouts.i18n import t
+from layouts.seatplan import plan_panel
 from layouts.supervise import SILENCE_HOURS, grid_block, search_for, view_parts
 from layouts.ticket import action_error, check_action
 
@@ -36,6 +37,12 @@ def register(app: Dash, stores: Stores) -> None:
         and the ids of the alerts on the page (for the bulk acknowledge)."""
         view = drill.supervise_view(stores, query or {})
         return (*view_parts(view, lang or settings.language, settings.tz), [a["id"] for a in view["alerts"]])
+
+    @app.callback(Output(ids.SUP_PLAN, "children"), Input(ids.SUP_QUERY, "data"), Input(ids.SUP_PLAN_TICK, "n_intervals"),
+                  State(ids.LANG_STORE, "data"))
+    def show_supervise_plan(query, _tick, lang):
+        """URL query or the minute tick -> today's calls against the forecast, seats now and next 2 h."""
+        return plan_panel(seatplan.supervise_plan(stores, query or {}), lang or settings.language)
 
     @app.callback(Output(ids.SUP_QUERY, "data", allow_duplicate=True), Output(ids.SUP_ACT_MSG, "children"),
                   Input({"type": ids.SUP_ACTION, "action": ALL}, "n_clicks"),

@@ -64,6 +64,9 @@ SUP_ACT_DUE = "sup-act-due"
 SUP_ACT_HOURS = "sup-act-hours"  # how long the 静默/Silence action silences the selected alert's group
 SUP_ACT_MSG = "sup-act-msg"
 SUP_PAGE_IDS = "sup-page-ids"
+SUP_PLAN = "sup-plan"  # the planning panel: calls against the forecast, seats now and next 2 h
+SUP_PLAN_CHART = "sup-plan-chart"
+SUP_PLAN_TICK = "sup-plan-tick"
 SUP_ACTION = "sup-action"  # pattern id type: {"type": SUP_ACTION, "action": "ack"|"assign"|"escalate"|"resolve"|"silence"|"bulk_ack"}
 
 TK_ID = "tk-id"

@@ -124,6 +124,7 @@ ACTIONS = ("ack", "assign", "escalate", "resolve", "silence", "bulk_ack")
 SILENCE_HOURS = (1, 4, 8, 24, 72)
 TEXT_COLUMNS = ("district", "category", "unit", "status", "satisfaction", "address")
 NUMBER_COLUMNS = ("returns", "transfers")
+PLAN_REFRESH_MS = 60_000  # the planning panel follows the 15-minute intervals; a minute is plenty
 
 
 def search_for(query: Mapping[str, str], **changes: str | None) -> str:
@@ -246,6 +247,8 @@ def supervise_page(ctx: PageContext) -> html.Div:
         html.Nav(id=ids.SUP_BREADCRUMB, className="ck-breadcrumb"),
         dcc.Store(id=ids.SUP_QUERY, data=dict(q)),
         filters,
+        html.Section(id=ids.SUP_PLAN, className="ck-sup-plan"),
+        dcc.Interval(id=ids.SUP_PLAN_TICK, interval=PLAN_REFRESH_MS),
         html.Div([
             html.Section([html.H3(t("sup.alerts", lang)), html.Div(id=ids.SUP_ALERTS)], className="ck-sup-alerts"),
             html.Section([html.Div(id=ids.SUP_SELECTED), action_bar(lang), dcc.Store(id=ids.SUP_PAGE_IDS),

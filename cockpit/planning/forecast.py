@@ -204,6 +204,7 @@ def _recent_rate(y: np.ndarray, starts: Sequence[datetime], level: float, basis:
 
 
 INTRADAY_PRIOR_SHARE = 0.1  # bench/forecast.py --part intraday chose it (docs/metrics.md)
+INTRADAY_HORIZON = timedelta(hours=2)  # the update applies to the wall's "next two hours" (as measured)
 INTRADAY_CLAMP = (0.5, 2.0)  # today's volume may move the profile by at most this factor
 
 
@@ -246,18 +247,53 @@ def offered_history(session: Session, *, cities, start: datetime, end: datetime)
 
 def forecast_scope(session: Session, *, cities, starts: Sequence[datetime], now: datetime, tz: tzinfo,
                    holidays: Iterable[date] = (), masks: Iterable[tuple[datetime, datetime]] = (),
-                   level: float = DEFAULT_LEVEL, history_weeks: int = HISTORY_WEEKS) -> Forecast:
+                   level: float = DEFAULT_LEVEL, history_weeks: int = HISTORY_WEEKS,
+                   intraday: bool = False) -> Forecast:
     """Forecast offered calls of ``cities`` for ``starts`` from the ``history_weeks`` of whole
-    intervals before ``now`` (naive UTC). Read-only."""
+    intervals before ``now`` (naive UTC). With ``intraday``, starts within ``INTRADAY_HORIZON`` of
+    now are scaled by today's observed against expected calls so far (``intraday_ratio``; the
+    local day of ``tz``; ``basis["intraday"]`` says by how much). Read-only."""
     end = timeutil.floor_interval(timeutil.naive_utc(now))
     start = end - timedelta(days=7 * history_weeks)
     hist_starts, counts = offered_history(session, cities=cities, start=start, end=end)
     first = next((i for i, c in enumerate(counts) if c > 0), len(counts))
     hist_starts, counts = hist_starts[first:], counts[first:]  # before the first call: no data, not zero
-    fc = fit_predict(hist_starts, counts, starts, tz=tz, holidays=holidays, masks=masks, level=level)
+    if intraday:
+        fc = _with_intraday(hist_starts, counts, starts, end=end, tz=tz, holidays=holidays, masks=masks,
+                            level=level)
+    else:
+        fc = fit_predict(hist_starts, counts, starts, tz=tz, holidays=holidays, masks=masks, level=level)
     fc.basis.update(history_from=hist_starts[0].replace(tzinfo=UTC).isoformat() if hist_starts else None,
                     history_to=end.replace(tzinfo=UTC).isoformat())
     return fc
+
+
+def _with_intraday(hist_starts: Sequence[datetime], counts: Sequence[float], starts: Sequence[datetime], *,
+                   end: datetime, tz: tzinfo, holidays, masks, level: float) -> Forecast:
+    """``fit_predict`` for ``starts`` and the whole local day of ``end`` in one fit, then the starts in
+    [end, end + INTRADAY_HORIZON) scaled by today's ratio of observed to expected calls."""
+    local_day = end.replace(tzinfo=UTC).astimezone(tz).date()
+    day0 = timeutil.naive_utc(timeutil.local_midnight(local_day, tz))
+    day = interval_starts(day0, timeutil.naive_utc(timeutil.local_midnight(local_day + timedelta(days=1), tz)))
+    wanted = sorted(set(day) | set(starts))
+    full = fit_predict(hist_starts, counts, wanted, tz=tz, holidays=holidays, masks=masks, level=level)
+    at = {s: i for i, s in enumerate(wanted)}
+    seen = dict(zip(hist_starts, counts))
+    past = [s for s in day if s < end]
+    observed = float(sum(seen.get(s, 0.0) for s in past))
+    expected = float(sum(full.mean[at[s]] for s in past))
+    day_expected = float(sum(full.mean[at[s]] for s in day))
+    ratio = 1.0
+    if full.method == MODEL and past and day_expected > 0:
+        ratio = intraday_ratio(observed, expected, day_expected=day_expected)
+    pick = [at[s] for s in starts]
+    near = [end <= s < end + INTRADAY_HORIZON for s in starts]
+    scale = [ratio if n else 1.0 for n in near]
+    basis = dict(full.basis, intraday={"ratio": round(ratio, 4), "observed": observed, "expected": round(expected, 1),
+                                       "horizon_s": int(INTRADAY_HORIZON.total_seconds())})
+    return Forecast(list(starts), [full.mean[i] * k for i, k in zip(pick, scale)],
+                    [full.lower[i] * k for i, k in zip(pick, scale)], [full.upper[i] * k for i, k in zip(pick, scale)],
+                    full.level, full.method, basis)
 
 
 # ---------------------------------------------------------------- calendar and incidents of a deployment
@@ -285,29 +321,35 @@ def known_incidents(session: Session, *, cities, start: datetime, end: datetime,
 
 
 CACHE_TTL_S = 900.0
+INTRADAY = True  # the live path applies the intraday update (bench/forecast.py --part intraday: it helps)
 CACHE_SPAN = timedelta(hours=6)
 
 
 def forecast_for(session: Session, *, cities, starts: Sequence[datetime], now: datetime, settings: Settings,
-                 level: float = DEFAULT_LEVEL, cache=None) -> Forecast:
+                 level: float = DEFAULT_LEVEL, cache=None, intraday: bool | None = None) -> Forecast:
     """The deployment's forecast: ``forecast_scope`` with its holidays and its known incidents masked.
 
-    With ``cache`` (a ``cockpit.store.cache.TTLCache``, e.g. ``stores.caches.ttl``) one fit per
+    ``intraday`` (default: when every start lies in the next ``CACHE_SPAN``, the live path of the
+    wall and the supervision page) applies today's intraday update to the next two hours. With
+    ``cache`` (a ``cockpit.store.cache.TTLCache``, e.g. ``stores.caches.ttl``) one fit per
     city set and 15-minute interval serves the next ``CACHE_SPAN`` of starts for ``CACHE_TTL_S``:
     the wall refreshes the staffing panel every minute, the model changes with whole intervals."""
     now = timeutil.naive_utc(now)
     end = timeutil.floor_interval(now)
-    if cache is not None and starts and end <= min(starts) and max(starts) < end + CACHE_SPAN:
-        key = ("planning.forecast", tuple(sorted(cities)), end, level)
+    live = bool(starts) and end <= min(starts) and max(starts) < end + CACHE_SPAN
+    intraday = (live and INTRADAY) if intraday is None else intraday
+    if cache is not None and live:
+        key = ("planning.forecast", tuple(sorted(cities)), end, level, intraday)
         span = interval_starts(end, end + CACHE_SPAN)
         full, _stamp = cache.get(key, CACHE_TTL_S, lambda: forecast_for(session, cities=cities, starts=span,
-                                                                         now=now, settings=settings, level=level))
+                                                                         now=now, settings=settings, level=level,
+                                                                         intraday=intraday))
         pick = [span.index(s) for s in starts]
         return Forecast(list(starts), [full.mean[i] for i in pick], [full.lower[i] for i in pick],
                         [full.upper[i] for i in pick], full.level, full.method, dict(full.basis))
     masks = known_incidents(session, cities=cities, start=end - timedelta(days=7 * HISTORY_WEEKS), end=end, now=now)
     return forecast_scope(session, cities=cities, starts=starts, now=now, tz=settings.tz,
-                          holidays=holidays(settings), masks=masks, level=level)
+                          holidays=holidays(settings), masks=masks, level=level, intraday=intraday)
 
 
 def interval_starts(start: datetime, end: datetime) -> list[datetime]:
