@@ -241,12 +241,13 @@ def test_idx005_ingest_dedupe_looks_ids_up_and_claims_them_once(filled):
 
     def run(session):
         history.insert_events(session, batch, received_at=datetime.now(UTC))
+        assert len(history.stored_payloads(session, [e.event_id for e in batch])) == len(batch)  # a re-send
         # The claim trigger's statement (triggers are not captured): its arbiter is the global key.
         session.execute(text("INSERT INTO event_ids (event_id, occurred_at) VALUES (:e, :t) "
                              "ON CONFLICT (event_id) DO NOTHING"),
                         {"e": "ev-1", "t": NOW})
 
-    _check(filled, run, {"ix_events_event_id", "pk_event_ids"})
+    _check(filled, run, {"pk_event_ids", "ix_events_occurred"})
 
 
 def test_idx007_contradiction_flags_find_a_calls_outcome_by_city_and_call(filled):

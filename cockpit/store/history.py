@@ -23,6 +23,7 @@ from cockpit.batching import batches
 from cockpit.timeutil import naive_utc
 from cockpit.store.models import (
     Call,
+    EventId,
     EventRecord,
     Seat,
     SeatStateChange,
@@ -85,8 +86,10 @@ def insert_events(session: Session, events: Sequence[Any], *, received_at: datet
     ids = [e.event_id for e in events]
     known: set[str] = set()
     column = EventRecord.__table__.c.event_id
+    # Claimed ids: one primary key to probe rather than every monthly partition of events.
+    lookup = EventId.__table__.c.event_id if _claims(session) else column
     for chunk in batches(ids, 1000):
-        known.update(session.scalars(select(column).where(column.in_(chunk))))
+        known.update(session.scalars(select(lookup).where(lookup.in_(chunk))))
     fresh = [e for e in events if e.event_id not in known]
     if not fresh:
         return set()
@@ -441,7 +444,30 @@ def iter_events_after(session: Session, after_id: int, *, batch: int = 5000) -> 
 def stored_payloads(session: Session, event_ids: Sequence[str]) -> dict[str, dict]:
     """event_id -> stored payload, for the ids that are stored (to tell a re-send from a conflict)."""
     out: dict[str, dict] = {}
+    claims = _claims(session)
     for chunk in batches(list(event_ids), IN_CHUNK):
-        out.update(session.execute(select(EventRecord.event_id, EventRecord.payload)
-                                   .where(EventRecord.event_id.in_(chunk))).all())
+        if not claims:
+            out.update(session.execute(select(EventRecord.event_id, EventRecord.payload)
+                                       .where(EventRecord.event_id.in_(chunk))).all())
+            continue
+        # The claim holds the event's time: the times prune the monthly partitions and find the
+        # rows through ix_events_occurred, so events needs no index of its own on event_id.
+        found = set(session.execute(select(EventId.event_id, EventId.occurred_at)
+                                    .where(EventId.event_id.in_(chunk))).all())
+        if found:
+            rows = session.execute(
+                select(EventRecord.event_id, EventRecord.occurred_at, EventRecord.payload)
+                .where(EventRecord.occurred_at.in_({t for _, t in found}),
+                       EventRecord.event_id.in_([e for e, _ in found])))
+            out.update({e: payload for e, t, payload in rows if (e, t) in found})
     return out
+
+
+def _claims(session: Session) -> bool:
+    """Whether event ids are claimed in ``event_ids`` (PostgreSQL at migration 0006 or later);
+    known once per pooled connection (restart the app after ``cockpit db upgrade``)."""
+    info = session.connection().info
+    if "cockpit_claims" not in info:
+        info["cockpit_claims"] = session.get_bind().dialect.name == "postgresql" and bool(
+            session.scalar(text("SELECT to_regclass('event_ids') IS NOT NULL")))
+    return info["cockpit_claims"]

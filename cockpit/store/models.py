@@ -107,9 +107,8 @@ class EventRecord(Base):
     payload: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (
+        # PostgreSQL looks ids up in event_ids, whose rows carry the event's time (history.stored_payloads).
         UniqueConstraint("event_id", name="uq_events_event_id").ddl_if(dialect="sqlite"),
-        # Re-sent ids are told from conflicts by their stored payload (ingest.stored_payloads).
-        Index("ix_events_event_id", "event_id").ddl_if(dialect="postgresql"),
         # The live rebuild reads the window from its start (iter_events_since).
         Index("ix_events_occurred", "occurred_at"),
         # One call's or ticket's events: the contradiction flags (store/flags.py) look outcomes up so.

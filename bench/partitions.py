@@ -1,0 +1,76 @@
+"""What monthly partitions cost ingestion: the same stream loaded into an unpartitioned database
+(schema at revision 0005) and a partitioned one (head), by the per-event path and the bulk path.
+
+Each run creates two databases of its own on the server of ``--pg`` and drops them afterwards.
+Prints one line per path and schema with events/s, and the load average.
+
+Usage: python bench/partitions.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+       [--calls 20000] [--tickets 4000] [--redis redis://127.0.0.1:6379/11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+
+import redis
+from sqlalchemy import text
+
+from cockpit.bulk import bulk_ingest
+from cockpit.ingest import ingest_batch
+from cockpit.settings import Settings
+from cockpit.store.db import Stores, make_engine
+from cockpit.store.migrate import upgrade
+from tests.factories import random_stream
+
+BATCH = 1000  # events per API-sized batch on the per-event path
+
+
+def run(base: str, revision: str, stream: list[dict], redis_url: str, path: str) -> float:
+    name = f"cockpit_bench_part_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    try:
+        settings = Settings(database_url=base.rsplit("/", 1)[0] + "/" + name, redis_url=redis_url,
+                            mode="development", events_max_future_s=60 * 86400)
+        upgrade(settings, revision)
+        stores = Stores.open(settings, redis_client=client)
+        started = time.perf_counter()
+        if path == "bulk":
+            bulk_ingest(stores, stream, source="bench", rollup=False)
+        else:
+            for i in range(0, len(stream), BATCH):
+                ingest_batch(stores, stream[i:i + BATCH], source="bench")
+        elapsed = time.perf_counter() - started
+        stores.close()
+        return elapsed
+    finally:
+        client.flushdb()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--tickets", type=int, default=4_000)
+    args = parser.parse_args()
+    stream = random_stream(1, args.calls, args.tickets)
+    print(f"{len(stream)} events; load average before {os.getloadavg()[0]:.2f}")
+    for path in ("per-event", "bulk"):
+        for label, revision in (("unpartitioned (0005)", "0005"), ("partitioned (head)", "head")):
+            elapsed = run(args.pg, revision, stream, args.redis, path)
+            print(f"{path:9s} {label:22s} {elapsed:6.2f} s  {len(stream) / elapsed:8,.0f} events/s  "
+                  f"load {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
