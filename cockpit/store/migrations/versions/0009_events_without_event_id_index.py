@@ -1,7 +1,7 @@
 """events without an index on event_id (PostgreSQL): ids are looked up in event_ids
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 11:40:00
 
 The ingest path looks known ids up in ``event_ids`` (one primary key) instead of probing
@@ -14,8 +14,8 @@ from typing import Sequence, Union
 from alembic import op
 
 
-revision: str = '0008'
-down_revision: Union[str, Sequence[str], None] = '0007'
+revision: str = '0009'
+down_revision: Union[str, Sequence[str], None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
