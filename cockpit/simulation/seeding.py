@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import queue as queue_mod
+import time
 import traceback
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 BATCH = 50_000  # events per bulk chunk (one transaction each)
 PARALLEL_BATCH_SQLITE = 10_000  # SQLite has one writer: short transactions let the other process in
 WORKER_LOCK_TIMEOUT_S = 300.0  # a worker waits this long for SQLite's write lock (the other worker holds it)
+SQLITE_YIELD_S = 0.1  # after each chunk on SQLite: other writers (live traffic, jobs, the pause) get the lock
 DAY_MS = 86_400_000
 
 
@@ -80,7 +82,10 @@ def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float
         totals["rejected"] += len(result.rejected)
         totals["events"] += len(pending)
         pending.clear()
+        if sqlite:  # SQLite's busy handler polls up to every 100 ms: leave it a window to win the lock
+            time.sleep(SQLITE_YIELD_S)
 
+    sqlite = stores.dialect == "sqlite"
     for ms, _eid, ev in prov.keyed_events(start, stop):
         if ms >= next_day_ms:
             flush()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PREFIX = "watchpoints:paused:"
 TTL = timedelta(minutes=5)
 REFRESH_S = 60.0
+RETRY_S = 5.0  # after a failed refresh (SQLite busy with the load's own writes): try again soon, not in a minute
 
 
 def _mark(stores, name: str) -> None:
@@ -42,11 +43,14 @@ def history_load(stores, reason: str = "history") -> Iterator[None]:
     stop = threading.Event()
 
     def refresh() -> None:
-        while not stop.wait(REFRESH_S):
+        wait = REFRESH_S
+        while not stop.wait(wait):
             try:
                 _mark(stores, name)
-            except Exception:
-                log.warning("could not refresh the watchpoint pause %s", name, exc_info=True)
+                wait = REFRESH_S
+            except Exception:  # noqa: BLE001 - retried until the pause would expire
+                log.warning("could not refresh the watchpoint pause %s; retrying in %.0f s", name, RETRY_S)
+                wait = RETRY_S
 
     thread = threading.Thread(target=refresh, name="watch-pause", daemon=True)
     thread.start()
