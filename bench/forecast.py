@@ -216,6 +216,10 @@ def run_intraday(series) -> dict:
         for label in ("15m", "1h", "2h"):
             print(f"  sim median at {label}: " + json.dumps(
                 {m: round(statistics.median(r[f'{m}@{label}'] for r in sims), 4) for m in INTRADAY}))
+    for m in INTRADAY[2:]:
+        changes = [r[m] / r["profile"] - 1 for r in sims] if sims else [0.0]
+        print(f"  {m}: WAPE change against the profile over the simulated windows "
+              f"{min(changes):+.1%} .. {max(changes):+.1%}")
     best = min(INTRADAY, key=lambda m: summary.get(m, 0.0) + rows[0][m])
     print("best intraday by (technion + median simulated) WAPE:", best)
     return {"rows": rows, "sim_median": summary, "best": best}

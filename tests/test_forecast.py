@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cockpit import timeutil
 from cockpit.cli import main
 from cockpit.planning import forecast as F
-from tests.metric_events import ingest, weekday_call_history
+from tests.metric_events import call, ingest, weekday_call_history
 from tests.services import REDIS_URL
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -179,3 +179,30 @@ def test_fct012_cached_fit_serves_the_same_figures(sqlite_stores):
                                settings=sqlite_stores.settings, cache=cache)
     assert first.mean == pytest.approx(plain.mean) and first.upper == pytest.approx(plain.upper)
     assert again.mean == pytest.approx(plain.mean[2:])
+
+
+def test_fct013_intraday_ratio_shrinks_toward_one_and_is_clamped():
+    assert F.intraday_ratio(0, 0, day_expected=100) == 1.0  # midnight: nothing seen, the profile stands
+    p = F.INTRADAY_PRIOR_SHARE * 40
+    assert F.intraday_ratio(30, 20, day_expected=40) == pytest.approx((30 + p) / (20 + p))
+    assert F.intraday_ratio(1000, 10, day_expected=40) == F.INTRADAY_CLAMP[1]
+    assert F.intraday_ratio(0, 100, day_expected=40) == F.INTRADAY_CLAMP[0]
+    assert F.intraday_ratio(3, 1, day_expected=2) == pytest.approx(4 / 2)  # a prior of at least one call
+
+
+def test_fct014_only_the_next_two_hours_follow_today(sqlite_stores):
+    """The live forecast scales the next two hours by today's ratio; days ahead stay the profile."""
+    now = datetime(2026, 11, 25, 2, 5)  # Wednesday 10:05 in Shanghai; calls weekdays 09:00-11:00
+    busy = [e for i in range(26) for e in call(f"t{i}", queued=now.replace(hour=1, minute=0)
+                                               + timedelta(seconds=150 * i + 30), answer_after=4, talk=100)]
+    ingest(sqlite_stores, weekday_call_history(2, now) + busy)
+    starts = F.interval_starts(now, now + timedelta(hours=3))
+    with sqlite_stores.session() as s:
+        live = F.forecast_for(s, cities=["620100"], starts=starts, now=now, settings=sqlite_stores.settings)
+        plain = F.forecast_for(s, cities=["620100"], starts=starts, now=now, settings=sqlite_stores.settings,
+                               intraday=False)
+    ratio = live.basis["intraday"]["ratio"]
+    assert ratio > 1.2 and "intraday" not in plain.basis
+    for s_, a, b in zip(starts, live.mean, plain.mean):
+        near = s_ < timeutil.floor_interval(now) + F.INTRADAY_HORIZON
+        assert a == pytest.approx(b * ratio if near else b, rel=1e-4)  # the basis rounds the ratio

@@ -203,7 +203,7 @@ def _recent_rate(y: np.ndarray, starts: Sequence[datetime], level: float, basis:
     return Forecast(list(starts), [rate] * n, [lo] * n, [hi] * n, level, "recent_rate", basis)
 
 
-INTRADAY_PRIOR_SHARE = 0.1  # bench/forecast.py --part intraday chose it (docs/metrics.md)
+INTRADAY_PRIOR_SHARE = 0.25  # bench/forecast.py --part intraday: least harm on a small city (docs/metrics.md)
 INTRADAY_HORIZON = timedelta(hours=2)  # the update applies to the wall's "next two hours" (as measured)
 INTRADAY_CLAMP = (0.5, 2.0)  # today's volume may move the profile by at most this factor
 
