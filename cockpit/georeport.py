@@ -13,8 +13,8 @@
   through ``cockpit.privacy`` (phone/ID/card numbers, e-mail, building/unit/room numbers).
 - Times are W3C date-times with the deployment's offset (``2026-11-28T10:00:00+08:00``).
 
-Query functions take a session first and a list of scope conditions (``scope_conditions``) and
-never commit.
+Functions take a session first and never commit; a caller's scope becomes the ``places`` the
+reads of ``cockpit.store.open311`` take (``scope_places``).
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics.queries import one_of
 from cockpit.privacy import mask_address, mask_text
-from cockpit.store.models import Ticket, TicketStep
+from cockpit.store import open311
+from cockpit.store.models import Ticket
 from cockpit.store.regions import resolve_scope
 from cockpit.timeutil import naive_utc, utcnow
 
@@ -80,26 +79,20 @@ class Caller:
         return "*" in self.scopes
 
 
-def scope_conditions(session: Session, codes: Sequence[str]):
-    """An SQL condition selecting the tickets of any of ``codes`` (None = no restriction)."""
+def scope_places(session: Session, codes: Sequence[str]) -> open311.Places:
+    """The places (cities, districts) of any of ``codes`` (None = no restriction; [] = nothing)."""
     if "*" in codes:
         return None
-    parts = []
+    places = []
     for code in codes:
         scope = resolve_scope(session, code)
-        if not scope.city_codes:
-            continue
-        cond = one_of(Ticket.city, scope.city_codes)
-        if scope.district_codes:
-            cond = and_(cond, one_of(Ticket.district, scope.district_codes))
-        parts.append(cond)
-    if not parts:
-        return Ticket.city.is_(None) & Ticket.city.is_not(None)  # nothing
-    return parts[0] if len(parts) == 1 else or_(*parts)
+        if scope.city_codes:
+            places.append((scope.city_codes, scope.district_codes))
+    return places
 
 
-def caller_conditions(session: Session, caller: Caller, jurisdiction_id: str | None):
-    """The scope condition for a caller, narrowed to ``jurisdiction_id`` (a region code) if given.
+def caller_places(session: Session, caller: Caller, jurisdiction_id: str | None) -> open311.Places:
+    """The places of a caller's scope, narrowed to ``jurisdiction_id`` (a region code) if given.
 
     A jurisdiction outside the caller's scope is refused with 404 (it does not exist for them).
     """
@@ -109,19 +102,15 @@ def caller_conditions(session: Session, caller: Caller, jurisdiction_id: str | N
         code = jurisdiction_id.strip()
         if not caller.everything and not set(caller.scopes) & set(tokens.ancestors(session, code)):
             raise GeoReportError("jurisdiction_id", f"unknown jurisdiction {code!r}", 404)
-        return scope_conditions(session, [code])
-    return scope_conditions(session, caller.scopes)
+        return scope_places(session, [code])
+    return scope_places(session, caller.scopes)
 
 
 # ---------------------------------------------------------------- documents
 
 def services(session: Session, *, caller: Caller, jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
     """GET services.json: one service per top-level category with tickets in the caller's scope."""
-    cond = caller_conditions(session, caller, jurisdiction_id)
-    stmt = select(Ticket.category).where(Ticket.category.is_not(None)).distinct()
-    if cond is not None:
-        stmt = stmt.where(cond)
-    names = sorted(n for n in session.scalars(stmt) if n)
+    names = sorted(open311.categories(session, places=caller_places(session, caller, jurisdiction_id)))
     return [
         {"service_code": service_code(name), "service_name": name, "description": name,
          "metadata": False, "type": "realtime", "keywords": "", "group": name}
@@ -129,12 +118,9 @@ def services(session: Session, *, caller: Caller, jurisdiction_id: str | None = 
     ]
 
 
-def _category_names(session: Session, cond, codes: Sequence[str]) -> list[str]:
+def _category_names(session: Session, places: open311.Places, codes: Sequence[str]) -> list[str]:
     wanted = set(codes)
-    stmt = select(Ticket.category).where(Ticket.category.is_not(None)).distinct()
-    if cond is not None:
-        stmt = stmt.where(cond)
-    return [n for n in session.scalars(stmt) if n and service_code(n) in wanted]
+    return [n for n in open311.categories(session, places=places) if service_code(n) in wanted]
 
 
 def _split(value: str | None) -> list[str]:
@@ -181,21 +167,6 @@ def _positive_int(text: str | None, field: str, default: int, high: int) -> int:
     return value
 
 
-def _status_notes(session: Session, ticket_ids: list[str]) -> dict[str, str]:
-    """The resolution text of each ticket's last closing step."""
-    if not ticket_ids:
-        return {}
-    rows = session.execute(
-        select(TicketStep.ticket_id, TicketStep.occurred_at, TicketStep.detail)
-        .where(TicketStep.ticket_id.in_(ticket_ids), TicketStep.type == "ticket.closed")
-        .order_by(TicketStep.ticket_id, TicketStep.occurred_at)
-    )
-    out: dict[str, str] = {}
-    for tid, _at, detail in rows:
-        out[tid] = (detail or {}).get("resolution") or ""
-    return out
-
-
 def request_dict(ticket: Ticket, *, tz: tzinfo, notes: str | None = None) -> dict[str, Any]:
     """One ticket as a GeoReport v2 service request (personal data masked)."""
     closed = ticket.status == "closed"
@@ -232,39 +203,34 @@ def requests(session: Session, *, caller: Caller, tz: tzinfo, now: datetime, par
     and maximum 1000) requests, newest first, page ``page`` (1-based; both are extensions common
     among Open311 servers).
     """
-    cond = caller_conditions(session, caller, params.get("jurisdiction_id"))
-    base = [cond] if cond is not None else []
+    places = caller_places(session, caller, params.get("jurisdiction_id"))
     ids = _split(params.get("service_request_id"))
     if ids:
         if len(ids) > MAX_IDS:
             raise GeoReportError("service_request_id", f"more than {MAX_IDS} ids")
         cities = _scope_cities(session, caller, params.get("jurisdiction_id"))
         candidates = set(ids) | {f"{city}-{i}" for city in cities for i in ids}
-        stmt = select(Ticket).where(*base, Ticket.ticket_id.in_(sorted(candidates)))
-        tickets = list(session.scalars(stmt.order_by(Ticket.created_at.desc(), Ticket.ticket_id)))
+        tickets = open311.tickets_with_ids(session, places=places, ticket_ids=sorted(candidates))
         wanted = set(ids)
         tickets = [t for t in tickets if portal_id(t.ticket_id, t.city) in wanted or t.ticket_id in wanted]
     else:
         start, end = window(params.get("start_date"), params.get("end_date"), now=now, tz=tz)
-        conds = [*base, Ticket.created_at >= start, Ticket.created_at <= end]
         statuses = [s.lower() for s in _split(params.get("status"))]
         bad = [s for s in statuses if s not in ("open", "closed")]
         if bad:
             raise GeoReportError("status", f"status must be open or closed, got {bad[0]!r}")
-        if len(set(statuses)) == 1:
-            conds.append(Ticket.status == "closed" if statuses[0] == "closed" else Ticket.status != "closed")
+        status = statuses[0] if len(set(statuses)) == 1 else None
         codes = _split(params.get("service_code"))
+        names = None
         if codes:
-            names = _category_names(session, cond, codes)
+            names = _category_names(session, places, codes)
             if not names:
                 return []
-            conds.append(one_of(Ticket.category, names))
         size = _positive_int(params.get("page_size"), "page_size", PAGE_LIMIT, PAGE_LIMIT)
         page = _positive_int(params.get("page"), "page", 1, 1_000_000)
-        stmt = (select(Ticket).where(*conds).order_by(Ticket.created_at.desc(), Ticket.ticket_id)
-                .limit(size).offset((page - 1) * size))
-        tickets = list(session.scalars(stmt))
-    notes = _status_notes(session, [t.ticket_id for t in tickets if t.status == "closed"])
+        tickets = open311.ticket_page(session, places=places, start=start, end=end, status=status,
+                                      categories=names, limit=size, offset=(page - 1) * size)
+    notes = open311.closing_resolutions(session, [t.ticket_id for t in tickets if t.status == "closed"])
     return [request_dict(t, tz=tz, notes=notes.get(t.ticket_id)) for t in tickets]
 
 
@@ -272,7 +238,7 @@ def _scope_cities(session: Session, caller: Caller, jurisdiction_id: str | None)
     """The city codes a caller (or the jurisdiction asked for) covers, for id look-ups by primary key."""
     codes = [jurisdiction_id.strip()] if jurisdiction_id else list(caller.scopes)
     if "*" in codes:
-        return set(session.scalars(select(Ticket.city).distinct()))
+        return open311.ticket_cities(session)
     return {city for code in codes for city in resolve_scope(session, code).city_codes}
 
 

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from cockpit.auth import audit, kiosk, ratelimit, users
-from cockpit.auth.models import AuditEntry, User, WebSession
+from cockpit.store.models import AuditEntry, User, WebSession
 from cockpit.auth.web import QuietRequestHandler, StartupRefused, demo_secret
 from cockpit.ingest import ingest_batch
 from cockpit.settings import Settings

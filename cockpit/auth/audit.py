@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cockpit.auth.models import AuditEntry
 from cockpit.auth.principal import Principal
+from cockpit.store import audit as rows
+from cockpit.store.models import AuditEntry
 
 ACTIONS = (
     "login", "login_failed", "logout", "ticket_view", "unmask", "export", "alert_ack", "alert_escalate",
@@ -23,9 +23,9 @@ def utcnow() -> datetime:
 
 def record(session: Session, *, actor: str, actor_kind: str, action: str, target: str | None = None,
            scope: str | None = None, ip: str | None = None, outcome: str = "ok", detail: dict | None = None) -> None:
-    session.add(AuditEntry(at=utcnow(), actor=actor[:64], actor_kind=actor_kind, action=action[:32],
-                           target=(target or None) and str(target)[:256], scope=scope, ip=ip, outcome=outcome,
-                           detail=detail))
+    rows.add_entry(session, AuditEntry(at=utcnow(), actor=actor[:64], actor_kind=actor_kind, action=action[:32],
+                                       target=(target or None) and str(target)[:256], scope=scope, ip=ip,
+                                       outcome=outcome, detail=detail))
 
 
 def record_for(session: Session, principal: Principal, action: str, *, target: str | None = None,
@@ -36,14 +36,7 @@ def record_for(session: Session, principal: Principal, action: str, *, target: s
 
 def listing(session: Session, *, limit: int = 100, actor: str | None = None, action: str | None = None,
             since: datetime | None = None) -> list[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if actor:
-        stmt = stmt.where(AuditEntry.actor == actor)
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if since:
-        stmt = stmt.where(AuditEntry.at >= since)
-    return list(session.scalars(stmt))
+    return rows.entries(session, limit=limit, actor=actor, action=action, since=since)
 
 
 def as_dict(row: AuditEntry) -> dict:

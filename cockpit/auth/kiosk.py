@@ -11,11 +11,11 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
-from cockpit.auth.models import KioskLink, WebSession
+from cockpit.store import access
+from cockpit.store.models import KioskLink
 
 PAGES = ("/wall/", "/province/", "/playlist")  # the only pages a kiosk may open (aggregates only)
 
@@ -35,8 +35,7 @@ def create(session: Session, *, scope: str, name: str | None = None, created_by:
     secret = secrets.token_urlsafe(32)
     link = KioskLink(name=(name or f"kiosk-{scope}")[:64], scope=scope, secret_hash=_hash(secret),
                      created_at=utcnow(), created_by=created_by)
-    session.add(link)
-    session.flush()
+    access.add_kiosk_link(session, link)
     return link, f"/kiosk/{link.id}.{secret}"
 
 
@@ -45,23 +44,23 @@ def verify(session: Session, token: str) -> KioskLink | None:
     ident, _, secret = (token or "").partition(".")
     if not ident.isdigit() or not secret or len(secret) > 128:
         return None
-    link = session.get(KioskLink, int(ident))
+    link = access.kiosk_link(session, int(ident))
     if link is None or link.revoked_at is not None:
         return None
     return link if hmac.compare_digest(link.secret_hash, _hash(secret)) else None
 
 
 def revoke(session: Session, link_id: int) -> KioskLink:
-    link = session.get(KioskLink, link_id)
+    link = access.kiosk_link(session, link_id)
     if link is None:
         raise KioskError(f"no kiosk link {link_id}")
     link.revoked_at = link.revoked_at or utcnow()
-    session.execute(delete(WebSession).where(WebSession.kiosk_id == link_id))
+    access.end_kiosk_sessions(session, link_id)
     return link
 
 
 def listing(session: Session) -> list[KioskLink]:
-    return list(session.scalars(select(KioskLink).order_by(KioskLink.id)))
+    return access.kiosk_links(session)
 
 
 def allows_path(path: str) -> bool:

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from cockpit.auth import kiosk as kiosk_links
 from cockpit.auth.principal import AccessDenied, Principal
 from cockpit.auth.scope import covers_code, require_code
-from cockpit.store.models import Region
-from cockpit.store.regions import scope_level
+from cockpit.store.regions import scope_level, table_level
 
 CODE = r"[A-Za-z0-9_-]+"
 
@@ -66,9 +65,9 @@ KIOSK_CALLBACK_PREFIXES = frozenset({"app", "wall", "province", "playlist"})
 
 def level_of(code: str, session: Session | None = None) -> str:
     if session is not None:
-        region = session.get(Region, code)
-        if region is not None:
-            return region.level
+        level = table_level(session, code)
+        if level is not None:
+            return level
     if len(code) == 6 and code.isdigit():
         return "province" if code.endswith("0000") else "city" if code.endswith("00") else "district"
     return "city"

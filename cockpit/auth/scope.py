@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cockpit.auth.principal import AccessDenied, Principal
-from cockpit.store.models import Region
+from cockpit.store.regions import parent_table
 
 
 def _parents(session: Session) -> dict[str, str | None]:
     cached = session.info.get("cockpit_region_parents")
     if cached is None:
-        cached = dict(session.execute(select(Region.code, Region.parent)).all())
+        cached = parent_table(session)
         session.info["cockpit_region_parents"] = cached
     return cached
 
@@ -77,13 +76,13 @@ def require_place(session: Session, principal: Principal, city: str | None, dist
         raise AccessDenied("not found", status=404 if hidden else 403)
 
 
-# ------------------------------------------------------------------ SQL: rows inside a principal's scope
+# ------------------------------------------------------------------ a principal's scope as SQL-ready parts
 
 Restriction = tuple[tuple[str, tuple[str, ...]], ...]  # (("city", codes) | ("district", codes), ...)
 
 
 def restriction(session: Session, principal: Principal) -> Restriction | None:
-    """The principal's scopes as SQL-ready parts (None: everywhere). Read-only."""
+    """The principal's scopes as SQL-ready parts (None: everywhere), for ``store.tickets.scope_condition``. Read-only."""
     from cockpit.store.regions import resolve_scope
 
     if principal.role == "system" or "*" in principal.scopes:
@@ -96,17 +95,6 @@ def restriction(session: Session, principal: Principal) -> Restriction | None:
         else:
             parts.append(("city", tuple(resolved.city_codes)))
     return tuple(parts)
-
-
-def condition(restrict: Restriction | None, city_column, district_column):
-    """An SQL condition keeping rows (tickets, alerts) inside ``restrict``; None when unrestricted."""
-    from sqlalchemy import false, or_
-
-    if restrict is None:
-        return None
-    parts = [(district_column.in_(codes) if kind == "district" else city_column.in_(codes))
-             for kind, codes in restrict if codes]
-    return or_(*parts) if parts else false()
 
 
 def require_query_places(session: Session, principal: Principal, query) -> None:

@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
-from cockpit.auth.models import KioskLink, User, WebSession
 from cockpit.auth.principal import Principal
+from cockpit.store import access
+from cockpit.store.models import WebSession
 
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen is written at most once a minute per session
 
@@ -36,15 +36,16 @@ def start(session: Session, *, user_id: int | None = None, kiosk_id: int | None 
     if (user_id is None) == (kiosk_id is None):
         raise ValueError("a session belongs to exactly one user or kiosk link")
     raw, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), utcnow()
-    session.add(WebSession(id_hash=_hash(raw), user_id=user_id, kiosk_id=kiosk_id, csrf=csrf, created_at=now,
-                           last_seen_at=now, expires_at=now + lifetime, ip=(ip or "")[:64] or None))
+    access.add_web_session(session, WebSession(id_hash=_hash(raw), user_id=user_id, kiosk_id=kiosk_id, csrf=csrf,
+                                               created_at=now, last_seen_at=now, expires_at=now + lifetime,
+                                               ip=(ip or "")[:64] or None))
     # Housekeeping: forget sessions that ended (cheap, indexed by primary key scan on small tables).
-    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    access.end_expired_sessions(session, now)
     return NewSession(raw, csrf)
 
 
 def end(session: Session, raw_id: str) -> None:
-    session.execute(delete(WebSession).where(WebSession.id_hash == _hash(raw_id)))
+    access.end_web_session(session, _hash(raw_id))
 
 
 def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None) -> Principal | None:
@@ -52,26 +53,26 @@ def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None
     if not raw_id or len(raw_id) > 128:
         return None
     now = now or utcnow()
-    row = session.get(WebSession, _hash(raw_id))
+    row = access.web_session(session, _hash(raw_id))
     if row is None:
         return None
     if row.expires_at <= now:
-        session.delete(row)
+        access.drop_web_session(session, row)
         return None
     if row.user_id is not None:
         if row.last_seen_at + idle <= now:
-            session.delete(row)
+            access.drop_web_session(session, row)
             return None
-        user = session.get(User, row.user_id)
+        user = access.user_by_id(session, row.user_id)
         if user is None or user.disabled_at is not None:
-            session.delete(row)
+            access.drop_web_session(session, row)
             return None
         principal = Principal(kind="user", name=user.username, role=user.role, scopes=(user.scope,), id=user.id,
                               session_hash=row.id_hash, csrf=row.csrf)
     else:
-        link = session.get(KioskLink, row.kiosk_id)
+        link = access.kiosk_link(session, row.kiosk_id)
         if link is None or link.revoked_at is not None:
-            session.delete(row)
+            access.drop_web_session(session, row)
             return None
         principal = Principal(kind="kiosk", name=link.name, role="kiosk", scopes=(link.scope,), id=link.id,
                               session_hash=row.id_hash, csrf=row.csrf)
@@ -83,4 +84,4 @@ def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None
 
 
 def count_for_user(session: Session, user_id: int) -> int:
-    return len(session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user_id)).all())
+    return access.user_session_count(session, user_id)

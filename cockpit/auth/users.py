@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cockpit.auth import passwords
 from cockpit.auth.audit import utcnow
-from cockpit.auth.models import User, WebSession
 from cockpit.auth.principal import ROLES
+from cockpit.store import access
+from cockpit.store.models import User
 
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")  # letters of any script (张科长), digits, _ . @ -
 MAX_FAILURES = 5  # consecutive wrong passwords before the account locks
@@ -40,22 +40,20 @@ def validate(username: str, role: str, scope: str) -> None:
 
 def create(session: Session, username: str, *, role: str, scope: str, password: str) -> User:
     validate(username, role, scope)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    if access.username_taken(session, username):
         raise UserError(f"user {username!r} exists")
     now = utcnow()
     user = User(username=username, password_hash=passwords.hash_password(password), role=role, scope=scope,
                 created_at=now, failed_logins=0, password_changed_at=now)
-    session.add(user)
-    session.flush()
-    return user
+    return access.add_user(session, user)
 
 
 def get(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username))
+    return access.user_named(session, username)
 
 
 def listing(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.username)))
+    return access.users(session)
 
 
 def _require(session: Session, username: str) -> User:
@@ -66,7 +64,7 @@ def _require(session: Session, username: str) -> User:
 
 
 def end_sessions(session: Session, user_id: int) -> None:
-    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    access.end_user_sessions(session, user_id)
 
 
 def disable(session: Session, username: str) -> User:

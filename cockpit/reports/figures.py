@@ -16,7 +16,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cockpit import periods
@@ -25,7 +24,8 @@ from cockpit.metrics import definitions, kpi, queries
 from cockpit.metrics import staffing
 from cockpit.privacy import mask_text
 from cockpit.settings import Settings
-from cockpit.store.models import Alert, AlertEvent, Call, CallRollup, Region, Ticket
+from cockpit.store import reports
+from cockpit.store.models import Ticket
 from cockpit.store.regions import resolve_scope
 
 COUNTS = ("tickets_created", "offered", "answered")
@@ -59,15 +59,7 @@ def change(current: float | None, before: float | None, *, kind: str) -> dict[st
 
 
 def _has_history(session: Session, cities, districts, start: datetime, end: datetime) -> bool:
-    t_conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
-    if districts:
-        t_conds.append(queries.one_of(Ticket.district, districts))
-    if session.execute(select(Ticket.ticket_id).where(*t_conds).limit(1)).first():
-        return True
-    if districts:
-        return False
-    c_conds = [queries.one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end]
-    return session.execute(select(Call.call_id).where(*c_conds).limit(1)).first() is not None
+    return reports.has_activity(session, cities=cities, districts=districts, start=start, end=end)
 
 
 def _kpi(session: Session, scope: str, p: periods.Period, settings: Settings, now: datetime) -> dict:
@@ -76,40 +68,17 @@ def _kpi(session: Session, scope: str, p: periods.Period, settings: Settings, no
 
 
 def _categories(session: Session, cities, districts, start: datetime, end: datetime) -> Counter:
-    conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
-    if districts:
-        conds.append(queries.one_of(Ticket.district, districts))
-    rows = session.execute(select(Ticket.category, func.count()).where(*conds).group_by(Ticket.category))
-    return Counter({(c or ""): int(n) for c, n in rows})
+    return reports.tickets_by_category(session, cities=cities, districts=districts, start=start, end=end)
 
 
 def _by_area(session: Session, cities, districts, level: str, start: datetime, end: datetime) -> Counter:
     """Tickets created per child region: per city for a province, per district otherwise."""
-    column = Ticket.city if level == "province" else Ticket.district
-    conds = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
-    if districts:
-        conds.append(queries.one_of(Ticket.district, districts))
-    rows = session.execute(select(column, func.count()).where(*conds).group_by(column))
-    return Counter({(c or ""): int(n) for c, n in rows})
+    return reports.tickets_by_area(session, cities=cities, districts=districts, by_city=level == "province",
+                                   start=start, end=end)
 
 
 def _alerts(session: Session, cities, districts, start: datetime, end: datetime) -> dict[str, Any]:
-    conds = [queries.one_of(Alert.city, cities)]
-    if districts:
-        conds.append(queries.one_of(Alert.district, districts))
-    raised = session.scalar(select(func.count()).select_from(Alert).where(
-        *conds, Alert.first_seen >= start, Alert.first_seen < end)) or 0
-    escalated = session.scalar(
-        select(func.count(func.distinct(AlertEvent.alert_id))).join(Alert, Alert.id == AlertEvent.alert_id)
-        .where(*conds, AlertEvent.action == "escalated", AlertEvent.at >= start, AlertEvent.at < end)) or 0
-    resolved = session.scalar(select(func.count()).select_from(Alert).where(
-        *conds, Alert.resolved_at >= start, Alert.resolved_at < end)) or 0
-    still_open = session.scalar(select(func.count()).select_from(Alert).where(
-        *conds, Alert.first_seen < end, or_(Alert.resolved_at.is_(None), Alert.resolved_at >= end))) or 0
-    by_rule = dict(session.execute(select(Alert.rule, func.count()).where(
-        *conds, Alert.first_seen >= start, Alert.first_seen < end).group_by(Alert.rule)).all())
-    return {"raised": int(raised), "escalated": int(escalated), "resolved": int(resolved),
-            "open_at_end": int(still_open), "raised_by_rule": {k: int(v) for k, v in by_rule.items()}}
+    return reports.alert_summary(session, cities=cities, districts=districts, start=start, end=end)
 
 
 def _case(t: Ticket, reason: str) -> dict[str, Any]:
@@ -123,35 +92,23 @@ def _case(t: Ticket, reason: str) -> dict[str, Any]:
 
 def _cases(session: Session, cities, districts, start: datetime, end: datetime, now: datetime) -> list[dict]:
     """Typical cases by the rule in CASES_RULE (at most one per rule, never the same ticket twice)."""
-    base = [queries.one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
-    if districts:
-        base.append(queries.one_of(Ticket.district, districts))
+    found = reports.case_candidates(session, cities=cities, districts=districts, start=start, end=end, now=now)
     picked: list[dict] = []
     seen: set[str] = set()
 
-    def take(stmt, reason):
-        for t in session.scalars(stmt.limit(5)):
+    def take(candidates, reason):
+        for t in candidates:
             if t.ticket_id not in seen:
                 seen.add(t.ticket_id)
                 picked.append(_case(t, reason))
                 return
 
-    handoffs = Ticket.returns + Ticket.transfers
-    take(select(Ticket).where(*base, handoffs > 0).order_by(handoffs.desc(), Ticket.created_at, Ticket.ticket_id),
-         "most_handoffs")
-    take(select(Ticket).where(*base, Ticket.satisfaction == "dissatisfied")
-         .order_by(Ticket.created_at, Ticket.ticket_id), "dissatisfied")
-    late = [t for t in session.scalars(select(Ticket).where(
-        *base, Ticket.due_at.is_not(None),
-        or_(and_(Ticket.closed_at.is_not(None), Ticket.closed_at > Ticket.due_at),
-            and_(Ticket.status != "closed", Ticket.due_at < now))))]
+    take(found["most_handoffs"], "most_handoffs")
+    take(found["dissatisfied"], "dissatisfied")
+    late = found["late"]
     late.sort(key=lambda t: (-(((t.closed_at if t.status == "closed" and t.closed_at else now) - t.due_at)
                                .total_seconds()), t.created_at, t.ticket_id))
-    for t in late[:5]:
-        if t.ticket_id not in seen:
-            seen.add(t.ticket_id)
-            picked.append(_case(t, "most_overdue"))
-            break
+    take(late[:5], "most_overdue")
     return picked
 
 
@@ -160,15 +117,10 @@ def _offered_per_interval(session: Session, cities, start: datetime, end: dateti
     out: Counter = Counter()
     pieces, middle = queries._split_for_rollups(session, start, end)
     if middle is not None:
-        r = CallRollup
-        for at, n in session.execute(select(r.interval_start, func.sum(r.offered)).where(
-                queries.one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
-                .group_by(r.interval_start)):
-            out[at] += int(n or 0)
-    offered = or_(Call.offered_at.is_not(None), Call.answered_at.is_not(None), Call.abandoned_at.is_not(None))
+        for at, n in reports.rollup_offered(session, cities=cities, start=middle[0], end=middle[1]):
+            out[at] += n
     for lo, hi in pieces:
-        for (at,) in session.execute(select(Call.queued_at).where(
-                queries.one_of(Call.city, cities), Call.queued_at >= lo, Call.queued_at < hi, offered)):
+        for at in reports.offered_queue_times(session, cities=cities, start=lo, end=hi):
             out[timeutil.floor_interval(at)] += 1
     return out
 
@@ -202,8 +154,7 @@ def _names(session: Session, codes, lang_en: bool = False) -> dict[str, str]:
     codes = [c for c in codes if c]
     if not codes:
         return {}
-    column = Region.name_en if lang_en else Region.name
-    out = {c: n for c, n in session.execute(select(Region.code, column).where(Region.code.in_(codes))) if n}
+    out = reports.region_names(session, codes, english=lang_en)
     from geo import boundaries  # the bundled boundaries name the regions a deployment did not load
 
     for code in set(codes) - set(out):

@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
-
 from cockpit import periods
 from cockpit.timeutil import utcnow
 from cockpit.reports import MANIFEST, folder_name, reports_dir, write_report
 from cockpit.reports.figures import _has_history
 from cockpit.reports.render import PdfError
 from cockpit.store.db import Stores
-from cockpit.store.models import Region, Ticket
 from cockpit.store.regions import resolve_scope
+from cockpit.store.reports import report_cities
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +36,7 @@ def report_scopes(stores: Stores) -> list[str]:
     """The province and its cities (regions table), else the cities tickets carry."""
     province = stores.settings.province
     with stores.session() as session:
-        cities = list(session.scalars(select(Region.code).where(Region.parent == province, Region.level == "city")))
-        if not cities:
-            cities = [c for c in session.scalars(select(Ticket.city).distinct()) if c]
+        cities = report_cities(session, province)
     return sorted(set(cities)) + [province]
 
 

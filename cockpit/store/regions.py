@@ -197,3 +197,14 @@ def _bundled_centroid(code: str) -> tuple[float, float] | None:
     if not info or info.get("label_lat") is None or info.get("label_lon") is None:
         return None
     return float(info["label_lat"]), float(info["label_lon"])
+
+
+def parent_table(session: Session) -> dict[str, str | None]:
+    """{code: parent code} of every region in the regions table. Read-only."""
+    return dict(session.execute(select(Region.code, Region.parent)).all())
+
+
+def table_level(session: Session, code: str) -> str | None:
+    """The level the regions table gives ``code`` ('province', 'city', 'district'), None when absent."""
+    region = session.get(Region, code)
+    return region.level if region is not None else None
