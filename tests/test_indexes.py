@@ -30,8 +30,10 @@ pytestmark = pytest.mark.skipif(SKIP_PG, reason="PostgreSQL half switched off")
 
 NOW = datetime(2026, 11, 30, 4, 0)  # naive UTC, as stored
 NOV = (datetime(2026, 10, 31, 16, 0), datetime(2026, 11, 30, 16, 0))  # November in Asia/Shanghai, as UTC
+# The history tables; alerts are kept a bounded time (watch.evaluate.prune_all), so a scan of them
+# is no growth risk, though the inbox must still use its index (test_idx006).
 BIG = {"events", "event_ids", "ticket_steps", "seat_state_changes", "calls", "tickets", "call_rollups_15m",
-       "ticket_rollups_15m", "alerts", "alert_items", "alert_events"}
+       "ticket_rollups_15m"}
 
 FILL = """
 INSERT INTO tickets (ticket_id, city, district, category, status, unit, created_at, due_at, closed_at,
@@ -64,6 +66,13 @@ SELECT 'ev-' || g, 'call.offered', '620100', 'c' || g, t, t, 'fill', '{}'
 FROM generate_series(1, :n_events) g
 CROSS JOIN LATERAL (SELECT timestamp '2025-12-01' + (g::float8 / :n_events * 365) * interval '1 day' AS t) tt;
 
+INSERT INTO seat_state_changes (event_id, city, seat_id, state, reason, occurred_at)
+SELECT 'seat-' || g, c.code, 's' || (g / 14 % 40), (ARRAY['ready','on_call','acw','not_ready'])[1 + g % 4], NULL, t
+FROM generate_series(1, :n_seats) g
+CROSS JOIN LATERAL (SELECT timestamp '2025-12-01' + (g::float8 / :n_seats * 365) * interval '1 day' AS t) tt
+JOIN (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k FROM regions WHERE level = 'city') c
+  ON c.k = g % 14;
+
 INSERT INTO call_rollups_15m (city, interval_start, offered, answered, abandoned, short_abandoned,
                               answered_within_sl, wait_answered_sum_s, ended, handle_sum_s, sl_threshold_s)
 SELECT city, date_bin('15 minutes', queued_at, timestamp '2026-01-01'), count(*), count(*), 0, 0, count(*),
@@ -86,7 +95,7 @@ SELECT 'overdue', 'T' || g, t.city, t.district, (ARRAY['critical','major','minor
        CASE WHEN g % 50 = 0 THEN 'overdue|T' || g END
 FROM generate_series(1, :n_alerts) g JOIN tickets t ON t.ticket_id = 'T' || g;
 """
-SIZES = {"n_tickets": 120_000, "n_calls": 300_000, "n_events": 200_000, "n_alerts": 30_000}
+SIZES = {"n_tickets": 120_000, "n_calls": 300_000, "n_events": 200_000, "n_alerts": 30_000, "n_seats": 150_000}
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +213,8 @@ def _check(stores: Stores, run, expected: set[str]) -> None:
 
 def test_idx001_kpi_city_month_reads_rollups_by_city_and_interval(filled):
     _check(filled, lambda s: kpi.kpi(s, scope="620100", start=NOV[0], end=NOV[1], settings=filled.settings, now=NOW),
-           {"pk_call_rollups_15m", "ix_ticket_rollups_city_interval"})
+           {"pk_call_rollups_15m", "ix_ticket_rollups_city_interval", "ix_seat_state_changes_city_seat_occurred",
+            "ix_tickets_city_status_due"})
 
 
 def test_idx002_league_table_of_districts_and_of_cities(filled):
@@ -271,3 +281,9 @@ def test_idx008_live_rebuild_reads_the_window_by_time(filled):
 
 def test_idx006_alerts_inbox_of_a_city(filled):
     _check(filled, lambda s: alert_inbox.inbox(s, scope="620100", state="open"), {"ix_alerts_city_state"})
+
+
+def test_idx009_watchpoint_rules_read_through_their_indexes(filled, redis_client):
+    from cockpit.watch.evaluate import evaluate
+
+    _check(filled, lambda s: evaluate(s, filled.settings, redis=redis_client, now=NOW), set())

@@ -240,11 +240,13 @@ def seat_times(session: Session, *, cities, start: datetime, end: datetime, now:
     out.handling_s, _path = handling_seconds(session, cities=cities, start=start, end=stop,
                                              use_rollups=use_rollups)
     c = SeatStateChange
-    last_before = (
-        select(c.city, c.seat_id, func.max(c.occurred_at).label("at"))
-        .where(one_of(c.city, cities), c.occurred_at < start)
-        .group_by(c.city, c.seat_id).subquery()
-    )
+    # Each seat's last change before the window: one backward probe of
+    # ix_seat_state_changes_city_seat_occurred per seat (every seat with a change has a ``seats``
+    # row), not a scan of the cities' whole seat history (tests/test_indexes.py).
+    before = (select(func.max(c.occurred_at)).where(c.city == Seat.city, c.seat_id == Seat.seat_id,
+                                                   c.occurred_at < start).scalar_subquery())
+    last_before = (select(Seat.city, Seat.seat_id, before.label("at"))
+                   .where(one_of(Seat.city, cities)).subquery())
     opening = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).join(
         last_before,
         and_(c.city == last_before.c.city, c.seat_id == last_before.c.seat_id,
