@@ -147,8 +147,15 @@ def open_places(session: Session) -> list[Any]:
                            .where(a.open_key.is_not(None))).all()
 
 
-def open_unsuppressed(session: Session) -> list[Alert]:
-    return list(session.scalars(select(Alert).where(Alert.open_key.is_not(None), Alert.suppressed_by.is_(None))))
+def open_unsuppressed(session: Session, *, rule: str | None = None, city: str | None = None,
+                      district: str | None = None) -> list[Any]:
+    """Open, unsuppressed alerts (of ``rule``, in ``city`` / ``district`` when given): id, rule,
+    city, district, category (the detail's)."""
+    a = Alert.__table__.c
+    conds = [a.open_key.is_not(None), a.suppressed_by.is_(None)]
+    conds += [col == value for col, value in ((a.rule, rule), (a.city, city), (a.district, district)) if value]
+    return session.execute(select(a.id, a.rule, a.city, a.district,
+                                  a.detail["category"].as_string().label("category")).where(*conds)).all()
 
 
 def set_suppressed(session: Session, changed: list[tuple[int, str | None]]) -> None:

@@ -152,10 +152,12 @@ def silence(session: Session, *, by: str, comment: str, ends_at: datetime, rule:
     sil = store.add_silence(session, rule=rule or None, city=city or None, district=district or None,
                             category=category or None, created_by=actor, comment=comment.strip(), starts_at=start, ends_at=end, created_at=now)
     if start <= now:
-        for al in store.open_unsuppressed(session):
-            if silence_matches(sil, al.rule, al.city, al.district, alert_category(al.detail)):
-                al.suppressed_by = f"silence:{sil.id}"
-                store.log(session, al.id, "suppressed", actor, now, detail={"by": al.suppressed_by})
+        by_silence = f"silence:{sil.id}"
+        hidden = [r.id for r in store.open_unsuppressed(session, rule=sil.rule, city=sil.city, district=sil.district)
+                  if silence_matches(sil, r.rule, r.city, r.district, r.category)]
+        store.set_suppressed(session, [(i, by_silence) for i in hidden])
+        store.insert_events(session, [{"alert_id": i, "at": now, "action": "suppressed", "actor": actor,
+                                       "detail": {"by": by_silence}} for i in hidden])
     return silence_dict(sil)
 
 
