@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cockpit import jobs
 from cockpit.planning import live as planning_live
-from cockpit.planning.simroster import RosterSeats
+from cockpit.simulation.rosterseats import RosterSeats
 from cockpit.store import history, live, migrate
 from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
 from cockpit.settings import Settings

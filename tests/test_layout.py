@@ -32,9 +32,6 @@ SQL_ALLOWED: dict[str, str] = {
 UPWARD_ALLOWED: dict[tuple[str, str], str] = {
     ("bulk", "jobs"): "bulk-history work: the loader runs the end-of-load jobs",
     ("metrics.staffing", "planning"): "staffing.forecast calls planning.forecast (seat-planning work)",
-    ("planning.forecast", "simulation"): "seat-planning work",
-    ("planning.live", "http"): "seat-planning work",
-    ("planning.simroster", "simulation"): "seat-planning work",
 }
 
 SQLALCHEMY_OK = {"sqlalchemy.exc": None, "sqlalchemy.orm": {"Session", "sessionmaker"},

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from cockpit import timeutil
 from cockpit.http.planning import roster_document
-from cockpit.planning.simroster import RosterSeats, planned_minus_absent
+from cockpit.simulation.rosterseats import RosterSeats, planned_minus_absent
 from cockpit.simulation import Province
 from tests.metric_events import ingest, weekday_call_history
 

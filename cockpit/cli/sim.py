@@ -195,7 +195,7 @@ def simulate(
     rosters: tuple[str, ...] = (),
 ) -> None:
     """Stream simulated Gansu 12345 traffic: NDJSON to --out, or POSTs in accelerated real time."""
-    from cockpit.planning.simroster import RosterSeats
+    from cockpit.simulation.rosterseats import RosterSeats
     from cockpit.simulation import Province
 
     try:

@@ -14,25 +14,14 @@ from flask import Blueprint, current_app, g, has_request_context, jsonify, reque
 
 from cockpit import timeutil
 from cockpit.auth.principal import SYSTEM
-from cockpit.errors import ParamError, UnknownScope
+from cockpit.errors import ParamError
 from cockpit.http.kpi import _number, _scope, parse_time
 from cockpit.metrics import definitions
 from cockpit.planning import forecast as planning_forecast
 from cockpit.planning import live, roster
 from cockpit.store.db import Stores
-from cockpit.store.regions import resolve_scope
 
 bp = Blueprint("cockpit_planning", __name__)
-
-
-def _cities(session, code: str) -> list[str]:
-    try:
-        level, cities, _districts = resolve_scope(session, code)
-    except UnknownScope as exc:
-        raise ParamError("scope", str(exc)) from None
-    if level == "district" or not cities:
-        raise ParamError("scope", "calls carry no district: forecast a city or a province")
-    return list(cities)
 
 
 def forecast_document(stores: Stores, *, scope: str | None, days: str | int | None = None,
@@ -50,7 +39,7 @@ def forecast_document(stores: Stores, *, scope: str | None, days: str | int | No
     start = parse_time(from_, "from", settings.tz) if from_ else now
     starts = planning_forecast.interval_starts(start, timeutil.floor_interval(start) + timedelta(days=int(n_days)))
     with stores.session() as session:
-        cities = _cities(session, code)
+        cities = live.scope_cities(session, code)
         fc = planning_forecast.forecast_for(session, cities=cities, starts=starts, now=now, settings=settings,
                                             level=pi)
     per_day: dict[str, float] = defaultdict(float)
@@ -85,22 +74,8 @@ def roster_document(stores: Stores, *, scope: str | None, week: str | None = Non
         monday = roster.parse_week(week, today=local_today)
     except roster.RosterError as exc:
         raise ParamError(exc.field, exc.message) from None
-    if not replan and sl_target is None:
-        kept = live.kept_roster(stores, code, monday, now=now)
-        if kept is not None:
-            return kept
-    with stores.session() as session:
-        cities = _cities(session, code)
-        try:
-            doc = roster.plan_week(session, cities=cities, monday=monday, now=now, settings=settings,
-                                   target=sl_target)
-        except roster.RosterError as exc:
-            raise ParamError(exc.field, exc.message) from None
-    doc = {"scope": code, "planned_at": now.replace(tzinfo=UTC).isoformat(), **doc,
-           "definitions_version": definitions.DEFINITIONS_VERSION}
-    if sl_target is None:
-        doc = live.keep_roster(stores, doc, scope=code, monday=monday, by=by or _saver(), now=now)
-    return doc
+    return live.week_roster(stores, scope=code, monday=monday, now=now, by=by or _saver(), target=sl_target,
+                            replan=replan)
 
 
 # ---------------------------------------------------------------- HTTP

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from cockpit import timeutil
 from cockpit.metrics import queries
 from cockpit.settings import Settings
-from cockpit.simulation.profiles import HOLIDAYS as CN_HOLIDAYS
+from cockpit.periods import CN_HOLIDAYS
 from cockpit.store import planning as plan_store
 
 MODEL = "glm_how"
@@ -299,7 +299,7 @@ def _with_intraday(hist_starts: Sequence[datetime], counts: Sequence[float], sta
 # ---------------------------------------------------------------- calendar and incidents of a deployment
 
 def holidays(settings: Settings) -> frozenset[date]:
-    """Public holidays: the State Council days off 2025-2027 (``simulation.profiles``) unless the
+    """Public holidays: the State Council days off 2025-2027 (``cockpit.periods``) unless the
     deployment sets ``planning.holidays`` (a list of ISO dates) instead."""
     custom = settings.planning.get("holidays")
     if custom is not None:

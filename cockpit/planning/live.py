@@ -26,9 +26,12 @@ from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
+from cockpit.errors import ParamError, UnknownScope
 from cockpit.metrics import definitions, queries, staffing
+from cockpit.planning import roster
 from cockpit.settings import Settings
 from cockpit.store import planning as plan_store
+from cockpit.store.regions import resolve_scope
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,41 @@ def kept_roster(stores, scope: str, monday: date, *, now: datetime | None = None
             plan_store.cache_roster(stores.redis, scope, monday, doc, ttl_s=_cache_ttl(monday, now, stores.settings))
         except RedisError as exc:
             log.warning("roster copy of %s not rewritten: %s", scope, exc)
+    return doc
+
+
+def scope_cities(session: Session, code: str) -> list[str]:
+    """The cities whose calls a forecast or roster of region ``code`` covers. A district (calls carry
+    no district) or an unknown code raises ParamError('scope')."""
+    try:
+        level, cities, _districts = resolve_scope(session, code)
+    except UnknownScope as exc:
+        raise ParamError("scope", str(exc)) from None
+    if level == "district" or not cities:
+        raise ParamError("scope", "calls carry no district: forecast a city or a province")
+    return list(cities)
+
+
+def week_roster(stores, *, scope: str, monday: date, now: datetime, by: str, target: float | None = None,
+                replan: bool = False) -> dict[str, Any]:
+    """The roster of ``scope`` for the ISO week of local ``monday``: the kept plan, else one planned
+    from the data up to ``now`` (naive UTC) and kept as saved by ``by``. ``replan`` plans and keeps
+    it again; another ``target`` is a what-if, planned and never kept. Bad input: ParamError."""
+    if not replan and target is None:
+        kept = kept_roster(stores, scope, monday, now=now)
+        if kept is not None:
+            return kept
+    with stores.session() as session:
+        cities = scope_cities(session, scope)
+        try:
+            doc = roster.plan_week(session, cities=cities, monday=monday, now=now, settings=stores.settings,
+                                   target=target)
+        except roster.RosterError as exc:
+            raise ParamError(exc.field, exc.message) from None
+    doc = {"scope": scope, "planned_at": now.replace(tzinfo=UTC).isoformat(), **doc,
+           "definitions_version": definitions.DEFINITIONS_VERSION}
+    if target is None:
+        doc = keep_roster(stores, doc, scope=scope, monday=monday, by=by, now=now)
     return doc
 
 
@@ -162,12 +200,9 @@ def rule_seat_shortage(ctx) -> list:
     return out
 
 
-def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2) -> dict[str, list[str]]:
+def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2, by: str = "system") -> dict[str, list[str]]:
     """The worker job: keep a roster for this week and the next ones for every city with calls
     in the last 7 days (planned once, then read from the kept plan). Returns weeks planned per city."""
-    from cockpit.errors import ParamError
-    from cockpit.http.planning import roster_document
-
     now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
     with stores.session() as session:
         cities = queries.cities_with_calls(session, start=now - timedelta(days=7), end=now)
@@ -180,7 +215,7 @@ def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2) -> dict[s
                 continue
             week = plan_store.iso_week(week_monday)
             try:
-                roster_document(stores, scope=city, week=week, now=now)
+                week_roster(stores, scope=city, monday=week_monday, now=now, by=by)
             except ParamError as exc:
                 log.warning("no roster for %s %s: %s", city, week, exc.message)
                 continue

@@ -102,7 +102,7 @@ class Province:
     no step of a ticket created before a seeded history began is emitted. ``sampler`` places a
     point in a district: ``sampler(district_code, rng) -> (lat, lon)``; default ``geo``.
     ``roster(city, day) -> list[callcentre.Seat] | None`` staffs a day from a plan (e.g.
-    ``cockpit.planning.simroster.RosterSeats``); None for a day lets the simulator staff itself.
+    ``cockpit.simulation.rosterseats.RosterSeats``); None for a day lets the simulator staff itself.
     """
 
     def __init__(
@@ -428,7 +428,7 @@ class _CityDay:
         absent = {i.shift: i.factor for i in self.incidents if i.kind == "seat_shortage" and i.shift}
         planned = self.p.roster(self.city.code, self.day) if self.p.roster is not None else None
         if planned is not None:
-            from cockpit.planning.simroster import planned_minus_absent
+            from cockpit.simulation.rosterseats import planned_minus_absent
 
             return planned_minus_absent(planned, absent)
         return callcentre.build_seats(self.city.code, counts, self.rng, absent)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from cockpit.periods import CN_HOLIDAYS
+
 # --- fitted by scripts/fit_profiles.py (Technion Anonymous Bank, 1999-02; 30,277 calls on 20 workdays)
 HOUR_SHAPE_FITTED = (
     0.00319,
@@ -87,43 +89,7 @@ _WORKDAY_MEAN = sum(WEEKDAY_LEVEL_FITTED) / 5
 DAY_LEVEL: tuple[float, ...] = tuple(x / _WORKDAY_MEAN for x in WEEKDAY_LEVEL_FITTED) + (WEEKEND_LEVEL,) * 2
 """Volume of each weekday (Monday = 0) against an average workday."""
 
-# Official State Council holiday days off (放假) 2025-2027; make-up workdays (调休) are treated as
-# ordinary days of their weekday. 2027 follows the published pattern where the schedule was not
-# yet announced at the time of writing (assumption).
-_HOLIDAY_RANGES = (
-    ("2025-01-01", "2025-01-01"),
-    ("2025-01-28", "2025-02-04"),
-    ("2025-04-04", "2025-04-06"),
-    ("2025-05-01", "2025-05-05"),
-    ("2025-05-31", "2025-06-02"),
-    ("2025-10-01", "2025-10-08"),
-    ("2026-01-01", "2026-01-03"),
-    ("2026-02-15", "2026-02-23"),
-    ("2026-04-04", "2026-04-06"),
-    ("2026-05-01", "2026-05-05"),
-    ("2026-06-19", "2026-06-21"),
-    ("2026-09-25", "2026-09-27"),
-    ("2026-10-01", "2026-10-07"),
-    ("2027-01-01", "2027-01-03"),
-    ("2027-02-05", "2027-02-13"),
-    ("2027-04-05", "2027-04-07"),
-    ("2027-05-01", "2027-05-05"),
-    ("2027-06-09", "2027-06-11"),
-    ("2027-09-15", "2027-09-17"),
-    ("2027-10-01", "2027-10-07"),
-)
-
-
-def _expand(ranges: tuple[tuple[str, str], ...]) -> frozenset[date]:
-    days: set[date] = set()
-    for a, b in ranges:
-        d0, d1 = date.fromisoformat(a), date.fromisoformat(b)
-        for n in range((d1 - d0).days + 1):
-            days.add(date.fromordinal(d0.toordinal() + n))
-    return frozenset(days)
-
-
-HOLIDAYS: frozenset[date] = _expand(_HOLIDAY_RANGES)
+HOLIDAYS: frozenset[date] = CN_HOLIDAYS  # the State Council days off (cockpit.periods)
 
 
 def day_level(day: date) -> float:
