@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from cockpit.views import panels
 from cockpit.store.models import Ticket
 from layouts import ids
 from tests.screens_data import seed_demo_like
@@ -26,6 +27,7 @@ LANG_SWITCH = "中文"  # the one Chinese word an English page may show: the way
 @pytest.fixture
 def demo_app(sqlite_stores):
     seed_demo_like(sqlite_stores)
+    panels.precompute_topics(sqlite_stores)  # the worker's hot topics, so both languages show real ones
     with sqlite_stores.session() as session:  # a ticket with a history: dispatched, handled, closed
         ticket = session.scalars(select(Ticket.ticket_id).where(Ticket.city == "620100", Ticket.closed_at.is_not(None))
                                  .order_by(Ticket.ticket_id).limit(1)).first()
@@ -88,6 +90,17 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     scroll = dash_duo.driver.execute_script(
                         "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
                     assert scroll == list(SIZES[size]), f"{name} {lang} {size} scrolls: {scroll}"
+                if name == "wall-620100":  # the worker's topics, by size while the baseline loads
+                    dash_duo.wait_for_element(".ck-wall-topics .ck-wall-topic[data-rank='1']", timeout=10)
+                    for panel in ("topics", "categories"):  # every row of the side panels fits, none cut off
+                        cut = dash_duo.driver.execute_script(
+                            f"var b = document.querySelector('.ck-wall-{panel} .ck-wall-panel-body');"
+                            "var box = b.getBoundingClientRect();"
+                            "return Array.from(b.querySelectorAll('*')).filter(function (e) {"
+                            " var r = e.getBoundingClientRect(); return r.height > 0 &&"
+                            " (r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5); }).length;")
+                        assert cut == 0, f"{panel} rows cut off on {name} {lang} {size}"
+                    assert dash_duo.find_element(".ck-wall-topic-head").size["height"] > 0
                 text = _interface_text(dash_duo)
                 if lang == "en":
                     leaks = sorted({m for m in CJK.findall(text.replace(LANG_SWITCH, ""))})
