@@ -433,12 +433,12 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
         "alerts": lambda s: alerts_body(s, lang, tz),
     }
     failed_sources = set(snapshot.get("failed") or [])
-    live_panels = {"volume", "rates", "queue", "curves", "seats", "districts", "categories"}
+    live_panels = {"volume", "rates", "queue", "curves", "seats", "districts", "categories", "topics"}
     failed_panels: set[str] = set()
     if "live" in failed_sources:
         failed_panels |= live_panels
     if "history" in failed_sources:
-        failed_panels |= {"staffing", "categories", "service", "topics"}
+        failed_panels |= {"staffing", "categories", "service"}
     if "alerts" in failed_sources:
         failed_panels.add("alerts")
     bodies = []

@@ -272,6 +272,6 @@ def test_wall041_topics_panel_says_what_it_is_waiting_for():
         assert "12" in no_text.children and no_text.className == "ck-wall-empty"
         none = _texts(topics_body(_topics_section(topics=[]), lang))
         assert MESSAGES["wall.topics_none"][lang] in none
-    failed = wall_update(_snapshot(failed=["history"]), lang="zh", mode="count", previous_meta=None,
+    failed = wall_update(_snapshot(failed=["live"]), lang="zh", mode="count", previous_meta=None,
                          previous_map_sig=None, tz=TZ, request=None)
     assert failed[len(WALL_PANELS) + 1]["topics"]["failed"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import redis
+
 from cockpit.store import panels as store
 from cockpit.views import panels, topics, wall
 from tests.scenarios import seed_topics
@@ -72,3 +74,7 @@ def test_walltopic004_the_worker_computes_and_a_refresh_only_reads(stores):
     assert old["state"] == "ok" and old["as_of_ms"] == int((stored["computed_at"] - 3600) * 1000)
     district = wall.city_snapshot(stores, "620102", now=NOW)["sections"]["topics"]
     assert district["district_only"] and [t["district"] for t in district["topics"]] == ["620102"]
+    # Redis down: the panel is not "waiting for the worker" but failed with the live source (kept on screen)
+    stores.redis = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    down = wall.city_snapshot(stores, CITY, now=NOW)
+    assert "live" in down["failed"] and "topics" not in down["sections"]

@@ -200,7 +200,8 @@ def panel(stores: Stores, scope: str, cities: tuple[str, ...], name: str,
     and stored; the others meanwhile use the stored value as it is (the screen marks it stale by
     its ``computed_at``), or get None when there is none (the next refresh has it).
     While Redis fails, panels come from the in-process cache instead. SQL errors propagate.
-    A WORKER_ONLY panel is only read: the stored value of the day however old, else None.
+    A WORKER_ONLY panel is only read: the stored value of the day however old, else None; a Redis
+    error is raised (there is nothing to compute instead).
     """
     tag = now.astimezone(stores.settings.tz).date().isoformat()
     interval = PANELS[name]
@@ -223,6 +224,8 @@ def panel(stores: Stores, scope: str, cities: tuple[str, ...], name: str,
             finally:
                 panels.release_lock(client, scope, name, token)
         except redis.RedisError as exc:
+            if name in WORKER_ONLY:
+                raise  # nothing to compute in process: the caller reports the live source failed
             log.warning("wall %s: panel %s: Redis failed (%s); computing in process", scope, name, exc)
             if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
                 caches.breaker.failure(breaker_key)

@@ -191,7 +191,7 @@ def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
             if service is not None:
                 sections["service"] = service
         if level in ("city", "district"):
-            topics = guard.history(lambda: topics_section(stores, scope, level, cities, now))
+            topics = guard.live(lambda: topics_section(stores, scope, level, cities, now))  # Redis only
             if topics is not None:
                 sections["topics"] = topics
     found = guard.run("alerts", ("alerts", id(stores.engine)), lambda: alerts_section(stores, scope))
