@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from cockpit.metrics import staffing
 from cockpit.planning import forecast as planning_forecast
+from cockpit.planning import live as planning_live
 from cockpit.cli import main
 from tests.metric_events import call, ingest, seat
 
@@ -129,8 +130,8 @@ def _plan_history() -> list[dict]:
 def test_stf010_plan_from_history(stores):
     ingest(stores, _plan_history())
     with stores.session() as s:
-        rows = staffing.plan(s, scope="620100", now=NOW, settings=stores.settings)
-        district = staffing.plan(s, scope="620102", now=NOW, settings=stores.settings)
+        rows = planning_live.staffing_plan(s, scope="620100", now=NOW, settings=stores.settings)
+        district = planning_live.staffing_plan(s, scope="620102", now=NOW, settings=stores.settings)
     assert district == []
     assert [r["start"][11:16] for r in rows] == ["02:15", "02:30", "02:45", "03:00", "03:15", "03:30",
                                                  "03:45", "04:00", "04:15"]

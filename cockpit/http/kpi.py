@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from cockpit import timeutil
 from cockpit.errors import ParamError, UnknownScope
 from cockpit.metrics import definitions, kpi, staffing
+from cockpit.planning import live as planning_live
 from cockpit.store import regions
 from cockpit.store.db import Stores
 from cockpit.store.regions import scope_level
@@ -138,7 +139,7 @@ def staffing_document(stores: Stores, *, scope: str | None, at: str | None = Non
     sl_target = _number(target, "target", low=0.01, high=0.999)
     with stores.read_session() as session, staffing.time_limit(PLAN_TIME_LIMIT_S):
         _known(session, code)
-        rows = staffing.plan(session, scope=code, now=moment, settings=stores.settings, target=sl_target)
+        rows = planning_live.staffing_plan(session, scope=code, now=moment, settings=stores.settings, target=sl_target)
     return {"scope": code, "now": moment.replace(tzinfo=UTC).isoformat(), "intervals": rows,
             "sl_threshold_s": stores.settings.sl_threshold_s,
             "definitions_version": definitions.DEFINITIONS_VERSION}

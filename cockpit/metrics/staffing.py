@@ -1,9 +1,11 @@
-"""Seat staffing per 15-minute interval: forecast, Erlang C and Erlang A requirements.
+"""Seat staffing per 15-minute interval: Erlang C and Erlang A requirements, and the estimates they take.
 
 Erlang C (M/M/n) assumes callers never give up; Erlang A (M/M/n+M, Palm) adds exponential
 patience, estimated from history as abandons / total queue wait (the maximum-likelihood
 estimate of the abandonment rate theta under exponential patience). All times in seconds,
-rates per second, datetimes naive UTC. Pure functions except ``plan`` (read-only SQL).
+rates per second, datetimes naive UTC. Pure functions except the estimates from the data
+(``patience_estimate``, ``staffed_now``: read-only, through ``metrics.queries``). The seat plan of
+now and the next two hours, which needs the forecast, is ``planning.live.staffing_plan``.
 """
 
 from __future__ import annotations
@@ -13,15 +15,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from cockpit import timeutil
 from cockpit.metrics import definitions, queries
-from cockpit.store.regions import resolve_scope
 from cockpit.settings import Settings
 
 DEFAULT_AHT_S = 300.0
@@ -231,7 +230,7 @@ def required_erlang_a(arrivals_per_s: float, aht_s: float, patience_s: float | N
     return hi
 
 
-# ---------------------------------------------------------------- forecast and plan
+# ---------------------------------------------------------------- estimates from the data (the seat plan: planning.live)
 
 def patience_estimate(session: Session, *, cities, start: datetime, end: datetime) -> float | None:
     """Mean caller patience (seconds) = total queue wait / abandons, over calls queued in [start, end).
@@ -252,71 +251,6 @@ def _offered(session: Session, cities, start: datetime, end: datetime,
     return counts
 
 
-def forecast(session: Session, *, cities, interval_starts: list[datetime], now: datetime,
-             settings: Settings, cache=None) -> tuple[list[float], dict[str, Any]]:
-    """Offered calls per interval from the one forecast model (``cockpit.planning.forecast``:
-    hour-of-week profile, trend, holidays and known incidents masked). Returns (forecasts, basis)."""
-    from cockpit.planning import forecast as planning_forecast
-
-    fc = planning_forecast.forecast_for(session, cities=cities, starts=interval_starts, now=now, settings=settings,
-                                        cache=cache)
-    basis = {"method": fc.method, "scale": None, "lower": fc.lower, "upper": fc.upper, **fc.basis}
-    return fc.mean, basis
-
-
 def staffed_now(session: Session, *, cities) -> int:
     """Seats logged in and not in a break (states in STAFFED_STATES) now."""
     return queries.seats_in_states(session, cities=cities, states=STAFFED_STATES)
-
-
-def plan(session: Session, *, scope: str, now: datetime, settings: Settings | None = None,
-         target: float | None = None, horizon: timedelta = HORIZON, cache=None) -> list[dict[str, Any]]:
-    """Required vs staffed seats for the current interval and the next two hours.
-
-    ``now`` is naive UTC (or aware). Each row: start (ISO, UTC), forecast_offered, aht_s,
-    patience_s, erlangs, required_erlang_c, required_erlang_a, staffed (seats available now;
-    no roster is known, so the same for every row) and projected_service_level (Erlang A when
-    patience is known, else Erlang C) at that staffing. A district scope has no telephony:
-    returns []. ``cache``: see ``planning.forecast.forecast_for``. Read-only.
-    """
-    settings = settings or Settings()
-    now = timeutil.naive_utc(now)
-    level, cities, _districts = resolve_scope(session, scope)
-    if level == "district" or not cities:
-        return []
-    table = definitions.targets(settings)
-    sl_target = target if target is not None else float(table["service_level"]["target"])
-    threshold = float(settings.sl_threshold_s)
-    first = timeutil.floor_interval(now)
-    starts = []
-    s = first
-    while s < now + horizon:
-        starts.append(s)
-        s += timeutil.INTERVAL
-    offered, basis = forecast(session, cities=cities, interval_starts=starts, now=now, settings=settings,
-                              cache=cache)
-    recent = _offered(session, cities, now - ESTIMATE_WINDOW, now, settings)
-    aht_s = definitions.aht(recent.handle_sum_s, recent.ended) or DEFAULT_AHT_S
-    patience = patience_estimate(session, cities=cities, start=now - ESTIMATE_WINDOW, end=now)
-    staffed = staffed_now(session, cities=cities)
-    rows = []
-    for k, (start, n_calls) in enumerate(zip(starts, offered)):
-        lam = n_calls / timeutil.INTERVAL.total_seconds()
-        erlangs = lam * aht_s
-        projected = erlang_a(staffed, lam, aht_s, patience, threshold)["service_level"] if n_calls else None
-        rows.append({
-            "start": start.replace(tzinfo=UTC).isoformat(),
-            "forecast_offered": round(n_calls, 3),
-            "forecast_lower": round(basis["lower"][k], 3) if "lower" in basis else None,
-            "forecast_upper": round(basis["upper"][k], 3) if "upper" in basis else None,
-            "aht_s": aht_s,
-            "patience_s": patience,
-            "erlangs": erlangs,
-            "required_erlang_c": required_erlang_c(erlangs, aht_s, threshold, sl_target),
-            "required_erlang_a": required_erlang_a(lam, aht_s, patience, threshold, sl_target),
-            "staffed": staffed,
-            "projected_service_level": projected,
-            "forecast_method": basis["method"],
-            "scale": basis.get("scale"),
-        })
-    return rows

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from cockpit import timeutil
 from cockpit.errors import ParamError, UnknownScope
 from cockpit.metrics import definitions, queries, staffing
+from cockpit.planning import forecast as planning_forecast
 from cockpit.planning import roster
 from cockpit.settings import Settings
 from cockpit.store import planning as plan_store
@@ -221,3 +222,58 @@ def plan_weeks(stores, *, now: datetime | None = None, weeks: int = 2, by: str =
                 continue
             done.setdefault(city, []).append(week)
     return done
+
+
+def staffing_plan(session: Session, *, scope: str, now: datetime, settings: Settings | None = None,
+                  target: float | None = None, horizon: timedelta = staffing.HORIZON,
+                  cache=None) -> list[dict[str, Any]]:
+    """Required vs staffed seats for the current interval and the next two hours.
+
+    ``now`` is naive UTC (or aware). Each row: start (ISO, UTC), forecast_offered, aht_s,
+    patience_s, erlangs, required_erlang_c, required_erlang_a, staffed (seats available now;
+    no roster is known, so the same for every row) and projected_service_level (Erlang A when
+    patience is known, else Erlang C) at that staffing. A district scope has no telephony:
+    returns []. ``cache``: see ``planning.forecast.forecast_for``. Read-only.
+    """
+    settings = settings or Settings()
+    now = timeutil.naive_utc(now)
+    level, cities, _districts = resolve_scope(session, scope)
+    if level == "district" or not cities:
+        return []
+    table = definitions.targets(settings)
+    sl_target = target if target is not None else float(table["service_level"]["target"])
+    threshold = float(settings.sl_threshold_s)
+    first = timeutil.floor_interval(now)
+    starts = []
+    s = first
+    while s < now + horizon:
+        starts.append(s)
+        s += timeutil.INTERVAL
+    fc = planning_forecast.forecast_for(session, cities=cities, starts=starts, now=now, settings=settings, cache=cache)
+    offered = fc.mean
+    basis = {"method": fc.method, "scale": None, "lower": fc.lower, "upper": fc.upper, **fc.basis}
+    recent = staffing._offered(session, cities, now - staffing.ESTIMATE_WINDOW, now, settings)
+    aht_s = definitions.aht(recent.handle_sum_s, recent.ended) or staffing.DEFAULT_AHT_S
+    patience = staffing.patience_estimate(session, cities=cities, start=now - staffing.ESTIMATE_WINDOW, end=now)
+    staffed = staffing.staffed_now(session, cities=cities)
+    rows = []
+    for k, (start, n_calls) in enumerate(zip(starts, offered)):
+        lam = n_calls / timeutil.INTERVAL.total_seconds()
+        erlangs = lam * aht_s
+        projected = staffing.erlang_a(staffed, lam, aht_s, patience, threshold)["service_level"] if n_calls else None
+        rows.append({
+            "start": start.replace(tzinfo=UTC).isoformat(),
+            "forecast_offered": round(n_calls, 3),
+            "forecast_lower": round(basis["lower"][k], 3) if "lower" in basis else None,
+            "forecast_upper": round(basis["upper"][k], 3) if "upper" in basis else None,
+            "aht_s": aht_s,
+            "patience_s": patience,
+            "erlangs": erlangs,
+            "required_erlang_c": staffing.required_erlang_c(erlangs, aht_s, threshold, sl_target),
+            "required_erlang_a": staffing.required_erlang_a(lam, aht_s, patience, threshold, sl_target),
+            "staffed": staffed,
+            "projected_service_level": projected,
+            "forecast_method": basis["method"],
+            "scale": basis.get("scale"),
+        })
+    return rows

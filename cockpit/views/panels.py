@@ -23,7 +23,7 @@ from typing import Any
 
 import redis
 
-from cockpit.metrics import kpi, queries, staffing
+from cockpit.metrics import kpi, queries
 from cockpit.planning import live as planning_live
 from cockpit.metrics.queries import category_counts, daily_tickets, interval_series
 from cockpit.store import live, panels
@@ -37,7 +37,7 @@ from cockpit.views.topics import TOPICS_INTERVAL_S, compute_city_topics
 log = logging.getLogger(__name__)
 
 BASELINE_WEEKS = 4
-RATE_ONLY_FORECASTS = ("recent_rate", "last_hour_rate")  # staffing.forecast without enough history
+RATE_ONLY_FORECASTS = ("recent_rate", "last_hour_rate")  # planning.forecast without enough history
 HISTORY_NEEDED_DAYS = BASELINE_WEEKS * 7  # comparisons against "normal" need this many days before today
 BASELINE_TTL_S = 300.0  # past days' curves; recomputed when the cache entry expires
 LEAGUE_DAYS = 30
@@ -127,9 +127,9 @@ def compute_utilisation(stores: Stores, cities: tuple[str, ...], now: datetime) 
 
 
 def compute_staffing(stores: Stores, scope: str, now: datetime) -> dict[str, Any]:
-    """Required vs staffed seats in the current 15-minute interval and the next ones (``staffing.plan``)."""
+    """Required vs staffed seats in the current 15-minute interval and the next ones (``planning.live.staffing_plan``)."""
     with stores.read_session() as session:
-        rows = staffing.plan(session, scope=scope, now=naive_utc(now), settings=stores.settings,
+        rows = planning_live.staffing_plan(session, scope=scope, now=naive_utc(now), settings=stores.settings,
                              cache=stores.caches.ttl)
     if not rows:
         return {"required": None, "staffed": None, "projected_service_level": None, "interval_start": None,
