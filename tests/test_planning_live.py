@@ -16,7 +16,7 @@ from cockpit.store import planning as plan_store
 from cockpit.store.models import Alert, Roster
 from cockpit.views import panels
 from cockpit.watch import evaluate as watchpoints
-from layouts.roster import current_week
+from layouts.roster import current_week, roster_view
 from layouts.wall import staffing_body
 from tests.metric_events import call, ingest, seat, weekday_call_history
 
@@ -129,6 +129,7 @@ def test_live006_a_saved_plan_survives_a_redis_flush(request, backend):
     week = current_week(stores.settings.tz, now.replace(tzinfo=UTC))
     doc = roster_document(stores, scope="620100", week=week, now=now, by="排班员甲")
     assert doc["saved_by"] == "排班员甲" and doc["saved_at"] == now.replace(tzinfo=UTC).isoformat()
+    assert "保存人 排班员甲" in str(roster_view(doc, "zh")) and "saved by 排班员甲" in str(roster_view(doc, "en"))
     first = timeutil.floor_interval(now).replace(tzinfo=UTC).isoformat()
     planned = next(r["planned"] for r in doc["intervals"] if r["start"] == first)
     stores.redis.flushdb()
