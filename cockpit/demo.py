@@ -24,7 +24,7 @@ from cockpit import jobs
 from cockpit.planning import live as planning_live
 from cockpit.simulation.rosterseats import RosterSeats
 from cockpit.store import history, live, migrate
-from cockpit.ingest import forget_regions, ingest_stream, rebuild_live
+from cockpit.ingest import forget_regions, ingest_stream, rebuild_live, transient
 from cockpit.settings import Settings
 from cockpit.store.db import Stores, stop_embedded_redis
 
@@ -166,7 +166,16 @@ def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
     while not stop.is_set():
         now = datetime.now(UTC)
         if now > cursor:
-            _ingest_window(stores, province, cursor, now)
+            try:
+                _ingest_window(stores, province, cursor, now)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                # SQLite busy with the history load: retry the same window (re-sent events are
+                # duplicates) with the same Province; a new one would re-simulate 15 province-days.
+                log.warning("live traffic: store busy (%s); retrying", exc.__class__.__name__)
+                stop.wait(LIVE_STEP_S)
+                continue
             cursor = now
         stop.wait(LIVE_STEP_S)
 

@@ -213,3 +213,34 @@ def test_bulk006_today_of_a_longer_history_in_two_processes(stores):
         older = session.execute(text("SELECT count(*) FROM ticket_steps WHERE ticket_id NOT IN "
                                      "(SELECT ticket_id FROM ticket_steps WHERE type = 'ticket.created')")).scalar()
     assert older > 0
+
+
+def test_bulk007_demo_live_traffic_retries_a_busy_store_with_the_same_province(sqlite_stores, monkeypatch):
+    """A locked SQLite (the history load writing) delays live traffic; it must not start the
+    simulation over (a new Province re-simulates 15 province-days before its first event)."""
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from cockpit import demo
+
+    settings = sqlite_stores.settings
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    demo.save_state(settings, {"seed": 1, "origin": (now - timedelta(days=1)).isoformat(),
+                               "live_from": (now - timedelta(minutes=1)).isoformat()})
+    stop = threading.Event()
+    calls = []
+
+    def ingest(stores, province, start, end):
+        calls.append((province, start))
+        if len(calls) == 1:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        stop.set()
+        return 0
+
+    monkeypatch.setattr(demo, "_ingest_window", ingest)
+    monkeypatch.setattr(demo, "LIVE_STEP_S", 0.01)
+    demo.live_traffic(sqlite_stores, seed=1, stop=stop)
+    assert len(calls) == 2
+    assert calls[0][0] is calls[1][0] and calls[0][1] == calls[1][1]  # same Province, same window again
