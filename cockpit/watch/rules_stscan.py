@@ -46,6 +46,7 @@ GLM fit per cell per tick would cost seconds for the same means. The Gumbel mome
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections import defaultdict
@@ -100,6 +101,11 @@ def zones(points: dict[str, tuple[float, float] | None], neighbours: int) -> lis
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _zones_cached(points: tuple, neighbours: int) -> list[tuple[str, tuple[str, ...]]]:
+    return zones(dict(points), neighbours)
+
+
 def gumbel_p(values, maxima) -> np.ndarray:
     """P(max >= value) under a Gumbel distribution fitted by moments to the replicate ``maxima``."""
     m = np.asarray(maxima, dtype=float)
@@ -144,7 +150,7 @@ def scan_city(city: str, districts: list[str], cats: list[tuple], obs: np.ndarra
     city; ``prov``: province totals ``{"o_cat", "b_cat", "o_all", "b_all"}``. Cylinders with fewer
     than ``min_count`` tickets have ratio 0, in the data and in the replicates alike (so the null
     maximum is not made of single tickets in empty cells)."""
-    zs = zones({d: points.get(d) for d in districts}, neighbours)
+    zs = _zones_cached(tuple((d, points.get(d)) for d in districts), neighbours)
     index = {d: i for i, d in enumerate(districts)}
     member = np.zeros((len(zs), len(districts)))
     for z, (_c, members) in enumerate(zs):
@@ -154,7 +160,9 @@ def scan_city(city: str, districts: list[str], cats: list[tuple], obs: np.ndarra
     exp = adjusted_expected(b_z, o_z, prov["b_cat"], prov["o_cat"], base.sum(axis=(0, 1)),
                             obs.sum(axis=(0, 1)), prov["b_all"], prov["o_all"], shrink)
     llr = poisson_llr(o_z, exp) * (o_z >= min_count)
-    p_tail = np.where(o_z >= min_count, tail_p(o_z, exp, size), 1.0)
+    p_tail = np.ones_like(exp)
+    hot = llr > 0  # the tails of cylinders below their expectation or the floor are never needed
+    p_tail[hot] = tail_p(o_z[hot], exp[hot], size)
     n_cyl = max(int(np.count_nonzero(exp > 0)), 1)
     if significance == "montecarlo":
         # Null: every cell's count in each window increment drawn around its expectation (E fixed);
