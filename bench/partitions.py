@@ -4,8 +4,11 @@
 Each run creates two databases of its own on the server of ``--pg`` and drops them afterwards.
 Prints one line per path and schema with events/s, and the load average.
 
+With ``--convert N`` it instead times migration 0006 itself: N events, N/2 ticket steps and N/5 seat
+changes over a year (inserted with SQL at revision 0005), then ``upgrade`` to 0006.
+
 Usage: python bench/partitions.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-       [--calls 20000] [--tickets 4000] [--redis redis://127.0.0.1:6379/11]
+       [--calls 20000] [--tickets 4000] [--redis redis://127.0.0.1:6379/11] [--convert N]
 """
 
 from __future__ import annotations
@@ -56,13 +59,61 @@ def run(base: str, revision: str, stream: list[dict], redis_url: str, path: str)
         admin.dispose()
 
 
+FILL = {
+    "events": "INSERT INTO events (event_id, type, city, entity_id, occurred_at, received_at, source, payload) "
+              "SELECT 'e' || g, 'call.offered', '620100', 'c' || g, t, t, 'bench', '{\"call_id\": \"c\"}' "
+              "FROM generate_series(1, :n) g, LATERAL (SELECT timestamp '2025-12-01' "
+              "+ (g::float8 / :n * 365) * interval '1 day' AS t) x",
+    "ticket_steps": "INSERT INTO ticket_steps (ticket_id, event_id, city, type, occurred_at, unit, detail) "
+                    "SELECT 'T' || (g / 4), 's' || g, '620100', 'ticket.created', t, NULL, '{}' "
+                    "FROM generate_series(1, :n / 2) g, LATERAL (SELECT timestamp '2025-12-01' "
+                    "+ (g::float8 / (:n / 2) * 365) * interval '1 day' AS t) x",
+    "seat_state_changes": "INSERT INTO seat_state_changes (event_id, city, seat_id, state, occurred_at) "
+                          "SELECT 'z' || g, '620100', 's' || (g % 50), 'ready', t "
+                          "FROM generate_series(1, :n / 5) g, LATERAL (SELECT timestamp '2025-12-01' "
+                          "+ (g::float8 / (:n / 5) * 365) * interval '1 day' AS t) x",
+}
+
+
+def convert(base: str, n: int) -> None:
+    name = f"cockpit_bench_part_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        settings = Settings(database_url=base.rsplit("/", 1)[0] + "/" + name, mode="development")
+        upgrade(settings, "0005")
+        engine = make_engine(settings.database_url)
+        with engine.begin() as conn:
+            for statement in FILL.values():
+                conn.execute(text(statement), {"n": n})
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c "
+                                     "WHERE relname IN ('events', 'ticket_steps', 'seat_state_changes')")).scalar()
+        engine.dispose()
+        started = time.perf_counter()
+        upgrade(settings, "0006")
+        elapsed = time.perf_counter() - started
+        rows = n + n // 2 + n // 5
+        print(f"migration 0006: {rows:,} rows ({size}) converted in {elapsed:.1f} s, {rows / elapsed:,.0f} rows/s, "
+              f"load {os.getloadavg()[0]:.2f}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--tickets", type=int, default=4_000)
+    parser.add_argument("--convert", type=int, default=0, help="time migration 0006 on this many events")
     args = parser.parse_args()
+    if args.convert:
+        convert(args.pg, args.convert)
+        return
     stream = random_stream(1, args.calls, args.tickets)
     print(f"{len(stream)} events; load average before {os.getloadavg()[0]:.2f}")
     for path in ("per-event", "bulk"):
