@@ -164,3 +164,13 @@ def test_rep002_without_a_read_url_screens_read_the_primary(sqlite_stores):
     with sqlite_stores.read_session() as session:
         assert session.get_bind() is sqlite_stores.engine
     assert "read_database" not in sqlite_stores.health()
+
+
+def test_rep003_a_read_url_needs_a_primary():
+    from cockpit.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="database_read_url"):
+        Settings.from_env({"COCKPIT_DATABASE_READ_URL": "postgresql://replica/cockpit"})
+    settings = Settings.from_env({"COCKPIT_DATABASE_URL": "postgresql://primary/cockpit",
+                                  "COCKPIT_DATABASE_READ_URL": "postgresql://replica/cockpit"})
+    assert settings.database_read_url == "postgresql://replica/cockpit"
