@@ -26,10 +26,10 @@ from cockpit import events as ev
 from cockpit import timeutil
 from cockpit.ingest import IngestResult, mark_live_dirty, validate_batch
 from cockpit.events import TimeWindow
+from cockpit.metrics import rollups
 from cockpit.store import bulk as bulk_sql
 from cockpit.store import deadletter, history, live, locks
 from cockpit.store.db import Stores
-from cockpit.store.models import Seat
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +185,7 @@ class BulkLoader:
             _apply_current_seats(self.stores, self.seat_cities, self.cfg, self.now, self.total)
             self.seat_cities = set()
         if rollup and self.lo is not None:
-            from cockpit import jobs
-
-            jobs.rollup_all(self.stores, self.lo, self.hi + timedelta(seconds=1))
+            rollups.rollup_days(self.stores, self.lo, self.hi + timedelta(seconds=1))
         return self.total
 
 
@@ -219,10 +217,8 @@ def bulk_ingest(
 def _apply_current_seats(stores: Stores, cities: set[str], cfg: live.LiveConfig, now: datetime,
                          total: IngestResult) -> None:
     """Seat state is current state: the newest stored change per seat, applied once (newest wins in Redis)."""
-    from sqlalchemy import select
-
     with stores.session() as session:
-        seats = session.scalars(select(Seat).where(Seat.city.in_(sorted(cities)))).all()
+        seats = history.current_seats(session, cities=cities)
     events = [
         ev.SeatStateChanged(event_id=s.event_id, type="seat.state", occurred_at=timeutil.aware_utc(s.since),
                             city=s.city, seat_id=s.seat_id, state=s.state, reason=s.reason)

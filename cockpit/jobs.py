@@ -55,13 +55,8 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
 
 
 def rollup_all(stores: Stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
-    """Recompute the rollups of [start, end) one day per transaction (after seeding or an import)."""
-    day = floor_interval_utc(start)
-    while day < end:
-        stop = min(day + timedelta(days=1), floor_interval_utc(end) + INTERVAL)
-        with stores.session() as session:
-            rollups.rollup_range(session, day, stop, settings=stores.settings, now=now)
-        day = stop
+    """Recompute the rollups of [start, end) one day per transaction (``rollups.rollup_days``)."""
+    rollups.rollup_days(stores, start, end, now=now)
 
 
 def create_partitions(stores: Stores, *, now: datetime | None = None) -> list[str]:

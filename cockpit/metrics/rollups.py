@@ -87,3 +87,13 @@ def run_job(session: Session, *, now: datetime | None = None, settings: Settings
     end = timeutil.floor_interval(now)
     return rollup_range(session, end - lookback, end, settings=settings, now=now)
 
+
+def rollup_days(stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
+    """Recompute the rollups of ``[start, end)`` (aware) one day per transaction (after seeding, an
+    import or a stop of the worker): a failure rolls back that day only. Commits."""
+    day = timeutil.floor_interval_utc(start)
+    while day < end:
+        stop = min(day + timedelta(days=1), timeutil.floor_interval_utc(end) + INTERVAL)
+        with stores.session() as session:
+            rollup_range(session, day, stop, settings=stores.settings, now=now)
+        day = stop

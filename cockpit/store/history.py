@@ -404,8 +404,12 @@ def iter_events_since(session: Session, since_utc: datetime, *, batch: int = 500
         yield [r[1] for r in rows]
 
 
-def current_seats(session: Session) -> list[Seat]:
-    return list(session.scalars(select(Seat)))
+def current_seats(session: Session, *, cities: Iterable[str] | None = None) -> list[Seat]:
+    """The current state of every seat (of ``cities`` when given)."""
+    stmt = select(Seat)
+    if cities is not None:
+        stmt = stmt.where(Seat.city.in_(sorted(cities)))
+    return list(session.scalars(stmt))
 
 
 def last_event_at(session: Session, *, source: str) -> datetime | None:
