@@ -14,7 +14,8 @@ from sqlalchemy import text
 from cockpit.store import live
 
 PROBE_TIMEOUT_S = 1.0
-INGEST_TABLES = ("events", "calls", "seats", "ticket_steps", "tickets", "dead_letters")
+INGEST_TABLES = ("events", "event_ids", "calls", "seats", "ticket_steps", "seat_state_changes", "tickets",
+                 "dead_letters")  # event_ids: the claim trigger of events writes it
 
 
 def database_writable(stores) -> str | None:
