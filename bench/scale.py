@@ -9,8 +9,10 @@ functions with p50/p95, and beside each a raw scan of the same figure (no rollup
 
 - KPI city-month: ``metrics.kpi.kpi`` for a city and a local month (rollups + raw edges);
   raw: the same document with ``use_rollups=False`` and index scans off;
-- league table: ``views.panels`` league of the province page (``metrics.kpi.rankings`` by city);
-  raw: one GROUP BY over ``tickets`` and ``calls`` of the window, index scans off;
+- league table: ``views.panels.compute_league``, the league panel of the province page (the
+  worker's job: ``metrics.kpi.rankings`` by city, trends, history days), and ``page_read``: what the
+  page waits for, ``views.panels.panel`` (the stored panel in Redis); raw: tickets created and calls
+  offered per city of the window by one GROUP BY, index scans off (fewer figures than the panel);
 - drill-down first page: ``views.drill.grid_rows`` of /supervise's grid (a city, a district or
   not, first 100 rows, newest first, with the capped count); raw: the same filter, index scans off;
 - ticket timeline: ``views.ticket.ticket_view`` of the ticket page; raw: ``ticket_steps`` and
@@ -211,13 +213,41 @@ def percentiles(values: list[float]) -> dict:
             "runs": len(ms)}
 
 
-def timed(fn, params: list) -> tuple[dict, list]:
+def backend_cpu(url: str) -> float:
+    """CPU seconds (user + sys) used so far by the PostgreSQL backends of ``url``'s database, read
+    from /proc (server on this machine); 0 when they cannot be read. With the client's own CPU time
+    this gives the work per call, which a loaded machine's wall time hides in queueing."""
+    name = url.rsplit("/", 1)[1]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :n AND pid <> "
+                                     "pg_backend_pid()"), {"n": name}).scalars().all()
+    finally:
+        engine.dispose()
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn, params: list, url: str | None = None) -> tuple[dict, list]:
+    """Wall p50/p95 over ``params`` (one call each), and the mean CPU per call, client and server."""
     values, results = [], []
+    cpu, server = time.process_time(), backend_cpu(url) if url else 0.0
     for p in params:
         t0 = time.perf_counter()
         results.append(fn(p))
         values.append(time.perf_counter() - t0)
-    return percentiles(values), results
+    out = percentiles(values)
+    out["client_cpu_ms"] = round((time.process_time() - cpu) * 1000 / len(params), 2)
+    if url:
+        out["server_cpu_ms"] = round(max(0.0, backend_cpu(url) - server) * 1000 / len(params), 2)
+    return out, results
 
 
 def local_months(start: datetime, end: datetime, tz) -> list[tuple[datetime, datetime]]:
@@ -246,10 +276,12 @@ SELECT t.city, t.n, c.offered FROM
 def time_queries(stores: Stores, settings: Settings, gen: dict, *, repeat: int, quiet: bool) -> dict:
     """p50/p95 of the four history reads over ``repeat`` random parameters, each beside a raw scan."""
     from cockpit.metrics import kpi
+    from cockpit.store import live
     from cockpit.views import drill, panels, ticket
 
     rng = random.Random(15)
     raw = raw_stores(stores)
+    url = settings.database_url
     raw_repeat = max(3, repeat // 4)
     tz = settings.tz
     start, end = datetime.fromisoformat(gen["start"]), datetime.fromisoformat(gen["end"])
@@ -277,6 +309,9 @@ def time_queries(stores: Stores, settings: Settings, gen: dict, *, repeat: int, 
                   f"{slow['p50_ms']:>9.1f} ms  p95 {slow['p95_ms']:>9.1f} ms   "
                   f"goal p95 <= {figure['goal_p95_ms']} ms: {verdict}  (load {os.getloadavg()[0]:.1f})",
                   flush=True)
+            print(f"  {'':<24} CPU per call (client + server): {fast['client_cpu_ms']:.1f} + "
+                  f"{fast.get('server_cpu_ms', 0):.1f} ms; raw scan {slow['client_cpu_ms']:.1f} + "
+                  f"{slow.get('server_cpu_ms', 0):.1f} ms", flush=True)
 
     def figure(product: dict, raw_scan: dict, goal: float, **extra) -> dict:
         return {"product": product, "raw_scan": raw_scan, "goal_p95_ms": goal,
@@ -291,8 +326,8 @@ def time_queries(stores: Stores, settings: Settings, gen: dict, *, repeat: int, 
             return kpi.kpi(session, scope=city, start=lo, end=hi, settings=settings, now=now,
                            use_rollups=rollups)
 
-    fast, docs = timed(kpi_doc, kpi_params)
-    slow, raw_docs = timed(lambda p: kpi_doc(p, raw, False), kpi_params[:raw_repeat])
+    fast, docs = timed(kpi_doc, kpi_params, url)
+    slow, raw_docs = timed(lambda p: kpi_doc(p, raw, False), kpi_params[:raw_repeat], url)
     agree = all(a["offered"] == b["offered"] and a["tickets_created"] == b["tickets_created"]
                 for a, b in zip(docs, raw_docs))
     paths = Counter(d["calls_path"] for d in docs)
@@ -310,11 +345,15 @@ def time_queries(stores: Stores, settings: Settings, gen: dict, *, repeat: int, 
                 "lo": lo.astimezone(UTC).replace(tzinfo=None),
                 "hi": now.astimezone(UTC).replace(tzinfo=None)}).all()
 
-    fast, tables = timed(league, nows)
-    slow, raw_rows = timed(league_raw, nows[:raw_repeat])
+    fast, tables = timed(league, nows, url)
+    slow, raw_rows = timed(league_raw, nows[:raw_repeat], url)
     agree = all({c: r.get("tickets_created") or 0 for c, r in t["rows"].items() if r.get("tickets_created")}
                 == {c: n for c, n, _ in rows if n} for t, rows in zip(tables, raw_rows))
-    report("league_table", figure(fast, slow, 50, agree=agree))
+    # What the province page waits for: the panel the worker stored in Redis (computed inline once
+    # when missing), read for one "now" (a stored panel is of its local day).
+    stores.redis.delete(live.key_panel(PROVINCE, "league"))
+    read, _ = timed(lambda now: panels.panel(stores, PROVINCE, (), "league", now), [end] * repeat)
+    report("league_table", figure(fast, slow, 50, agree=agree, page_read=read))
 
     # Drill-down first page of /supervise's grid: a city, half the time one of its districts, a
     # third of the time open tickets only; newest first, rows 0-100 and the capped count.
@@ -328,8 +367,8 @@ def time_queries(stores: Stores, settings: Settings, gen: dict, *, repeat: int, 
             query["status"] = "open"
         drill_params.append(query)
     request = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}
-    fast, pages = timed(lambda q: drill.grid_rows(stores, q, request), drill_params)
-    slow, raw_pages = timed(lambda q: drill.grid_rows(raw, q, request), drill_params[:raw_repeat])
+    fast, pages = timed(lambda q: drill.grid_rows(stores, q, request), drill_params, url)
+    slow, raw_pages = timed(lambda q: drill.grid_rows(raw, q, request), drill_params[:raw_repeat], url)
     agree = all([r["ticket_id"] for r in a["rowData"]] == [r["ticket_id"] for r in b["rowData"]]
                 for a, b in zip(pages, raw_pages))
     report("drill_first_page", figure(fast, slow, 150, agree=agree,
@@ -338,8 +377,8 @@ def time_queries(stores: Stores, settings: Settings, gen: dict, *, repeat: int, 
     # Ticket timeline of the ticket page.
     picks = [rng.choice(ids) for _ in range(repeat)]
     now = end
-    fast, views = timed(lambda i: ticket.ticket_view(stores, i, now=now), picks)
-    slow, raw_views = timed(lambda i: ticket.ticket_view(raw, i, now=now), picks[:raw_repeat])
+    fast, views = timed(lambda i: ticket.ticket_view(stores, i, now=now), picks, url)
+    slow, raw_views = timed(lambda i: ticket.ticket_view(raw, i, now=now), picks[:raw_repeat], url)
     agree = all(len(a["steps"]) == len(b["steps"]) for a, b in zip(views, raw_views))
     report("ticket_timeline", figure(fast, slow, 20, agree=agree,
                                      steps_median=statistics.median(len(v["steps"]) for v in views)))
