@@ -49,3 +49,25 @@ def seed_two_cities(stores, now: datetime) -> None:
         raws += last.answered_call(f"lw-c{i}", i * 200, 5, 60)
     result = ingest_batch(stores, raws, source="test")
     assert result.rejected == []
+
+
+def on_fresh(dash_duo, selector: str, action, timeout: float = 15):
+    """``action(element)`` on the element ``selector`` finds, found again when a refresh replaced it.
+
+    Walls and the province page re-render their panels every tick; an element found just before a
+    refresh goes stale. The action is retried on the new element, so the test still checks what the
+    page shows, not when it last repainted.
+    """
+    import time
+
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        element = dash_duo.wait_for_element(selector, timeout=timeout)
+        try:
+            return action(element)
+        except StaleElementReferenceException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

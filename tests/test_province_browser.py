@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from layouts import ids
-from tests.browser import ARTIFACTS, external_requests, full_hd
+from tests.browser import ARTIFACTS, external_requests, full_hd, on_fresh
 from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ def test_province001_overview_loads_and_drills_to_city(dash_duo, wall_app):
     dash_duo.driver.save_screenshot(str(ARTIFACTS / "province_620000_1920x1080.png"))
     assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
-    dash_duo.find_element("tr[data-city='620100'] a.ck-city-link").click()
+    on_fresh(dash_duo, "tr[data-city='620100'] a.ck-city-link", lambda a: a.click())
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     assert dash_duo.driver.current_url.split("?")[0].endswith("/wall/620100")
 

@@ -11,6 +11,7 @@ from app import create_app
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import ingest_batch
 from layouts import ids
+from tests.browser import on_fresh
 from tests.factories import Stream
 from tests.login import browser_login
 
@@ -99,11 +100,12 @@ def test_sup004_wall_alert_to_ticket_in_two_clicks_then_acknowledge_in_the_inbox
     browser_login(dash_duo, app, role="supervisor", scope="620100", name="王督办")
     dash_duo.driver.get(dash_duo.server_url + "/wall/620100")
     # The wall's panel leads with the reason and totals the open alerts.
-    item = dash_duo.wait_for_element(".ck-wall-alerts a.ck-wall-alert[data-alert]", timeout=20)
-    assert "超期未办结 · 1 件 · 最久 " in item.text
-    assert dash_duo.find_element(".ck-wall-alert-total").get_attribute("data-total") == "1"
-    alert_id = item.get_attribute("data-alert")
-    item.click()  # click 1: that alert in /supervise
+    selector = ".ck-wall-alerts a.ck-wall-alert[data-alert]"
+    dash_duo.wait_for_element(selector, timeout=20)
+    text, alert_id = on_fresh(dash_duo, selector, lambda a: (a.text, a.get_attribute("data-alert")))
+    assert "超期未办结 · 1 件 · 最久 " in text
+    assert on_fresh(dash_duo, ".ck-wall-alert-total", lambda e: e.get_attribute("data-total")) == "1"
+    on_fresh(dash_duo, f"{selector}[data-alert='{alert_id}']", lambda a: a.click())  # click 1: that alert
     dash_duo.wait_for_element(f"#{ids.SUP_SELECTED} .ck-selected-title", timeout=15)
     assert f"alert={alert_id}" in dash_duo.driver.current_url
     assert dash_duo.find_element(f"#{ids.SUP_ALERTS} .ck-sup-total").get_attribute("data-total") == "1"
