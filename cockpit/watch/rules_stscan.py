@@ -382,7 +382,14 @@ def _findings(ctx: Context, rule: str, scan: CityScan, sub: bool, is_open: set[s
         if (ci, centre) in done or taken[ci] & set(members):
             continue
         subcat = cat[1] if sub else ""
-        key = _short_key(city, centre, cat[0], *([subcat] if subcat else []))
+        # An alert belongs to its area: a zone holding the centre of an open alert of the category
+        # continues that alert (the most likely cluster moves between overlapping zones as a surge
+        # grows; it must not open a new alert each time).
+        keys = [_short_key(city, d, cat[0], *([subcat] if subcat else [])) for d in members]
+        held = [(k, d) for k, d in zip(keys, members) if k in is_open]
+        key, centre = held[0] if held else (keys[0], centre)
+        if (ci, centre) in done:
+            continue
         p = ctx.cfg.params(rule, city, centre)
         o = int(round(scan.obs[z, ci, j]))
         reopen = key in is_open
