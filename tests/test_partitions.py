@@ -218,3 +218,25 @@ def test_part005_the_worker_schedules_the_partition_job(sqlite_stores):
     jobs.schedule(scheduler, sqlite_stores)
     job = scheduler.get_job("partitions")
     assert job is not None and job.func is jobs.create_partitions
+
+
+def test_part006_bulk_claims_its_chunk_at_once_and_a_repeated_id_inside_it_is_stored_once(stores):
+    """The bulk path claims a chunk's ids set-based (PostgreSQL); an id twice in one chunk, in two
+    months, is stored once, and its claim carries the stored row's time."""
+    from cockpit.bulk import bulk_ingest
+
+    s = Stream(base=OCT, prefix="b-")
+    first = s.event("call.offered", 0, call_id="c1")
+    again = dict(first, occurred_at=NOV.isoformat())
+    other = s.event("call.offered", 5, call_id="c2")
+    result = bulk_ingest(stores, [first, again, other], source="bulk", rollup=False)
+    assert result.accepted == 2
+    with stores.session() as session:
+        rows = dict(session.execute(select(EventRecord.event_id, EventRecord.occurred_at)).all())
+        assert set(rows) == {"b-1", "b-2"}
+        if stores.dialect == "postgresql":
+            claims = dict(session.execute(select(EventId.event_id, EventId.occurred_at)).all())
+            assert claims == rows
+            # The set-based claim is this transaction's only: a later plain insert is claimed again.
+            assert session.execute(text("SELECT current_setting('cockpit.ids_claimed', true)")).scalar() in (None, "", "off")
+    assert ingest_batch(stores, [first], source="t").duplicates == 1

@@ -15,6 +15,7 @@ from sqlalchemy import JSON, DateTime, text
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
+from cockpit.store import history
 
 STAGE_EVENTS = "ck_stage_events"
 EVENT_COLUMNS = ("event_id", "type", "city", "entity_id", "occurred_at", "received_at", "source", "payload")
@@ -153,9 +154,23 @@ def insert_events(session: Session, events: list[Any], *, received_at: datetime)
     with _driver(session).cursor() as cur, cur.copy(f"COPY {STAGE_EVENTS} ({cols}) FROM STDIN") as copy:
         for row in _event_rows(events, received, False):
             copy.write_row(row)
-    select_cols = ", ".join(c if c != "payload" else "payload::json" for c in EVENT_COLUMNS)
-    new = session.execute(text(
-        f"INSERT INTO events ({cols}) SELECT {select_cols} FROM {STAGE_EVENTS} "
-        "ON CONFLICT DO NOTHING RETURNING event_id")).scalars().all()  # known ids: the claim trigger
+    select_cols = ", ".join(f"s.{c}" if c != "payload" else "s.payload::json" for c in EVENT_COLUMNS)
+    if not history.ids_claimed(session):
+        new = session.execute(text(
+            f"INSERT INTO events ({cols}) SELECT {select_cols} FROM {STAGE_EVENTS} s "
+            "ON CONFLICT DO NOTHING RETURNING event_id")).scalars().all()
+    else:
+        # Claim the stage's ids in event_ids in one statement and insert the rows whose claim
+        # succeeded, telling the per-row claim trigger (cockpit.store.partitions) it is done:
+        # the trigger's per-row insert cost a third of this statement's time.
+        session.execute(text("SET LOCAL cockpit.ids_claimed = 'on'"))
+        new = session.execute(text(
+            f"WITH claimed AS (INSERT INTO event_ids (event_id, occurred_at) "
+            f"SELECT event_id, occurred_at FROM {STAGE_EVENTS} ON CONFLICT (event_id) DO NOTHING "
+            f"RETURNING event_id, occurred_at) "
+            f"INSERT INTO events ({cols}) SELECT DISTINCT ON (s.event_id) {select_cols} FROM {STAGE_EVENTS} s "
+            "JOIN claimed c ON c.event_id = s.event_id AND c.occurred_at = s.occurred_at "
+            "RETURNING event_id")).scalars().all()
+        session.execute(text("SET LOCAL cockpit.ids_claimed = 'off'"))
     session.execute(text(f"TRUNCATE {STAGE_EVENTS}"))
     return set(new)

@@ -87,7 +87,7 @@ def insert_events(session: Session, events: Sequence[Any], *, received_at: datet
     known: set[str] = set()
     column = EventRecord.__table__.c.event_id
     # Claimed ids: one primary key to probe rather than every monthly partition of events.
-    lookup = EventId.__table__.c.event_id if _claims(session) else column
+    lookup = EventId.__table__.c.event_id if ids_claimed(session) else column
     for chunk in batches(ids, 1000):
         known.update(session.scalars(select(lookup).where(lookup.in_(chunk))))
     fresh = [e for e in events if e.event_id not in known]
@@ -448,7 +448,7 @@ def iter_events_after(session: Session, after_id: int, *, batch: int = 5000) -> 
 def stored_payloads(session: Session, event_ids: Sequence[str]) -> dict[str, dict]:
     """event_id -> stored payload, for the ids that are stored (to tell a re-send from a conflict)."""
     out: dict[str, dict] = {}
-    claims = _claims(session)
+    claims = ids_claimed(session)
     for chunk in batches(list(event_ids), IN_CHUNK):
         if not claims:
             out.update(session.execute(select(EventRecord.event_id, EventRecord.payload)
@@ -467,7 +467,7 @@ def stored_payloads(session: Session, event_ids: Sequence[str]) -> dict[str, dic
     return out
 
 
-def _claims(session: Session) -> bool:
+def ids_claimed(session: Session) -> bool:
     """Whether event ids are claimed in ``event_ids`` (PostgreSQL at migration 0006 or later);
     known once per pooled connection (restart the app after ``cockpit db upgrade``)."""
     info = session.connection().info

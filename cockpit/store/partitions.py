@@ -28,6 +28,11 @@ DEFAULT_AHEAD = 3  # months after the current one that always have their partiti
 CLAIM_FUNCTION = """
 CREATE OR REPLACE FUNCTION cockpit_claim_event_id() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- A writer that claimed its rows' ids itself, set-based, says so for its transaction
+    -- (SET LOCAL cockpit.ids_claimed = 'on': the bulk path); every other insert is claimed here.
+    IF current_setting('cockpit.ids_claimed', true) = 'on' THEN
+        RETURN NEW;
+    END IF;
     -- The one global uniqueness of event ids across all monthly partitions of events.
     INSERT INTO event_ids (event_id, occurred_at) VALUES (NEW.event_id, NEW.occurred_at)
     ON CONFLICT (event_id) DO NOTHING;
