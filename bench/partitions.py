@@ -1,7 +1,8 @@
 """What monthly partitions cost ingestion: the same stream loaded into an unpartitioned database
 (schema at revision 0005) and a partitioned one (head), by the per-event path and the bulk path.
 
-Each run creates two databases of its own on the server of ``--pg`` and drops them afterwards.
+Each run creates two databases of its own on the server of ``--pg`` and drops them afterwards, and
+flushes the Redis db of ``--redis``: never the db a test run is using.
 Prints one line per path and schema with events/s, and the load average.
 
 With ``--convert N`` it instead times migration 0006 itself: N events, N/2 ticket steps and N/5 seat
