@@ -47,6 +47,9 @@ class Settings:
     mode: str = "production"  # production | demo | development (tests and local trials)
     session_idle_minutes: int = 30
     session_hours: int = 12
+    # kiosk sessions found valid are kept this long in Redis (0: read SQL every request); revocation
+    # and logout take effect at once whatever this is (cockpit.auth.sessions)
+    session_cache_seconds: int = 5
     cookie_secure: str = "auto"  # auto: Secure cookies in production mode only; or true / false
     language: str = "zh"
     tile_url: str = ""
@@ -124,6 +127,8 @@ class Settings:
             raise SettingsError(f"cookie_secure: 'auto', 'true' or 'false', got {self.cookie_secure!r}")
         if self.session_idle_minutes <= 0 or self.session_hours <= 0:
             raise SettingsError("session_idle_minutes, session_hours: must be positive")
+        if not 0 <= self.session_cache_seconds <= 10:
+            raise SettingsError(f"session_cache_seconds: 0 to 10, got {self.session_cache_seconds}")
         if self.language not in ("zh", "en"):
             raise SettingsError(f"language: 'zh' or 'en', got {self.language!r}")
         for name, spec in self.targets.items():

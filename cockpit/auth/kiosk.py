@@ -1,8 +1,8 @@
 """Kiosk links: a wall screen runs for months on one URL, bound to one scope and to aggregate pages.
 
 The URL is ``/kiosk/<id>.<secret>``: the secret is random (256 bits) and stored only as SHA-256,
-so the link cannot be forged or guessed; revoking it deletes its sessions, so the screen's next
-refresh (every few seconds) is refused.
+so the link cannot be forged or guessed; revoking it deletes its sessions and marks them ended in
+the session cache (cockpit.auth.sessions), so the screen's next refresh is refused.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def revoke(session: Session, link_id: int) -> KioskLink:
     if link is None:
         raise KioskError(f"no kiosk link {link_id}")
     link.revoked_at = link.revoked_at or utcnow()
+    from cockpit.auth import sessions
+
+    sessions.forget(session, access.kiosk_session_hashes(session, link_id))
     access.end_kiosk_sessions(session, link_id)
     return link
 

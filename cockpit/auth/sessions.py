@@ -2,15 +2,27 @@
 
 A user session ends after ``idle`` without a request or ``lifetime`` in total, at logout, or when
 the user is disabled or their password reset. A kiosk session lasts as long as its link is not revoked.
+
+Kiosk sessions found valid are kept in Redis for ``session_cache_seconds`` (a few seconds), so a wall
+refreshing every 2 s does not read its session and link from SQL on every refresh (issue 15). The
+entry holds only what SQL rebuilds (the principal, its CSRF token, expiry and last-seen time), keyed
+by the session id's hash. Logout and revoking the link write a tombstone over the entry (before the
+commit and again after it) that no loader may overwrite, so they take effect on the very next
+request in every process; the short life bounds anything done behind the app's back (SQL by hand).
+User sessions are not cached: their idle timeout, disabling and password resets read SQL each time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis as redis_lib
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
@@ -18,7 +30,18 @@ from cockpit.auth.principal import Principal
 from cockpit.store import access
 from cockpit.store.models import WebSession
 
+log = logging.getLogger(__name__)
+
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen is written at most once a minute per session
+CACHE_PREFIX = "ck:session:"  # + the session id's hash: a kiosk session found valid, as JSON
+TOMBSTONE = "ended"  # written over an entry at logout and revocation; loaders never overwrite it
+TOMBSTONE_S = 300  # longer than any cache entry plus the transaction that ends the session
+# Set the entry unless a tombstone holds the key (one key: safe on Redis Cluster too).
+_SET_UNLESS_ENDED = """
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
 
 
 def _hash(raw: str) -> str:
@@ -45,11 +68,71 @@ def start(session: Session, *, user_id: int | None = None, kiosk_id: int | None 
 
 
 def end(session: Session, raw_id: str) -> None:
-    access.end_web_session(session, _hash(raw_id))
+    id_hash = _hash(raw_id)
+    forget(session, [id_hash])
+    access.end_web_session(session, id_hash)
 
 
-def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None) -> Principal | None:
-    """The principal of a live session id, or None (unknown, expired, idle too long, disabled, revoked)."""
+def forget(session: Session, id_hashes: list[str]) -> None:
+    """Tombstone the cache entries of sessions this transaction ends: now (a loader that read SQL
+    before the commit cannot cache what it read) and again after the commit. Needs the Redis client
+    ``Stores.session()`` puts in ``session.info``; without one (no Redis) nothing was cached there."""
+    client = session.info.get("cockpit_redis")
+    if client is None or not id_hashes:
+        return
+
+    def write(*_args) -> None:
+        try:
+            pipe = client.pipeline(transaction=False)
+            for id_hash in id_hashes:
+                pipe.set(CACHE_PREFIX + id_hash, TOMBSTONE, ex=TOMBSTONE_S)
+            pipe.execute()
+        except redis_lib.RedisError:
+            # SQL still ends the session; a cache entry left by a Redis outage lives session_cache_seconds
+            log.warning("could not mark %d ended session(s) in Redis", len(id_hashes), exc_info=True)
+
+    write()
+    event.listen(session, "after_commit", write, once=True)
+
+
+def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | None:
+    """The principal of a kiosk session found valid a few seconds ago, or None (then ask ``load``):
+    no entry, a tombstone, Redis unavailable, or the entry is due for its last-seen write or expired."""
+    if client is None or not raw_id or len(raw_id) > 128:
+        return None
+    try:
+        value = client.get(CACHE_PREFIX + _hash(raw_id))
+    except redis_lib.RedisError:
+        return None
+    if not value or value == TOMBSTONE:
+        return None
+    try:
+        entry = json.loads(value)
+        now = now or utcnow()
+        if datetime.fromisoformat(entry["expires_at"]) <= now or \
+                now - datetime.fromisoformat(entry["last_seen_at"]) >= TOUCH_EVERY:
+            return None
+        return Principal(kind="kiosk", name=entry["name"], role="kiosk", scopes=(entry["scope"],),
+                         id=entry["id"], session_hash=_hash(raw_id), csrf=entry["csrf"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember(client, row: WebSession, principal: Principal, seconds: int) -> None:
+    entry = {"name": principal.name, "scope": principal.scope, "id": principal.id, "csrf": principal.csrf,
+             "expires_at": row.expires_at.isoformat(), "last_seen_at": row.last_seen_at.isoformat()}
+    try:
+        client.eval(_SET_UNLESS_ENDED, 1, CACHE_PREFIX + row.id_hash, json.dumps(entry), seconds, TOMBSTONE)
+    except redis_lib.RedisError:
+        log.debug("session cache unavailable", exc_info=True)
+
+
+def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None,
+         cache=None, cache_seconds: int = 0) -> Principal | None:
+    """The principal of a live session id, or None (unknown, expired, idle too long, disabled, revoked).
+
+    With ``cache`` (a Redis client) and ``cache_seconds``, a valid kiosk session is kept there for
+    ``cached`` to find (user sessions never are)."""
     if not raw_id or len(raw_id) > 128:
         return None
     now = now or utcnow()
@@ -80,6 +163,8 @@ def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None
             link.last_used_at = now
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
+    if principal.kind == "kiosk" and cache is not None and cache_seconds > 0:
+        _remember(cache, row, principal, cache_seconds)
     return principal
 
 

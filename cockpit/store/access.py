@@ -72,6 +72,11 @@ def end_kiosk_sessions(session: Session, kiosk_id: int) -> None:
     session.execute(delete(WebSession).where(WebSession.kiosk_id == kiosk_id))
 
 
+def kiosk_session_hashes(session: Session, kiosk_id: int) -> list[str]:
+    """The id hashes of a kiosk link's sessions (to mark them ended in the session cache)."""
+    return list(session.scalars(select(WebSession.id_hash).where(WebSession.kiosk_id == kiosk_id)))
+
+
 def user_session_count(session: Session, user_id: int) -> int:
     return len(session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user_id)).all())
 

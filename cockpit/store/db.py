@@ -142,6 +142,7 @@ class Stores:
         Every write, and every read of something a person acts on (alerts, tickets, sessions,
         the supervision page), goes here, so it sees its own writes at once."""
         with self.sessionmaker() as session, session.begin():
+            session.info["cockpit_redis"] = self.redis  # cockpit.auth.sessions marks ended sessions there
             yield session
 
     @contextmanager

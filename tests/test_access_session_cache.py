@@ -1,0 +1,184 @@
+"""The kiosk session cache (issue 15, Screens): a wall's refresh does not read its session from SQL
+each time, and nothing of access control gets weaker for it.
+
+Two app instances share one database and one Redis (as two web processes do): revoking a link,
+logging a screen out and a CLI revocation refuse the very next request in both; a session ended
+while another request was reading it cannot be cached again; expiry and the once-a-minute last-seen
+write still hold; forged and unknown cookies are refused; user sessions are never cached.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import redis as redis_lib
+from click.testing import CliRunner
+from sqlalchemy import event, select
+
+from app import create_app
+from cockpit.auth import kiosk, sessions
+from cockpit.auth.audit import utcnow
+from cockpit.store.db import Stores
+from cockpit.store.models import KioskLink, WebSession
+from tests.login import client_for, csrf_of
+from tests.services import REDIS_URL
+
+
+@pytest.fixture
+def apps(stores):
+    """Two app instances (own engines, own Redis clients) on the same database and Redis."""
+    from geo.regions import load_default_regions
+
+    with stores.session() as session:
+        load_default_regions(session)
+    other = Stores.open(stores.settings, redis_client=redis_lib.Redis.from_url(REDIS_URL, decode_responses=True))
+    yield create_app(stores.settings, stores=stores), create_app(other.settings, stores=other)
+    other.engine.dispose()
+
+
+def _route(client, path="/wall/620100"):
+    body = {"output": "..app-page.children...app-lang.data..",
+            "outputs": [{"id": "app-page", "property": "children"}, {"id": "app-lang", "property": "data"}],
+            "inputs": [{"id": "app-url", "property": "pathname", "value": path},
+                       {"id": "app-url", "property": "search", "value": "?kiosk=1"}],
+            "changedPropIds": ["app-url.pathname"], "state": []}
+    return client.post("/_dash-update-component", json=body, headers={"X-CSRFToken": csrf_of(client)})
+
+
+def _screens(apps, stores, scope="620100"):
+    """A kiosk link and the same screen session (cookie) on both instances."""
+    with stores.session() as session:
+        link, path = kiosk.create(session, scope=scope, created_by="test")
+        link_id = link.id
+    first = apps[0].server.test_client()
+    assert first.get(path).status_code == 302
+    second = apps[1].server.test_client()
+    for name in ("ck_session", "_csrf_token"):
+        second.set_cookie(name, first.get_cookie(name).value)
+    return link_id, path, first, second
+
+
+def _sql_reads_of_sessions(stores):
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if "web_sessions" in statement:
+            seen.append(statement)
+
+    event.listen(stores.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_sc001_a_kiosk_refresh_reads_its_session_from_sql_once_per_cache_life(apps, stores, redis_client):
+    link_id, _, screen, _ = _screens(apps, stores)
+    reads = _sql_reads_of_sessions(stores)
+    for _ in range(5):
+        assert _route(screen).status_code == 200
+    assert len(reads) == 1  # the first refresh; the next four found it in Redis
+    raw = screen.get_cookie("ck_session").value
+    assert redis_client.ttl(sessions.CACHE_PREFIX + sessions._hash(raw)) <= stores.settings.session_cache_seconds
+    assert raw not in "".join(redis_client.get(k) or "" for k in redis_client.keys(sessions.CACHE_PREFIX + "*"))
+    # off: every request reads SQL again
+    stores.settings = stores.settings.with_(session_cache_seconds=0)
+    before = len(reads)
+    for _ in range(3):
+        assert _route(screen).status_code == 200
+    assert len(reads) - before == 3
+
+
+def test_sc002_revoking_a_link_refuses_the_next_request_in_both_instances(apps, stores):
+    link_id, path, first, second = _screens(apps, stores)
+    for client in (first, second, first, second):
+        assert _route(client).status_code == 200  # both instances have seen (and cached) the session
+    with stores.session() as session:
+        kiosk.revoke(session, link_id)
+    assert _route(first).status_code == 401
+    assert _route(second).status_code == 401
+    assert second.get("/wall/620100?kiosk=1").status_code == 302
+    assert first.get(path).status_code == 404
+
+
+def test_sc003_revoking_by_the_cli_and_logging_a_screen_out_take_effect_at_once(apps, stores):
+    from cockpit.cli import main
+
+    link_id, _, first, second = _screens(apps, stores)
+    assert _route(first).status_code == 200 and _route(second).status_code == 200
+    settings = stores.settings
+    env = {"COCKPIT_DATABASE_URL": settings.sqlalchemy_url, "COCKPIT_REDIS_URL": settings.redis_url,
+           "COCKPIT_VAR_DIR": str(settings.var_dir)}
+    result = CliRunner().invoke(main, ["kiosk", "revoke", str(link_id)], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert _route(first).status_code == 401 and _route(second).status_code == 401
+
+    _, _, first, second = _screens(apps, stores, scope="620200")
+    assert _route(first, "/wall/620200").status_code == 200 and _route(second, "/wall/620200").status_code == 200
+    assert first.post("/logout", data={"csrf_token": csrf_of(first)}).status_code == 302
+    assert _route(second, "/wall/620200").status_code == 401  # the same cookie, the other instance
+
+
+def test_sc004_a_session_ended_while_being_read_is_not_cached_again(apps, stores, redis_client):
+    link_id, _, screen, _ = _screens(apps, stores)
+    raw = screen.get_cookie("ck_session").value
+    key = sessions.CACHE_PREFIX + sessions._hash(raw)
+    with stores.session() as session:  # a request read the row before the revocation committed ...
+        row = session.get(WebSession, sessions._hash(raw))
+        principal = sessions.load(session, raw, idle=timedelta(minutes=30))
+        session.expunge(row)
+    with stores.session() as session:
+        kiosk.revoke(session, link_id)
+    sessions._remember(redis_client, row, principal, 5)  # ... and tries to cache it after
+    assert redis_client.get(key) == sessions.TOMBSTONE
+    assert sessions.cached(redis_client, raw) is None
+    assert _route(screen).status_code == 401
+
+
+def test_sc005_expiry_and_the_once_a_minute_last_seen_write_hold_on_cached_sessions(apps, stores, monkeypatch):
+    link_id, _, screen, _ = _screens(apps, stores)
+    raw = screen.get_cookie("ck_session").value
+    assert _route(screen).status_code == 200
+    with stores.session() as session:
+        seen = session.get(WebSession, sessions._hash(raw)).last_seen_at
+    later = utcnow() + timedelta(seconds=61)
+    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    assert sessions.cached(stores.redis, raw) is None  # due for its last-seen write: read SQL
+    assert _route(screen).status_code == 200
+    with stores.session() as session:
+        row = session.get(WebSession, sessions._hash(raw))
+        assert row.last_seen_at == later > seen
+        assert session.get(KioskLink, link_id).last_used_at == later
+    assert sessions.cached(stores.redis, raw) is not None  # cached again with the new time
+    gone = row.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(sessions, "utcnow", lambda: gone)
+    assert _route(screen).status_code == 401  # the entry's expiry is checked too, then SQL drops it
+    with stores.session() as session:
+        assert session.get(WebSession, sessions._hash(raw)) is None
+
+
+def test_sc006_forged_unknown_and_ended_cookies_are_refused(apps, stores, redis_client):
+    _, _, screen, _ = _screens(apps, stores)
+    assert _route(screen).status_code == 200
+    for app in apps:
+        forged = app.server.test_client()
+        forged.set_cookie("ck_session", screen.get_cookie("ck_session").value[:-2] + "xx")
+        forged.set_cookie("_csrf_token", csrf_of(screen))
+        assert _route(forged).status_code == 401
+        assert forged.get("/wall/620100?kiosk=1").status_code == 302
+        unknown = app.server.test_client()
+        unknown.set_cookie("ck_session", "x" * 43)
+        assert unknown.get("/wall/620100").headers["Location"].startswith("/login")
+    # an entry in Redis is never trusted without its session id: a key without a session row ...
+    redis_client.set(sessions.CACHE_PREFIX + sessions._hash("y" * 43), "not json", ex=5)
+    assert sessions.cached(redis_client, "y" * 43) is None
+    # ... and Redis unavailable means asking SQL, not letting in
+    dead = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    assert sessions.cached(dead, screen.get_cookie("ck_session").value) is None
+
+
+def test_sc007_user_sessions_are_never_cached(apps, stores, redis_client):
+    client = client_for(apps[0], role="supervisor", scope="620100")
+    for _ in range(3):
+        assert client.get("/wall/620100").status_code == 200
+    assert [(k, redis_client.get(k)) for k in redis_client.keys(sessions.CACHE_PREFIX + "*")] == []
+    with stores.session() as session:
+        assert session.scalars(select(WebSession.user_id)).all()
