@@ -16,32 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import redis as redis_lib
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
 from cockpit.auth.principal import Principal
-from cockpit.store import access
+from cockpit.store import access, sessioncache
 from cockpit.store.models import WebSession
 
-log = logging.getLogger(__name__)
-
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen is written at most once a minute per session
-CACHE_PREFIX = "ck:session:"  # + the session id's hash: a kiosk session found valid, as JSON
-TOMBSTONE = "ended"  # written over an entry at logout and revocation; loaders never overwrite it
-TOMBSTONE_S = 300  # longer than any cache entry plus the transaction that ends the session
-# Set the entry unless a tombstone holds the key (one key: safe on Redis Cluster too).
-_SET_UNLESS_ENDED = """
-if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
-"""
+CACHE_PREFIX, TOMBSTONE = sessioncache.PREFIX, sessioncache.TOMBSTONE  # the cache's Redis side: store.sessioncache
 
 
 def _hash(raw: str) -> str:
@@ -74,25 +61,8 @@ def end(session: Session, raw_id: str) -> None:
 
 
 def forget(session: Session, id_hashes: list[str]) -> None:
-    """Tombstone the cache entries of sessions this transaction ends: now (a loader that read SQL
-    before the commit cannot cache what it read) and again after the commit. Needs the Redis client
-    ``Stores.session()`` puts in ``session.info``; without one (no Redis) nothing was cached there."""
-    client = session.info.get("cockpit_redis")
-    if client is None or not id_hashes:
-        return
-
-    def write(*_args) -> None:
-        try:
-            pipe = client.pipeline(transaction=False)
-            for id_hash in id_hashes:
-                pipe.set(CACHE_PREFIX + id_hash, TOMBSTONE, ex=TOMBSTONE_S)
-            pipe.execute()
-        except redis_lib.RedisError:
-            # SQL still ends the session; a cache entry left by a Redis outage lives session_cache_seconds
-            log.warning("could not mark %d ended session(s) in Redis", len(id_hashes), exc_info=True)
-
-    write()
-    event.listen(session, "after_commit", write, once=True)
+    """Mark sessions this transaction ends as ended in the cache (before and after the commit)."""
+    sessioncache.end(session, id_hashes)
 
 
 def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | None:
@@ -100,10 +70,7 @@ def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | N
     no entry, a tombstone, Redis unavailable, or the entry is due for its last-seen write or expired."""
     if client is None or not raw_id or len(raw_id) > 128:
         return None
-    try:
-        value = client.get(CACHE_PREFIX + _hash(raw_id))
-    except redis_lib.RedisError:
-        return None
+    value = sessioncache.read(client, _hash(raw_id))
     if not value or value == TOMBSTONE:
         return None
     try:
@@ -121,10 +88,7 @@ def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | N
 def _remember(client, row: WebSession, principal: Principal, seconds: int) -> None:
     entry = {"name": principal.name, "scope": principal.scope, "id": principal.id, "csrf": principal.csrf,
              "expires_at": row.expires_at.isoformat(), "last_seen_at": row.last_seen_at.isoformat()}
-    try:
-        client.eval(_SET_UNLESS_ENDED, 1, CACHE_PREFIX + row.id_hash, json.dumps(entry), seconds, TOMBSTONE)
-    except redis_lib.RedisError:
-        log.debug("session cache unavailable", exc_info=True)
+    sessioncache.write(client, row.id_hash, json.dumps(entry), seconds)
 
 
 def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None,
