@@ -219,6 +219,21 @@ class Baseline:
             self._cats = _categories(self.keys)
         return self._cats
 
+    def yesterday(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per key: tickets on the last UTC day before ``day_end``, and the mean of the same day
+        1, 2 and 3 weeks earlier (the seasonal trend's two halves)."""
+        step = timeutil.INTERVAL
+        n = self.cum.shape[1] - 1
+
+        def day_sum(end: datetime) -> np.ndarray:
+            hi = min(max(int((end - self.start) / step), 0), n)
+            lo = min(max(hi - 96, 0), n)
+            return self.cum[:, hi] - self.cum[:, lo]
+
+        last = day_sum(self.day_end)
+        before = sum(day_sum(self.day_end - timedelta(days=7 * i)) for i in (1, 2, 3)) / 3.0
+        return last, before
+
     def window_sums(self, ends: list[datetime], hours: tuple[float, ...]) -> np.ndarray:
         """keys x windows: the sum over ``ends`` of the counts in ``[e - w hours, e)``."""
         out = np.zeros((len(self.keys), len(hours)))
@@ -325,6 +340,19 @@ def scan_all(ctx: Context, rule: str) -> list[CityScan]:
     # Province totals per (category, sub-category) and overall (the zone is left out inside
     # ``adjusted_expected``).
     cat_names, cat_id, kc = _categories(keys) if extra else base.categories()
+    if p0.get("stscan_trend", True):
+        # Seasonal steps (the first heating day): each category's tickets province-wide yesterday
+        # against the same weekday of the 3 weeks before, shrunk by ``scan_shrink`` x 4 tickets and
+        # never below 1, scales its baselines (the same-hour windows of 4 weeks lag a step by weeks).
+        last, before = base.yesterday()
+        if extra:
+            last = np.concatenate([last, np.zeros(len(extra))])
+            before = np.concatenate([before, np.zeros(len(extra))])
+        c_last = np.bincount(kc, weights=last, minlength=len(cat_names))
+        c_before = np.bincount(kc, weights=before, minlength=len(cat_names))
+        prior = 4.0 * float(p0.get("scan_shrink", 5.0))
+        trend = np.maximum(1.0, (c_last + prior) / (c_before + prior))
+        b = b * trend[kc][:, None]
     cat_o = np.zeros((len(cat_names), nw))
     cat_b = np.zeros_like(cat_o)
     np.add.at(cat_o, kc, obs)
