@@ -6,6 +6,13 @@ figures can be compared across machines by ratio.
 
     python bench/ingest.py [--events 100000] [--workers 2] [--pg postgresql://postgres@127.0.0.1/cockpit_bench]
     python bench/ingest.py --bulk [--events 300000]     # the bulk path for history (cockpit.bulk)
+    python bench/ingest.py --no-lock-ab                 # skip the runs without the LIVE lock
+
+Every ingest batch holds the ``LIVE`` lock shared (``cockpit.store.locks``: a PostgreSQL advisory
+lock, or a ``flock`` beside an SQLite file) from its SQL commit to its Redis apply. The default run
+measures each path with and without it, runs interleaved (with, without, with, ...) so a change of
+the machine's load hits both alike, and times the bare acquire + release per batch; the figures
+without the lock are for comparison only (production always takes it).
 
 ``--bulk`` times ``cockpit.bulk.bulk_ingest`` (COPY on PostgreSQL, chunks of 50,000, rollups at the
 end) on a history ten days old, beside the per-event path on the same events as the baseline.
@@ -14,7 +21,9 @@ end) on a history ten days old, beside the per-event path on the same events as 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
+import os
 import re
 import statistics
 import subprocess
@@ -31,23 +40,31 @@ from bench.machine import describe  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from cockpit.events import validate  # noqa: E402
+from cockpit import ingest as ingest_module  # noqa: E402
+from cockpit.events import TimeWindow, validate  # noqa: E402
 from cockpit.ingest import ingest_batch  # noqa: E402
+from cockpit.store import locks  # noqa: E402
 from cockpit.store.models import Base  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
 from cockpit.store.db import Stores, make_engine  # noqa: E402
 from tests.factories import random_stream  # noqa: E402
 
 BATCH = 1000
+# The stream starts 6 hours ago and its ticket steps run up to two days ahead (tests.factories): the
+# bench accepts them, as the simulator does for the future it makes up, instead of the API's 10 minutes.
+WINDOW = TimeWindow(max_future=timedelta(days=3))
 
 
 def machine() -> str:
     return describe()
 
-def redis_ceiling() -> float | None:
+def redis_ceiling(url: str) -> float | None:
+    """``redis-benchmark -P 32 -t incr`` against the Redis (server and db) of ``url``."""
+    parts = redis.connection.parse_url(url)
     try:
         out = subprocess.run(
-            ["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "-P", "32", "-t", "incr", "-n", "1000000", "-q"],
+            ["redis-benchmark", "-h", str(parts.get("host", "127.0.0.1")), "-p", str(parts.get("port", 6379)),
+             "--dbnum", str(parts.get("db", 0)), "-P", "32", "-t", "incr", "-n", "1000000", "-q"],
             capture_output=True, text=True, timeout=120,
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
@@ -70,6 +87,41 @@ def make_events(n: int, *, age: timedelta = timedelta(hours=6)) -> list[dict]:
     return events[:n]
 
 
+@contextlib.contextmanager
+def without_live_lock():
+    """Ingest as before the per-batch lock: ``cockpit.ingest`` sees a ``held`` that takes nothing."""
+    real = ingest_module.locks
+
+    class NoLocks:
+        LIVE = locks.LIVE
+
+        @staticmethod
+        @contextlib.contextmanager
+        def held(*_args, **_kwargs):
+            yield
+
+    ingest_module.locks = NoLocks
+    try:
+        yield
+    finally:
+        ingest_module.locks = real
+
+
+def lock_cost_ms(stores: Stores, n: int = 300) -> float:
+    """Median ms of one shared acquire + release of the LIVE lock, as each batch does it."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        with locks.held(stores, locks.LIVE, shared=True):
+            pass
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def _runs(rates: list[float]) -> str:
+    return "(" + " / ".join(f"{r:,.0f}" for r in rates) + ")"
+
+
 def run(stores: Stores, events: list[dict]) -> float:
     start = time.perf_counter()
     _ingest(stores, events)
@@ -78,8 +130,8 @@ def run(stores: Stores, events: list[dict]) -> float:
 
 def _ingest(stores: Stores, events: list[dict]) -> None:
     for i in range(0, len(events), BATCH):
-        result = ingest_batch(stores, events[i : i + BATCH], source="bench")
-        assert not result.rejected
+        result = ingest_batch(stores, events[i : i + BATCH], source="bench", window=WINDOW)
+        assert not result.rejected, result.rejected[:3]
 
 
 def _worker(url: str, redis_url: str, var: str, events: list[dict]) -> None:
@@ -141,6 +193,7 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--workers", type=int, default=2, help="also measure N ingest processes on PostgreSQL")
     parser.add_argument("--bulk", action="store_true", help="measure the bulk path for history instead")
+    parser.add_argument("--no-lock-ab", action="store_true", help="only the runs with the LIVE lock")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
@@ -158,7 +211,7 @@ def main() -> None:
     for e in events:
         validate(e)
     print(f"baseline validate only: {len(events) / (time.perf_counter() - t):,.0f} events/s")
-    ceiling = redis_ceiling()
+    ceiling = redis_ceiling(args.redis)
     print(f"baseline redis-benchmark -P 32 -t incr: {ceiling:,.0f} ops/s" if ceiling else "redis-benchmark: n/a")
 
     client = redis.Redis.from_url(args.redis, decode_responses=True)
@@ -167,32 +220,45 @@ def main() -> None:
     with admin.connect() as conn:
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": db_name}).scalar():
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+    variants = ("with lock",) if args.no_lock_ab else ("with lock", "without lock")
+
+    def fresh(url: str, tmp: str) -> Stores:
+        client.flushdb()
+        stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
+        Base.metadata.drop_all(stores.engine)
+        Base.metadata.create_all(stores.engine)
+        return stores
+
     with tempfile.TemporaryDirectory() as tmp:
         for label, url in (("sqlite", f"sqlite:///{tmp}/bench.sqlite3"), ("postgresql", args.pg)):
-            rates = []
+            stores = fresh(url, tmp)
+            print(f"{label}: LIVE lock acquire + release (shared), once per batch: "
+                  f"{lock_cost_ms(stores):.2f} ms median", flush=True)
+            stores.engine.dispose()
+            rates: dict[str, list[float]] = {v: [] for v in variants}
             for _ in range(3):
-                client.flushdb()
-                stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
-                Base.metadata.drop_all(stores.engine)
-                Base.metadata.create_all(stores.engine)
-                rates.append(run(stores, events))
-                stores.engine.dispose()
-            rate = statistics.median(rates)
-            ratio = f" ({rate / ceiling:.3f} of the Redis INCR ceiling)" if ceiling else ""
-            print(f"{label}+redis: {rate:,.0f} events/s median of 3, {len(events):,} events, "
-                  f"batches of {BATCH}, 1 process{ratio}")
-            if label == "postgresql" and args.workers > 1:
-                rates = []
-                for _ in range(3):
-                    client.flushdb()
-                    stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
-                    Base.metadata.drop_all(stores.engine)
-                    Base.metadata.create_all(stores.engine)
+                for variant in variants:
+                    stores = fresh(url, tmp)
+                    with contextlib.nullcontext() if variant == "with lock" else without_live_lock():
+                        rates[variant].append(run(stores, events))
                     stores.engine.dispose()
-                    rates.append(run_parallel(url, args.redis, tmp, events, args.workers))
-                rate = statistics.median(rates)
-                print(f"{label}+redis: {rate:,.0f} events/s median of 3, {len(events):,} events, "
-                      f"batches of {BATCH}, {args.workers} processes")
+            for variant in variants:
+                rate = statistics.median(rates[variant])
+                ratio = f" ({rate / ceiling:.3f} of the Redis INCR ceiling)" if ceiling else ""
+                print(f"{label}+redis {variant}: {rate:,.0f} events/s median of 3 {_runs(rates[variant])}, "
+                      f"{len(events):,} events, batches of {BATCH}, 1 process{ratio}; load {os.getloadavg()[0]:.2f}",
+                      flush=True)
+            if label == "postgresql" and args.workers > 1:
+                rates = {v: [] for v in variants}
+                for _ in range(3):
+                    for variant in variants:
+                        fresh(url, tmp).engine.dispose()
+                        with contextlib.nullcontext() if variant == "with lock" else without_live_lock():
+                            rates[variant].append(run_parallel(url, args.redis, tmp, events, args.workers))
+                for variant in variants:
+                    print(f"{label}+redis {variant}: {statistics.median(rates[variant]):,.0f} events/s median of 3 "
+                          f"{_runs(rates[variant])}, {len(events):,} events, batches of {BATCH}, {args.workers} "
+                          f"processes; load {os.getloadavg()[0]:.2f}", flush=True)
     client.flushdb()
 
 
