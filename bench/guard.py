@@ -1,11 +1,11 @@
 """Server CPU of one wall refresh in-process, with and without the kiosk session cache (issue 15, Screens).
 
-    python bench/guard.py [--pg URL] [--redis URL] [--requests 300] [--rounds 3] [--profile]
+    python bench/guard.py [--pg URL] [--redis URL] [--sessions 100] [--interval 2] [--requests 600] [--profile]
 
-Seeds (or reuses) a day of traffic in PostgreSQL the way bench/screens.py does, starts one kiosk
-session per city through its link, then sends the wall refresh callback (``/_dash-update-component``
+Seeds (or reuses) a day of traffic in PostgreSQL the way bench/screens.py does, starts kiosk
+sessions over the cities through their links, then each session sends, every ``--interval`` s, the wall refresh callback (``/_dash-update-component``
 with the session cookie and CSRF header, as the browser does) through the Flask test client: no
-network, no load generator, so ``time.process_time`` per request is the server's own CPU. Rounds
+network, no load generator, so ``time.process_time`` per request is the server's own CPU. Requests
 alternate "before" (``session_cache_seconds=0``: every request reads the session and its kiosk link
 from PostgreSQL; and the wall's region check as it was, two SQL reads per refresh) and "after" (the
 kiosk session cache; a wall of the screen's own scope needs no region read), in one process on the
@@ -43,6 +43,7 @@ PARTS = [
     ("security headers (_security_headers)", "_security_headers", "auth/web.py"),
     ("shared screen answer (before_request)", "answer", "shared_payload.py"),
     ("  region check (require_region, SQL)", "require_region", "auth/web.py"),
+    ("  region check as before (two SQL reads)", "_require_region_before", "bench/guard.py"),
     ("  payload fetch (memory/Redis)", "payload", "shared_payload.py"),
     ("Dash dispatch (callback, when not shared)", "dispatch", "dash/dash.py"),
 ]
@@ -77,8 +78,10 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL",
                                                        "postgresql+psycopg://postgres@127.0.0.1:5432/cockpit_bench_guard"))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"))
-    parser.add_argument("--requests", type=int, default=300, help="refreshes per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of each setting, interleaved")
+    parser.add_argument("--requests", type=int, default=600, help="measured refreshes per setting")
+    parser.add_argument("--sessions", type=int, default=100, help="kiosk sessions per setting")
+    parser.add_argument("--cities", type=int, default=2, help="cities the sessions show (a render a second each)")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between a session's refreshes")
     parser.add_argument("--cache-seconds", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--profile", action="store_true")
@@ -97,62 +100,70 @@ def main() -> None:
         stores = Stores.open(base.with_(session_cache_seconds=seconds))
         apps[label] = create_app(stores.settings, stores=stores)
 
-    def clients(app):
-        out = []
-        server = app.server
-        deps = None
-        for code in screens.CITIES[:4]:
+    def clients(app, n: int):
+        """``n`` kiosk sessions over the cities (each through its link), with their refresh config."""
+        server, out, deps, configs = app.server, [], None, {}
+        for j in range(n):
+            code = screens.CITIES[j % args.cities]
             client = server.test_client()
             assert client.get(access["kiosk"][code]).status_code == 302
+            csrf = client.get_cookie("_csrf_token").value
             if deps is None:
                 deps = client.get("/_dash-dependencies").get_json()
-            out.append((client, code))
+            if code not in configs:
+                path, search = f"/wall/{code}", "?lang=zh&kiosk=1"
+                layout = client.post("/_dash-update-component",
+                                     data=screens._route_body(screens.App(deps), path, search),
+                                     content_type="application/json", headers={"X-CSRFToken": csrf}).get_json()
+                configs[code] = screens.find_prop(layout, {"type": "wall-config", "index": "wall"}, "data")
+            out.append((client, csrf, configs[code]))
         return out, screens.App(deps)
 
-    setups = {label: clients(app) for label, app in apps.items()}
-
-    def refresh_bodies(label):
-        (cl, dash_app) = setups[label]
-        bodies = []
-        for client, code in cl:
-            path, search = f"/wall/{code}", "?lang=zh&kiosk=1"
-            csrf = client.get_cookie("_csrf_token").value
-            layout = client.post("/_dash-update-component", data=screens._route_body(dash_app, path, search),
-                                 content_type="application/json", headers={"X-CSRFToken": csrf}).get_json()
-            config = screens.find_prop(layout, {"type": "wall-config", "index": "wall"}, "data")
-            bodies.append((client, csrf, config))
-        return bodies, dash_app
-
-    prepared = {label: refresh_bodies(label) for label in apps}
+    prepared = {label: clients(app, args.sessions) for label, app in apps.items()}
     counter = [0]
+    position = {label: 0 for label in apps}
+    last = [0.0] * args.sessions  # when session j (of either setting) last refreshed
 
     import callbacks.shared_payload as shared_payload
     from cockpit.auth.web import require_region
 
-    def run(label: str, n: int) -> list[float]:
+    def one(label: str, paced: bool) -> float:
+        """One refresh of the next session of ``label``; its CPU in ms."""
         shared_payload.require_region = _require_region_before if label == "before" else require_region
         bodies, dash_app = prepared[label]
-        cpu = []
-        for i in range(n):
-            client, csrf, config = bodies[i % len(bodies)]
-            counter[0] += 1
-            body = dash_app.wall.body([{"n": counter[0], "at": int(time.time() * 1000)}, "count"],
-                                      [config, None, "sig"])
-            t = time.process_time()
-            resp = client.post("/_dash-update-component", data=body, content_type="application/json",
-                               headers={"X-CSRFToken": csrf})
-            cpu.append((time.process_time() - t) * 1000)
-            assert resp.status_code == 200, resp.status_code
+        j = position[label] % len(bodies)
+        position[label] += 1
+        if paced and label == "before":  # both settings' session j refresh together, every interval
+            wait = last[j] + args.interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            last[j] = time.monotonic()
+        client, csrf, config = bodies[j]
+        counter[0] += 1
+        body = dash_app.wall.body([{"n": counter[0], "at": int(time.time() * 1000)}, "count"],
+                                  [config, None, "sig"])
+        t = time.process_time()
+        resp = client.post("/_dash-update-component", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": csrf})
+        cpu = (time.process_time() - t) * 1000
+        assert resp.status_code == 200, resp.status_code
         return cpu
 
-    for label in apps:
-        run(label, 20)  # warm: payload shared in Redis, pools open
+    def run(label: str, n: int) -> list[float]:
+        return [one(label, False) for _ in range(n)]
+
+    for _ in range(args.sessions):  # warm: every session seen once, payloads shared in Redis, pools open
+        for label in apps:
+            one(label, True)
     results: dict[str, list[float]] = {"before": [], "after": []}
-    for _ in range(args.rounds):
+    started = time.monotonic()
+    for _ in range(args.requests):
         for label in ("before", "after"):
-            results[label] += run(label, args.requests)
-    print(f"load average {os.getloadavg()[0]:.1f}; {args.rounds} x {args.requests} refreshes per setting, "
-          f"4 kiosk sessions, cache {args.cache_seconds} s")
+            results[label].append(one(label, True))
+    cycles = args.requests / args.sessions
+    print(f"load average {os.getloadavg()[0]:.1f}; {args.requests} refreshes per setting, interleaved; "
+          f"{args.sessions} kiosk sessions per setting over {args.cities} cities, each refreshing every "
+          f"{(time.monotonic() - started) / cycles:.2f} s (asked {args.interval} s); cache {args.cache_seconds} s")
     for label, values in results.items():
         fast = sorted(values)[:int(len(values) * 0.9)]
         print(f"{label:6}: CPU per wall refresh median {statistics.median(values):.2f} ms, "
@@ -161,11 +172,12 @@ def main() -> None:
         for label in ("before", "after"):
             prof = cProfile.Profile(time.process_time)
             prof.enable()
-            run(label, args.requests)
+            run(label, 300)
             prof.disable()
             stats = pstats.Stats(prof, stream=io.StringIO())
-            per = args.requests
-            print(f"\nprofile, {label} (CPU ms per refresh, cProfile cumulative, inflated by profiling):")
+            per = 300
+            print(f"\nprofile, {label}, 300 refreshes back to back (CPU ms per refresh, cProfile cumulative, "
+                  f"inflated by profiling; slow requests make payload renders and cache misses frequent):")
             total = sum(v[3] for k, v in stats.stats.items() if k[2] == "wsgi_app" and "flask/app.py" in k[0])
             print(f"  {'whole request (Flask wsgi_app)':52} {1000 * total / per:7.2f}")
             for text, name, fragment in PARTS:
