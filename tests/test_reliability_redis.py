@@ -167,3 +167,40 @@ def test_rel051_rebuild_keeps_concurrent_ingestion_exact(rstores):
         offered = session.scalar(select(func.count()).select_from(Call).where(Call.offered_at.isnot(None)))
     day_keys = [k for k in raced if ":day:" in k]
     assert sum(int(raced[k].get("off", 0)) for k in day_keys) == offered
+
+
+def test_rel056_two_processes_setting_one_job_mark_at_once_both_succeed(stores):
+    """Two ingest processes of a new deployment record its first live epoch (or mark the live store
+    dirty) at the same moment: the second writer waits for the first and updates the mark, it never
+    fails on the primary key (which made a batch log a failed live apply and rebuild for nothing)."""
+    from cockpit.store import jobruns
+    from cockpit.store.models import JobRun
+
+    if stores.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the two inserts cannot overlap")
+    from sqlalchemy.orm import Session
+
+    a = Session(stores.engine)
+    errors: list[BaseException] = []
+    a.execute(select(JobRun).where(JobRun.name == "race_mark")).all()  # both see no mark yet
+    jobruns.touch(a, "race_mark")
+    a.flush()  # A's row is written, not committed
+
+    def second() -> None:
+        try:
+            with Session(stores.engine) as b:
+                assert not jobruns.exists(b, "race_mark")  # A has not committed: B sees nothing
+                jobruns.touch(b, "race_mark")  # blocks on A's row until A commits
+                b.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=second)
+    t.start()
+    time.sleep(0.5)  # B is waiting on A's uncommitted key
+    a.commit()
+    a.close()
+    t.join(10)
+    assert not t.is_alive() and errors == []
+    with Session(stores.engine) as s:
+        assert s.scalar(select(func.count()).select_from(JobRun).where(JobRun.name == "race_mark")) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cockpit.store.models import JobRun
@@ -22,10 +23,18 @@ def exists(session: Session, name: str) -> bool:
 
 def touch(session: Session, name: str, *, at: datetime | None = None) -> None:
     """Set the mark ``name`` (created when missing), ``updated_at`` = ``at`` (default now); its
-    ``last_done`` is kept."""
-    row = session.get(JobRun, name) or JobRun(name=name)
-    row.updated_at = at if at is not None else utcnow()
-    session.merge(row)
+    ``last_done`` is kept.
+
+    One upsert statement, so processes that set the same mark at the same moment (two ingest
+    processes recording a new deployment's first live epoch, or both marking the live store dirty)
+    never fail on the primary key."""
+    when = at if at is not None else utcnow()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(JobRun).values(name=name, updated_at=when)
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"updated_at": when}))
+    for obj in list(session.identity_map.values()):  # a mark this session loaded reads the new time
+        if isinstance(obj, JobRun) and obj.name == name:
+            session.expire(obj)
 
 
 def remove(session: Session, name: str) -> None:
