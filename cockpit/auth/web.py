@@ -1,4 +1,4 @@
-"""Access control on the web app: one guard in front of every route, the login page, security headers.
+"""Access control on the web app: one guard in front of every route, security headers.
 
 ``install(app, stores)`` wires it into a Dash app:
 
@@ -9,6 +9,8 @@
 - CSRF: state-changing requests made with a session cookie must carry the session's token in
   ``X-CSRFToken`` (Dash's renderer sends it from the ``_csrf_token`` cookie) or a ``csrf_token`` field.
 - security headers on every answer, a body limit enforced while the body is read, rate limits.
+
+The pages a person sees at the door (login, logout, kiosk start, forbidden) are in ``pages.py``.
 """
 
 from __future__ import annotations
@@ -16,17 +18,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, current_app, g, has_request_context, jsonify, redirect, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, redirect, request
 from werkzeug.serving import WSGIRequestHandler
-from markupsafe import escape
 
-from cockpit.auth import audit, kiosk, policy, ratelimit, sessions, users
+from cockpit.auth import audit, policy, ratelimit, sessions
 from cockpit.auth.principal import SYSTEM, AccessDenied, Principal
 from cockpit.settings import Settings
 from cockpit.store import tokens
@@ -245,7 +245,7 @@ def require_session_or_token():
                 audit.record_for(session, principal, "denied", target=path[:256], ip=client_ip(), outcome="denied")
         if _wants_json(path) or request.method not in SAFE_METHODS:
             return _json_error(exc.status, str(exc) if exc.status != 404 else "not found")
-        return _forbidden_page(exc.status)
+        return pages.forbidden_page(exc.status)
     bucket = ("export" if path.startswith("/supervise/export") else
               "staffing" if path.startswith("/api/v1/staffing") else None)
     if bucket:
@@ -255,15 +255,6 @@ def require_session_or_token():
             response.headers["Retry-After"] = str(verdict.retry_after)
             return response
     return None
-
-
-def _forbidden_page(status: int) -> Response:
-    lang = _lang()
-    title = {403: ("无权访问", "Forbidden"), 404: ("页面不存在", "Not found")}.get(status, ("错误", "Error"))
-    body = _page(title[0 if lang == "zh" else 1],
-                 f'<p class="ck-login-note">{escape(_t("denied", lang))}</p>'
-                 f'<p><a href="/">{escape(_t("home", lang))}</a></p>', lang)
-    return Response(body, status=status, mimetype="text/html")
 
 
 # ------------------------------------------------------------------ headers
@@ -306,165 +297,10 @@ def _set_session_cookie(response: Response, raw: str, settings: Settings, max_ag
                         path="/", max_age=max_age)
 
 
-# ------------------------------------------------------------------ pages
-
-_TEXT = {
-    "title": ("12345 热线数据驾驶舱 · 登录", "12345 Hotline Data Cockpit · Log in"),
-    "username": ("用户名", "User name"),
-    "password": ("密码", "Password"),
-    "submit": ("登录", "Log in"),
-    "failed": ("用户名或密码错误，或账号已锁定。", "Wrong user name or password, or the account is locked."),
-    "limited": ("尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
-    "expired": ("登录已过期，请重新登录。", "Your session ended; please log in again."),
-    "logout": ("退出登录", "Log out"),
-    "logged_out": ("已退出登录。", "You are logged out."),
-    "denied": ("您没有访问此页面的权限，或所请求的数据不在您的管辖范围内。",
-               "You may not open this page, or the data asked for is outside your region."),
-    "home": ("返回首页", "Back to the start page"),
-    "lang": ("English", "中文"),
-}
-
-
-def _lang() -> str:
-    asked = request.args.get("lang") if has_request_context() else None
-    if asked in ("zh", "en"):
-        return asked
-    return _stores().settings.language if has_request_context() else "zh"
-
-
-def _t(key: str, lang: str) -> str:
-    return _TEXT[key][0 if lang == "zh" else 1]
-
-
-def _page(title: str, inner: str, lang: str) -> str:
-    return (f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)}</title><link rel="stylesheet" href="/assets/cockpit.css">'
-            f'<link rel="stylesheet" href="/assets/login.css"></head>'
-            f'<body><main class="ck-login">{inner}</main></body></html>')
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a local path: never redirect a login to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return "/"
-    return target
-
-
-def _login_form(lang: str, next_: str, message: str = "", status: int = 200) -> Response:
-    # Every render of the form reuses the browser's token: a second render (another tab, or the
-    # browser's own favicon request redirected here) must not overwrite the cookie of the form the
-    # user is filling in, which made the first login attempt fail as "expired" now and then.
-    current = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    token = current if re.fullmatch(r"[A-Za-z0-9_-]{32}", current) else secrets.token_urlsafe(24)
-    switch = "en" if lang == "zh" else "zh"
-    note = f'<p class="ck-login-error" role="alert">{escape(message)}</p>' if message else ""
-    inner = (f'<h1>{escape(_t("title", lang))}</h1>{note}'
-             f'<form method="post" action="/login?{escape(urlencode({"lang": lang}))}" autocomplete="on">'
-             f'<input type="hidden" name="csrf_token" value="{escape(token)}">'
-             f'<input type="hidden" name="next" value="{escape(next_)}">'
-             f'<label>{escape(_t("username", lang))}<input name="username" id="username" required maxlength="64" '
-             f'autocomplete="username" autofocus></label>'
-             f'<label>{escape(_t("password", lang))}<input name="password" id="password" type="password" required '
-             f'maxlength="256" autocomplete="current-password"></label>'
-             f'<button type="submit" id="login-submit">{escape(_t("submit", lang))}</button></form>'
-             f'<p><a href="/login?{escape(urlencode({"lang": switch, "next": next_}))}">{_t("lang", lang)}</a></p>')
-    response = Response(_page(_t("title", lang), inner, lang), status=status, mimetype="text/html")
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
-                        secure=_cookie_secure(_stores().settings), max_age=3600)
-    return response
-
-
-def login_get():
-    lang = _lang()
-    return _login_form(lang, _safe_next(request.args.get("next")))
-
-
-def login_post():
-    stores = _stores()
-    settings = stores.settings
-    lang = _lang()
-    next_ = _safe_next(request.form.get("next"))
-    sent, expected = request.form.get("csrf_token", ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
-        return _login_form(lang, next_, _t("expired", lang), status=400)
-    ip = client_ip()
-    if not ratelimit.hit(stores.redis, "login_ip", ip).allowed:
-        return _login_form(lang, next_, _t("limited", lang), status=429)
-    username = (request.form.get("username") or "").strip()[:64]
-    password = request.form.get("password") or ""
-    with stores.session() as session:
-        result = users.authenticate(session, username, password)
-        if result.user is None:
-            audit.record(session, actor=username or "-", actor_kind="anonymous", action="login_failed", ip=ip,
-                         outcome="failed", detail={"reason": result.reason})
-        else:
-            started = sessions.start(session, user_id=result.user.id, ip=ip,
-                                     lifetime=timedelta(hours=settings.session_hours))
-            audit.record(session, actor=result.user.username, actor_kind="user", action="login", ip=ip,
-                         scope=result.user.scope)
-    if result.user is None:
-        return _login_form(lang, next_, _t("failed", lang), status=401)
-    response = redirect(next_)
-    _set_session_cookie(response, started.raw_id, settings, settings.session_hours * 3600)
-    _set_csrf_cookie(response, started.csrf, settings)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
-
-
-def logout_get():
-    lang = _lang()
-    principal = g.get("principal")
-    inner = (f'<form method="post" action="/logout"><input type="hidden" name="csrf_token" '
-             f'value="{escape(principal.csrf if principal else "")}">'
-             f'<button type="submit" id="logout-submit">{escape(_t("logout", lang))}</button></form>')
-    return Response(_page(_t("logout", lang), inner, lang), mimetype="text/html")
-
-
-def logout_post():
-    stores = _stores()
-    raw = request.cookies.get(SESSION_COOKIE)
-    principal = g.get("principal")
-    if raw:
-        with stores.session() as session:
-            sessions.end(session, raw)
-            if principal is not None:
-                audit.record_for(session, principal, "logout", ip=client_ip())
-    response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
-    return response
-
-
-def kiosk_start(token: str):
-    """A kiosk link: start a long kiosk session for its scope and open its wall."""
-    stores = _stores()
-    settings = stores.settings
-    with stores.session() as session:
-        link = kiosk.verify(session, token)
-        if link is None:
-            audit.record(session, actor="-", actor_kind="anonymous", action="kiosk_start", ip=client_ip(),
-                         outcome="denied")
-            abort(404)
-        started = sessions.start(session, kiosk_id=link.id, ip=client_ip(), lifetime=timedelta(days=KIOSK_DAYS))
-        audit.record(session, actor=link.name, actor_kind="kiosk", action="kiosk_start", target=str(link.id),
-                     scope=link.scope, ip=client_ip())
-        scope = link.scope
-    level = policy.level_of(scope)
-    target = f"/province/{scope}?kiosk=1" if level == "province" else f"/wall/{scope}?kiosk=1"
-    response = redirect(target)
-    _set_session_cookie(response, started.raw_id, settings, KIOSK_DAYS * 86400)
-    _set_csrf_cookie(response, started.csrf, settings)
-    return response
-
-
 def _on_access_denied(exc: AccessDenied):
     if _wants_json(request.path) or request.method not in SAFE_METHODS:
         return _json_error(exc.status, str(exc) if exc.status not in (404,) else "not found")
-    return _forbidden_page(exc.status)
+    return pages.forbidden_page(exc.status)
 
 
 def _dash_csp_hashes(app) -> str:
@@ -487,11 +323,11 @@ def install(app, stores, settings: Settings | None = None) -> None:
     server.before_request(require_session_or_token)
     server.after_request(_security_headers)
     server.register_error_handler(AccessDenied, _on_access_denied)
-    server.add_url_rule("/login", "login", login_get, methods=["GET"])
-    server.add_url_rule("/login", "login_post", login_post, methods=["POST"])
-    server.add_url_rule("/logout", "logout", logout_get, methods=["GET"])
-    server.add_url_rule("/logout", "logout_post", logout_post, methods=["POST"])
-    server.add_url_rule("/kiosk/<token>", "kiosk_start", kiosk_start, methods=["GET"])
+    server.add_url_rule("/login", "login", pages.login_get, methods=["GET"])
+    server.add_url_rule("/login", "login_post", pages.login_post, methods=["POST"])
+    server.add_url_rule("/logout", "logout", pages.logout_get, methods=["GET"])
+    server.add_url_rule("/logout", "logout_post", pages.logout_post, methods=["POST"])
+    server.add_url_rule("/kiosk/<token>", "kiosk_start", pages.kiosk_start, methods=["GET"])
     from cockpit.auth import admin
 
     server.register_blueprint(admin.bp)
@@ -526,3 +362,6 @@ def dash_callback_ids(body: bytes | str) -> list[str]:
                     ident = sub.get("id")
                     found.append(str(ident.get("type", "")) if isinstance(ident, dict) else str(ident))
     return found
+
+
+from cockpit.auth import pages  # noqa: E402 - the pages use this module's cookies and helpers
