@@ -146,14 +146,9 @@ def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, principa
             if alert is None or not covers_place(session, principal.scopes, alert.city, alert.district):
                 raise AccessDenied("not found", status=404)
             audit.record_for(session, principal, f"alert_{action}"[:32], target=str(alert_id))
-            if action == "ack":
-                alerts.acknowledge(session, alert_id, by=by)
-            elif action == "escalate":
-                alerts.escalate(session, alert_id, by=by, to=to, note=note, due=due)
-            elif action == "resolve":
-                alerts.resolve(session, alert_id, by=by, note=note)
-            else:
+            if action not in ("ack", "escalate", "resolve"):  # the ticket page offers these three
                 raise alerts.AlertError(f"unknown action {action!r}")
+            _apply(session, alert_id, action, by=by, to=to, note=note, due=due)
     except alerts.AlertError as exc:
         error = str(exc)
     except AccessDenied as exc:
@@ -161,6 +156,21 @@ def act_on_alert(stores, ticket_id: str, *, alert_id: int, action: str, principa
             audit.record_for(session, principal, f"alert_{action}"[:32], target=str(alert_id), outcome="denied")
         error = "无权操作此告警 / not allowed" if exc.status != 404 else "告警不存在 / no such alert"
     return ticket_view(stores, ticket_id), error
+
+
+def _apply(session, alert_id: int, action: str, *, by: str, to: str = "", note: str = "",
+           due: datetime | None = None, kind: str = "user") -> None:
+    """One action on one alert, by the user ``by`` (the caller checked permission and scope)."""
+    if action == "ack":
+        alerts.acknowledge(session, alert_id, by=by)
+    elif action == "assign":
+        alerts.assign(session, alert_id, by=by, to=to, kind=kind)
+    elif action == "escalate":
+        alerts.escalate(session, alert_id, by=by, to=to, note=note, due=due)
+    elif action == "resolve":
+        alerts.resolve(session, alert_id, by=by, note=note)
+    else:
+        raise alerts.AlertError(f"unknown action {action!r}")
 
 
 def act_on_alerts(stores, alert_ids: list[int], *, action: str, principal, note: str = "", to: str = "",
@@ -187,17 +197,7 @@ def act_on_alerts(stores, alert_ids: list[int], *, action: str, principal, note:
                 return len(alerts.acknowledge_many(session, alert_ids, by=by)["acknowledged"]), None
             if len(alert_ids) != 1:
                 raise alerts.AlertError("select one alert")
-            alert_id = alert_ids[0]
-            if action == "ack":
-                alerts.acknowledge(session, alert_id, by=by)
-            elif action == "assign":
-                alerts.assign(session, alert_id, by=by, to=to, kind=kind)
-            elif action == "escalate":
-                alerts.escalate(session, alert_id, by=by, to=to, note=note, due=due)
-            elif action == "resolve":
-                alerts.resolve(session, alert_id, by=by, note=note)
-            else:
-                raise alerts.AlertError(f"unknown action {action!r}")
+            _apply(session, alert_ids[0], action, by=by, to=to, note=note, due=due, kind=kind)
     except alerts.AlertError as exc:
         return 0, str(exc)
     except AccessDenied:
