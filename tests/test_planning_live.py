@@ -169,3 +169,27 @@ def test_live007_the_api_saves_a_plan_as_the_logged_in_user(sqlite_stores):
         saves = plan_store.roster_saves(s, scope="620100",
                                         monday=datetime.fromisoformat(answer.get_json()["monday"]).date())
     assert [r["saved_by"] for r in saves] == [name]
+
+
+def test_live008_a_down_redis_costs_one_failed_read_then_sql_at_once(sqlite_stores, monkeypatch):
+    """Redis down: the first read of the roster copy fails and opens the screens' breaker; while it
+    is open the kept plan comes from SQL without asking Redis again (each ask would wait for the
+    client's retries, seconds added to every wall refresh that shows planned seats)."""
+    import redis as redis_lib
+
+    from cockpit.store import cache
+
+    stores = sqlite_stores
+    now = datetime(2026, 11, 25, 2, 5)
+    ingest(stores, weekday_call_history(2, now))
+    week = current_week(stores.settings.tz, now.replace(tzinfo=UTC))
+    doc = roster_document(stores, scope="620100", week=week, now=now, by="排班员甲")
+    monday = datetime.fromisoformat(doc["monday"]).date()
+    stores.redis = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry_on_timeout=False)
+    asked: list[str] = []
+    real = plan_store.cached_roster
+    monkeypatch.setattr(plan_store, "cached_roster", lambda *a, **k: asked.append("redis") or real(*a, **k))
+    assert planning_live.kept_roster(stores, "620100", monday)["saved_by"] == "排班员甲"  # from SQL
+    assert asked == ["redis"] and stores.caches.breaker.is_open(cache.live_key(stores.redis))
+    assert planning_live.kept_roster(stores, "620100", monday)["saved_by"] == "排班员甲"
+    assert asked == ["redis"]  # the breaker held: SQL at once, Redis not asked again

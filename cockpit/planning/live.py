@@ -22,7 +22,9 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
@@ -31,6 +33,7 @@ from cockpit.metrics import definitions, queries, staffing
 from cockpit.planning import forecast as planning_forecast
 from cockpit.planning import roster
 from cockpit.settings import Settings
+from cockpit.store import cache
 from cockpit.store import planning as plan_store
 from cockpit.store.regions import resolve_scope
 
@@ -72,13 +75,19 @@ def kept_roster(stores, scope: str, monday: date, *, now: datetime | None = None
     """The roster kept for ``scope`` and the ISO week of ``monday`` (local), or None.
 
     Read from the Redis copy; when it is missing (flushed, expired, a new Redis) or Redis fails,
-    from SQL, and the copy is written again for the next reader."""
-    redis_ok = True
-    try:
-        doc = plan_store.cached_roster(stores.redis, scope, monday)
-    except RedisError as exc:
-        log.warning("roster copy of %s unreadable, reading SQL: %s", scope, exc)
-        doc, redis_ok = None, False
+    from SQL, and the copy is written again for the next reader. While the screens' breaker holds
+    Redis for failed, SQL at once: a down Redis must not add its client's retries (seconds) to
+    every wall refresh that shows planned seats."""
+    breaker, key = stores.caches.breaker, cache.live_key(stores.redis)
+    redis_ok, doc = not breaker.is_open(key), None
+    if redis_ok:
+        try:
+            doc = plan_store.cached_roster(stores.redis, scope, monday)
+        except RedisError as exc:
+            log.warning("roster copy of %s unreadable, reading SQL: %s", scope, exc)
+            redis_ok = False
+            if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+                breaker.failure(key)
     if doc is not None:
         return doc
     with stores.session() as session:

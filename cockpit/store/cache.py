@@ -112,6 +112,11 @@ class Memo:
         self._data.clear()
 
 
+def live_key(redis_client) -> tuple:
+    """The breaker key of the Redis source (the live store) behind ``redis_client``."""
+    return ("live", id(redis_client))
+
+
 @dataclass
 class Caches:
     """Everything one ``Stores`` caches in process: figures by TTL, failed sources, decoded panels."""

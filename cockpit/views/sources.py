@@ -16,6 +16,7 @@ from typing import Any
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from cockpit.store import cache
 from cockpit.store.db import Stores
 from cockpit.timeutil import epoch_ms
 
@@ -31,7 +32,7 @@ def section(as_of: float, max_age_s: float, **values) -> dict:
 
 def live_key(stores: Stores) -> tuple:
     """The breaker key of the Redis source."""
-    return ("live", id(stores.redis))
+    return cache.live_key(stores.redis)
 
 
 class Guard:
