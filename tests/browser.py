@@ -55,19 +55,18 @@ def on_fresh(dash_duo, selector: str, action, timeout: float = 15):
     """``action(element)`` on the element ``selector`` finds, found again when a refresh replaced it.
 
     Walls and the province page re-render their panels every tick; an element found just before a
-    refresh goes stale. The action is retried on the new element, so the test still checks what the
-    page shows, not when it last repainted.
+    refresh goes stale. The action is retried on the new element (Selenium's wait, ignoring stale
+    references), so the test still checks what the page shows, not when it last repainted.
     """
-    import time
-
     from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    deadline = time.monotonic() + timeout
-    while True:
-        element = dash_duo.wait_for_element(selector, timeout=timeout)
-        try:
-            return action(element)
-        except StaleElementReferenceException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    done: list = []
+
+    def attempt(driver) -> bool:
+        done.append(action(dash_duo.wait_for_element(selector, timeout=timeout)))
+        return True
+
+    WebDriverWait(dash_duo.driver, timeout, poll_frequency=0.1,
+                  ignored_exceptions=(StaleElementReferenceException,)).until(attempt)
+    return done[-1]

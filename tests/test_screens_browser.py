@@ -72,16 +72,21 @@ def _interface_text(dash_duo) -> str:
 
 def _settled_text(dash_duo, selector: str, pattern: str, timeout: float = 15) -> str:
     """The element's whitespace-normalised text once it matches ``pattern``, or its last text."""
-    import time
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
-        text = " ".join(dash_duo.wait_for_element(selector, timeout=10).text.split())
-        if re.match(pattern, text):
-            break
-        time.sleep(0.2)
-    return text
+    seen = [""]
+
+    def settled(driver) -> bool:
+        seen[0] = " ".join(dash_duo.wait_for_element(selector, timeout=10).text.split())
+        return re.match(pattern, seen[0]) is not None
+
+    try:
+        WebDriverWait(dash_duo.driver, timeout, poll_frequency=0.2,
+                      ignored_exceptions=(StaleElementReferenceException,)).until(settled)
+    except TimeoutException:
+        pass  # the caller's assertion shows the text that never settled
+    return seen[0]
 
 
 def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
