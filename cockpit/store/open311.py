@@ -13,15 +13,11 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from cockpit.store.conditions import one_of
 from cockpit.store.models import Ticket, TicketStep
 
 Places = list[tuple[Sequence[str], Sequence[str] | None]] | None
 
-
-def _one_of(column, values: Sequence[str]):
-    """``column = v`` for one value (a plain index lookup), ``column IN (...)`` for several."""
-    values = list(values)
-    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def _in_places(places: Places) -> list:
@@ -30,9 +26,9 @@ def _in_places(places: Places) -> list:
         return []
     parts = []
     for cities, districts in places:
-        cond = _one_of(Ticket.city, cities)
+        cond = one_of(Ticket.city, cities)
         if districts:
-            cond = and_(cond, _one_of(Ticket.district, districts))
+            cond = and_(cond, one_of(Ticket.district, districts))
         parts.append(cond)
     if not parts:
         return [Ticket.city.is_(None) & Ticket.city.is_not(None)]  # nothing
@@ -61,7 +57,7 @@ def ticket_page(session: Session, *, places: Places, start: datetime, end: datet
     if status is not None:
         conds.append(Ticket.status == "closed" if status == "closed" else Ticket.status != "closed")
     if categories:
-        conds.append(_one_of(Ticket.category, categories))
+        conds.append(one_of(Ticket.category, categories))
     stmt = (select(Ticket).where(*conds).order_by(Ticket.created_at.desc(), Ticket.ticket_id)
             .limit(limit).offset(offset))
     return list(session.scalars(stmt))

@@ -16,35 +16,31 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from cockpit.store.conditions import one_of
 from cockpit.store.models import Alert, AlertEvent, Call, CallRollup, Region, Ticket
 
 CASE_CANDIDATES = 5  # each case rule looks at this many tickets (a ticket picked by an earlier rule is skipped)
 
 
-def _one_of(column, values: Sequence[str]):
-    """``column = v`` for one value (a plain index lookup), ``column IN (...)`` for several."""
-    values = list(values)
-    return column == values[0] if len(values) == 1 else column.in_(values)
-
 
 def has_activity(session: Session, *, cities, districts, start: datetime, end: datetime) -> bool:
     """Whether any ticket was created, or (for a whole city or province) any call queued, in the window."""
-    t_conds = [_one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    t_conds = [one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        t_conds.append(_one_of(Ticket.district, districts))
+        t_conds.append(one_of(Ticket.district, districts))
     if session.execute(select(Ticket.ticket_id).where(*t_conds).limit(1)).first():
         return True
     if districts:
         return False
-    c_conds = [_one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end]
+    c_conds = [one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end]
     return session.execute(select(Call.call_id).where(*c_conds).limit(1)).first() is not None
 
 
 def tickets_by_category(session: Session, *, cities, districts, start: datetime, end: datetime) -> Counter:
     """Tickets created in the window per top-level category ('' for none)."""
-    conds = [_one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    conds = [one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        conds.append(_one_of(Ticket.district, districts))
+        conds.append(one_of(Ticket.district, districts))
     rows = session.execute(select(Ticket.category, func.count()).where(*conds).group_by(Ticket.category))
     return Counter({(c or ""): int(n) for c, n in rows})
 
@@ -52,18 +48,18 @@ def tickets_by_category(session: Session, *, cities, districts, start: datetime,
 def tickets_by_area(session: Session, *, cities, districts, by_city: bool, start: datetime, end: datetime) -> Counter:
     """Tickets created in the window per city (``by_city``) or per district ('' for none)."""
     column = Ticket.city if by_city else Ticket.district
-    conds = [_one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    conds = [one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        conds.append(_one_of(Ticket.district, districts))
+        conds.append(one_of(Ticket.district, districts))
     rows = session.execute(select(column, func.count()).where(*conds).group_by(column))
     return Counter({(c or ""): int(n) for c, n in rows})
 
 
 def alert_summary(session: Session, *, cities, districts, start: datetime, end: datetime) -> dict[str, Any]:
     """Alerts raised, escalated and resolved in the window, open at its end, and raised per rule."""
-    conds = [_one_of(Alert.city, cities)]
+    conds = [one_of(Alert.city, cities)]
     if districts:
-        conds.append(_one_of(Alert.district, districts))
+        conds.append(one_of(Alert.district, districts))
     raised = session.scalar(select(func.count()).select_from(Alert).where(
         *conds, Alert.first_seen >= start, Alert.first_seen < end)) or 0
     escalated = session.scalar(
@@ -85,9 +81,9 @@ def case_candidates(session: Session, *, cities, districts, start: datetime, end
     ``most_handoffs`` (returns + transfers > 0, most first), ``dissatisfied`` (earliest first), both
     CASE_CANDIDATES at most, and ``late`` (closed after, or still open past, their deadline at ``now``;
     unordered, every one)."""
-    base = [_one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
+    base = [one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end]
     if districts:
-        base.append(_one_of(Ticket.district, districts))
+        base.append(one_of(Ticket.district, districts))
     handoffs = Ticket.returns + Ticket.transfers
     most = session.scalars(select(Ticket).where(*base, handoffs > 0)
                            .order_by(handoffs.desc(), Ticket.created_at, Ticket.ticket_id).limit(CASE_CANDIDATES))
@@ -105,7 +101,7 @@ def rollup_offered(session: Session, *, cities, start: datetime, end: datetime) 
     """(interval start, offered calls) per 15-minute rollup interval in the window."""
     r = CallRollup
     rows = session.execute(select(r.interval_start, func.sum(r.offered)).where(
-        _one_of(r.city, cities), r.interval_start >= start, r.interval_start < end).group_by(r.interval_start))
+        one_of(r.city, cities), r.interval_start >= start, r.interval_start < end).group_by(r.interval_start))
     return [(at, int(n or 0)) for at, n in rows]
 
 
@@ -113,7 +109,7 @@ def offered_queue_times(session: Session, *, cities, start: datetime, end: datet
     """The queue-entry time of every offered call (offered, answered or abandoned) queued in the window."""
     offered = or_(Call.offered_at.is_not(None), Call.answered_at.is_not(None), Call.abandoned_at.is_not(None))
     return [at for (at,) in session.execute(select(Call.queued_at).where(
-        _one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end, offered))]
+        one_of(Call.city, cities), Call.queued_at >= start, Call.queued_at < end, offered))]
 
 
 def region_names(session: Session, codes: Sequence[str], *, english: bool = False) -> dict[str, str]:

@@ -20,6 +20,7 @@ from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
 from cockpit.metrics.definitions import (CallCounts, SeatTimes, TicketCounts, count_basic_as_satisfied,
                                          response_deadline_s)
 from cockpit.settings import Settings
+from cockpit.store.conditions import one_of
 from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
 from cockpit.timeutil import ceil_interval, floor_interval
 
@@ -30,11 +31,6 @@ ROLLUP_HANDLING_MIN = 4 * MAX_CALL_SPAN  # longer windows take handling time fro
 ROLLUP_JOB_FROM = "rollup_15m:from"
 ROLLUP_JOB_TO = "rollup_15m:to"
 
-
-def one_of(column, values):
-    """``column = v`` for one value (a plain index lookup), ``column IN (...)`` for several."""
-    values = list(values)
-    return column == values[0] if len(values) == 1 else column.in_(values)
 
 
 def handle_time_expr():
