@@ -463,10 +463,13 @@ def test_acc015_staffing_inputs_are_bounded_and_computation_capped(app, stores):
     assert response.status_code == 400 and response.get_json()["field"] == "threshold"
     huge = client.get("/api/v1/staffing/erlang?arrivals_per_hour=1e7&aht=86400&target=0.8&threshold=20")
     assert huge.status_code == 400 and huge.get_json()["field"] == "arrivals_per_hour"
-    started = time.monotonic()
+    # The cap is on CPU time (a busy machine must not turn a normal request into a refusal), so it is
+    # measured on this thread's CPU clock: the test client runs the request in this thread. The
+    # limit is 2 CPU-seconds (http/kpi.STAFFING_TIME_LIMIT_S); the probe held a CPU for 36 s and more.
+    started = time.thread_time()
     heavy = client.get("/api/v1/staffing/erlang?arrivals_per_hour=20000&aht=3600&target=0.999&threshold=600"
                        "&patience=10")
-    assert heavy.status_code in (200, 422) and time.monotonic() - started < 15.0  # capped (the probe: 36 s+)
+    assert heavy.status_code in (200, 422) and time.thread_time() - started < 6.0
     fine = client.get("/api/v1/staffing/erlang?arrivals_per_hour=500&aht=300&target=0.8&threshold=20&patience=60")
     assert fine.status_code == 200 and fine.get_json()["required_seats"] > 0
     limit = ratelimit.LIMITS["staffing"].count
