@@ -58,12 +58,17 @@ def city_groups(cities: list[str], n: int) -> list[list[str]]:
 
 def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float, start: datetime,
                stop: datetime, origin: datetime, batch: int, window: Any, now: datetime, trusted: bool,
-               on_day=None) -> dict:
+               on_day=None, columnar: bool = False) -> dict:
     """Simulate ``[start, stop)`` for ``cities`` and load it through one ``BulkLoader`` (no rollups).
 
     ``on_day(done)`` is called once the events of the first ``done`` simulated days are written.
     Returns the totals and the loaded range (``lo``/``hi``, ISO, or None when nothing was new).
     """
+    if columnar:
+        from cockpit.bulk_columnar import load_part
+
+        return load_part(stores, seed=seed, cities=cities, scale=scale, start=start, stop=stop, origin=origin,
+                         batch=batch, window=window, now=now, trusted=trusted, on_day=on_day)
     from cockpit.bulk import BulkLoader
 
     prov = Province(seed=seed, cities=cities, scale=scale, origin=origin)
@@ -178,6 +183,7 @@ def seed_history(
     workers: int = 1,
     trusted: bool = True,
     origin: datetime | None = None,
+    columnar: bool = False,
 ) -> dict:
     """Simulate ``days`` days up to ``end`` and load them through the bulk path, ``batch`` events a chunk.
 
@@ -194,6 +200,9 @@ def seed_history(
     validation (``events.trusted_event``; the same stored state, tests/test_bulk.py). ``origin``
     (default: the window's start) is where the simulated history began: steps of tickets created
     between it and the window's start are loaded too (``days=0``: today so far of a longer history).
+    ``columnar``: simulate with ``cockpit.simulation.columnar`` (the same model drawn in numpy columns,
+    not the same draws) and load through ``cockpit.bulk_columnar`` (PostgreSQL: COPY of columns,
+    set-based moves and ticket folds in SQL; SQLite: the bulk path as raw events).
     """
     from cockpit.bulk import progress_bar
     from cockpit.events import TimeWindow
@@ -211,7 +220,7 @@ def seed_history(
     if len(groups) > 1 and stores.dialect == "sqlite":
         batch = min(batch, PARALLEL_BATCH_SQLITE)
     kwargs = dict(seed=seed, scale=scale, start=start, stop=stop, origin=origin, batch=batch, window=window,
-                  now=datetime.now(UTC), trusted=trusted)
+                  now=datetime.now(UTC), trusted=trusted, columnar=columnar)
     reported = 0
 
     def day_done(done: int) -> None:
