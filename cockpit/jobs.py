@@ -6,6 +6,7 @@ Every job is idempotent, so running one twice, late, or on two workers at once i
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -102,6 +103,20 @@ def schedule(scheduler, stores: Stores) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(planning_live.plan_weeks, "interval", hours=1, args=[stores], id="rosters",
                       max_instances=1, coalesce=True)
+
+
+def lower_priority(nice: int) -> int:
+    """Lower this process's CPU priority by ``nice`` (0: unchanged); the niceness it runs at after.
+
+    The worker's jobs (rollups, watchpoints, panels every minute) share the machine with the web
+    processes in small deployments; at a lower priority they take the cores only when the screens'
+    requests leave them idle, and a refresh does not queue behind a panel computation."""
+    if nice > 0:
+        try:
+            return os.nice(nice)
+        except OSError as exc:  # not permitted here: the worker still runs, at the priority it has
+            log.warning("worker: could not lower CPU priority by %d (%s)", nice, exc)
+    return os.nice(0)
 
 
 def run_worker(stores: Stores, *, stop: threading.Event | None = None, poll_s: float = LEADER_POLL_S) -> None:

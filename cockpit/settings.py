@@ -73,6 +73,9 @@ class Settings:
     events_max_future_s: int = 600
     db_lock_timeout_s: float = 5.0  # longest wait for a database lock before an outage answer (503)
     partitions_ahead: int = 3  # months after the current one with their partitions made (PostgreSQL)
+    # ``cockpit worker`` lowers its CPU priority by this much (os.nice, 0-19; 0: unchanged) so web
+    # requests win the cores when the minute's jobs run beside them (docs/performance.md, Screens)
+    worker_nice: int = 10
 
     @property
     def tz(self) -> ZoneInfo:
@@ -127,6 +130,8 @@ class Settings:
             raise SettingsError(f"cookie_secure: 'auto', 'true' or 'false', got {self.cookie_secure!r}")
         if self.session_idle_minutes <= 0 or self.session_hours <= 0:
             raise SettingsError("session_idle_minutes, session_hours: must be positive")
+        if not 0 <= self.worker_nice <= 19:
+            raise SettingsError(f"worker_nice: 0 to 19, got {self.worker_nice}")
         if not 0 <= self.session_cache_seconds <= 10:
             raise SettingsError(f"session_cache_seconds: 0 to 10, got {self.session_cache_seconds}")
         if self.language not in ("zh", "en"):

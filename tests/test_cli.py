@@ -59,3 +59,30 @@ def test_cli001_upgrade_token_ingest_deadletter_rebuild(env, tmp_path, redis_cli
     replayed = json.loads(_run(env, "live", "rebuild").output.strip().splitlines()[-1])
     assert replayed == {"replayed_events": 5}
     assert live.snapshot(redis_client) == before
+
+
+def test_cli002_the_worker_lowers_its_cpu_priority_so_web_requests_win(tmp_path):
+    """`cockpit worker` runs at COCKPIT_WORKER_NICE (10 by default) below the priority it was started
+    with; 0 leaves it unchanged. Run in a child process: niceness cannot be raised back."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import os, cockpit.jobs as jobs\n"
+             "jobs.run_worker = lambda stores, **kw: print('niceness', os.nice(0))\n"
+             "from cockpit.cli import main\n"
+             "main(['worker'], standalone_mode=False)\n")
+    start = os.nice(0)
+    found = {}
+    for setting in (None, "3", "0"):
+        env = {**os.environ, "COCKPIT_MODE": "development", "COCKPIT_VAR_DIR": str(tmp_path),
+               "COCKPIT_DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}", "COCKPIT_REDIS_URL": REDIS_URL}
+        env.pop("COCKPIT_WORKER_NICE", None)
+        if setting is not None:
+            env["COCKPIT_WORKER_NICE"] = setting
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        found[setting] = int(out.stdout.split("niceness")[1].split()[0])
+    assert found == {None: min(19, start + 10), "3": min(19, start + 3), "0": start}
+    result = CliRunner().invoke(main, ["worker"], env={"COCKPIT_WORKER_NICE": "20"})
+    assert result.exit_code == 1 and "worker_nice" in result.output

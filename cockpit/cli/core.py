@@ -233,8 +233,9 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
 @click.pass_obj
 def worker(settings: Settings) -> None:
     """Run the scheduled jobs (rollups, live repair, watchpoints) until interrupted."""
-    from cockpit.jobs import run_worker
+    from cockpit.jobs import lower_priority, run_worker
 
+    lower_priority(settings.worker_nice)
     run_worker(_stores(settings))
 
 
