@@ -4,11 +4,14 @@ each time, and nothing of access control gets weaker for it.
 Two app instances share one database and one Redis (as two web processes do): revoking a link,
 logging a screen out and a CLI revocation refuse the very next request in both; a session ended
 while another request was reading it cannot be cached again; expiry and the once-a-minute last-seen
-write still hold; forged and unknown cookies are refused; user sessions are never cached.
+write still hold; forged and unknown cookies are refused. User sessions are cached too, with their
+role; logout, disabling the user and resetting the password refuse the next request in both, and
+the idle timeout still ends them.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -17,10 +20,10 @@ from click.testing import CliRunner
 from sqlalchemy import event, select
 
 from app import create_app
-from cockpit.auth import kiosk, sessions
+from cockpit.auth import kiosk, sessions, users
 from cockpit.auth.audit import utcnow
 from cockpit.store.db import Stores
-from cockpit.store.models import KioskLink, WebSession
+from cockpit.store.models import KioskLink, User, WebSession
 from tests.login import client_for, csrf_of
 from tests.services import REDIS_URL
 
@@ -175,10 +178,91 @@ def test_sc006_forged_unknown_and_ended_cookies_are_refused(apps, stores, redis_
     assert sessions.cached(dead, screen.get_cookie("ck_session").value) is None
 
 
-def test_sc007_user_sessions_are_never_cached(apps, stores, redis_client):
-    client = client_for(apps[0], role="supervisor", scope="620100")
-    for _ in range(3):
-        assert client.get("/wall/620100").status_code == 200
-    assert [(k, redis_client.get(k)) for k in redis_client.keys(sessions.CACHE_PREFIX + "*")] == []
+def _user_pair(apps, stores, role="supervisor", scope="620100"):
+    """One logged-in user's session cookie on both instances."""
+    first = client_for(apps[0], role=role, scope=scope)
+    second = apps[1].server.test_client()
+    for name in ("ck_session", "_csrf_token"):
+        second.set_cookie(name, first.get_cookie(name).value)
     with stores.session() as session:
-        assert session.scalars(select(WebSession.user_id)).all()
+        user = session.get(WebSession, sessions._hash(first.get_cookie("ck_session").value)).user_id
+        name = session.get(User, user).username
+    return name, first, second
+
+
+def test_sc007_user_sessions_are_cached_with_their_role_and_read_sql_once_per_cache_life(apps, stores,
+                                                                                      redis_client):
+    name, client, other = _user_pair(apps, stores)
+    raw = client.get_cookie("ck_session").value
+    reads = _sql_reads_of_sessions(stores)
+    for _ in range(4):
+        assert client.get("/supervise?city=620100").status_code == 200
+    assert len(reads) <= 1  # the login cached it (or the first request did); the rest found it in Redis
+    principal = sessions.cached(redis_client, raw)
+    assert (principal.kind, principal.role, principal.name, principal.scopes) == \
+        ("user", "supervisor", name, ("620100",))
+    assert raw not in (redis_client.get(sessions.CACHE_PREFIX + sessions._hash(raw)) or "")
+    # the role rules hold on a cached session: a supervisor is no admin, nor outside their city
+    assert client.get("/admin").status_code == 403 and other.get("/admin").status_code == 403
+    assert client.get("/wall/620200").status_code == 403
+    # an entry claiming a role nobody has is not trusted
+    entry = json.loads(redis_client.get(sessions.CACHE_PREFIX + sessions._hash(raw)))
+    redis_client.set(sessions.CACHE_PREFIX + sessions._hash(raw), json.dumps({**entry, "role": "root"}), ex=5)
+    assert sessions.cached(redis_client, raw) is None
+
+
+def test_sc008_logout_disabling_and_password_resets_refuse_the_next_request_in_both_instances(apps, stores):
+    from cockpit.cli import main
+
+    def both_in(first, second):
+        return [c.get("/supervise?city=620100").status_code for c in (first, second, first, second)]
+
+    _, first, second = _user_pair(apps, stores)
+    assert both_in(first, second) == [200] * 4
+    assert first.post("/logout", data={"csrf_token": csrf_of(first)}).status_code == 302
+    assert second.get("/supervise?city=620100").status_code == 302  # to /login: the same cookie, other process
+
+    name, first, second = _user_pair(apps, stores)
+    assert both_in(first, second) == [200] * 4
+    with stores.session() as session:
+        users.disable(session, name)
+    assert [c.get("/supervise?city=620100").status_code for c in (first, second)] == [302, 302]
+
+    settings = stores.settings
+    env = {"COCKPIT_DATABASE_URL": settings.sqlalchemy_url, "COCKPIT_REDIS_URL": settings.redis_url,
+           "COCKPIT_VAR_DIR": str(settings.var_dir)}
+    name, first, second = _user_pair(apps, stores)
+    assert both_in(first, second) == [200] * 4
+    result = CliRunner().invoke(main, ["users", "reset-password", name, "--password-stdin"], input="n3w-Passw0rd-long\n",
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [c.get("/supervise?city=620100").status_code for c in (first, second)] == [302, 302]
+    name, first, second = _user_pair(apps, stores)
+    assert both_in(first, second) == [200] * 4
+    result = CliRunner().invoke(main, ["users", "disable", name], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [c.get("/supervise?city=620100").status_code for c in (first, second)] == [302, 302]
+
+
+def test_sc009_a_user_disabled_while_being_read_is_not_cached_again_and_idle_still_ends(apps, stores,
+                                                                                         redis_client, monkeypatch):
+    name, client, _ = _user_pair(apps, stores)
+    raw = client.get_cookie("ck_session").value
+    with stores.session() as session:  # a request read the row before the disabling committed ...
+        row = session.get(WebSession, sessions._hash(raw))
+        principal = sessions.load(session, raw, idle=timedelta(minutes=30))
+        session.expunge(row)
+    with stores.session() as session:
+        users.disable(session, name)
+    sessions._remember(redis_client, row, principal, 5)  # ... and tries to cache it after
+    assert sessions.cached(redis_client, raw) is None
+    assert client.get("/supervise?city=620100").status_code == 302
+
+    _, client, _ = _user_pair(apps, stores)
+    raw = client.get_cookie("ck_session").value
+    assert client.get("/supervise?city=620100").status_code == 200
+    assert sessions.cached(redis_client, raw) is not None
+    idle = utcnow() + timedelta(minutes=stores.settings.session_idle_minutes, seconds=1)
+    monkeypatch.setattr(sessions, "utcnow", lambda: idle)
+    assert sessions.cached(redis_client, raw) is None  # due for its last-seen write: SQL decides
+    assert client.get("/supervise?city=620100").status_code == 302  # idle too long: ended

@@ -3,13 +3,16 @@
 A user session ends after ``idle`` without a request or ``lifetime`` in total, at logout, or when
 the user is disabled or their password reset. A kiosk session lasts as long as its link is not revoked.
 
-Kiosk sessions found valid are kept in Redis for ``session_cache_seconds`` (a few seconds), so a wall
-refreshing every 2 s does not read its session and link from SQL on every refresh (issue 15). The
+Sessions found valid (kiosk screens and logged-in users) are kept in Redis for
+``session_cache_seconds`` (a few seconds), so a wall refreshing every 2 s or a supervisor paging the
+grid does not read the session, its link or its user from SQL on every request (issue 15). The
 entry holds only what SQL rebuilds (the principal, its CSRF token, expiry and last-seen time), keyed
-by the session id's hash. Logout and revoking the link write a tombstone over the entry (before the
-commit and again after it) that no loader may overwrite, so they take effect on the very next
-request in every process; the short life bounds anything done behind the app's back (SQL by hand).
-User sessions are not cached: their idle timeout, disabling and password resets read SQL each time.
+by the session id's hash. Logout, revoking a kiosk link, disabling a user and resetting a password
+write a tombstone over the entries of the sessions they end (before the commit and again after it)
+that no loader may overwrite, so they take effect on the very next request in every process; the
+short life bounds anything done behind the app's back (SQL by hand). An entry is not used once the
+session is due for its once-a-minute last-seen write, so the idle timeout (at least a minute) and
+the last-seen time are checked in SQL as before.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
-from cockpit.auth.principal import Principal
+from cockpit.auth.principal import ROLES, Principal
 from cockpit.store import access, sessioncache
 from cockpit.store.models import WebSession
 
@@ -66,8 +69,8 @@ def forget(session: Session, id_hashes: list[str]) -> None:
 
 
 def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | None:
-    """The principal of a kiosk session found valid a few seconds ago, or None (then ask ``load``):
-    no entry, a tombstone, Redis unavailable, or the entry is due for its last-seen write or expired."""
+    """The principal of a session found valid a few seconds ago, or None (then ask ``load``): no
+    entry, a tombstone, Redis unavailable, or the entry is due for its last-seen write or expired."""
     if client is None or not raw_id or len(raw_id) > 128:
         return None
     value = sessioncache.read(client, _hash(raw_id))
@@ -79,15 +82,25 @@ def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | N
         if datetime.fromisoformat(entry["expires_at"]) <= now or \
                 now - datetime.fromisoformat(entry["last_seen_at"]) >= TOUCH_EVERY:
             return None
-        return Principal(kind="kiosk", name=entry["name"], role="kiosk", scopes=(entry["scope"],),
+        kind = entry.get("kind", "kiosk")
+        if kind == "kiosk":
+            role = "kiosk"
+        elif kind == "user" and entry.get("role") in ROLES:
+            role = entry["role"]
+        else:
+            return None
+        return Principal(kind=kind, name=entry["name"], role=role, scopes=(entry["scope"],),
                          id=entry["id"], session_hash=_hash(raw_id), csrf=entry["csrf"])
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def _remember(client, row: WebSession, principal: Principal, seconds: int) -> None:
-    entry = {"name": principal.name, "scope": principal.scope, "id": principal.id, "csrf": principal.csrf,
-             "expires_at": row.expires_at.isoformat(), "last_seen_at": row.last_seen_at.isoformat()}
+    entry = {"kind": principal.kind, "name": principal.name, "scope": principal.scope, "id": principal.id,
+             "csrf": principal.csrf, "expires_at": row.expires_at.isoformat(),
+             "last_seen_at": row.last_seen_at.isoformat()}
+    if principal.kind == "user":
+        entry["role"] = principal.role
     sessioncache.write(client, row.id_hash, json.dumps(entry), seconds)
 
 
@@ -95,8 +108,8 @@ def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None
          cache=None, cache_seconds: int = 0) -> Principal | None:
     """The principal of a live session id, or None (unknown, expired, idle too long, disabled, revoked).
 
-    With ``cache`` (a Redis client) and ``cache_seconds``, a valid kiosk session is kept there for
-    ``cached`` to find (user sessions never are)."""
+    With ``cache`` (a Redis client) and ``cache_seconds``, a valid session is kept there for
+    ``cached`` to find."""
     if not raw_id or len(raw_id) > 128:
         return None
     now = now or utcnow()
@@ -127,7 +140,7 @@ def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None
             link.last_used_at = now
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
-    if principal.kind == "kiosk" and cache is not None and cache_seconds > 0:
+    if cache is not None and cache_seconds > 0:
         _remember(cache, row, principal, cache_seconds)
     return principal
 

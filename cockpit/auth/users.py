@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from cockpit.auth import passwords
+from cockpit.auth import passwords, sessions
 from cockpit.auth.audit import utcnow
 from cockpit.auth.principal import ROLES
 from cockpit.store import access
@@ -64,6 +64,9 @@ def _require(session: Session, username: str) -> User:
 
 
 def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of a user (disabled, password reset): refused at the next request in every
+    process, the session cache included (cockpit.auth.sessions)."""
+    sessions.forget(session, access.user_session_hashes(session, user_id))
     access.end_user_sessions(session, user_id)
 
 

@@ -77,6 +77,11 @@ def kiosk_session_hashes(session: Session, kiosk_id: int) -> list[str]:
     return list(session.scalars(select(WebSession.id_hash).where(WebSession.kiosk_id == kiosk_id)))
 
 
+def user_session_hashes(session: Session, user_id: int) -> list[str]:
+    """The id hashes of a user's sessions (to mark them ended in the session cache)."""
+    return list(session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user_id)))
+
+
 def user_session_count(session: Session, user_id: int) -> int:
     return len(session.scalars(select(WebSession.id_hash).where(WebSession.user_id == user_id)).all())
 
