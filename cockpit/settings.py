@@ -47,8 +47,8 @@ class Settings:
     mode: str = "production"  # production | demo | development (tests and local trials)
     session_idle_minutes: int = 30
     session_hours: int = 12
-    # kiosk sessions found valid are kept this long in Redis (0: read SQL every request); revocation
-    # and logout take effect at once whatever this is (cockpit.auth.sessions)
+    # sessions found valid are kept this long in Redis (0: read SQL every request); revocation,
+    # logout, disabling and password resets take effect at once whatever this is (cockpit.auth.sessions)
     session_cache_seconds: int = 5
     cookie_secure: str = "auto"  # auto: Secure cookies in production mode only; or true / false
     language: str = "zh"

@@ -1,6 +1,6 @@
-"""The kiosk session cache in Redis: reads and writes only (the rules are in ``cockpit.auth.sessions``).
+"""The session cache in Redis (kiosk and user sessions): reads and writes only (the rules are in ``cockpit.auth.sessions``).
 
-``ck:session:<id hash>`` holds a kiosk session found valid in SQL, as JSON, for a few seconds, or
+``ck:session:<id hash>`` holds a session found valid in SQL, as JSON, for a few seconds, or
 the tombstone ``ended`` written when a transaction ends the session. Only single-key commands
 (Redis Cluster safe). Every function swallows Redis errors: the caller reads SQL instead.
 """
