@@ -2,10 +2,12 @@
 
     python bench/screens.py --screens 200 --supervisors 20 --seconds 60 [--json]
         [--workers 3] [--threads 8] [--pg URL] [--redis URL] [--reuse] [--target http://127.0.0.1:PORT]
+        [--worker-nice N]
 
 Starts (unless ``--target``) a database with a day of simulated traffic (the bulk path, all 14
 cities), the worker (``cockpit worker``: panels, rollups, watchpoints) and gunicorn on loopback,
-then opens N screens the way a browser does: the page, the routing callback, then the refresh
+then opens N screens the way a browser does: the page, the renderer's ``/_dash-layout`` and
+``/_dash-dependencies``, the routing callback, then the refresh
 callback every 2 s carrying the state the page keeps (request counter, panel meta, map
 signature). Screens are spread over the 14 city walls and the province page; 1 in 3 in English.
 M supervisors load /supervise for a city, page its grid (100-row blocks) and open a ticket every
@@ -13,7 +15,9 @@ third step, one action every 2 s. Every loop ends at the deadline; every request
 
 Prints the machine, a baseline from the same run (one refresh of each kind on the idle server,
 sequential), then p50/p95/p99 per request kind, errors, requests/s, and the server's CPU (gunicorn
-+ worker, in cores) and memory. ``--json`` prints one JSON object instead.
++ worker, in cores and in ms per request, web and worker apart) and memory, the load generator's
+own CPU (it shares the machine) and the load average before and after. ``--json`` prints one JSON
+object instead (``p95_ms`` over all requests; ``steady_p95_ms`` over the requests after connecting).
 
 Screens connect the way a wall does: each opens a kiosk link of its scope (``/kiosk/<id>.<secret>``,
 created in the bench database), then carries the session cookie and sends ``X-CSRFToken`` like
@@ -226,6 +230,14 @@ async def timed(stats: Stats, kind: str, coro, check=None):
     return parsed if ok else None
 
 
+async def renderer_start(stats: Stats, conn: Conn) -> None:
+    """What Dash's renderer asks once the page's scripts have run, before the routing callback: the
+    app's layout and its callbacks (the scripts themselves are fingerprinted assets a kiosk browser
+    keeps in its cache, so they are not fetched here)."""
+    await timed(stats, "layout", conn.request("GET", "/_dash-layout"), check=lambda r: isinstance(r, dict))
+    await timed(stats, "deps", conn.request("GET", "/_dash-dependencies"), check=lambda r: isinstance(r, list))
+
+
 def _route_body(app: App, path: str, search: str) -> bytes:
     return app.route.body([path, search], [])
 
@@ -238,6 +250,7 @@ async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: 
     await asyncio.sleep(random.uniform(0, interval))
     await timed(stats, "kiosk", conn.request("GET", access["kiosk"][code]))  # 302 to the wall, with the session
     await timed(stats, "page", conn.request("GET", path + search))
+    await renderer_start(stats, conn)
     layout = await timed(stats, "route", conn.request("POST", "/_dash-update-component",
                                                       _route_body(app, path, search)),
                          check=lambda r: "response" in r)
@@ -272,6 +285,7 @@ async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, de
     path, search = "/supervise", f"?city={city}&lang=zh"
     await asyncio.sleep(random.uniform(0, interval))
     await timed(stats, "page", conn.request("GET", path + search))
+    await renderer_start(stats, conn)
     layout = await timed(stats, "route", conn.request("POST", "/_dash-update-component",
                                                       _route_body(app, path, search)),
                          check=lambda r: "response" in r)
@@ -399,10 +413,13 @@ def make_access(pg: str, redis_url: str) -> dict:
     return out
 
 
-def start_server(pg: str, redis_url: str, port: int, workers: int, threads: int) -> list[subprocess.Popen]:
+def start_server(pg: str, redis_url: str, port: int, workers: int, threads: int,
+                 worker_nice: int | None = None) -> list[subprocess.Popen]:
     env = {**os.environ, "COCKPIT_DATABASE_URL": pg, "COCKPIT_REDIS_URL": redis_url,
            "COCKPIT_VAR_DIR": str(Path(tempfile.gettempdir()) / "bench_screens"),
            "COCKPIT_SECRET_KEY": os.environ.get("COCKPIT_SECRET_KEY") or secrets.token_urlsafe(32)}
+    if worker_nice is not None:
+        env["COCKPIT_WORKER_NICE"] = str(worker_nice)
     gunicorn = [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", str(workers),
                 "--log-level", "warning", "--timeout", "60"]
     if threads > 1:
@@ -440,16 +457,20 @@ class Usage:
 
         self.roots = [psutil.Process(p.pid) for p in procs]
 
-    def _all(self):
+    def _all(self, roots=None):
         out = []
-        for root in self.roots:
+        for root in self.roots if roots is None else roots:
             out.append(root)
             out.extend(root.children(recursive=True))
         return out
 
-    def cpu(self) -> float:
+    def cpu_split(self) -> tuple[float, float]:
+        """(web, worker) CPU seconds: gunicorn's processes, then ``cockpit worker``'s."""
+        return self.cpu(self.roots[:1]), self.cpu(self.roots[1:])
+
+    def cpu(self, roots=None) -> float:
         total = 0.0
-        for p in self._all():
+        for p in self._all(roots):
             try:
                 t = p.cpu_times()
                 total += t.user + t.system
@@ -487,28 +508,39 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="simulated volume of the seeded day")
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database of an earlier run")
     parser.add_argument("--target", help="an already running server (no setup, no CPU figures)")
+    parser.add_argument("--worker-nice", type=int, default=None,
+                        help="COCKPIT_WORKER_NICE for the worker (default: the setting's default, 10)")
     args = parser.parse_args()
 
     procs: list[subprocess.Popen] = []
     base = args.target
     if not base:
         prepare(args.pg, args.redis, args.reuse, args.scale)
-        procs = start_server(args.pg, args.redis, args.port, args.workers, args.threads)
+        procs = start_server(args.pg, args.redis, args.port, args.workers, args.threads, args.worker_nice)
         base = f"http://127.0.0.1:{args.port}"
     access = make_access(args.pg, args.redis)
     try:
         base_ms = asyncio.run(baseline(base, access))
         usage = Usage(procs) if procs else None
-        cpu0 = usage.cpu() if usage else 0.0
+        split0 = usage.cpu_split() if usage else (0.0, 0.0)
+        load_before = os.getloadavg()[0]
+        own0 = os.times()
         stats, elapsed = asyncio.run(load(base, args.screens, args.supervisors, args.seconds, args.interval,
                                           access))
-        cpu = (usage.cpu() - cpu0) / elapsed if usage else None
+        own1 = os.times()
+        load_after = os.getloadavg()[0]
+        split1 = usage.cpu_split() if usage else (0.0, 0.0)
+        web_cpu, worker_cpu = ((split1[0] - split0[0]) / elapsed, (split1[1] - split0[1]) / elapsed)
+        cpu = web_cpu + worker_cpu if usage else None
+        loadgen_cpu = (own1.user + own1.system - own0.user - own0.system) / elapsed
         rss = usage.rss_mb() if usage else None
     finally:
         if procs:
             stop_server(procs)
     every = [ms for v in stats.times.values() for ms in v]
     errors = sum(stats.errors.values())
+    refresh = [ms for k in ("wall", "province", "grid", "ticket") for ms in stats.times.get(k, [])]
+    per_request = (lambda cores: None if cores is None or not every else round(cores * elapsed * 1000 / len(every), 2))
     out = {
         "machine": describe(),
         "screens": args.screens, "supervisors": args.supervisors, "seconds": round(elapsed, 1),
@@ -519,8 +551,17 @@ def main() -> None:
         "kinds": {k: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p95_ms": round(pct(v, 0.95), 1),
                       "p99_ms": round(pct(v, 0.99), 1), "errors": stats.errors.get(k, 0)}
                   for k, v in sorted(stats.times.items())},
+        "steady_p95_ms": round(pct(refresh, 0.95), 1),
         "baseline_idle_p50_ms": base_ms,
+        "load_average": [round(load_before, 2), round(load_after, 2)],
         "server_cpu_cores": None if cpu is None else round(cpu, 2),
+        "web_cpu_cores": None if cpu is None else round(web_cpu, 2),
+        "worker_cpu_cores": None if cpu is None else round(worker_cpu, 2),
+        "server_cpu_ms_per_request": per_request(cpu),
+        "web_cpu_ms_per_request": per_request(None if cpu is None else web_cpu),
+        "loadgen_cpu_cores": round(loadgen_cpu, 2),
+        "loadgen_cpu_ms_per_request": per_request(loadgen_cpu),
+        "worker_nice": args.worker_nice,
         "server_rss_mb": None if rss is None else round(rss),
         "error_samples": stats.samples,
     }
@@ -528,6 +569,7 @@ def main() -> None:
         print(json.dumps(out, ensure_ascii=False))
         return
     print(f"machine: {out['machine']}")
+    print(f"load average (1 min) before / after the run: {load_before:.2f} / {load_after:.2f}")
     print(f"server: {out['server']} + cockpit worker, PostgreSQL + Redis, loopback")
     print(f"baseline (idle server, sequential) p50 ms: {base_ms}")
     print(f"{args.screens} screens + {args.supervisors} supervisors for {elapsed:.0f} s: {len(every):,} requests, "
@@ -536,8 +578,12 @@ def main() -> None:
     for kind, k in out["kinds"].items():
         print(f"  {kind:9s} n={k['n']:6d}  p50 {k['p50_ms']:8.1f}  p95 {k['p95_ms']:8.1f}  p99 {k['p99_ms']:8.1f} ms"
               f"  errors {k['errors']}")
+    print(f"  after connecting (refreshes, grid, ticket): p95 {out['steady_p95_ms']} ms")
     if cpu is not None:
-        print(f"server CPU {cpu:.2f} cores, memory {rss:.0f} MB (gunicorn + worker)")
+        print(f"server CPU {cpu:.2f} cores = {out['server_cpu_ms_per_request']} ms per request (web "
+              f"{web_cpu:.2f} cores = {out['web_cpu_ms_per_request']} ms per request, worker {worker_cpu:.2f}), "
+              f"memory {rss:.0f} MB (gunicorn + worker)")
+    print(f"load generator CPU {loadgen_cpu:.2f} cores = {out['loadgen_cpu_ms_per_request']} ms per request")
     for sample in stats.samples:
         print(f"  error sample: {sample}")
 

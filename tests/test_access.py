@@ -196,10 +196,30 @@ def test_acc004_lockout_after_repeated_failures_and_login_rate_limit(app, stores
     assert codes[-1] == 429 and set(codes[:-limit - 1] or [401]) <= {401}
 
 
-def test_acc005_sessions_expire_when_idle_or_old_and_end_when_the_user_is_disabled(app, stores):
+def test_acc005_sessions_expire_when_idle_or_old_and_end_when_the_user_is_disabled(app, stores, monkeypatch):
+    from cockpit.auth import sessions
+
+    idle = stores.settings.session_idle_minutes
+    # as time passes (the session cache on, as deployed): idle too long, then too old
     client = client_for(app, role="leader", scope="620100")
     assert client.get("/wall/620100").status_code == 200
-    idle = stores.settings.session_idle_minutes
+    assert client.get("/wall/620100").status_code == 200
+    start = sessions.utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: start + timedelta(minutes=idle, seconds=1))
+    assert client.get("/wall/620100").status_code == 302
+    monkeypatch.setattr(sessions, "utcnow", lambda: start)
+    client = client_for(app, role="leader", scope="620100")
+    for minute in range(1, stores.settings.session_hours * 60 + 2 * idle, max(1, idle - 1)):  # active, but too old
+        monkeypatch.setattr(sessions, "utcnow", lambda m=minute: start + timedelta(minutes=m))
+        status = client.get("/wall/620100").status_code
+        if status != 200:
+            break
+    assert status == 302 and minute >= stores.settings.session_hours * 60
+    monkeypatch.undo()
+    # the same rows changed in SQL by hand are seen at once without the cache (within its seconds with it)
+    stores.settings = stores.settings.with_(session_cache_seconds=0)
+    client = client_for(app, role="leader", scope="620100")
+    assert client.get("/wall/620100").status_code == 200
     with stores.session() as session:
         session.execute(update(WebSession).values(last_seen_at=datetime.now(UTC).replace(tzinfo=None)
                                                   - timedelta(minutes=idle + 1)))
