@@ -25,6 +25,7 @@ SHOWN_STATES = ("firing", "acknowledged", "escalated")  # open and past the hold
 SEVERITIES = ("critical", "major", "minor")
 MAX_LIMIT = 1000
 _CHUNK = 500
+ROUTINE_EVENTS = ("updated", "renotified", "suppressed", "unsuppressed")  # compacted after the retention
 
 _SEVERITY_RANK = case({"critical": 0, "major": 1, "minor": 2}, value=Alert.severity, else_=3)
 # Most urgent first: severity, then the bigger group, then the older one.
@@ -81,11 +82,29 @@ def insert_alerts(session: Session, rows: list[dict]) -> list[tuple[int, str]]:
 
 
 def write_items(session: Session, alert_ids_items: list[tuple[int, list[str]]], *, replace: bool) -> None:
-    """The tickets inside each alert (``alert_items``); ``replace`` drops the previous list first."""
+    """The tickets inside each alert (``alert_items``); ``replace``: the list becomes exactly
+    ``items``, by deleting the tickets that left and inserting those that joined (a group of
+    thousands that gained one ticket writes one row, not thousands)."""
+    gone: list[tuple[int, str]] = []
+    rows: list[dict] = []
     if replace:
-        for chunk in batches([i for i, _ in alert_ids_items], _CHUNK):
-            session.execute(AlertItem.__table__.delete().where(AlertItem.alert_id.in_(chunk)))
-    rows = [{"alert_id": i, "ticket_id": t} for i, items in alert_ids_items for t in dict.fromkeys(items)]
+        have: dict[int, set[str]] = {i: set() for i, _ in alert_ids_items}
+        c = AlertItem.__table__.c
+        for chunk in batches(list(have), _CHUNK):
+            for alert_id, ticket_id in session.execute(select(c.alert_id, c.ticket_id).where(c.alert_id.in_(chunk))):
+                have[alert_id].add(ticket_id)
+        for i, items in alert_ids_items:
+            want = set(items)
+            gone += [(i, t) for t in have[i] - want]
+            rows += [{"alert_id": i, "ticket_id": t} for t in dict.fromkeys(items) if t not in have[i]]
+        by_alert: dict[int, list[str]] = {}
+        for i, t in gone:
+            by_alert.setdefault(i, []).append(t)
+        for i, tickets in by_alert.items():
+            for chunk in batches(tickets, _CHUNK):
+                session.execute(AlertItem.__table__.delete().where(c.alert_id == i, c.ticket_id.in_(chunk)))
+    else:
+        rows = [{"alert_id": i, "ticket_id": t} for i, items in alert_ids_items for t in dict.fromkeys(items)]
     for chunk in batches(rows, 5000):
         session.execute(AlertItem.__table__.insert(), chunk)
 
@@ -342,8 +361,9 @@ def for_ticket(session: Session, ticket_id: str) -> list[Alert]:
 
 def prune(session: Session, *, cutoff: datetime, batch: int = 5000) -> dict[str, int]:
     """Delete alerts resolved before ``cutoff``, with their events and items, and silences that
-    ended before it. Open alerts are never touched. Returns the rows deleted per table."""
-    counts = {"alerts": 0, "events": 0, "items": 0, "silences": 0}
+    ended before it; of the alerts still open, the routine events (``ROUTINE_EVENTS``) before it.
+    Open alerts themselves are never deleted. Returns the rows deleted per table."""
+    counts = {"alerts": 0, "events": 0, "items": 0, "silences": 0, "compacted": 0}
     while True:
         ids = list(session.scalars(select(Alert.id).where(Alert.open_key.is_(None), Alert.resolved_at < cutoff)
                                    .limit(batch)))
@@ -354,4 +374,8 @@ def prune(session: Session, *, cutoff: datetime, batch: int = 5000) -> dict[str,
         counts["alerts"] += session.execute(Alert.__table__.delete().where(Alert.id.in_(ids))).rowcount
     counts["silences"] = session.execute(
         AlertSilence.__table__.delete().where(AlertSilence.ends_at < cutoff)).rowcount
+    # Compaction: an alert open for longer than the retention keeps its lifecycle (opened, fired,
+    # the people's actions) but not the system's routine steps before the cutoff.
+    counts["compacted"] = session.execute(AlertEvent.__table__.delete().where(
+        AlertEvent.action.in_(ROUTINE_EVENTS), AlertEvent.at < cutoff)).rowcount
     return counts

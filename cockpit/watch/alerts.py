@@ -147,6 +147,7 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
         counts["opened"] += len(created)
 
     fire_ids, fire_quiet, updates, renotify, new_items = [], [], [], [], []
+    logged: set[int] = set()  # updates that go into the history
     for key, row in open_rows.items():
         f = found.get(key)
         if f is None:
@@ -162,6 +163,8 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
         if row.fingerprint != fp:
             updates.append({"b_id": row.id, "b_severity": f.severity, "b_detail": f.detail, "b_fp": fp,
                             "b_title": f.title[:256], "b_size": f.size, "b_oldest": naive(f.since)})
+            if f.size is None or f.severity != row.severity:
+                logged.add(row.id)
             if f.items is not None:
                 new_items.append((row.id, f.items))
     store.fire(session, fire_ids, now=now)
@@ -170,8 +173,11 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
     store.mark_notified(session, renotify, now=now)
     events += [{"alert_id": i, "at": now, "action": "renotified", "actor": SYSTEM} for i in renotify]
     store.update_findings(session, updates, now=now)
+    # A group's ticket list changes with nearly every evaluation: its history records a change of
+    # severity, not each ticket joining or leaving (the row holds the current size and list), so a
+    # group open for months does not write an event a minute.
     events += [{"alert_id": u["b_id"], "at": now, "action": "updated", "actor": SYSTEM,
-                "detail": _event_detail(u["b_detail"], u["b_severity"])} for u in updates]
+                "detail": _event_detail(u["b_detail"], u["b_severity"])} for u in updates if u["b_id"] in logged]
     if new_items:
         store.write_items(session, new_items, replace=True)
     gone = [row.id for key, row in open_rows.items() if key not in found]
