@@ -247,8 +247,6 @@ def supervise_page(ctx: PageContext) -> html.Div:
         html.Nav(id=ids.SUP_BREADCRUMB, className="ck-breadcrumb"),
         dcc.Store(id=ids.SUP_QUERY, data=dict(q)),
         filters,
-        html.Section(id=ids.SUP_PLAN, className="ck-sup-plan"),
-        dcc.Interval(id=ids.SUP_PLAN_TICK, interval=PLAN_REFRESH_MS),
         html.Div([
             html.Section([html.H3(t("sup.alerts", lang)), html.Div(id=ids.SUP_ALERTS)], className="ck-sup-alerts"),
             html.Section([html.Div(id=ids.SUP_SELECTED), action_bar(lang), dcc.Store(id=ids.SUP_PAGE_IDS),
@@ -260,6 +258,9 @@ def supervise_page(ctx: PageContext) -> html.Div:
                                               className="ck-sup-bars")], className="ck-sup-facets")],
                          className="ck-sup-side"),
         ], className="ck-sup-top"),
+        # The inbox leads (a supervisor's first screen at 1080p); calls and seats follow it.
+        html.Section(id=ids.SUP_PLAN, className="ck-sup-plan"),
+        dcc.Interval(id=ids.SUP_PLAN_TICK, interval=PLAN_REFRESH_MS),
         html.Div([html.H3(t("sup.tickets", lang)),
                   html.A(t("sup.export", lang), id=ids.SUP_EXPORT, href="/supervise/export.csv" + search_for(q),
                          className="ck-sup-export"),
