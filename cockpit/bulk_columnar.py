@@ -82,11 +82,14 @@ def _check_text() -> None:
     _CHECKED = True
 
 
-def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
-    """Append ``cd``'s rows to the COPY buffers ``out`` (lists of lines per stage); returns
-    (events, lowest ms, highest ms), (0, 0, 0) when empty."""
+def buffers(cd: CityDay, out: dict[str, list[str]], received: str) -> tuple[int, int, int]:
+    """Append ``cd``'s rows to the COPY buffers ``out`` (lists of lines: "ids", "events", "calls",
+    "seat_changes", "steps"); ``received``: the receipt time as COPY text. Returns (events, lowest
+    ms, highest ms), (0, 0, 0) when empty."""
     city = cd.city
     head = f'","city":"{city}","source":"sim",'
+    tail = f"\t{received}\tsim\n"
+    ids = out["ids"]
     ev, calls_out, seats_out, steps_out = out["events"], out["calls"], out["seat_changes"], out["steps"]
     lo, hi, n = [], [], 0
 
@@ -102,6 +105,8 @@ def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
         e_off = cd.event_ids("call", c["offered_seq"])
         e_out = cd.event_ids("call", c["outcome_seq"])
         e_end = cd.event_ids("call", np.maximum(c["ended_seq"], 0))
+        for eids, times, arr in ((e_off, t_off, off_ms), (e_out, t_out, out_ms), (e_end, t_end, end_ms)):
+            ids += [f"{e}\t{t}\n" for e, t, ok in zip(eids, times, (arr >= 0).tolist()) if ok]
         for (cid, seat, has_off, has_out, has_end, answered, w, tk, hd, aw, eo, eu, ee, to, tu, te, tq) in zip(
                 cids, seat_names, (off_ms >= 0).tolist(), (out_ms >= 0).tolist(), (end_ms >= 0).tolist(),
                 c["answered"].tolist(), c["wait_ds"].tolist(), c["talk_ds"].tolist(), c["hold_ds"].tolist(),
@@ -109,18 +114,18 @@ def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
             wait, talk, hold, acw = w / 10, tk / 10, hd / 10, aw / 10
             if has_off:
                 ev.append(f'{eo}\tcall.offered\t{city}\t{cid}\t{to}\t{{"event_id":"{eo}","occurred_at":"{to}{head}'
-                          f'"call_id":"{cid}","type":"call.offered","channel":"phone"}}\n')
+                          f'"call_id":"{cid}","type":"call.offered","channel":"phone"}}{tail}')
             if has_out:
                 if answered:
                     ev.append(f'{eu}\tcall.answered\t{city}\t{cid}\t{tu}\t{{"event_id":"{eu}","occurred_at":"{tu}{head}'
-                              f'"call_id":"{cid}","type":"call.answered","seat_id":"{seat}","wait_s":{wait}}}\n')
+                              f'"call_id":"{cid}","type":"call.answered","seat_id":"{seat}","wait_s":{wait}}}{tail}')
                 else:
                     ev.append(f'{eu}\tcall.abandoned\t{city}\t{cid}\t{tu}\t{{"event_id":"{eu}","occurred_at":"{tu}'
-                              f'{head}"call_id":"{cid}","type":"call.abandoned","wait_s":{wait}}}\n')
+                              f'{head}"call_id":"{cid}","type":"call.abandoned","wait_s":{wait}}}{tail}')
             if has_end:
                 ev.append(f'{ee}\tcall.ended\t{city}\t{cid}\t{te}\t{{"event_id":"{ee}","occurred_at":"{te}{head}'
                           f'"call_id":"{cid}","type":"call.ended","talk_s":{talk},"hold_s":{hold},"acw_s":{acw},'
-                          f'"seat_id":"{seat}"}}\n')
+                          f'"seat_id":"{seat}"}}{tail}')
             seated = answered and (has_out or has_end)
             calls_out.append(
                 f"{city}\t{cid}\t{'phone' if has_off else NULL}\t{to if has_off else NULL}\t"
@@ -138,12 +143,14 @@ def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
     s = cd.seat_changes
     if len(s["ms"]):
         stamps = utc_strings(s["ms"])
-        for eid, seat, state, reason, t in zip(cd.event_ids("seat", s["seq"]), s["seat"].tolist(), s["state"].tolist(),
+        eids = cd.event_ids("seat", s["seq"])
+        ids += [f"{e}\t{t}\n" for e, t in zip(eids, stamps)]
+        for eid, seat, state, reason, t in zip(eids, s["seat"].tolist(), s["state"].tolist(),
                                                s["reason"].tolist(), stamps):
             name, st = cd.seat_ids[seat], STATES[state]
             why = f',"reason":"{SEAT_REASONS[reason]}"' if reason else ""
             ev.append(f'{eid}\tseat.state\t{city}\t{name}\t{t}\t{{"event_id":"{eid}","occurred_at":"{t}{head}'
-                      f'"type":"seat.state","seat_id":"{name}","state":"{st}"{why}}}\n')
+                      f'"type":"seat.state","seat_id":"{name}","state":"{st}"{why}}}{tail}')
             seats_out.append(f"{eid}\t{city}\t{name}\t{st}\t{SEAT_REASONS[reason] if reason else NULL}\t{t}\n")
         lo.append(s["ms"].min())
         hi.append(s["ms"].max())
@@ -157,15 +164,17 @@ def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
         call_ids = cd.call_ids(np.maximum(t["call_no"], 0))
         dists = cd.districts
         paths = ['["' + '","'.join(c.path) + '"]' for c in catalog.CATEGORIES]
+        eids = cd.event_ids("ticket", t["seq"])
+        ids += [f"{e}\t{x}\n" for e, x in zip(eids, stamps[:k])]
         for (eid, tid, ts, due, d, lat, lon, cat, ch, urg, text_, caller, addr, call_no, cid) in zip(
-                cd.event_ids("ticket", t["seq"]), tids, stamps[:k], stamps[k:], t["district"].tolist(),
+                eids, tids, stamps[:k], stamps[k:], t["district"].tolist(),
                 t["lat"].tolist(), t["lon"].tolist(), t["category"].tolist(), t["channel"].tolist(),
                 t["urgency"].tolist(), t["text"], t["caller"], t["address"], t["call_no"].tolist(), call_ids):
             frag = (f'"district":"{dists[d]}","lat":{lat},"lon":{lon},"category":{paths[cat]},'
                     f'"channel":"{CHANNELS[ch]}","urgency":"{URGENCIES[urg]}","text":"{text_}","caller":"{caller}",'
                     f'"address":"{addr}",' + (f'"call_id":"{cid}",' if call_no >= 0 else "") + f'"due_at":"{due}"')
             ev.append(f'{eid}\tticket.created\t{city}\t{tid}\t{ts}\t{{"event_id":"{eid}","occurred_at":"{ts}{head}'
-                      f'"ticket_id":"{tid}","type":"ticket.created",{frag}}}\n')
+                      f'"ticket_id":"{tid}","type":"ticket.created",{frag}}}{tail}')
             steps_out.append(f"{tid}\t{eid}\t{city}\tticket.created\t{ts}\t{NULL}\t{{{frag}}}\n")
         lo.append(t["created_ms"].min())
         hi.append(t["created_ms"].max())
@@ -176,8 +185,10 @@ def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
         stamps = utc_strings(st["ms"])
         units = cd.units
         tids = cd.ticket_ids(cd.step_ticket_nos())
+        eids = cd.event_ids("ticket", st["seq"])
+        ids += [f"{e}\t{x}\n" for e, x in zip(eids, stamps)]
         for (eid, tid, ts, kind, u, fu, auto, conf, reason, res, nocb, rsv, sat) in zip(
-                cd.event_ids("ticket", st["seq"]), tids, stamps, st["type"].tolist(), st["unit"].tolist(),
+                eids, tids, stamps, st["type"].tolist(), st["unit"].tolist(),
                 st["from_unit"].tolist(), st["auto"].tolist(), st["confidence"].tolist(), st["reason"].tolist(),
                 st["resolution"].tolist(), st["no_callback"].tolist(), st["resolved"].tolist(),
                 st["satisfaction"].tolist()):
@@ -202,7 +213,7 @@ def buffers(cd: CityDay, out: dict[str, list[str]]) -> tuple[int, int, int]:
                 unit = NULL
             typ = STEP_TYPES[kind]
             ev.append(f'{eid}\t{typ}\t{city}\t{tid}\t{ts}\t{{"event_id":"{eid}","occurred_at":"{ts}{head}'
-                      f'"ticket_id":"{tid}","type":"{typ}",{frag}}}\n')
+                      f'"ticket_id":"{tid}","type":"{typ}",{frag}}}{tail}')
             steps_out.append(f"{tid}\t{eid}\t{city}\t{typ}\t{ts}\t{unit}\t{{{frag}}}\n")
         lo.append(st["ms"].min())
         hi.append(st["ms"].max())
@@ -227,10 +238,11 @@ def write_chunk(stores: Any, days: list[CityDay], *, received_at: datetime) -> t
     from cockpit.timeutil import naive_utc
 
     _check_text()
-    out: dict[str, list[str]] = {"events": [], "calls": [], "seat_changes": [], "steps": []}
+    out: dict[str, list[str]] = {"ids": [], "events": [], "calls": [], "seat_changes": [], "steps": []}
     n, lo, hi = 0, None, None
+    received = naive_utc(received_at).isoformat(sep=" ")
     for cd in days:
-        k, a, b = buffers(cd, out)
+        k, a, b = buffers(cd, out, received)
         if k:
             n += k
             lo = a if lo is None else min(lo, a)
@@ -246,7 +258,7 @@ def write_chunk(stores: Any, days: list[CityDay], *, received_at: datetime) -> t
                 return n, n, lo, hi  # all stored before: the commit only releases the stages
             if new != n:
                 raise _Partial()
-            sql.move(session, received_at=naive_utc(received_at))
+            sql.move(session, data["events"])
     except _Partial:
         return None
     return n, 0, lo, hi

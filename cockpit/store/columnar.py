@@ -1,12 +1,13 @@
 """The SQL of the columnar history path (``cockpit.bulk_columnar``): PostgreSQL only.
 
-A chunk arrives as four tab-separated COPY buffers built from numpy columns (events with their
-JSON payload, call rows, seat changes, ticket steps). Each is copied into a temporary stage;
-then, in the same transaction:
+A chunk arrives as five tab-separated COPY buffers built from numpy columns (event ids, events
+with their JSON payload, call rows, seat changes, ticket steps). All but the events are copied
+into temporary stages; then, in the same transaction:
 
-1. the stage's event ids are claimed in ``event_ids`` in one ``INSERT ... ON CONFLICT DO NOTHING``
+1. the staged event ids are claimed in ``event_ids`` in one ``INSERT ... ON CONFLICT DO NOTHING``
    (the idempotency of every write path: an id is stored once, whatever month its event is in);
-2. when every id was new, the rows move set-based: ``events`` (the claim trigger told it is done),
+2. when every id was new, the events are copied straight into ``events`` (the claim trigger told
+   it is done) and the staged rows move set-based:
    ``calls`` (merged like ``history.upsert_calls``), ``seat_state_changes``, ``seats`` (newest
    wins), ``ticket_steps``, and ``tickets`` folded in SQL from their steps (``fold_sql``, the SQL
    twin of ``history.fold_ticket``: new tickets from the staged steps, known ones from all of
@@ -19,16 +20,14 @@ Functions take a session first and never commit.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cockpit.store.history import STEP_ORDER, TICKET_LOCK_KEY
 
+EVENT_COLUMNS = "event_id, type, city, entity_id, occurred_at, payload, received_at, source"
 STAGES = {
-    "events": "ck_col_events (event_id text, type text, city text, entity_id text, occurred_at timestamp, "
-              "payload text)",
+    "ids": "ck_col_ids (event_id text, occurred_at timestamp)",
     "calls": "ck_col_calls (city text, call_id text, channel text, offered_at timestamp, answered_at timestamp, "
              "abandoned_at timestamp, ended_at timestamp, queued_at timestamp, seat_id text, wait_s float8, "
              "talk_s float8, hold_s float8, acw_s float8)",
@@ -40,60 +39,81 @@ STAGES = {
 CALL_COLUMNS = ("channel", "offered_at", "answered_at", "abandoned_at", "ended_at", "queued_at",
                 "seat_id", "wait_s", "talk_s", "hold_s", "acw_s")
 _ORD = "CASE type " + " ".join(f"WHEN '{t}' THEN {n}" for t, n in STEP_ORDER.items()) + " ELSE 99 END"
-_LAST = 'occurred_at DESC, ord DESC, event_id COLLATE "C" DESC'  # history.fold_ticket's order, reversed
-_FIRST = 'occurred_at, ord, event_id COLLATE "C"'
-
-
-def _last(expr: str, types: tuple[str, ...] | None = None, order: str = _LAST) -> str:
-    where = "" if types is None else " FILTER (WHERE type IN (" + ", ".join(f"'ticket.{t}'" for t in types) + "))"
-    return f"(array_agg({expr} ORDER BY {order}){where})[1]"
+def _types(*names: str) -> str:
+    return "type IN (" + ", ".join(f"'ticket.{t}'" for t in names) + ")"
 
 
 def fold_sql(source: str) -> str:
     """SELECT of ``tickets`` rows folded from ``source`` (a relation of ticket_id, event_id, city, type,
-    occurred_at, unit, d jsonb): ``history.fold_ticket`` of every ticket in it, in one GROUP BY."""
-    status_types = ("dispatched", "returned", "transferred", "responded", "closed", "reopened")
-    other_types = ("dispatched", "returned", "transferred", "closed", "reopened")
-    created = ("created",)
-    first_dispatch = lambda expr: _last(expr, ("dispatched",), _FIRST)  # noqa: E731
+    occurred_at, unit, detail json or text): ``history.fold_ticket`` of every ticket in it.
+
+    One sort: every aggregate runs over the same window (a ticket's steps in fold order), the
+    filtered ones collect arrays whose last (or first) element is the fold's value, and DISTINCT ON
+    keeps one row per ticket. Only the steps whose detail the fold reads are parsed as JSON.
+    """
+    status = _types("dispatched", "returned", "transferred", "responded", "closed", "reopened")
+    other = _types("dispatched", "returned", "transferred", "closed", "reopened")
+    unit = _types("dispatched", "transferred", "closed")
+    last = lambda a: f"{a}[array_upper({a}, 1)]"  # noqa: E731
     return f"""
-SELECT ticket_id,
-  {_last("city")} AS city,
-  {_last("d->>'district'", created)} AS district,
+SELECT ticket_id, {last("a_city")} AS city,
+  {last("a_created")}->>'district' AS district,
   NULL AS located_district,
-  ({_last("d->>'lat'", created)})::float8 AS lat,
-  ({_last("d->>'lon'", created)})::float8 AS lon,
-  {_last("d->'category'->>0", created)} AS category,
-  ({_last("coalesce(d->'category', '[]'::jsonb)", created)})::json AS category_path,
-  {_last("d->>'channel'", created)} AS channel,
-  {_last("d->>'urgency'", created)} AS urgency,
-  {_last("d->>'text'", created)} AS text,
-  {_last("d->>'caller'", created)} AS caller,
-  {_last("d->>'address'", created)} AS address,
-  {_last("d->>'call_id'", created)} AS call_id,
-  CASE WHEN {_last("type", status_types)} IS NULL THEN 'created'
-       WHEN {_last("type", status_types)} = 'ticket.responded' THEN
-            CASE WHEN {_last("type", other_types)} = 'ticket.closed' THEN 'closed' ELSE 'responded' END
-       WHEN {_last("type", status_types)} = 'ticket.transferred' THEN 'dispatched'
-       ELSE substr({_last("type", status_types)}, 8) END AS status,
-  {_last("unit", ("dispatched", "transferred", "closed"))} AS unit,
-  {_last("occurred_at", created)} AS created_at,
-  ({_last("d->>'due_at'", created)})::timestamptz AT TIME ZONE 'UTC' AS due_at,
-  {first_dispatch("occurred_at")} AS first_dispatched_at,
-  {first_dispatch("coalesce((d->>'auto')::boolean, false)")} AS auto_dispatched,
-  ({first_dispatch("d->>'confidence'")})::float8 AS dispatch_confidence,
-  min(occurred_at) FILTER (WHERE type = 'ticket.responded') AS responded_at,
-  {_last("occurred_at", ("closed",))} AS closed_at,
-  coalesce({_last("coalesce((d->>'no_callback')::boolean, false)", ("closed",))}, false) AS no_callback,
-  count(*) FILTER (WHERE type = 'ticket.returned') AS returns,
-  count(*) FILTER (WHERE type = 'ticket.transferred') AS transfers,
-  count(*) FILTER (WHERE type = 'ticket.reopened') AS reopens,
-  {_last("occurred_at", ("callback",))} AS callback_at,
-  {_last("d->>'resolved'", ("callback",))} AS callback_resolved,
-  {_last("d->>'satisfaction'", ("callback",))} AS satisfaction,
-  {_last("occurred_at")} AS updated_at
-FROM (SELECT *, {_ORD} AS ord FROM {source}) s
-GROUP BY ticket_id
+  ({last("a_created")}->>'lat')::float8 AS lat,
+  ({last("a_created")}->>'lon')::float8 AS lon,
+  {last("a_created")}->'category'->>0 AS category,
+  CASE WHEN a_created IS NOT NULL THEN coalesce({last("a_created")}->'category', '[]'::jsonb)::json END
+    AS category_path,
+  {last("a_created")}->>'channel' AS channel,
+  {last("a_created")}->>'urgency' AS urgency,
+  {last("a_created")}->>'text' AS text,
+  {last("a_created")}->>'caller' AS caller,
+  {last("a_created")}->>'address' AS address,
+  {last("a_created")}->>'call_id' AS call_id,
+  CASE WHEN a_status IS NULL THEN 'created'
+       WHEN {last("a_status")} = 'ticket.responded' THEN
+            CASE WHEN {last("a_other")} = 'ticket.closed' THEN 'closed' ELSE 'responded' END
+       WHEN {last("a_status")} = 'ticket.transferred' THEN 'dispatched'
+       ELSE substr({last("a_status")}, 8) END AS status,
+  {last("a_unit")} AS unit,
+  {last("a_created_at")} AS created_at,
+  ({last("a_created")}->>'due_at')::timestamptz AT TIME ZONE 'UTC' AS due_at,
+  first_dispatched_at,
+  CASE WHEN a_dispatched IS NOT NULL THEN coalesce((a_dispatched[1]->>'auto')::boolean, false) END
+    AS auto_dispatched,
+  (a_dispatched[1]->>'confidence')::float8 AS dispatch_confidence,
+  responded_at, closed_at,
+  coalesce(({last("a_closed")}->>'no_callback')::boolean, false) AS no_callback,
+  returns, transfers, reopens, callback_at,
+  {last("a_callback")}->>'resolved' AS callback_resolved,
+  {last("a_callback")}->>'satisfaction' AS satisfaction,
+  updated_at
+FROM (
+  SELECT DISTINCT ON (ticket_id) ticket_id,
+    array_agg(city) OVER w AS a_city,
+    array_agg(d) FILTER (WHERE type = 'ticket.created') OVER w AS a_created,
+    array_agg(occurred_at) FILTER (WHERE type = 'ticket.created') OVER w AS a_created_at,
+    array_agg(type) FILTER (WHERE {status}) OVER w AS a_status,
+    array_agg(type) FILTER (WHERE {other}) OVER w AS a_other,
+    array_agg(unit) FILTER (WHERE {unit}) OVER w AS a_unit,
+    array_agg(d) FILTER (WHERE type = 'ticket.dispatched') OVER w AS a_dispatched,
+    min(occurred_at) FILTER (WHERE type = 'ticket.dispatched') OVER w AS first_dispatched_at,
+    min(occurred_at) FILTER (WHERE type = 'ticket.responded') OVER w AS responded_at,
+    array_agg(d) FILTER (WHERE type = 'ticket.closed') OVER w AS a_closed,
+    max(occurred_at) FILTER (WHERE type = 'ticket.closed') OVER w AS closed_at,
+    array_agg(d) FILTER (WHERE type = 'ticket.callback') OVER w AS a_callback,
+    max(occurred_at) FILTER (WHERE type = 'ticket.callback') OVER w AS callback_at,
+    count(*) FILTER (WHERE type = 'ticket.returned') OVER w AS returns,
+    count(*) FILTER (WHERE type = 'ticket.transferred') OVER w AS transfers,
+    count(*) FILTER (WHERE type = 'ticket.reopened') OVER w AS reopens,
+    max(occurred_at) OVER w AS updated_at
+  FROM (SELECT ticket_id, event_id, city, type, occurred_at, unit, {_ORD} AS ord,
+               CASE WHEN {_types("created", "dispatched", "closed", "callback")} THEN detail::jsonb END AS d
+        FROM {source}) s
+  WINDOW w AS (PARTITION BY ticket_id ORDER BY occurred_at, ord, event_id COLLATE "C"
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+  ORDER BY ticket_id
+) f
 """
 
 
@@ -108,7 +128,8 @@ def _driver(session: Session):
 
 
 def stage(session: Session, buffers: dict[str, str]) -> None:
-    """Create the temporary stages (once per connection) and COPY each buffer into its stage."""
+    """Create the temporary stages (once per connection) and COPY each buffer but the events' into
+    its stage (events go straight into ``events`` once their ids are claimed: ``move``)."""
     conn = _driver(session)
     with conn.cursor() as cur:
         for name, ddl in STAGES.items():
@@ -123,17 +144,17 @@ def stage(session: Session, buffers: dict[str, str]) -> None:
 def claim(session: Session) -> int:
     """Claim the staged event ids; returns how many were new (the rest were stored before)."""
     return int(session.execute(text(
-        "WITH c AS (INSERT INTO event_ids (event_id, occurred_at) SELECT event_id, occurred_at FROM ck_col_events "
+        "WITH c AS (INSERT INTO event_ids (event_id, occurred_at) SELECT event_id, occurred_at FROM ck_col_ids "
         "ON CONFLICT (event_id) DO NOTHING RETURNING 1) SELECT count(*) FROM c")).scalar_one())
 
 
-def move(session: Session, *, received_at: datetime, source: str = "sim") -> None:
-    """Move every staged row into the tables (all staged ids were just claimed as new)."""
+def move(session: Session, events: str) -> None:
+    """Write the chunk: ``events`` (COPY text of EVENT_COLUMNS) straight into ``events``, the staged
+    rows into the other tables (every staged id was just claimed as new)."""
     run = lambda sql, **p: session.execute(text(sql), p)  # noqa: E731
-    run("SET LOCAL cockpit.ids_claimed = 'on'")
-    run("INSERT INTO events (event_id, type, city, entity_id, occurred_at, received_at, source, payload) "
-        "SELECT event_id, type, city, entity_id, occurred_at, :received, :source, payload::json FROM ck_col_events",
-        received=received_at, source=source)
+    run("SET LOCAL cockpit.ids_claimed = 'on'")  # the claim trigger's work is done (``claim``)
+    with _driver(session).cursor() as cur, cur.copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN") as copy:
+        copy.write(events)
     run("SET LOCAL cockpit.ids_claimed = 'off'")
     cols = ", ".join(("city", "call_id") + CALL_COLUMNS)
     merge = ", ".join(f"{c} = coalesce(calls.{c}, excluded.{c})" for c in CALL_COLUMNS if c != "queued_at")
@@ -156,10 +177,10 @@ def move(session: Session, *, received_at: datetime, source: str = "sim") -> Non
     run("SELECT pg_advisory_xact_lock(:k)", k=TICKET_LOCK_KEY)
     known = ("SELECT DISTINCT s.ticket_id FROM ck_col_steps s JOIN tickets t ON t.ticket_id = s.ticket_id")
     source = (
-        "(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail::jsonb AS d FROM ck_col_steps s "
+        "(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ck_col_steps s "
         " WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.ticket_id = s.ticket_id) "
         " UNION ALL "
-        " SELECT ticket_id, event_id, city, type, occurred_at, unit, detail::jsonb FROM ticket_steps "
+        " SELECT ticket_id, event_id, city, type, occurred_at, unit, detail::text FROM ticket_steps "
         f" WHERE ticket_id IN ({known})) src")
     updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS.split(", ") if c != "ticket_id")
     run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(source)} ON CONFLICT (ticket_id) DO UPDATE SET {updates}")
@@ -173,7 +194,7 @@ def clear(session: Session) -> None:
 def refold(session: Session, ticket_ids: list[str]) -> None:
     """Recompute these tickets' rows from all of their stored steps with ``fold_sql`` (tests compare it
     with ``history.fold_ticket``)."""
-    source = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail::jsonb AS d FROM ticket_steps "
+    source = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ticket_steps "
               "WHERE ticket_id = ANY(:ids)) src")
     updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS.split(", ") if c != "ticket_id")
     session.execute(text(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(source)} "
