@@ -34,6 +34,7 @@ from cockpit.store.db import Stores
 log = logging.getLogger(__name__)
 
 CHUNK = 50_000  # events per transaction
+SQLITE_PREPARED_ATTEMPTS = 2  # then the chunk is written the plain way, prepared under the write lock
 
 
 def _chunks(raws: Iterable[Any], refs: Iterable[str] | None, size: int) -> Iterator[tuple[list, list | None]]:
@@ -54,6 +55,20 @@ def _chunks(raws: Iterable[Any], refs: Iterable[str] | None, size: int) -> Itera
 
 def _store_chunk(stores: Stores, valid: list[Any], dead: list[dict], *, received_at: datetime) -> list[Any]:
     """One transaction: dead letters, events, calls, seats, ticket steps and folds. Returns the new events."""
+    if stores.dialect == "sqlite":
+        for attempt in range(SQLITE_PREPARED_ATTEMPTS):
+            # The rows and folds are computed before the write transaction, so another loader
+            # process writes while this one works (SQLite has one writer at a time).
+            with stores.session() as session:
+                chunk = bulk_sql.prepare_sqlite(session, valid, received_at=received_at)
+            try:
+                with stores.session() as session:
+                    deadletter.record_many(session, dead, received_at=received_at)
+                    new_ids = bulk_sql.write_sqlite(session, chunk)
+                return [e for e in valid if e.event_id in new_ids]
+            except bulk_sql.Raced:
+                log.info("a concurrent writer changed rows this chunk read; preparing it again (%d)", attempt + 1)
+        # Still racing (a busy live writer on the same tickets): the whole chunk under the lock.
     for attempt in range(3):
         try:
             with stores.session() as session:

@@ -153,30 +153,39 @@ def _merge_call(row: dict, patch: dict) -> None:
             row[col] = value
 
 
-def upsert_calls(session: Session, events: Sequence[Any]) -> None:
-    """Merge call events into ``calls``; order-independent for a well-formed stream."""
+def call_rows(events: Sequence[Any]) -> list[dict]:
+    """The ``calls`` rows these call events make, one per call, merged in time order."""
     merged: dict[tuple[str, str], dict] = {}
     for e in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
         row = merged.setdefault((e.city, e.call_id), {"city": e.city, "call_id": e.call_id})
         _merge_call(row, _call_patch(e))
-    if not merged:
-        return
-    rows = [{col: row.get(col) for col in ("city", "call_id", *_CALL_COLUMNS)} for row in merged.values()]
+    return [{col: row.get(col) for col in CALL_ROW_COLUMNS} for row in merged.values()]
+
+
+CALL_ROW_COLUMNS = ("city", "call_id", *_CALL_COLUMNS)
+
+
+def calls_upsert(stmt):
+    """``ON CONFLICT`` of a ``calls`` insert: the SQL twin of ``_merge_call`` (first value wins per
+    column; an outcome's ``queued_at`` beats the offer's)."""
     calls = Call.__table__.c
+    ex = stmt.excluded
+    outcome_old = calls.answered_at.isnot(None) | calls.abandoned_at.isnot(None)
+    outcome_new = ex.answered_at.isnot(None) | ex.abandoned_at.isnot(None)
+    updates = {col: func.coalesce(calls[col], ex[col]) for col in _CALL_COLUMNS}
+    updates["queued_at"] = case(
+        (outcome_old, calls.queued_at),
+        (outcome_new, ex.queued_at),
+        else_=func.coalesce(calls.queued_at, ex.queued_at),
+    )
+    return stmt.on_conflict_do_update(index_elements=["city", "call_id"], set_=updates)
 
-    def upsert(stmt):
-        ex = stmt.excluded
-        outcome_old = calls.answered_at.isnot(None) | calls.abandoned_at.isnot(None)
-        outcome_new = ex.answered_at.isnot(None) | ex.abandoned_at.isnot(None)
-        updates = {col: func.coalesce(calls[col], ex[col]) for col in _CALL_COLUMNS}
-        updates["queued_at"] = case(
-            (outcome_old, calls.queued_at),
-            (outcome_new, ex.queued_at),
-            else_=func.coalesce(calls.queued_at, ex.queued_at),
-        )
-        return stmt.on_conflict_do_update(index_elements=["city", "call_id"], set_=updates)
 
-    bulk_insert(session, Call, rows, finish=upsert)
+def upsert_calls(session: Session, events: Sequence[Any]) -> None:
+    """Merge call events into ``calls``; order-independent for a well-formed stream."""
+    rows = call_rows(events)
+    if rows:
+        bulk_insert(session, Call, rows, finish=calls_upsert)
 
 
 # --- seats ----------------------------------------------------------------------------------
@@ -189,14 +198,18 @@ def upsert_seats(session: Session, events: Sequence[Any], *, append=None) -> Non
     path passes COPY)."""
     if not events:
         return
-    (append or bulk_insert)(
-        session, SeatStateChange,
-        [
-            {"event_id": e.event_id, "city": e.city, "seat_id": e.seat_id, "state": e.state,
-             "reason": e.reason, "occurred_at": naive_utc(e.occurred_at)}
-            for e in events
-        ],
-    )
+    changes, rows = seat_rows(events)
+    (append or bulk_insert)(session, SeatStateChange, changes)
+    bulk_insert(session, Seat, rows, finish=seats_newer_wins)
+
+
+def seat_rows(events: Sequence[Any]) -> tuple[list[dict], list[dict]]:
+    """The ``seat_state_changes`` rows of these seat events, and the newest state per seat (``seats`` rows)."""
+    changes = [
+        {"event_id": e.event_id, "city": e.city, "seat_id": e.seat_id, "state": e.state,
+         "reason": e.reason, "occurred_at": naive_utc(e.occurred_at)}
+        for e in events
+    ]
     latest: dict[tuple[str, str], Any] = {}
     for e in events:
         key = (e.city, e.seat_id)
@@ -207,17 +220,18 @@ def upsert_seats(session: Session, events: Sequence[Any], *, append=None) -> Non
          "since": naive_utc(e.occurred_at), "event_id": e.event_id}
         for e in latest.values()
     ]
+    return changes, rows
+
+
+def seats_newer_wins(stmt):
+    """``ON CONFLICT`` of a ``seats`` insert: the newer change (ties by event_id) wins."""
     seats = Seat.__table__.c
-
-    def newer_wins(stmt):
-        ex = stmt.excluded
-        return stmt.on_conflict_do_update(
-            index_elements=["city", "seat_id"],
-            set_={"state": ex.state, "reason": ex.reason, "since": ex.since, "event_id": ex.event_id},
-            where=tuple_(ex.since, ex.event_id) > tuple_(seats.since, seats.event_id),
-        )
-
-    bulk_insert(session, Seat, rows, finish=newer_wins)
+    ex = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=["city", "seat_id"],
+        set_={"state": ex.state, "reason": ex.reason, "since": ex.since, "event_id": ex.event_id},
+        where=tuple_(ex.since, ex.event_id) > tuple_(seats.since, seats.event_id),
+    )
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -318,23 +332,47 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None,
     if session.get_bind().dialect.name == "postgresql":
         # Serialise folds so a concurrent writer's steps are always seen by one of the two folds.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TICKET_LOCK_KEY})
-    rows = [
+    rows = step_rows(events)
+    (append or bulk_insert)(session, TicketStep, rows)
+    folded, refold, _stored = fold_new_steps(session, rows)
+    _upsert_tickets(session, folded, upsert)
+    refold_tickets(session, refold, upsert=upsert)
+
+
+def step_rows(events: Sequence[Any]) -> list[dict]:
+    """The ``ticket_steps`` rows of these ticket events."""
+    return [
         {"ticket_id": e.ticket_id, "event_id": e.event_id, "city": e.city, "type": e.type,
          "occurred_at": naive_utc(e.occurred_at), "unit": _step_unit(e), "detail": _step_detail(e)}
         for e in events
     ]
-    (append or bulk_insert)(session, TicketStep, rows)
+
+
+def stored_tickets(session: Session, ticket_ids: Sequence[str]) -> dict[str, dict]:
+    """ticket_id -> the stored ``tickets`` row (a dict of every column), for the ids that have one."""
+    table = Ticket.__table__
+    current: dict[str, dict] = {}
+    names = [c.name for c in table.columns]
+    for chunk in batches(list(ticket_ids), IN_CHUNK):
+        for found in session.execute(select(table).where(table.c.ticket_id.in_(chunk))):
+            current[found.ticket_id] = dict(zip(names, found))
+    return current
+
+
+def fold_new_steps(session: Session, rows: Sequence[dict]) -> tuple[list[dict], list[str], dict[str, dict]]:
+    """Fold new step rows into their tickets' stored rows: ``(folded, refold, stored)``.
+
+    ``folded``: the new state of every ticket without a row (all its steps are new) or whose new
+    steps all come after its last folded step (the fold continues from the stored row, no step
+    read back); ``refold``: the other ids, to re-fold from all their stored steps
+    (``refold_tickets``, once these steps are stored); ``stored``: the rows the folds started from.
+    """
     new_steps: dict[str, list[_Step]] = defaultdict(list)
     for r in rows:
         new_steps[r["ticket_id"]].append(
             _Step(r["ticket_id"], r["event_id"], r["city"], r["type"], r["occurred_at"], r["detail"]))
     ids = sorted(new_steps)
-    table = Ticket.__table__
-    current: dict[str, dict] = {}
-    names = [c.name for c in table.columns]
-    for chunk in batches(ids, IN_CHUNK):
-        for found in session.execute(select(table).where(table.c.ticket_id.in_(chunk))):
-            current[found.ticket_id] = dict(zip(names, found))
+    current = stored_tickets(session, ids)
     folded, refold = [], []
     for tid in ids:
         stored = current.get(tid)
@@ -344,13 +382,11 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None,
             folded.append(fold_ticket(tid, new_steps[tid], start=stored))
         else:
             refold.append(tid)
-    _upsert_tickets(session, folded, upsert)
-    refold_tickets(session, refold, upsert=upsert)
+    return folded, refold, current
 
 
-def _upsert_tickets(session: Session, folded: Sequence[dict], upsert=None) -> None:
-    if not folded:
-        return
+def ticket_rows(folded: Sequence[dict]) -> list[dict]:
+    """Whole ``tickets`` rows (every column) from folded states."""
     rows = []
     for f in folded:
         row = {col: f.get(col) for col in _TICKET_COLUMNS}
@@ -358,6 +394,13 @@ def _upsert_tickets(session: Session, folded: Sequence[dict], upsert=None) -> No
             row[col] = row[col] or 0
         row["no_callback"] = bool(row["no_callback"])
         rows.append(row)
+    return rows
+
+
+def _upsert_tickets(session: Session, folded: Sequence[dict], upsert=None) -> None:
+    if not folded:
+        return
+    rows = ticket_rows(folded)
     if upsert is not None:
         upsert(session, Ticket, rows, key="ticket_id")
         return
@@ -425,6 +468,8 @@ def has_events(session: Session) -> bool:
 __all__ = [
     "insert_events", "upsert_calls", "upsert_seats", "insert_ticket_steps",
     "refold_tickets", "fold_ticket", "iter_events_since", "current_seats", "last_event_at", "has_events",
+    "call_rows", "calls_upsert", "seat_rows", "seats_newer_wins", "step_rows", "stored_tickets", "fold_new_steps",
+    "ticket_rows",
 ]
 
 
