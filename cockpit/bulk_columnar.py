@@ -13,7 +13,8 @@ The final state equals the per-event path's for the same events (tests/test_bulk
   Redis like any live event; older ones only SQL, current seat states to Redis at the end;
 - a chunk whose ids were all stored before is skipped (duplicates); one whose ids were partly
   stored goes through ``BulkLoader`` as raw events (exact, slower);
-- SQLite has no stage: every chunk goes through ``BulkLoader`` as raw events.
+- SQLite: the same buffers, split into temporary stages by executemany and moved in SQL, tickets
+  folded in Python (``cockpit.store.columnar_sqlite``).
 """
 
 from __future__ import annotations
@@ -249,6 +250,8 @@ def write_chunk(stores: Any, days: list[CityDay], *, received_at: datetime) -> t
             hi = b if hi is None else max(hi, b)
     if not n:
         return 0, 0, 0, 0
+    if stores.dialect == "sqlite":
+        return _write_chunk_sqlite(stores, out, n, lo, hi, received_at=naive_utc(received_at))
     data = {name: "".join(lines) for name, lines in out.items()}
     try:
         with stores.session() as session:
@@ -264,6 +267,35 @@ def write_chunk(stores: Any, days: list[CityDay], *, received_at: datetime) -> t
     return n, 0, lo, hi
 
 
+class _AllStored(Exception):
+    """Every id of the chunk was stored before: roll the stages back, count duplicates."""
+
+
+def _write_chunk_sqlite(stores: Any, out: dict[str, list[str]], n: int, lo: int, hi: int, *,
+                        received_at: datetime) -> tuple[int, int, int, int] | None:
+    """``write_chunk`` on SQLite (``cockpit.store.columnar_sqlite``): the lines split into stages by
+    the driver's executemany, the events claimed by ``INSERT OR IGNORE``, the rest moved in SQL."""
+    from cockpit.store import columnar_sqlite as sql
+
+    steps = sql.step_rows(out["steps"])
+    with stores.session() as session:  # reads only: the folds are done before taking the write lock
+        folded = sql.fold(session, steps) if steps else None
+    try:
+        with stores.session() as session:
+            sql.stage(session, out)
+            new = sql.claim(session, received_at=received_at)
+            if new == 0:
+                raise _AllStored()
+            if new != n:
+                raise _Partial()
+            sql.move(session, steps, folded)
+    except _AllStored:
+        return n, n, lo, hi
+    except _Partial:
+        return None
+    return n, 0, lo, hi
+
+
 def load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float, start: datetime,
               stop: datetime, origin: datetime, batch: int, window: Any, now: datetime, trusted: bool,
               on_day=None) -> dict:
@@ -274,7 +306,6 @@ def load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float,
     cities = list(cities) if cities else list(catalog.cities())
     gen = CityDayGen(seed, scale=scale)
     loader = BulkLoader(stores, source="sim", window=window, now=now, trusted=trusted)
-    pg = stores.dialect == "postgresql"
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "events": 0}
     start_ms, stop_ms = _ms(start), _ms(stop)
     hist_hi = max(start_ms, min(stop_ms, _ms(loader.live_from)))  # older than this: SQL only
@@ -303,7 +334,7 @@ def load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float,
             if stop_ms > hist_hi:
                 live_raws += cd.clip(hist_hi, stop_ms).raw_events()
         if hist:
-            done = write_chunk(stores, hist, received_at=now) if pg else None
+            done = write_chunk(stores, hist, received_at=now)
             if done is None:
                 through_loader([e for cd in hist for e in cd.raw_events()])
             else:

@@ -289,9 +289,8 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
     day2 = gen.city_day(cities[1], first + timedelta(days=1))
     mid = ms(start + timedelta(days=1, hours=13))
     hist_hi = ms(min(end, start + timedelta(days=2)))  # before today's local midnight: history only
-    if stores.dialect == "postgresql":
-        assert write_chunk(stores, [day2.clip(mid, hist_hi)], received_at=now)[0] > 0  # the later half first
-        assert write_chunk(stores, [day2.clip(ms(start), mid)], received_at=now)[1] == 0
+    assert write_chunk(stores, [day2.clip(mid, hist_hi)], received_at=now)[0] > 0  # the later half first
+    assert write_chunk(stores, [day2.clip(ms(start), mid)], received_at=now)[1] == 0
     day1 = gen.city_day(cities[0], first)
     part = [e for e in day1.clip(ms(start), hist_hi).raw_events() if rng.random() < 0.1]
     ingest_batch(stores, part, source="sim", now=now)  # this chunk is partly stored: the general path
@@ -334,3 +333,53 @@ def test_bulk009_sql_ticket_fold_equals_python_fold(stores):
         session.execute(text("DELETE FROM tickets"))
         col_sql.refold(session, ids)
     assert len(ids) > 100 and _state(stores)["tickets"] == python_fold
+
+
+def test_bulk010_sqlite_columnar_folds_again_when_a_ticket_changed_after_its_fold(sqlite_stores, monkeypatch):
+    """On SQLite the columnar path folds a chunk's tickets before taking the write lock; a ticket
+    another writer changed in between (here: an earlier step of it stored by ``ingest_batch``) is
+    folded again under the lock, so the state still equals the per-event path's."""
+    from cockpit import bulk_columnar
+    from cockpit.simulation.columnar import CityDayGen
+    from cockpit.simulation.incidents import LOCAL_TZ
+    from cockpit.simulation.seeding import history_window
+    from cockpit.store import columnar_sqlite
+
+    stores = sqlite_stores
+    now = datetime.now(UTC)
+    end = now.replace(second=0, microsecond=0) - timedelta(days=1)
+    seed, cities, scale = 23, ["620300"], 0.1
+    start, _ = history_window(2, end)
+    ms = lambda moment: round(moment.timestamp() * 1000)  # noqa: E731
+    gen, first = CityDayGen(seed, scale=scale), start.astimezone(LOCAL_TZ).date()
+    day1 = gen.city_day(cities[0], first).clip(ms(start), ms(start + timedelta(days=1)))
+    day2 = gen.city_day(cities[0], first).clip(ms(start + timedelta(days=1)), ms(start + timedelta(days=2)))
+    raws1, raws2 = day1.raw_events(), day2.raw_events()
+    later = {e["ticket_id"] for e in raws2 if e["type"].startswith("ticket.")}
+    # A step of day 1 whose ticket also has steps on day 2: the other writer stores it late.
+    late = next(e for e in reversed(raws1) if e["type"].startswith("ticket.") and e["type"] != "ticket.created"
+                and e.get("ticket_id") in later)
+    ingest_batch(stores, raws1 + raws2, source="sim", now=now)
+    jobs.rollup_all(stores, start - timedelta(days=1), end + timedelta(days=15))
+    per_event = _state(stores)
+
+    _reset(stores)
+    bulk_ingest(stores, [e for e in raws1 if e is not late], source="sim", now=now, rollup=False)
+    fold = columnar_sqlite.fold
+    refolds = []
+
+    def fold_then_change(session, steps):
+        folded = fold(session, steps)
+        ingest_batch(stores, [late], source="sim", now=now)  # another writer, between fold and write
+        refolds.append(folded)
+        return folded
+
+    monkeypatch.setattr(columnar_sqlite, "fold", fold_then_change)
+    new, dup, _lo, _hi = bulk_columnar.write_chunk(stores, [day2], received_at=now)
+    assert new == len(raws2) and dup == 0 and refolds
+    with stores.session() as session:
+        assert not refolds[0].still_valid(session)  # the fold was stale: move folded again
+    jobs.rollup_all(stores, start - timedelta(days=1), end + timedelta(days=15))
+    bulk = _state(stores)
+    for table in _TABLES:
+        assert bulk[table] == per_event[table], table
