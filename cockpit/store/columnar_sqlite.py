@@ -30,7 +30,9 @@ from cockpit.store.bulk import _driver, _prepared, _sqlite_time, _whole_row_upse
 from cockpit.store.models import Call, Seat, Ticket
 
 STAGES = {
-    "events": ("ck_cs_events", "event_id TEXT, type TEXT, city TEXT, entity_id TEXT, occurred_at TEXT, payload TEXT"),
+    # received_at and source as the buffers carry them; ``claim`` writes SQLite's own text of the time.
+    "events": ("ck_cs_events", "event_id TEXT, type TEXT, city TEXT, entity_id TEXT, occurred_at TEXT, payload TEXT, "
+                               "received_at TEXT, source TEXT"),
     "calls": ("ck_cs_calls", "city TEXT, call_id TEXT, channel TEXT, offered_at TEXT, answered_at TEXT, "
                              "abandoned_at TEXT, ended_at TEXT, queued_at TEXT, seat_id TEXT, wait_s REAL, "
                              "talk_s REAL, hold_s REAL, acw_s REAL"),
