@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
         compress=True,
     )
     app.layout = app_shell
+    _keep_index(app)
     server = app.server
     server.config["COCKPIT_STORES"] = stores
     for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp, api_planning.bp,
@@ -52,6 +53,23 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     callbacks.register(app, stores)
     _register_region_shapes(stores)
     return app
+
+
+def _keep_index(app: Dash) -> None:
+    """Build Dash's index HTML once per process instead of on every page GET: it depends only on
+    the app's scripts, styles and config, fixed once the app runs (every screen's connect asks it).
+    With hot reload (``cockpit serve --debug``) asset URLs change as files change: built each time."""
+    build = app.index
+    kept: list[str] = []
+
+    def index(*args, **kwargs):
+        if getattr(getattr(app, "_dev_tools", None), "hot_reload", False):
+            return build(*args, **kwargs)
+        if not kept:
+            kept.append(build(*args, **kwargs))
+        return kept[0]
+
+    app.index = index
 
 
 def _register_region_shapes(stores: Stores) -> None:

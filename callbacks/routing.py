@@ -9,11 +9,13 @@ in place when the browser navigates there inside the app.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from urllib.parse import parse_qs, unquote
 
 from dash import Dash, Input, Output
+from dash._utils import to_json
 from flask import Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,6 +56,9 @@ ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/roster$"), roster.roster_page),
 ]
 SCREEN_PATH = re.compile(r"^/(?P<page>wall|province)/(?P<code>[^/]+)/?$")
+ROUTE_OUTPUT = f"..{ids.PAGE}.children...{ids.LANG_STORE}.data.."
+SCREEN_LAYOUT_TTL_S = 60.0  # a screen page's skeleton (names from the region table, cached as long)
+MAX_SEARCH = 256  # longer query strings are answered, not kept
 
 
 def resolve(path: str):
@@ -86,8 +91,57 @@ def _not_found_parts(stores: Stores, page: str, code: str, lang: str) -> tuple[s
     return message, screen_links(screens, lang)
 
 
+def _query(search: str | None) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+
+
+def screen_route_answer(stores: Stores, body: dict) -> Response | None:
+    """The routing callback's answer for a wall or province page, from bytes kept per path and query.
+
+    Every screen of a scope and language gets the same skeleton (its figures come with the first
+    refresh), so it is built and serialised once a minute per process instead of on every connect.
+    The checks of every request still run first: an unknown region or a page the caller may not
+    open falls through to ``render_page`` (the not-found and forbidden pages, never kept)."""
+    if body.get("output") != ROUTE_OUTPUT:
+        return None
+    values = {(i.get("id"), i.get("property")): i.get("value") for i in body.get("inputs") or []
+              if isinstance(i, dict)}
+    pathname, search = values.get((ids.URL, "pathname")), values.get((ids.URL, "search"))
+    if not isinstance(pathname, str) or not isinstance(search, (str, type(None))):
+        return None
+    path = pathname.rstrip("/") or "/"
+    if not SCREEN_PATH.match(path):
+        return None
+    builder, groups = resolve(path)
+    if builder is None or unknown_screen(stores, path) is not None:
+        return None
+    query = _query(search)
+    lang = pick_lang(query.get("lang"), stores.settings.language)
+    if access_denied_page(stores, path, query, lang) is not None:
+        return None
+
+    def build() -> str:
+        page = builder(PageContext(lang=lang, settings=stores.settings, query=query, path=path), **groups)
+        return ('{"multi":true,"response":{' + json.dumps(ids.PAGE) + ':{"children":' + to_json(page) + "},"
+                + json.dumps(ids.LANG_STORE) + ':{"data":' + json.dumps(lang) + "}}}")
+
+    if len(search or "") > MAX_SEARCH:
+        payload = build()
+    else:
+        payload, _ = stores.caches.ttl.get(("screen_route", path, search or ""), SCREEN_LAYOUT_TTL_S, build)
+    return Response(payload, mimetype="application/json")
+
+
 def register(app: Dash, stores: Stores) -> None:
     settings = stores.settings
+
+    @app.server.before_request
+    def _screen_route():
+        """The routing callback of a wall or province page, answered before Dash parses it."""
+        if request.method != "POST" or request.path != "/_dash-update-component":
+            return None
+        body = request.get_json(silent=True)
+        return screen_route_answer(stores, body) if isinstance(body, dict) else None
 
     @app.server.before_request
     def reject_unknown_screen():
@@ -106,7 +160,7 @@ def register(app: Dash, stores: Stores) -> None:
                   Input(ids.URL, "pathname"), Input(ids.URL, "search"))
     def render_page(pathname: str | None, search: str | None):
         """URL change -> the page's layout."""
-        query = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+        query = _query(search)
         lang = pick_lang(query.get("lang"), settings.language)
         path = (pathname or "/").rstrip("/") or "/"
         builder, groups = resolve(path)
