@@ -234,7 +234,7 @@ def evaluate_study(stores: Stores, overrides: dict, incs: list, cities: list[str
 def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = False, level: str = "sub",
                    reuse_db: str | None = None, rule_overrides: dict | None = None, *,
                    no_incidents: bool = False, compare: bool = False, cities: list[str] | None = None,
-                   eval_from: datetime | None = None) -> None:
+                   eval_from: datetime | None = None, sim_out: str | None = None) -> None:
     """Precision and recall of the volume rules against the simulator's own incident list.
 
     Simulates ``days`` days of the city with the most surge incidents in the last ``days - 28``
@@ -245,7 +245,8 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
     ``no_incidents``: the same cities simulated with the incident schedule off (every alert is
     false). ``compare``: every setting of COMPARE on the same data, one line each. ``cities``
     overrides the choice of cities; ``eval_from`` starts the evaluation later (incidents that
-    start before it are left out).
+    start before it are left out); ``sim_out``: simulate into this directory's ``sim.sqlite3`` and
+    keep it (for ``--sim-db`` and ``bench/watch_sweep.py``).
     """
     import tempfile
 
@@ -264,7 +265,8 @@ def simulate_study(days: int, seed: int, redis_url: str, all_cities: bool = Fals
     cities = cities or (sorted({i.city for i in surge}) if all_cities else [city])
     eval_from = max(eval_from or first_eval, first_eval)
     incs = [] if no_incidents else [i for i in surge if i.city in cities and i.start >= eval_from]
-    tmp = Path(reuse_db).parent if reuse_db else Path(tempfile.mkdtemp(prefix="watch-sim-"))
+    tmp = Path(reuse_db).parent if reuse_db else (Path(sim_out) if sim_out else Path(tempfile.mkdtemp(prefix="watch-sim-")))
+    tmp.mkdir(parents=True, exist_ok=True)
     settings = Settings(var_dir=tmp, database_url=f"sqlite:///{tmp / 'sim.sqlite3'}", redis_url=redis_url)
     stores = Stores.open(settings)
     if reuse_db:
@@ -335,6 +337,8 @@ def main() -> None:
                     help="with --sim-days: every city with an incident, not only the one with the most")
     ap.add_argument("--sim-no-incidents", action="store_true",
                     help="with --sim-days: the same cities with the incident schedule off (every alert is false)")
+    ap.add_argument("--sim-out", default=None,
+                    help="with --sim-days: simulate into DIR/sim.sqlite3 and keep it (reuse with --sim-db)")
     ap.add_argument("--sim-cities", default=None, help="with --sim-days: these city codes (comma-separated)")
     ap.add_argument("--sim-eval-from", default=None,
                     help="with --sim-days: start the evaluation at this ISO time (UTC if no zone)")
@@ -346,7 +350,8 @@ def main() -> None:
                        json.loads(args.sim_rules) if args.sim_rules else None,
                        no_incidents=args.sim_no_incidents, compare=args.sim_compare,
                        cities=args.sim_cities.split(",") if args.sim_cities else None,
-                       eval_from=_aware(args.sim_eval_from) if args.sim_eval_from else None)
+                       eval_from=_aware(args.sim_eval_from) if args.sim_eval_from else None,
+                       sim_out=args.sim_out)
         return
 
     settings = Settings(database_url=args.pg, redis_url=args.redis)

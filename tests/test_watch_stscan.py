@@ -86,6 +86,29 @@ def test_stscan003_most_likely_cluster_of_two_small_districts_by_hand():
     assert float(scan.p[z, 0, j]) < float(scan.p[0, 0, 3])  # the pair is more significant than a alone
 
 
+def test_stscan004_expectation_floor_by_hand():
+    # One district, one category, cumulative windows of 1..4 h: baseline 0.025 a quarter of the
+    # expected count per hour (0.1 in 4 h), 6 tickets in the last hour. The rest of the province is
+    # empty, so the leave-zone-out adjustment is max(1, 1 x (5/5) / ((6+5)/(0.1+5))) = 1 and E = 0.1.
+    base = np.array([[[0.025, 0.05, 0.075, 0.1]]])
+    obs = np.array([[[6.0, 6.0, 6.0, 6.0]]])
+    prov = {"o_cat": obs.sum(axis=0), "b_cat": base.sum(axis=0), "o_all": obs.sum(axis=(0, 1)),
+            "b_all": base.sum(axis=(0, 1))}
+    kw = dict(neighbours=0, replicates=99, size=math.inf, shrink=5.0, seed_tag="t", min_count=5)
+    raw = scan_city("x", ["a"], [("A", "")], obs, base, prov, {"a": None}, **kw)
+    # P(X >= 6 | 0.1) = 1 - e^-0.1 (1 + 0.1 + 0.1^2/2 + ... + 0.1^5/120) = 1.27490e-9
+    assert abs(float(raw.exp[0, 0, 3]) - 0.1) < 1e-12
+    assert abs(float(raw.p_tail[0, 0, 3]) - 1.27490e-9) < 1e-13
+    floored = scan_city("x", ["a"], [("A", "")], obs, base, prov, {"a": None}, min_expected=0.5, **kw)
+    # every window now expects 0.5: P(X >= 6 | 0.5) = 1 - e^-0.5 (1 + 0.5 + 0.125 + 0.0208333
+    # + 0.0026042 + 0.0002604) = 1 - 0.6065307 x 1.6486979 = 1.41649e-5; the ratio
+    # 6 ln(6 / 0.5) - 5.5 = 9.40944; Bonferroni over the 4 cylinders: 5.66599e-5
+    assert np.allclose(floored.exp, 0.5)
+    assert abs(float(floored.p_tail[0, 0, 3]) - 1.41649e-5) < 1e-9
+    assert abs(float(floored.llr[0, 0, 3]) - 9.40944) < 1e-5
+    assert abs(float(floored.p[0, 0, 3]) - 4 * 1.41649e-5) < 4e-9
+
+
 def test_cusum001_poisson_cusum_by_hand():
     # r = 2, mu = 1 each interval: z_t = x_t ln 2 - 1 = -1, 1.0794, 2.4657, -0.3069;
     # S_t = max(0, S_{t-1} + z_t) = 0, 1.0794, 3.5452, 3.2383; phi 2 halves every step.

@@ -145,9 +145,12 @@ class CityScan:
 
 def scan_city(city: str, districts: list[str], cats: list[tuple], obs: np.ndarray, base: np.ndarray,
               prov: dict, points: dict, *, neighbours: int, replicates: int, size: float, shrink: float,
-              seed_tag: str, min_count: int = 1, significance: str = "bonferroni") -> CityScan:
+              seed_tag: str, min_count: int = 1, significance: str = "bonferroni",
+              min_expected: float = 0.0) -> CityScan:
     """Scan one city. ``obs``/``base``: district x category x window (cumulative windows) of the
-    city; ``prov``: province totals ``{"o_cat", "b_cat", "o_all", "b_all"}``. Cylinders with fewer
+    city; ``prov``: province totals ``{"o_cat", "b_cat", "o_all", "b_all"}``. No cylinder expects
+    fewer than ``min_expected`` tickets (module docstring: a floor for the cells whose baseline
+    weeks hold almost nothing). Cylinders with fewer
     than ``min_count`` tickets have ratio 0, in the data and in the replicates alike (so the null
     maximum is not made of single tickets in empty cells)."""
     zs = _zones_cached(tuple((d, points.get(d)) for d in districts), neighbours)
@@ -159,6 +162,8 @@ def scan_city(city: str, districts: list[str], cats: list[tuple], obs: np.ndarra
     b_z = np.einsum("zd,dcj->zcj", member, base)
     exp = adjusted_expected(b_z, o_z, prov["b_cat"], prov["o_cat"], base.sum(axis=(0, 1)),
                             obs.sum(axis=(0, 1)), prov["b_all"], prov["o_all"], shrink)
+    if min_expected > 0:
+        exp = np.maximum(exp, min_expected)
     llr = poisson_llr(o_z, exp) * (o_z >= min_count)
     p_tail = np.ones_like(exp)
     hot = llr > 0  # the tails of cylinders below their expectation or the floor are never needed
@@ -376,7 +381,8 @@ def scan_all(ctx: Context, rule: str) -> list[CityScan]:
                              neighbours=int(p0.get("scan_neighbours", 2)),
                              replicates=replicates, size=size, shrink=float(p0.get("scan_shrink", 5.0)),
                              seed_tag=f"{c}:{end.isoformat()}", min_count=int(p0.get("stscan_min_count") or 1),
-                             significance=str(p0.get("scan_significance", "bonferroni"))))
+                             significance=str(p0.get("scan_significance", "bonferroni")),
+                             min_expected=float(p0.get("stscan_min_expected") or 0.0)))
     return out
 
 
