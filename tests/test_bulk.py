@@ -383,3 +383,36 @@ def test_bulk010_sqlite_columnar_folds_again_when_a_ticket_changed_after_its_fol
     bulk = _state(stores)
     for table in _TABLES:
         assert bulk[table] == per_event[table], table
+
+
+def test_bulk011_demo_traffic_continues_the_columnar_seed_then_the_object_simulator():
+    """After a columnar seed up to ``now`` on day0, the demo's live windows hand out exactly the
+    columnar events still to come of contacts up to day0's end (late ticket steps, calls past
+    midnight), each once, and from the next local midnight the object simulator's events, whose
+    history starts there (no step of a ticket it never created)."""
+    from cockpit.demo import DemoTraffic
+    from cockpit.simulation import Province, local_midnight
+    from cockpit.simulation.columnar import city_days
+    from cockpit.simulation.engine import HORIZON_DAYS
+    from cockpit.simulation.incidents import LOCAL_TZ
+
+    day0 = datetime(2026, 11, 10, tzinfo=LOCAL_TZ).date()
+    next_midnight = local_midnight(day0 + timedelta(days=1))
+    first = day0 - timedelta(days=3)  # a 3-day history: no columnar contact before it
+    seed = 5
+    province = Province(seed=seed, cities=["620300"], scale=0.1, origin=next_midnight)
+    traffic = DemoTraffic(seed, day0, province, first=first, cities=["620300"], scale=0.1)
+    assert traffic.days == [first + timedelta(days=i) for i in range(4)] and HORIZON_DAYS > 3
+    live_from = next_midnight - timedelta(hours=2)
+    cuts = [live_from + timedelta(hours=h) for h in (0, 1, 2, 7, 30)]
+    got = [e for a, b in zip(cuts, cuts[1:]) for e in traffic.events(a, b)]
+    lo, hi = round(live_from.timestamp() * 1000), round(cuts[-1].timestamp() * 1000)
+    want_columnar = [e for cd in city_days(seed, ["620300"], first, day0, scale=0.1) for e in cd.clip(lo, hi).raw_events()]
+    want_object = list(Province(seed=seed, cities=["620300"], scale=0.1, origin=next_midnight)
+                       .events(next_midnight, cuts[-1]))
+    ids = [e["event_id"] for e in got]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(e["event_id"] for e in want_columnar + want_object)
+    assert want_object and any(datetime.fromisoformat(e["occurred_at"]) >= next_midnight for e in want_columnar)
+    created = {e["ticket_id"] for e in want_object if e["type"] == "ticket.created"}
+    assert all(e["ticket_id"] in created for e in want_object if e["type"].startswith("ticket."))

@@ -112,8 +112,11 @@ def _part_process(settings: Any, redis_url: str, index: int, kwargs: dict, repor
     ("done", index, totals) or ("error", index, traceback) on ``report``."""
     from cockpit.store.db import Stores
 
+    from cockpit.store.bulk import tune_sqlite_for_load
+
     stores = Stores.open(settings.with_(redis_url=redis_url,
                                         db_lock_timeout_s=max(settings.db_lock_timeout_s, WORKER_LOCK_TIMEOUT_S)))
+    tune_sqlite_for_load(stores.engine)
     try:
         totals = _load_part(stores, on_day=lambda done: report.put(("day", index, done)), **kwargs)
         report.put(("done", index, totals))

@@ -85,13 +85,19 @@ def claim(session: Session, *, received_at: datetime, source: str = "sim") -> in
         (_sqlite_time(received_at), source)).rowcount
 
 
+# Steps whose detail ``history.fold_ticket`` never reads: their JSON is not parsed.
+_NO_DETAIL = frozenset({"ticket.responded", "ticket.returned", "ticket.reopened"})
+
+
 def step_rows(lines: list[str]) -> list[dict]:
-    """The staged ticket steps as ``history.fold_new_steps`` takes them (naive UTC times, parsed detail)."""
+    """The staged ticket steps as ``history.fold_new_steps`` takes them (naive UTC times, parsed
+    detail where the fold reads it)."""
     out = []
+    loads, parse, skip = json.loads, datetime.fromisoformat, _NO_DETAIL
     for line in lines:
         tid, eid, city, typ, at, _unit, detail = line[:-1].split("\t")
         out.append({"ticket_id": tid, "event_id": eid, "city": city, "type": typ,
-                    "occurred_at": datetime.fromisoformat(at[:-1]), "detail": json.loads(detail)})
+                    "occurred_at": parse(at[:-1]), "detail": {} if typ in skip else loads(detail)})
     return out
 
 

@@ -317,6 +317,7 @@ def fold_ticket(ticket_id: str, steps: Sequence[Any], start: dict | None = None)
 
 
 _TICKET_COLUMNS = [c.name for c in Ticket.__table__.columns]
+_EMPTY_TICKET = dict.fromkeys(_TICKET_COLUMNS)
 
 
 def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None, upsert=None) -> None:
@@ -388,10 +389,14 @@ def fold_new_steps(session: Session, rows: Sequence[dict]) -> tuple[list[dict], 
 def ticket_rows(folded: Sequence[dict]) -> list[dict]:
     """Whole ``tickets`` rows (every column) from folded states."""
     rows = []
+    empty = _EMPTY_TICKET
     for f in folded:
-        row = {col: f.get(col) for col in _TICKET_COLUMNS}
-        for col in ("returns", "transfers", "reopens"):
-            row[col] = row[col] or 0
+        row = {**empty, **f}  # every column, in the table's order (a merge in C, not a lookup per column)
+        if len(row) != len(empty):
+            row = {col: row[col] for col in _TICKET_COLUMNS}
+        row["returns"] = row["returns"] or 0
+        row["transfers"] = row["transfers"] or 0
+        row["reopens"] = row["reopens"] or 0
         row["no_callback"] = bool(row["no_callback"])
         rows.append(row)
     return rows
