@@ -237,10 +237,15 @@ def test_sim009_ticket_lifecycle_and_unit_truths():
 
 def test_sim010_repeat_complaints_from_one_address():
     prov = Province(seed=8, cities=["620100"], incidents=False, origin=WINTER)
-    created = [e for e in prov.events(WINTER, WINTER + timedelta(days=5)) if e["type"] == "ticket.created"]
-    by_address = Counter((e["address"], tuple(e["category"])) for e in created)
+    created = [e for e in prov.events(WINTER, WINTER + timedelta(days=14)) if e["type"] == "ticket.created"]
+    by_address = Counter((e["address"], e["category"][0]) for e in created)  # as the repeat rule counts
     repeated = [k for k, n in by_address.items() if n >= 3]
     assert len(repeated) >= 10
+    # They are the week's recurring problems, not chance: a district has 109,200 addresses, so
+    # three tickets of one category at one address rarely happen by accident (with street and
+    # number alone, 3,640 addresses, a month of Lanzhou had 6,667 such groups, 303 of them real).
+    problems = {p[1] for week in prov._weeks.values() for p in week}
+    assert sum(1 for address, _ in repeated if address in problems) >= 0.8 * len(repeated)
     same_point = defaultdict(set)
     for e in created:
         same_point[e["address"]].add((e["lat"], e["lon"]))

@@ -44,6 +44,7 @@ from cockpit.simulation.engine import (
     REPEAT_SHARE,
     TICKET_SHARE,
     Province,
+    address_at,
     local_midnight,
 )
 from cockpit.simulation.incidents import incidents_on
@@ -691,8 +692,7 @@ class CityDayGen:
 
 
 def _address(d: catalog.District, u: float) -> str:
-    streets = d.streets
-    return f"{d.name}{streets[int(u * len(streets))]}{1 + int(u * 1e6) % catalog.HOUSE_NUMBERS}号"
+    return address_at(d, u)  # the object simulator's addresses
 
 
 def _phone(v: int) -> str:

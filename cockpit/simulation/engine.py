@@ -263,9 +263,16 @@ class Province:
 
 
 def _address(d: catalog.District, rng: random.Random) -> str:
-    u = rng.random()
+    return address_at(d, rng.random())
+
+
+def address_at(d: catalog.District, u: float) -> str:
+    """The address a uniform draw ``u`` picks: street, house number and building, all from one draw
+    (the random stream, and so every other simulated figure, is the same as when addresses had no
+    building). Shared with the columnar simulator."""
     streets = d.streets
-    return f"{d.name}{streets[int(u * len(streets))]}{1 + int(u * 1e6) % catalog.HOUSE_NUMBERS}号"
+    building = 1 + int(u * 1e10) % catalog.BUILDINGS
+    return f"{d.name}{streets[int(u * len(streets))]}{1 + int(u * 1e6) % catalog.HOUSE_NUMBERS}号{building}栋"
 
 
 def _phone(rng: random.Random) -> str:
