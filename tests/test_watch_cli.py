@@ -25,7 +25,8 @@ DAY = 86400
 @pytest.fixture
 def env(tmp_path, redis_client):
     return {"COCKPIT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}", "COCKPIT_REDIS_URL": REDIS_URL,
-            "COCKPIT_VAR_DIR": str(tmp_path / "var")}
+            "COCKPIT_VAR_DIR": str(tmp_path / "var"),
+            "COCKPIT_WATCHPOINTS": '{"rules": {"closed_late": {"enabled": true}}}'}  # off by default
 
 
 def _run(env: dict, *args: str):

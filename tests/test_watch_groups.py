@@ -61,9 +61,12 @@ def test_group001_overdue_items_fold_into_one_alert_per_district_with_size_age_a
     assert g.severity == "major"  # 13 >= major size 10
     assert g.state == "firing"
     assert _items(stores, g.id) == sorted([f"A{i}" for i in range(12)] + ["U0"])
-    # Age escalates: 72 hours after the oldest due time the group is critical.
+    # Age raises a group to major at most (one old ticket is not a critical backlog); the size of
+    # the overdue backlog makes it critical: 50 overdue tickets in 西固区.
+    ingest_batch(stores, [_created(s, f"C{i}", 0, district="620104") for i in range(50)], source="test")
     _eval(stores, due + timedelta(hours=72, minutes=1), ["overdue"])
-    assert _open(stores, "overdue")["620100:620102"].severity == "critical"
+    assert _open(stores, "overdue")["620100:620102"].severity == "major"
+    assert _open(stores, "overdue")["620100:620104"].severity == "critical"
     with stores.session() as session:
         actions = [e["action"] for e in alerts.events_of(session, g.id)]
     assert actions[:2] == ["opened", "fired"] and "updated" in actions
@@ -71,7 +74,7 @@ def test_group001_overdue_items_fold_into_one_alert_per_district_with_size_age_a
     ingest_batch(stores, [s.event("ticket.closed", 9 * DAY, ticket_id=f"A{i}", unit="U1") for i in range(12)]
                  + [s.event("ticket.closed", 9 * DAY, ticket_id="U0", unit="U1")], source="test")
     _eval(stores, due + timedelta(days=4, minutes=1), ["overdue"])
-    assert set(_open(stores, "overdue")) == {"620100:620103"}
+    assert set(_open(stores, "overdue")) == {"620100:620103", "620100:620104"}
 
 
 def test_group002_urgent_content_stays_individual_and_only_judges_the_present(stores):
@@ -178,3 +181,21 @@ def test_group006_loading_history_pauses_the_live_evaluation(stores):
     with stores.session() as session:
         assert not pause.paused(session)
     assert watchpoints.evaluate_all(stores, now=BASE + timedelta(days=6), rules=["overdue"])["overdue"]["opened"] == 1
+
+
+def test_group007_closed_late_is_off_by_default_and_bare_gas_words_are_not_an_emergency(stores):
+    """A ticket closed late has nothing left to act on (it was in the overdue group until it
+    closed): no alert by default. A gas bill is not a gas leak: only a leak or its smell is urgent."""
+    s = Stream(prefix="g7-")
+    raws = [_created(s, "L1", 0), s.event("ticket.closed", 6 * DAY, ticket_id="L1", unit="U1")]
+    raws += [_created(s, "L2", 0), s.event("ticket.closed", 6 * DAY, ticket_id="L2", unit="U1")]
+    raws += [_created(s, "L3", 0), s.event("ticket.closed", 6 * DAY, ticket_id="L3", unit="U1")]
+    raws += [_created(s, "G1", 6 * DAY, text="城关区庆阳路100号燃气缴费后仍无法使用，燃气公司电话打不通。"),
+             _created(s, "G2", 6 * DAY, text="城关区庆阳路100号楼道里有明显燃气味，担心泄漏，请尽快派人检查。")]
+    ingest_batch(stores, raws, source="test")
+    report = watchpoints.evaluate_all(stores, now=BASE + timedelta(days=6, minutes=5))
+    assert "closed_late" not in report
+    assert _open(stores, "closed_late") == {}
+    urgent = _open(stores, "urgent_content")
+    assert set(urgent) == {"G2"} and urgent["G2"].detail["handoff"] == ["119"]
+    assert urgent["G2"].detail["words"] == ["燃气味"]

@@ -19,7 +19,7 @@ from tests.factories import Stream
 
 BASE = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 # These tests check each rule's own logic, one alert per item; grouping is tested in test_watch_groups.py.
-PER_ITEM = {"rules": {r: {"group_by": "ticket"} for r in watchpoints.WORK_ITEM_RULES}}
+PER_ITEM = {"rules": {r: {"group_by": "ticket", "enabled": True} for r in watchpoints.WORK_ITEM_RULES}}
 
 
 @pytest.fixture
