@@ -199,3 +199,32 @@ def test_group007_closed_late_is_off_by_default_and_bare_gas_words_are_not_an_em
     urgent = _open(stores, "urgent_content")
     assert set(urgent) == {"G2"} and urgent["G2"].detail["handoff"] == ["119"]
     assert urgent["G2"].detail["words"] == ["燃气味"]
+
+
+def test_group008_a_telephony_outage_suppresses_the_queue_and_surges_it_explains_in_its_city_only(stores):
+    now = datetime(2026, 11, 28, 4, 0)
+
+    def f(rule, key, city, district=None):
+        return Finding(rule=rule, key=key, city=city, district=district, severity="major", title=key)
+
+    with stores.session() as session:
+        alerts.reconcile(session, "queue_surge", [f("queue_surge", "620100", "620100"),
+                                                  f("queue_surge", "620200", "620200")], now=now)
+        alerts.reconcile(session, "volume_anomaly", [f("volume_anomaly", "620100:620102:x:y", "620100", "620102")],
+                         now=now)
+        alerts.reconcile(session, "overdue", [f("overdue", "620100:620102", "620100", "620102")], now=now)
+        alerts.reconcile(session, "connection_drop", [f("connection_drop", "620100", "620100")], now=now)
+        alerts.apply_suppression(session, now=now, inhibit_rules=watchpoints.INHIBIT_RULES)
+    by_key = {}
+    with stores.session() as session:
+        for a in session.scalars(select(Alert).where(Alert.open_key.is_not(None))):
+            by_key[(a.rule, a.key)] = a
+    source = f"alert:{by_key[('connection_drop', '620100')].id}"
+    assert by_key[("queue_surge", "620100")].suppressed_by == source
+    assert by_key[("volume_anomaly", "620100:620102:x:y")].suppressed_by == source
+    assert by_key[("queue_surge", "620200")].suppressed_by is None  # another city's queue
+    assert by_key[("overdue", "620100:620102")].suppressed_by is None  # work items are not explained by it
+    assert by_key[("connection_drop", "620100")].suppressed_by is None
+    with stores.session() as session:
+        shown = alerts.inbox(session, scope="620100")
+    assert shown["total"] == 2 and shown["suppressed"] == 2
