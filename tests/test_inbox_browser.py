@@ -21,7 +21,7 @@ from cockpit.watch import alerts
 from cockpit.watch import evaluate as watchpoints
 from geo.regions import load_default_regions
 from layouts import ids
-from tests.browser import ARTIFACTS, full_hd
+from tests.browser import ARTIFACTS, full_hd, on_fresh
 from tests.factories import Stream
 from tests.login import browser_login
 
@@ -38,7 +38,7 @@ def _districts(n: int) -> list[tuple[str, str]]:
 
 def _seed(stores) -> dict[str, list[str]]:
     """Overdue groups in more districts than one inbox page holds: most of them minor (overdue a
-    few hours), 城关区 major by size (12 tickets), 七里河区 critical by age (due 4 days ago)."""
+    few hours), 城关区 critical by size (50 tickets), 七里河区 major by age (due 4 days ago)."""
     with stores.session() as session:
         load_default_regions(session)
     forget_regions(stores)
@@ -47,7 +47,7 @@ def _seed(stores) -> dict[str, list[str]]:
     tickets: dict[str, list[str]] = {}
     for i, (city, district) in enumerate(_districts(INBOX_PAGE + 3)):
         if district == "620102":
-            n, overdue_h = 12, 5
+            n, overdue_h = 50, 5
         elif district == "620103":
             n, overdue_h = 2, 96
         else:
@@ -82,9 +82,9 @@ def test_inbox001_ranked_groups_totals_and_paging_without_a_cap_in_both_language
     first, second = rows[0].text, rows[1].text
     # The inbox is the supervisor's first screen: its first rows show without scrolling at 1080p.
     assert dash_duo.driver.execute_script("return arguments[0].getBoundingClientRect().bottom", rows[4]) < 1080
-    # Most severe first: the critical group (oldest 4 days), then the major one (12 tickets).
-    assert first.startswith("紧急") and "七里河区 · 超期未办结 · 2 件 · 最久 4 天" in first
-    assert second.startswith("重要") and "城关区 · 超期未办结 · 12 件" in second
+    # Most severe first: the critical backlog (50 tickets), then the major one (oldest 4 days).
+    assert first.startswith("紧急") and "城关区 · 超期未办结 · 50 件 · 最久 5 小时" in first
+    assert second.startswith("重要") and "七里河区 · 超期未办结 · 2 件 · 最久 4 天" in second
     summary = dash_duo.find_element(f"#{ids.SUP_ALERTS} .ck-sup-summary").text
     assert "紧急 1" in summary and "重要 1" in summary and f"一般 {total - 2}" in summary
     assert f"超期未办结 {total}" in dash_duo.find_element(".ck-sup-rule-totals").text
@@ -108,7 +108,7 @@ def test_inbox001_ranked_groups_totals_and_paging_without_a_cap_in_both_language
     for export_id in (ids.SUP_EXPORT, ids.SUP_EXPORT_XLSX):
         href = dash_duo.find_element(f"#{export_id}").get_attribute("href")
         assert "rule=overdue" in href and "city=620100" in href
-    dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-620102-11']", timeout=20)
+    dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-620102-49']", timeout=20)
     _shot(dash_duo, "en_rule_city")
     assert dash_duo.get_logs() == []
 
@@ -124,7 +124,7 @@ def test_inbox002_actions_as_the_logged_in_user_assign_unit_escalate_due_resolve
     dash_duo.driver.get(dash_duo.server_url + f"/supervise?alert={group_id}")
     dash_duo.wait_for_element(f"#{ids.SUP_SELECTED} .ck-selected-title", timeout=20)
     # The grid holds exactly the group's tickets, and the exports are the group's.
-    dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-620102-11']", timeout=20)
+    dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-620102-49']", timeout=20)
     assert f"alert={group_id}" in dash_duo.find_element(f"#{ids.SUP_EXPORT}").get_attribute("href")
 
     def act(action: str, expect: str, **fields) -> None:
@@ -166,4 +166,43 @@ def test_inbox002_actions_as_the_logged_in_user_assign_unit_escalate_due_resolve
         lanzhou = list(session.scalars(select(Alert).where(Alert.city == "620100", Alert.open_key.is_not(None))))
     assert len(lanzhou) == 7 and {(a.state, a.acknowledged_by) for a in lanzhou} == {("acknowledged", "赵督办")}
     assert len(tickets) > 8
+    assert dash_duo.get_logs() == []
+
+
+def test_inbox003_wall_panel_in_english_leads_with_the_reason_most_severe_first_two_clicks_to_a_ticket(
+        dash_duo, sqlite_stores):
+    _seed(sqlite_stores)
+    app = create_app(sqlite_stores.settings, stores=sqlite_stores)
+    browser_login(dash_duo, app, role="supervisor", scope="620100", name="wall-en")
+    full_hd(dash_duo)
+    dash_duo.driver.get(dash_duo.server_url + "/wall/620100?lang=en")
+    selector = ".ck-wall-alerts a.ck-wall-alert[data-alert]"
+    dash_duo.wait_for_element(selector, timeout=30)
+    dash_duo.wait_for_element(".ck-wall-alert-total[data-total='8']", timeout=15)
+    head = on_fresh(dash_duo, ".ck-wall-alert-head", lambda e: e.text)
+    assert "Critical 1" in head and "Major 1" in head and "Minor 6" in head
+    # Every item's text (those the panel has no room for at 1080p are in the page, not shown).
+    texts = on_fresh(dash_duo, ".ck-wall-alerts", lambda e: [
+        " ".join(a.get_attribute("textContent").split()) for a in e.find_elements("css selector", "a.ck-wall-alert")])
+    shown = on_fresh(dash_duo, ".ck-wall-alerts", lambda e: [a.text for a in e.find_elements(
+        "css selector", "a.ck-wall-alert") if a.is_displayed() and a.text])
+    assert len(texts) == 8 and len(shown) >= 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    dash_duo.driver.save_screenshot(str(ARTIFACTS / "inbox_wall_en.png"))
+    # Most severe first; the reason is in English (no Chinese on an English wall's alert lines).
+    assert texts[0].startswith("Critical") and "Chengguan · Overdue · 50 tickets · oldest 5 h" in texts[0]
+    assert texts[1].startswith("Major") and "Qilihe · Overdue · 2 tickets · oldest 4 d" in texts[1]
+    assert all(t.startswith("Minor") for t in texts[2:]), texts
+    assert not any("\u4e00" <= ch <= "\u9fff" for t in texts for ch in t), texts
+    with sqlite_stores.session() as session:
+        qilihe = session.scalar(select(Alert.id).where(Alert.key == "620100:620103"))
+    on_fresh(dash_duo, f"{selector}[data-alert='{qilihe}']", lambda a: a.click())  # click 1: that alert
+    dash_duo.wait_for_contains_text(f"#{ids.SUP_SELECTED} .ck-selected-title", "Qilihe · Overdue · 2 tickets",
+                                    timeout=20)
+    assert f"alert={qilihe}" in dash_duo.driver.current_url and "lang=en" in dash_duo.driver.current_url
+    ticket = dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-620103-1']", timeout=20)
+    assert len(dash_duo.find_elements(f"#{ids.SUP_GRID} a[href^='/tickets/']")) == 2
+    ticket.click()  # click 2: the ticket
+    dash_duo.wait_for_element(f"#{ids.TK_BODY} .ck-step[data-step='ticket.created']", timeout=20)
+    assert dash_duo.driver.current_url.split("?")[0].endswith("/tickets/T-620103-1")
     assert dash_duo.get_logs() == []
