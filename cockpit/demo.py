@@ -132,10 +132,12 @@ class DemoTraffic:
                      if day0 - timedelta(days=back) >= first]
         self.province = province
         self.object_from = local_midnight(day0 + timedelta(days=1))
-        self._cache: dict = {}  # (city, day) -> (CityDay, its last event's epoch ms)
+        self._cache: dict = {}  # (city, day) -> (CityDay, its events' epoch ms, sorted)
         self._spent: set = set()  # city-days whose every event lies before the windows still asked for
 
     def _columnar(self, start: datetime, end: datetime) -> list[dict]:
+        import numpy as np
+
         lo, hi = round(start.timestamp() * 1000), round(end.timestamp() * 1000)
         out: list[dict] = []
         for day in self.days:
@@ -145,17 +147,18 @@ class DemoTraffic:
                     continue
                 if key not in self._cache:
                     cd = self.gen.city_day(city, day)
-                    times = (cd.calls["offered_ms"], cd.calls["outcome_ms"], cd.calls["ended_ms"],
-                             cd.seat_changes["ms"], cd.tickets["created_ms"], cd.steps["ms"])
-                    self._cache[key] = (cd, max([int(a.max()) for a in times if len(a)] or [-1]))
-                cd, last = self._cache[key]
-                if last < lo:
+                    times = np.concatenate([cd.calls["offered_ms"], cd.calls["outcome_ms"], cd.calls["ended_ms"],
+                                            cd.seat_changes["ms"], cd.tickets["created_ms"], cd.steps["ms"]])
+                    self._cache[key] = (cd, np.sort(times[times >= 0]))
+                cd, times = self._cache[key]
+                if not len(times) or times[-1] < lo:
                     # Windows only move forward once stored (a failed one is asked again), so
                     # nothing of this city-day is asked for again: forget its columns.
                     del self._cache[key]
                     self._spent.add(key)
                     continue
-                out += cd.clip(lo, hi).raw_events()
+                if np.searchsorted(times, lo) < np.searchsorted(times, hi):  # any event in the window
+                    out += cd.clip(lo, hi).raw_events()
         self.days = [d for d in self.days if not all((c, d) in self._spent for c in self.cities)]
         return out
 
