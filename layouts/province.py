@@ -182,16 +182,23 @@ def _total(label: str, value: str, *, status: str | None = None, note: str = "",
                      html.Div(note, className="ck-wall-big-notes")], className=cls)
 
 
-def totals_body(totals: dict, lang: str, league_days: int) -> list:
+def totals_body(totals: dict, lang: str, league_days: int, backfill: tuple[int, int] | None = None) -> list:
     """The province's headline figures: today's calls, tickets and connection rate (live), and the
-    three assessed rates over the league window, each against its target."""
+    three assessed rates over the league window, each against its target. While history is still
+    loading (``backfill`` = days loaded, days needed) the window is partial: the assessed rates say
+    so instead of a green/red judgement against their targets."""
     targets = totals.get("targets") or {}
     status = totals.get("status") or {}
     window = t("province.total.window", lang).format(n=league_days)
+    if backfill is not None and backfill[0] < backfill[1]:
+        window = t("wall.backfill", lang).format(n=backfill[0], total=backfill[1])
+        targets = {k: v for k, v in targets.items() if k == "connection_rate"}
+        status = {k: v for k, v in status.items() if k == "connection_rate_today"}
 
     def target_note(key: str, prefix: str = "") -> str:
         target = targets.get(key)
-        return (prefix + f"{t('wall.target', lang)} {fmt_pct(target, 0)}") if target is not None else prefix
+        return (prefix + f"{t('wall.target', lang)} {fmt_pct(target, 0)}") if target is not None \
+            else prefix.removesuffix(" · ")
 
     return [
         _total(t("province.total.offered", lang), fmt_int(totals.get("offered_today")), name="province_offered"),
@@ -233,7 +240,8 @@ def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: boo
             map_out, sig = map_body(snapshot, metric, lang, tile_url), new_sig
     has_figures = live is not None or league is not None
     table = league_table(snapshot, lang, kiosk=kiosk) if has_figures else no_update
-    totals = (totals_body(snapshot.get("totals") or {}, lang, snapshot.get("league_days") or 30)
+    totals = (totals_body(snapshot.get("totals") or {}, lang, snapshot.get("league_days") or 30,
+                          _backfill(snapshot.get("history")))
               if has_figures else no_update)
     meta = panel_meta({"map": map_source, "totals": live or league, "table": live or league}, previous_meta,
                       failed_panels)

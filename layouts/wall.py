@@ -192,9 +192,19 @@ def rates_body(s: dict, lang: str) -> list:
     ]
 
 
-def service_body(s: dict, lang: str) -> list:
-    """The assessed ticket rates over the league window, each against its target."""
+def service_body(s: dict, lang: str, history: dict | None = None) -> list:
+    """The assessed ticket rates over the league window, each against its target.
+
+    While history is still loading the window holds only part of its days: the rates are shown
+    with that said ('历史数据回填中 4/28 天') and no green/amber/red against the target, which a
+    rate over a partial window cannot be judged by."""
     targets, status = s.get("targets") or {}, s.get("status") or {}
+    progress = baseline_progress({"history": history})
+    if progress is not None:
+        pending = t("wall.backfill", lang).format(n=progress[0], total=progress[1])
+        return [_big(t(f"wall.rate.{key}", lang), fmt_pct(s.get(key)), name=key,
+                     notes=[html.Span(pending, className="ck-wall-note ck-pending")])
+                for key in SERVICE_RATES]
     return [
         _big(t(f"wall.rate.{key}", lang), fmt_pct(s.get(key)), status=status.get(key), name=key,
              notes=[html.Span(f"{t('wall.target', lang)} {fmt_pct(targets.get(key), 0)}", className="ck-wall-note")]
@@ -423,7 +433,7 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
     builders = {
         "volume": lambda s: volume_body(s, lang, history),
         "rates": lambda s: rates_body(s, lang),
-        "service": lambda s: service_body(s, lang),
+        "service": lambda s: service_body(s, lang, history),
         "queue": lambda s: queue_body(s, lang),
         "curves": lambda s: curves_body(s, lang, history),
         "seats": lambda s: seats_body(s, lang),

@@ -194,6 +194,47 @@ def test_wall027_incomplete_history_says_so_instead_of_comparing():
     assert "▲30%" in _texts(done[WALL_PANELS.index("volume")])
 
 
+def test_wall040_assessed_rates_over_a_partial_window_are_not_judged():
+    """While history loads, the 30-day ticket rates cover only the days loaded: they say so and
+    carry no green/red against their targets (a demo showed 100.0% in green over 4 of 28 days)."""
+    def service(history, lang="zh"):
+        out = wall_update(_snapshot(history=history), lang=lang, mode="count", previous_meta=None,
+                          previous_map_sig=None, tz=TZ)
+        return out[WALL_PANELS.index("service")]
+
+    loading = service({"days": 4, "needed": 28})
+    assert "历史数据回填中 4/28 天" in _texts(loading) and "目标" not in _texts(loading)
+    assert not [c for c in _walk(loading) if "ck-status-" in (getattr(c, "className", "") or "")]
+    assert "96.0%" in _texts(loading)  # the figure itself is still shown
+    assert "Loading history 4/28 days" in _texts(service({"days": 4, "needed": 28}, lang="en"))
+    done = service({"days": 28, "needed": 28})
+    assert "目标 95%" in _texts(done) and "历史数据回填中" not in _texts(done)
+    assert [c for c in _walk(done) if "ck-status-green" in (getattr(c, "className", "") or "")]
+
+
+def test_province030_assessed_totals_over_a_partial_window_are_not_judged():
+    def totals(history):
+        snap = {"scope": "620000", "name": {"zh": "甘肃省", "en": "Gansu"}, "failed": [], "league_days": 30,
+                "trend_days": [], "history": history,
+                "sections": {"live": _section(), "league": _section()},
+                "totals": {"offered_today": 10, "tickets_today": 4, "connection_rate_today": 0.97,
+                           "response_rate": 0.99, "resolution_rate": 0.5, "satisfaction_rate": 0.9,
+                           "targets": {"connection_rate": 0.95, "response_rate": 0.95, "resolution_rate": 0.9},
+                           "status": {"connection_rate_today": "green", "response_rate": "green",
+                                      "resolution_rate": "red"}},
+                "rows": []}
+        return province_layout.province_update(snap, lang="zh", metric="tickets_today", kiosk=True,
+                                               previous_meta=None, previous_map_sig=None)[1]
+
+    loading = totals({"days": 4, "needed": 28})
+    statuses = [c.className for c in _walk(loading) if "ck-status-" in (getattr(c, "className", "") or "")]
+    assert len(statuses) == 1  # only today's connection rate, which is live, keeps its judgement
+    assert "历史数据回填中 4/28 天" in _texts(loading) and "回填中 4/28 天 ·" not in _texts(loading)
+    done = totals({"days": 28, "needed": 28})
+    assert len([c for c in _walk(done) if "ck-status-" in (getattr(c, "className", "") or "")]) == 3
+    assert "历史数据回填中" not in _texts(done)
+
+
 def test_wall028_green_badge_only_with_fresh_data():
     def badge(**kw):
         snap = _snapshot(**kw)
