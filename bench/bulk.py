@@ -12,6 +12,13 @@ Rows, in one run per backend:
 - baseline: the per-event path (``ingest_stream``, batches of 1,000, Redis included) + rollups;
 - the bulk path before this work: every event validated, one process (``trusted=False, workers=1``);
 - the bulk path now: the simulator's events trusted, one process, then two (``workers=2``).
+
+``--columnar`` instead measures the columnar path into PostgreSQL (``seed_history(columnar=True)``,
+issue 15) with the PostgreSQL server's CPU counted (the backends of the bench database, read from
+/proc), beside, in the same run: the COPY ceiling of the events' rows into a bare table and into a
+table with the events' indexes, and the object simulator's bulk path (trusted, 1 and 2 processes):
+
+    python bench/bulk.py --columnar --days 2 --scale 1 --pg postgresql+psycopg://postgres@127.0.0.1/cockpit_bulkpg_bench
 """
 
 from __future__ import annotations
@@ -65,6 +72,65 @@ def _fresh(url: str, tmp: Path, redis_url: str) -> Stores:
     return stores
 
 
+class PgCpu:
+    """CPU-seconds (user + sys) of the PostgreSQL backends connected to one database, polled from
+    /proc every 0.1 s (a backend that exits between two polls loses at most its last 0.1 s), plus
+    the server's background processes (WAL writer, checkpointer, ...: shared with other databases)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.db = url.rsplit("/", 1)[1]
+        self.conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+        self.own = self.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _proc(self, pid: int) -> float | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def _poll(self) -> None:
+        rows = self.conn.execute("SELECT pid, datname, backend_type FROM pg_stat_activity").fetchall()
+        for pid, datname, kind in rows:
+            if pid == self.own:
+                continue
+            value = self._proc(pid)
+            if value is None:
+                continue
+            group = "db" if datname == self.db else ("bg" if datname is None and kind != "client backend" else None)
+            if group is None:
+                continue
+            self.first.setdefault(pid, (group, 0.0 if self.started else value))  # new backends: all theirs
+            self.last[pid] = value
+
+    def __enter__(self) -> "PgCpu":
+        import threading
+
+        self.first, self.last, self.started = {}, {}, False
+        self._poll()
+        self.started = True
+        self.stop = threading.Event()
+
+        def loop() -> None:
+            while not self.stop.wait(0.1):
+                self._poll()
+
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._poll()
+
+    def seconds(self, group: str = "db") -> float:
+        return sum(self.last[pid] - base for pid, (g, base) in self.first.items() if g == group)
+
+
 def _row(label: str, events: int, wall: float, cpu: float) -> None:
     print(f"  {label:<58} {events / wall:>9,.0f} events/s wall  {events / cpu:>9,.0f} events/s per CPU-second "
           f"({events:,} events, {wall:.1f} s wall, {cpu:.1f} s CPU, load {os.getloadavg()[0]:.1f})", flush=True)
@@ -77,7 +143,11 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/cockpit_bench_bulk")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--skip-per-event", action="store_true", help="leave out the slow per-event baseline")
+    parser.add_argument("--columnar", action="store_true", help="the columnar path into PostgreSQL (see above)")
     args = parser.parse_args()
+    if args.columnar:
+        columnar(args)
+        return
 
     from cockpit import jobs
     from cockpit.ingest import ingest_stream
@@ -116,6 +186,86 @@ def main() -> None:
                 _row("baseline: per-event path (ingest_batch of 1,000 + Redis)", n, time.perf_counter() - t,
                      _cpu() - c)
                 stores.close()
+    redis.Redis.from_url(args.redis).flushdb()
+
+
+def _pg_row(label: str, events: int, wall: float, client: float, pg: PgCpu) -> None:
+    server, background = pg.seconds("db"), pg.seconds("bg")
+    total = client + server
+    print(f"  {label:<62} {events / wall:>9,.0f} events/s wall {events / total:>9,.0f} per CPU-second "
+          f"({events:,} events, {wall:.1f} s wall, CPU {client:.1f} s client + {server:.1f} s PostgreSQL; "
+          f"server background {background:.1f} s not counted; load {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def columnar(args) -> None:
+    """The columnar path into PostgreSQL, the PostgreSQL server's CPU counted, baselines in the same run."""
+    import psycopg
+
+    from cockpit.bulk_columnar import buffers
+    from cockpit.simulation import catalog, seed_history
+    from cockpit.simulation.columnar import CityDayGen
+    from cockpit.simulation.incidents import LOCAL_TZ
+    from cockpit.simulation.seeding import history_window
+
+    tz = Settings().tz
+    today = datetime.now(UTC).astimezone(tz).date()
+    end = datetime(today.year, today.month, today.day, tzinfo=tz).astimezone(UTC)  # history: before today
+    start, _ = history_window(args.days, end)
+    print(f"machine: {describe()}")
+    with psycopg.connect(args.pg.replace("postgresql+psycopg", "postgresql").rsplit("/", 1)[0] + "/postgres") as c:
+        print("server:", c.execute("SELECT version()").fetchone()[0].split(" on ")[0], "|",
+              ", ".join(f"{k}={c.execute(f'SHOW {k}').fetchone()[0]}" for k in
+                        ("shared_buffers", "synchronous_commit", "wal_level", "max_wal_size")))
+    print(f"history: {args.days} day(s) before {end.isoformat()}, 14 cities, scale {args.scale}")
+    lo, hi = round(start.timestamp() * 1000), round(end.timestamp() * 1000)
+    first, last = start.astimezone(LOCAL_TZ).date(), (end - timedelta(milliseconds=1)).astimezone(LOCAL_TZ).date()
+    gen = CityDayGen(1, scale=args.scale)
+    gen.city_day("620100", first - timedelta(days=1))  # samples the district point pools (once per process)
+    out = {k: [] for k in ("ids", "events", "calls", "seat_changes", "steps")}
+    t, c = time.perf_counter(), _cpu()
+    n = 0
+    day = first
+    while day <= last:
+        for city in catalog.cities():
+            n += buffers(gen.city_day(city, day).clip(lo, hi), out, "2026-11-30 00:00:00")[0]
+        day += timedelta(days=1)
+    events = "".join(out["events"])
+    _row("client alone: columnar simulator + COPY text of every table", n, time.perf_counter() - t, _cpu() - c)
+    del out
+    with tempfile.TemporaryDirectory() as tmp:
+        stores = _fresh(args.pg, Path(tmp), args.redis)
+        stores.close()
+        raw_url = args.pg.replace("postgresql+psycopg", "postgresql")
+        for label, ddl in (("ceiling: COPY of the events' rows into a bare table", "(LIKE events)"),
+                           ("ceiling: same, table with the events' 3 indexes", "(LIKE events INCLUDING INDEXES)")):
+            with psycopg.connect(raw_url) as conn:
+                conn.execute(f"CREATE TABLE bench_events {ddl}")
+                conn.execute("ALTER TABLE bench_events ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY")
+                conn.commit()
+                with PgCpu(args.pg) as pg:
+                    t, c = time.perf_counter(), _cpu()
+                    with conn.cursor() as cur, cur.copy(
+                            "COPY bench_events (event_id, type, city, entity_id, occurred_at, payload, received_at, "
+                            "source) FROM STDIN") as copy:
+                        copy.write(events)
+                    conn.commit()
+                    wall, client = time.perf_counter() - t, _cpu() - c
+                _pg_row(label, n, wall, client, pg)
+                conn.execute("DROP TABLE bench_events")
+                conn.commit()
+        runs = [("columnar path, 1 process (seed_history(columnar=True))", dict(columnar=True, workers=1)),
+                ("columnar path, 2 processes", dict(columnar=True, workers=2)),
+                ("baseline: bulk path before, trusted, 1 process", dict(trusted=True, workers=1)),
+                ("baseline: bulk path before, trusted, 2 processes", dict(trusted=True, workers=2))]
+        for name, kwargs in runs:
+            stores = _fresh(args.pg, Path(tmp), args.redis)
+            with PgCpu(args.pg) as pg:
+                t, c = time.perf_counter(), _cpu()
+                result = seed_history(stores, args.days, end=end, scale=args.scale, progress=False, **kwargs)
+                wall, client = time.perf_counter() - t, _cpu() - c
+            assert result["accepted"] == result["events"] and result["rejected"] == 0, result
+            _pg_row(name, result["events"], wall, client, pg)
+            stores.close()
     redis.Redis.from_url(args.redis).flushdb()
 
 

@@ -331,6 +331,13 @@ def _days_from(prov, begin: datetime):
     envvar="COCKPIT_SEED_WORKERS",
     help="Loader processes, each simulating and loading a group of cities (default: one per core, at most 4).",
 )
+@click.option(
+    "--columnar/--no-columnar",
+    default=False,
+    envvar="COCKPIT_SEED_COLUMNAR",
+    help="Simulate in numpy columns (same model, other draws) and, on PostgreSQL, COPY them with set-based "
+         "moves and ticket folds in SQL: several times faster (docs/performance.md).",
+)
 @click.pass_obj
 def seed(
     settings: Settings,
@@ -341,6 +348,7 @@ def seed(
     scale: float,
     progress: bool | None,
     workers: int | None,
+    columnar: bool,
 ) -> None:
     """Write N days of simulated history through the ingestion path (idempotent per seed).
 
@@ -364,6 +372,7 @@ def seed(
             cities=_cities(cities),
             scale=scale,
             workers=workers or default_workers(),
+            columnar=columnar,
         )
     finally:
         stores.close()
