@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from cockpit.store.models import Call, EventRecord, Ticket
@@ -35,7 +36,25 @@ def test_sim021_seed_history_ingests_everything_once(stores):
     assert again["accepted"] == 0 and again["duplicates"] == first["events"]
 
 
-def test_sim022_cli_seed_creates_the_schema_and_reports(tmp_path, redis_client):
+def test_sim025_columnar_seed_ingests_everything_once(stores):
+    """``columnar=True``: the numpy simulator, COPY and SQL moves on PostgreSQL; same guarantees."""
+    past = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # history: before the clock, so not via Redis
+    first = seed_history(stores, 2, seed=4, end=past, progress=False, cities=["620200", "620300"], scale=0.5,
+                         columnar=True, workers=2)
+    assert first["events"] > 600 and first["rejected"] == 0 and first["accepted"] == first["events"]
+    with stores.session() as s:
+        assert s.scalar(select(func.count()).select_from(EventRecord)) == first["events"]
+        assert s.scalar(select(func.count()).select_from(Call)) > 50
+        assert s.scalar(select(func.count()).select_from(Ticket)) > 50
+        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.created_at.is_(None))) == 0
+        assert s.scalar(select(func.count()).select_from(Ticket).where(Ticket.ticket_id.like("T4-6202%-x%"))) > 0
+    again = seed_history(stores, 2, seed=4, end=past, progress=False, cities=["620200", "620300"], scale=0.5,
+                         columnar=True)
+    assert again["accepted"] == 0 and again["duplicates"] == first["events"]
+
+
+@pytest.mark.parametrize("columnar", [False, True])
+def test_sim022_cli_seed_creates_the_schema_and_reports(tmp_path, redis_client, columnar):
     import json
 
     from click.testing import CliRunner
@@ -61,7 +80,7 @@ def test_sim022_cli_seed_creates_the_schema_and_reports(tmp_path, redis_client):
         "--scale",
         "0.3",
         "--no-progress",
-    ]
+    ] + (["--columnar"] if columnar else [])
     result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 0, result.output
     summary = json.loads([line for line in result.output.splitlines() if line.startswith("{")][-1])
