@@ -228,3 +228,33 @@ def test_group008_a_telephony_outage_suppresses_the_queue_and_surges_it_explains
     with stores.session() as session:
         shown = alerts.inbox(session, scope="620100")
     assert shown["total"] == 2 and shown["suppressed"] == 2
+
+
+def test_group009_group_by_handling_unit_waits_group_wait_before_it_fires(stores):
+    """``group_by: "unit"`` folds a unit's items across districts into one alert titled by the
+    unit; ``group_wait_s`` keeps a new group pending (not notified) until the wait has passed."""
+    s = Stream(prefix="g9-")
+    raws = []
+    for tid, district, unit in (("U1", "620102", "市水务局"), ("U2", "620103", "市水务局"), ("U3", "620103", "七里河区人民政府")):
+        raws += [_created(s, tid, 0, district=district), s.event("ticket.dispatched", 60, ticket_id=tid, unit=unit)]
+    ingest_batch(stores, raws, source="test")
+    settings = stores.settings.with_(watchpoints={"rules": {"overdue": {"group_by": "unit", "group_wait_s": 600}}})
+    due = BASE + timedelta(days=5)
+
+    def run(at):
+        with stores.session() as session:
+            watchpoints.evaluate(session, settings, now=at, rules=["overdue"])
+
+    run(due + timedelta(minutes=1))
+    groups = {a.title: a for a in _open(stores, "overdue").values()}
+    assert set(groups) == {"市水务局 · 超期未办结 · 2 件", "七里河区人民政府 · 超期未办结 · 1 件"}
+    water = groups["市水务局 · 超期未办结 · 2 件"]
+    assert water.district is None and water.detail["unit"] == "市水务局"
+    assert _items(stores, water.id) == ["U1", "U2"]
+    assert (water.state, water.notified_at) == ("pending", None)  # waiting for the group to settle
+    with stores.session() as session:
+        assert alerts.inbox(session, scope="620100")["total"] == 2  # the inbox lists it, pending
+        assert alerts.open_alerts(session, scope="620100") == []  # the wall shows only what fired
+    run(due + timedelta(minutes=12))
+    water = next(a for a in _open(stores, "overdue").values() if a.detail["unit"] == "市水务局")
+    assert water.state == "firing" and water.notified_at is not None
