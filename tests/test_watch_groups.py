@@ -106,6 +106,14 @@ def test_group003_grid_and_export_follow_the_selected_group_and_rule(stores):
     assert grid({"rule": "dissatisfied"}) == []
     exported = list(export.export_rows(stores, {"rule": "overdue", "district": "620102", "city": "620100"}))
     assert sorted(r[0] for r in exported[1:]) == ["O0", "O1", "O2"]
+    by_alert = list(export.export_rows(stores, {"alert": str(g.id)}))
+    assert sorted(r[0] for r in by_alert[1:]) == ["O0", "O1", "O2"]  # the export follows the selected group
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(export.export_xlsx(stores, {"alert": str(g.id)}))).active
+    assert sorted(row[0] for row in sheet.iter_rows(min_row=2, values_only=True)) == ["O0", "O1", "O2"]
     view = drill.supervise_view(stores, {"alert": str(g.id)}, now=now)
     assert view["selected"]["size"] == 3
 
