@@ -266,3 +266,27 @@ def test_group009_group_by_handling_unit_waits_group_wait_before_it_fires(stores
     run(due + timedelta(minutes=12))
     water = next(a for a in _open(stores, "overdue").values() if a.detail["unit"] == "市水务局")
     assert water.state == "firing" and water.notified_at is not None
+
+
+def test_group010_a_group_a_person_resolved_opens_again_when_a_new_ticket_joins_it(stores):
+    s = Stream(prefix="g10-")
+    ingest_batch(stores, [_created(s, f"R{i}", 0) for i in range(3)], source="test")
+    due = BASE + timedelta(days=5)
+    _eval(stores, due + timedelta(minutes=1), ["overdue"])
+    (g,) = _open(stores, "overdue").values()
+    with stores.session() as session:
+        alerts.resolve(session, g.id, by="钱科长", note="已督促承办单位", now=due + timedelta(minutes=2))
+    # Same tickets, or fewer: it stays resolved (the person's judgement holds).
+    _eval(stores, due + timedelta(minutes=3), ["overdue"])
+    assert _open(stores, "overdue") == {}
+    ingest_batch(stores, [s.event("ticket.closed", 5 * DAY + 240, ticket_id="R0", unit="U1")], source="test")
+    _eval(stores, due + timedelta(minutes=5), ["overdue"])
+    assert _open(stores, "overdue") == {}
+    # A ticket it did not hold becomes overdue: the district's group opens anew, with every ticket.
+    ingest_batch(stores, [_created(s, "R9", 3600)], source="test")
+    _eval(stores, due + timedelta(hours=1, minutes=1), ["overdue"])
+    (again,) = _open(stores, "overdue").values()
+    assert again.id != g.id and again.key == g.key and again.size == 3
+    assert _items(stores, again.id) == ["R1", "R2", "R9"]
+    with stores.session() as session:
+        assert alerts.get(session, g.id).resolved_by == "钱科长"

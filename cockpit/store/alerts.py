@@ -64,6 +64,18 @@ def muted_keys(session: Session, rule: str) -> set[str]:
     return set(session.scalars(select(Alert.key).where(Alert.rule == rule, Alert.mute_key.is_not(None))))
 
 
+def muted_items(session: Session, rule: str, keys: Iterable[str]) -> dict[str, set[str]]:
+    """The tickets each muted alert of ``rule`` held when a person resolved it, by key."""
+    out: dict[str, set[str]] = {}
+    i = AlertItem.__table__.c
+    for chunk in batches(sorted(keys), _CHUNK):
+        for key, ticket_id in session.execute(
+                select(Alert.key, i.ticket_id).join(AlertItem.__table__, i.alert_id == Alert.id)
+                .where(Alert.rule == rule, Alert.mute_key.is_not(None), Alert.key.in_(chunk))):
+            out.setdefault(key, set()).add(ticket_id)
+    return out
+
+
 def unmute(session: Session, rule: str, keys: Iterable[str]) -> None:
     for chunk in batches(sorted(keys), _CHUNK):
         session.execute(update(Alert).where(Alert.rule == rule, Alert.key.in_(chunk)).values(mute_key=None))

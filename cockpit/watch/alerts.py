@@ -117,8 +117,14 @@ def reconcile(session: Session, rule: str, findings: Sequence[Finding], *, now: 
     open_rows = store.open_rows(session, rule)
     muted = store.muted_keys(session, rule)
     cleared = muted - found.keys()
-    if cleared:
-        store.unmute(session, rule, cleared)
+    # A group a person resolved stays resolved while it holds the same tickets (or fewer), and
+    # opens again once a ticket it did not hold joins it: resolving today's overdue backlog of a
+    # district must not hide next week's.
+    held = store.muted_items(session, rule, [k for k in muted & found.keys() if found[k].size is not None])
+    grown = {k for k, items in held.items() if set(found[k].items or ()) - items}
+    if cleared or grown:
+        store.unmute(session, rule, cleared | grown)
+        muted = muted - cleared - grown
     events: list[dict] = []
 
     new = [f for k, f in found.items() if k not in open_rows and k not in muted]
