@@ -170,29 +170,30 @@ class CityDay:
         """Everything as raw event dicts like the object simulator's (``occurred_at`` in +08:00),
         sorted by (time, event id)."""
         out: list[tuple[int, str, dict]] = []
-        city, base = self.city, {"city": self.city, "source": "sim"}
+        base = {"city": self.city, "source": "sim"}
 
         def emit(ms: int, eid: str, typ: str, fields: dict) -> None:
             out.append((ms, eid, {"event_id": eid, "type": typ, "occurred_at": iso_local(ms), **base, **fields}))
 
         c = self.calls
         cids = self.call_ids(c["call_no"])
-        for i, cid in enumerate(cids):
-            if c["offered_ms"][i] >= 0:
-                emit(int(c["offered_ms"][i]), self.event_ids("call", c["offered_seq"][i:i + 1])[0], "call.offered",
-                     {"call_id": cid, "channel": "phone"})
-            seat = self.seat_ids[c["seat"][i]] if c["seat"][i] >= 0 else None
-            if c["outcome_ms"][i] >= 0:
-                eid = self.event_ids("call", c["outcome_seq"][i:i + 1])[0]
-                if c["answered"][i]:
-                    emit(int(c["outcome_ms"][i]), eid, "call.answered",
-                         {"call_id": cid, "seat_id": seat, "wait_s": c["wait_ds"][i] / 10})
+        e_off, e_out = self.event_ids("call", c["offered_seq"]), self.event_ids("call", c["outcome_seq"])
+        e_end = self.event_ids("call", np.maximum(c["ended_seq"], 0))
+        for cid, seat_no, answered, off, out_ms, end, w, tk, hd, aw, eo, eu, ee in zip(
+                cids, c["seat"].tolist(), c["answered"].tolist(), c["offered_ms"].tolist(), c["outcome_ms"].tolist(),
+                c["ended_ms"].tolist(), c["wait_ds"].tolist(), c["talk_ds"].tolist(), c["hold_ds"].tolist(),
+                c["acw_ds"].tolist(), e_off, e_out, e_end):
+            seat = self.seat_ids[seat_no] if seat_no >= 0 else None
+            if off >= 0:
+                emit(off, eo, "call.offered", {"call_id": cid, "channel": "phone"})
+            if out_ms >= 0:
+                if answered:
+                    emit(out_ms, eu, "call.answered", {"call_id": cid, "seat_id": seat, "wait_s": w / 10})
                 else:
-                    emit(int(c["outcome_ms"][i]), eid, "call.abandoned", {"call_id": cid, "wait_s": c["wait_ds"][i] / 10})
-            if c["ended_ms"][i] >= 0:
-                emit(int(c["ended_ms"][i]), self.event_ids("call", c["ended_seq"][i:i + 1])[0], "call.ended",
-                     {"call_id": cid, "seat_id": seat, "talk_s": c["talk_ds"][i] / 10, "hold_s": c["hold_ds"][i] / 10,
-                      "acw_s": c["acw_ds"][i] / 10})
+                    emit(out_ms, eu, "call.abandoned", {"call_id": cid, "wait_s": w / 10})
+            if end >= 0:
+                emit(end, ee, "call.ended", {"call_id": cid, "seat_id": seat, "talk_s": tk / 10, "hold_s": hd / 10,
+                                             "acw_s": aw / 10})
         s = self.seat_changes
         for eid, seat, state, reason, ms in zip(self.event_ids("seat", s["seq"]), s["seat"].tolist(),
                                                 s["state"].tolist(), s["reason"].tolist(), s["ms"].tolist()):

@@ -175,15 +175,20 @@ def move(session: Session, events: str) -> None:
         "SELECT ticket_id, event_id, city, type, occurred_at, unit, detail::json FROM ck_col_steps")
     # Serialised with the other writers' folds (history.insert_ticket_steps).
     run("SELECT pg_advisory_xact_lock(:k)", k=TICKET_LOCK_KEY)
-    known = ("SELECT DISTINCT s.ticket_id FROM ck_col_steps s JOIN tickets t ON t.ticket_id = s.ticket_id")
-    source = (
-        "(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ck_col_steps s "
-        " WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.ticket_id = s.ticket_id) "
-        " UNION ALL "
-        " SELECT ticket_id, event_id, city, type, occurred_at, unit, detail::text FROM ticket_steps "
-        f" WHERE ticket_id IN ({known})) src")
+    # The chunk's tickets that have a row already (steps stored before): one index probe per
+    # ticket, not a scan of ``tickets`` per chunk.
+    run("CREATE TEMP TABLE IF NOT EXISTS ck_col_known (ticket_id text) ON COMMIT DELETE ROWS")
+    run("INSERT INTO ck_col_known SELECT t.ticket_id FROM (SELECT DISTINCT ticket_id FROM ck_col_steps) s "
+        "JOIN tickets t ON t.ticket_id = s.ticket_id")
     updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS.split(", ") if c != "ticket_id")
-    run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(source)} ON CONFLICT (ticket_id) DO UPDATE SET {updates}")
+    known = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ticket_steps "
+             "WHERE ticket_id IN (SELECT ticket_id FROM ck_col_known)) src")
+    run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(known)} ON CONFLICT (ticket_id) DO UPDATE SET {updates}")
+    # The others have all their steps in this chunk: folded from the stage, inserted without
+    # ON CONFLICT (the advisory lock keeps any other folding writer out until the commit).
+    new = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ck_col_steps s "
+           "WHERE NOT EXISTS (SELECT 1 FROM ck_col_known k WHERE k.ticket_id = s.ticket_id)) src")
+    run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(new)}")
 
 
 def clear(session: Session) -> None:
