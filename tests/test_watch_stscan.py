@@ -24,7 +24,8 @@ from cockpit.ingest import ingest_batch
 from cockpit.metrics import rollups
 from cockpit.watch.backtest import backtest
 from cockpit.watch.rules_cusum import cusum
-from cockpit.watch.rules_stscan import adjusted_expected, gumbel_p, poisson_llr, scan_city, zones
+from cockpit.watch.rules_stscan import (adjusted_expected, gumbel_p, poisson_llr, scan_city,
+                                        zero_inflated_gumbel_p, zones)
 from tests.factories import Stream
 
 START = datetime(2026, 10, 4, 16, 0, tzinfo=UTC)  # Monday 2026-10-05 00:00 in China
@@ -107,6 +108,19 @@ def test_stscan004_expectation_floor_by_hand():
     assert abs(float(floored.p_tail[0, 0, 3]) - 1.41649e-5) < 1e-9
     assert abs(float(floored.llr[0, 0, 3]) - 9.40944) < 1e-5
     assert abs(float(floored.p[0, 0, 3]) - 4 * 1.41649e-5) < 4e-9
+    # Monte Carlo: a replicate reaches the floor of 5 tickets in a window expecting 0.5 with
+    # P(X >= 5 | 0.5) = 1.7e-4, so all 99 maxima are 0 and nothing can be fitted: Bonferroni stands
+    # (a Gumbel fitted to 99 zeros would give p = 0 to any clump)
+    mc = scan_city("x", ["a"], [("A", "")], obs, base, prov, {"a": None}, min_expected=0.5,
+                   **{**kw, "seed_tag": "mc"}, significance="montecarlo")
+    assert abs(float(mc.p[0, 0, 3]) - 4 * 1.41649e-5) < 4e-9
+
+
+def test_stscan005_zero_inflated_gumbel_by_hand():
+    # maxima 0, 0, 0, 1, 2, 3: half are non-zero; the Gumbel of 1, 2, 3 gives P(max >= 4) =
+    # 0.0422636 (test_stscan001), so P = 0.5 x 0.0422636 = 0.0211318
+    assert abs(float(zero_inflated_gumbel_p([4.0], [0, 0, 0, 1, 2, 3], 3)[0]) - 0.0211318) < 1e-6
+    assert zero_inflated_gumbel_p([4.0], [0, 0, 0, 1, 2, 3], 4) is None
 
 
 def test_cusum001_poisson_cusum_by_hand():

@@ -78,7 +78,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
                        "method": "robust_z", "false_alarms_per_city_week": 0.1, "nb_size": 30.0, "pool_weeks": 2.0,
                        "scan_min_count": 8, "p_clear": 1e-3,
                        "scan_neighbours": 2, "scan_replicates": 99, "scan_shrink": 5.0, "stscan_min_count": 5,
-                       "stscan_p_clear": 0.05, "stscan_nb_size": 0.0, "stscan_pool_weeks": 8.0,
+                       "stscan_p_clear": 0.05, "stscan_nb_size": 0.0, "stscan_pool_weeks": 8.0, "stscan_min_expected": 0.5,
                        "scan_significance": "bonferroni", "stscan_trend": True,
                        "z": 4.0, "z_clear": 2.0,
                        "min_count": 10, "min_ratio": 2.0, "category_level": "sub", "trend_h": 24,

@@ -27,7 +27,10 @@ tick over cylinders that end now:
 - **Significance**: per city and tick, ``scan_replicates`` (99, at most 999) Monte Carlo replicates
   of every cell drawn from a negative binomial of mean ``E`` and size ``nb_size`` give the null
   distribution of the city's maximum ratio over all its cylinders; a Gumbel distribution fitted to
-  those maxima (moments) gives p-values far below 1/replicates, as SaTScan's Gumbel option does. A
+  those maxima (moments) gives p-values far below 1/replicates, as SaTScan's Gumbel option does.
+  Maxima are often exactly 0 (no replicate cylinder at the floor, as at night): the Gumbel is then
+  fitted to the non-zero maxima and scaled by their share, Bonferroni stands when fewer than 10
+  are non-zero, and a p-value never exceeds Bonferroni's (the union bound). A
   cylinder alerts when ``p < alpha = false_alarms_per_city_week / EVALS_PER_WEEK`` and ``O >=
   scan_min_count``: the family-wise error of one tick covers every zone, window and category of the
   city, so the expected number of false alerts per city-week is at most the budget were the model
@@ -65,6 +68,7 @@ from cockpit.watch.config import Context, _finding, _short_key, _ticket_filter
 WINDOWS_H = (1.0, 2.0, 3.0, 4.0)
 EVALS_PER_WEEK = 7 * 24 * 4  # distinct 15-minute intervals a week
 MAX_REPLICATES = 999
+MIN_POSITIVE_MAXIMA = 10  # replicates with a cylinder at the floor needed to fit the Monte Carlo Gumbel
 EULER_GAMMA = 0.5772156649015329
 _BASELINES: dict[tuple, Baseline] = {}  # (bind url, level, weeks, UTC day) -> the day's Baseline
 
@@ -113,6 +117,19 @@ def gumbel_p(values, maxima) -> np.ndarray:
     scale = max(sd * math.sqrt(6.0) / math.pi, 1e-6)
     loc = float(m.mean()) - EULER_GAMMA * scale
     return gumbel_r.sf(np.asarray(values, dtype=float), loc=loc, scale=scale)
+
+
+def zero_inflated_gumbel_p(values, maxima, min_positive: int):
+    """P(max >= value) for values > 0 when many replicate maxima are exactly 0 (no cylinder at the
+    floor of ``min_count`` tickets, as at night): the share of non-zero maxima times a Gumbel
+    fitted to those alone. A Gumbel fitted to all maxima puts almost no mass above a pile of zeros
+    and so would call any clump significant. ``None`` when fewer than ``min_positive`` maxima are
+    non-zero (too few to fit: the caller falls back to Bonferroni)."""
+    m = np.asarray(maxima, dtype=float)
+    pos = m[m > 0]
+    if pos.size < max(min_positive, 2):
+        return None
+    return (pos.size / m.size) * gumbel_p(values, pos)
 
 
 def adjusted_expected(b_z, o_z, b_cat, o_cat, b_city, o_city, b_prov, o_prov, shrink: float):
@@ -182,7 +199,11 @@ def scan_city(city: str, districts: list[str], cats: list[tuple], obs: np.ndarra
         sim_stat = np.where(sim_z >= min_count, -np.log(np.maximum(tail_p(sim_z, exp[None], size), 1e-300)), 0.0)
         maxima = sim_stat.reshape(replicates, -1).max(axis=1)
         stat = -np.log(np.maximum(p_tail, 1e-300))
-        p = np.where(o_z >= min_count, gumbel_p(stat, maxima), 1.0)
+        p_mc = zero_inflated_gumbel_p(stat, maxima, MIN_POSITIVE_MAXIMA)
+        # the union bound holds whatever the fit: the Gumbel's extrapolation never goes above it
+        p = np.minimum(1.0, p_tail * n_cyl)
+        if p_mc is not None:
+            p = np.where(o_z >= min_count, np.minimum(p_mc, p), 1.0)
     else:
         p = np.minimum(1.0, p_tail * n_cyl)  # Bonferroni over the city's cylinders
     return CityScan(city, zs, cats, o_z, exp, llr, p, p_tail)
