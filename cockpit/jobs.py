@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from cockpit.metrics import queries as metric_queries
-from cockpit.metrics import rollups
+from cockpit.metrics import cohorts, rollups
 from cockpit.planning import live as planning_live
 from cockpit.reports.schedule import write_due_reports
 from cockpit.views import panels
@@ -55,6 +55,12 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
         rollups.rollup_range(session, start, end, settings=stores.settings, now=now)
 
 
+def freeze_cohorts(stores: Stores, *, now: datetime | None = None) -> dict[str, int]:
+    """Recount the dirty ticket cohort days and the days whose tickets settled since (``metrics.cohorts``)."""
+    with stores.session() as session:
+        return cohorts.run_job(session, now=now, settings=stores.settings)
+
+
 def rollup_all(stores: Stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
     """Recompute the rollups of [start, end) one day per transaction (``rollups.rollup_days``)."""
     rollups.rollup_days(stores, start, end, now=now)
@@ -86,6 +92,8 @@ def repair_live(stores: Stores) -> bool:
 def schedule(scheduler, stores: Stores) -> None:
     """Add every job to ``scheduler`` (blocking for ``cockpit worker``, background for the demo)."""
     scheduler.add_job(rollup_recent, "interval", minutes=1, args=[stores], id="rollup_recent",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(freeze_cohorts, "interval", minutes=1, args=[stores], id="ticket_cohorts",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
     scheduler.add_job(repair_live, "interval", seconds=REPAIR_EVERY_S, args=[stores], id="repair_live",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))

@@ -51,7 +51,7 @@ def kpi(session: Session, *, scope: str, start: datetime, end: datetime, setting
         doc.update(seat_times(session, cities=cities, start=start, end=end, now=now,
                               use_rollups=use_rollups).figures())
     tc = ticket_counts(session, cities=cities, districts=districts, start=start, end=end, now=now,
-                       settings=settings)
+                       settings=settings, use_cohorts=use_rollups)
     doc.update(tc.figures())
     doc["tickets_created"] = tickets_created(session, cities=cities, districts=districts, start=start,
                                              end=end, use_rollups=use_rollups)

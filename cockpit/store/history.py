@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from cockpit import events as ev
 from cockpit.batching import batches
 from cockpit.timeutil import naive_utc
+from cockpit.store import cohorts
 from cockpit.store.models import (
     Call,
     EventId,
@@ -42,7 +43,7 @@ STEP_ORDER = {
     "ticket.callback": 6,
     "ticket.reopened": 7,
 }
-TICKET_LOCK_KEY = 0x12345  # PostgreSQL advisory lock serialising ticket folds across writers
+TICKET_LOCK_KEY = cohorts.FOLD_LOCK_KEY  # PostgreSQL advisory lock serialising ticket folds (and cohort flags)
 IN_CHUNK = 500  # rows per IN (...) list
 
 
@@ -272,6 +273,9 @@ def fold_ticket(ticket_id: str, steps: Sequence[Any], start: dict | None = None)
         "no_callback": False,
     }
     ordered = sorted(steps, key=lambda s: (s.occurred_at, STEP_ORDER.get(s.type, 99), s.event_id))
+    if ordered and not start:
+        row["first_step_at"] = ordered[0].occurred_at
+    # (continuing from ``start``, every new step is later: its first_step_at stands, NULL included)
     for step in ordered:
         d, at = step.detail, step.occurred_at
         row["city"] = step.city
@@ -335,7 +339,10 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None,
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TICKET_LOCK_KEY})
     rows = step_rows(events)
     (append or bulk_insert)(session, TicketStep, rows)
-    folded, refold, _stored = fold_new_steps(session, rows)
+    folded, refold, stored = fold_new_steps(session, rows)
+    frozen = [tid for tid, row in stored.items() if row.get("cohort_frozen")]
+    if frozen:  # counted in a frozen cohort: its day must be recounted (before the rewrite unflags it)
+        cohorts.mark_dirty(session, frozen)
     _upsert_tickets(session, folded, upsert)
     refold_tickets(session, refold, upsert=upsert)
 
@@ -387,7 +394,8 @@ def fold_new_steps(session: Session, rows: Sequence[dict]) -> tuple[list[dict], 
 
 
 def ticket_rows(folded: Sequence[dict]) -> list[dict]:
-    """Whole ``tickets`` rows (every column) from folded states."""
+    """Whole ``tickets`` rows (every column) from folded states. A written row leaves its frozen
+    cohort (``cohort_frozen`` false): the writer marks the day dirty first (``cohorts.mark_dirty``)."""
     rows = []
     empty = _EMPTY_TICKET
     for f in folded:
@@ -398,6 +406,7 @@ def ticket_rows(folded: Sequence[dict]) -> list[dict]:
         row["transfers"] = row["transfers"] or 0
         row["reopens"] = row["reopens"] or 0
         row["no_callback"] = bool(row["no_callback"])
+        row["cohort_frozen"] = False
         rows.append(row)
     return rows
 

@@ -26,6 +26,8 @@ from sqlalchemy import (
     event,
     func,
 )
+from sqlalchemy import false as sql_false
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -222,10 +224,20 @@ class Ticket(Base):
     callback_at: Mapped[datetime | None] = mapped_column(DateTime)
     callback_resolved: Mapped[str | None] = mapped_column(String(8))
     satisfaction: Mapped[str | None] = mapped_column(String(16))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)  # the latest step's time
+    # The earliest step's time (NULL: not known, a row folded before migration 0011): with
+    # ``updated_at`` it bounds the ticket_steps partitions the timeline reads.
+    first_step_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Counted in its day's frozen cohort (``ticket_cohorts``): set by the cohort job only, reset by
+    # every rewrite of the row (store.history), which marks the day dirty first.
+    cohort_frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false(), nullable=False)
 
     __table_args__ = (
         Index("ix_tickets_city_created", "city", "created_at"),
+        # the tickets not in a frozen cohort (open, recent, changed since): what a cohort read
+        # still aggregates row by row
+        Index("ix_tickets_unfrozen_city_created", "city", "created_at",
+              postgresql_where=sql_text("NOT cohort_frozen"), sqlite_where=sql_text("NOT cohort_frozen")),
         Index("ix_tickets_city_district_created", "city", "district", "created_at"),
         Index("ix_tickets_status_due", "status", "due_at"),
         Index("ix_tickets_city_status_due", "city", "status", "due_at"),
@@ -317,6 +329,58 @@ class TicketRollup(Base):
     created: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_ticket_rollups_city_interval", "city", "interval_start"),)
+
+
+class TicketCohortDay(Base):
+    """A city's frozen ticket cohort of one local day: the day's bounds and whether its rows are usable.
+
+    Written by the cohort job (``metrics.cohorts``) with the rows of ``ticket_cohorts`` and the
+    ``cohort_frozen`` flags of the tickets it counted, in one transaction. ``dirty`` is set by a
+    writer that rewrites a counted ticket (then readers take the day's tickets row by row until the
+    job recomputes it). The rows hold for the settings they were counted with, and only at a ``now``
+    from which every counted dispatched-but-unanswered ticket's response deadline has passed
+    (``unresponded_dispatch_max`` + the deadline)."""
+
+    __tablename__ = "ticket_cohort_days"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # naive UTC, local midnight
+    day_end: Mapped[datetime] = mapped_column(DateTime)
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    response_deadline_s: Mapped[float] = mapped_column(Float)
+    count_basic_satisfied: Mapped[bool] = mapped_column(Boolean)
+    unresponded_dispatch_max: Mapped[datetime | None] = mapped_column(DateTime)
+    frozen_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_ticket_cohort_days_dirty", "city", "day_start",
+                            postgresql_where=sql_text("dirty"), sqlite_where=sql_text("dirty")),)
+
+
+class TicketCohort(Base):
+    """The counts (``metrics.definitions.TicketCounts``, as ``metrics.queries.ticket_count_columns``
+    computes them) of a city-day's frozen tickets per district ("" when unknown)."""
+
+    __tablename__ = "ticket_cohorts"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    district: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    due_for_response: Mapped[int] = mapped_column(Integer)
+    responded_in_time: Mapped[int] = mapped_column(Integer)
+    valid_callbacks: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    closed_with_due: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    ever_closed: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    handoffs_sum: Mapped[int] = mapped_column(Integer)
+    auto_dispatched: Mapped[int] = mapped_column(Integer)
+    auto_never_returned: Mapped[int] = mapped_column(Integer)
 
 
 class JobRun(Base):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
@@ -21,7 +21,8 @@ from cockpit.metrics.definitions import (CallCounts, SeatTimes, TicketCounts, co
                                          response_deadline_s)
 from cockpit.settings import Settings
 from cockpit.store.conditions import one_of
-from cockpit.store.models import Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketRollup
+from cockpit.store.models import (Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketCohort,
+                                  TicketCohortDay, TicketRollup)
 from cockpit.timeutil import ceil_interval, floor_interval
 
 
@@ -330,12 +331,14 @@ TICKET_GROUPS = {"city": Ticket.city, "district": Ticket.district, "unit": Ticke
 
 
 def ticket_counts(session: Session, *, cities, districts=None, start: datetime, end: datetime, now: datetime,
-                  settings: Settings, group_by: str | tuple[str, ...] | None = None
+                  settings: Settings, group_by: str | tuple[str, ...] | None = None, use_cohorts: bool = True
                   ) -> TicketCounts | dict[Any, TicketCounts]:
     """Counts over the tickets created in ``[start, end)`` (naive UTC) in their current state.
 
     With ``group_by`` (a name of TICKET_GROUPS) returns ``{group value: TicketCounts}`` instead;
-    with a tuple of names, ``{(value, value, ...): TicketCounts}``.
+    with a tuple of names, ``{(value, value, ...): TicketCounts}``. Ungrouped and by city or
+    district, the frozen cohorts' rows stand in for their tickets (``ticket_counts_cohorts``) unless
+    ``use_cohorts`` is False; the figures are the same.
     """
     if not cities or start >= end:
         return {} if group_by is not None else TicketCounts()
@@ -343,6 +346,9 @@ def ticket_counts(session: Session, *, cities, districts=None, start: datetime, 
         session.get_bind().dialect.name, now=now, response_deadline_s=response_deadline_s(settings),
         count_basic_satisfied=count_basic_as_satisfied(settings),
     )
+    if use_cohorts and group_by in (None, "city", "district"):
+        return ticket_counts_cohorts(session, cols, cities=cities, districts=districts, start=start, end=end,
+                                     now=now, settings=settings, group_by=group_by)
     conds = _ticket_filters(cities, districts, start, end)
     if group_by is None:
         return TicketCounts(*(int(v) for v in session.execute(select(*cols).where(*conds)).one()))
@@ -352,6 +358,46 @@ def ticket_counts(session: Session, *, cities, districts=None, start: datetime, 
     n = len(keys)
     return {(row[0] if isinstance(group_by, str) else tuple(row[:n])): TicketCounts(*(int(v) for v in row[n:]))
             for row in rows}
+
+
+def ticket_counts_cohorts(session: Session, cols: list, *, cities, districts, start: datetime, end: datetime,
+                          now: datetime, settings: Settings, group_by: str | None
+                          ) -> TicketCounts | dict[Any, TicketCounts]:
+    """``ticket_counts`` from the frozen cohorts, in one statement (one snapshot): the rows of the
+    usable city-days inside the window, plus the tickets not frozen
+    (``ix_tickets_unfrozen_city_created``), plus the frozen tickets of days that are not usable
+    (dirty, counted with other settings, not settled at ``now``, or cut by the window's edges)."""
+    d, c, t = TicketCohortDay, TicketCohort, Ticket
+    deadline = response_deadline_s(settings)
+    usable = and_(d.dirty.is_(False), d.response_deadline_s == deadline,
+                  d.count_basic_satisfied.is_(count_basic_as_satisfied(settings)),
+                  or_(d.unresponded_dispatch_max.is_(None),
+                      d.unresponded_dispatch_max <= now - timedelta(seconds=deadline)),
+                  d.day_start >= start, d.day_end <= end)
+    names = [n for n in TicketCohort.__table__.c.keys() if n not in ("city", "day_start", "district")]
+    row_key = {"city": c.city, "district": func.nullif(c.district, "")}.get(group_by or "")
+    ticket_key = TICKET_GROUPS.get(group_by or "")
+    days_in = [one_of(d.city, cities), d.day_start < end, d.day_end > start]
+    frozen_rows = select(*([row_key.label("k")] if row_key is not None else []),
+                         *(getattr(c, n).label(n) for n in names)).join(
+        d, and_(d.city == c.city, d.day_start == c.day_start)).where(one_of(c.city, cities), *days_in, usable)
+    if districts:
+        frozen_rows = frozen_rows.where(one_of(c.district, districts))
+    conds = _ticket_filters(cities, districts, start, end)
+    lead = [ticket_key.label("k")] if ticket_key is not None else []
+    labelled = [col.label(n) for col, n in zip(cols, names)]
+    unfrozen = select(*lead, *labelled).where(*conds, not_(t.cohort_frozen))
+    cut = select(*lead, *labelled).join(
+        d, and_(d.city == t.city, t.created_at >= d.day_start, t.created_at < d.day_end)).where(
+        *conds, t.cohort_frozen.is_(True), *days_in, not_(usable))
+    if ticket_key is not None:
+        unfrozen, cut = unfrozen.group_by(ticket_key), cut.group_by(ticket_key)
+    parts = union_all(frozen_rows, unfrozen, cut).subquery()
+    sums = [func.coalesce(func.sum(parts.c[n]), 0) for n in names]
+    if ticket_key is None:
+        return TicketCounts(*(int(v) for v in session.execute(select(*sums)).one()))
+    rows = session.execute(select(parts.c.k, *sums).group_by(parts.c.k))
+    return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in rows}
 
 
 def tickets_created(session: Session, *, cities, districts=None, start: datetime, end: datetime,

@@ -1,0 +1,195 @@
+"""Frozen ticket cohorts (metrics.cohorts): the ticket rates read through each city-day's frozen rows
+equal the row-by-row figures, by hand, on random streams and on real 311 data, also after frozen
+tickets change (reopened, a new callback), with other settings and at an earlier ``now``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select, update
+
+from cockpit.importers import run
+from cockpit.metrics import cohorts, definitions, kpi, queries
+from cockpit.metrics.definitions import TicketCounts
+from cockpit.store.models import Ticket, TicketCohort, TicketCohortDay
+from tests.metric_events import T0, W_END, ingest, random_tickets, scenario_tickets, ticket
+from tests.services import DATA
+
+SH = ZoneInfo("Asia/Shanghai")
+DAY0 = datetime(2026, 11, 1, 16, 0)  # local midnight of 2 Nov 2026 (Asia/Shanghai), naive UTC
+TICKET_FIGURES = ("tickets_created", "tickets_dispatched", "tickets_closed", "response_rate", "resolution_rate",
+                  "satisfaction_rate", "on_time_closure_rate", "rework_rate", "return_rate",
+                  "transfer_chain_mean", "dispatch_accuracy")
+
+
+def _both(session, settings, **kw) -> tuple:
+    fast = queries.ticket_counts(session, settings=settings, **kw)
+    slow = queries.ticket_counts(session, settings=settings, use_cohorts=False, **kw)
+    return fast, slow
+
+
+def _frozen(stores) -> tuple[int, int, int]:
+    with stores.session() as s:
+        return (s.scalar(select(func.count()).select_from(Ticket).where(Ticket.cohort_frozen.is_(True))),
+                s.scalar(select(func.count()).select_from(TicketCohortDay)),
+                s.scalar(select(func.count()).select_from(TicketCohortDay).where(TicketCohortDay.dirty.is_(True))))
+
+
+def test_coh001_fields_line_up():
+    # the stored columns, the SQL columns and the container are one order
+    names = [c.name for c in TicketCohort.__table__.columns][3:]
+    assert names == [f for f in TicketCounts.__dataclass_fields__]
+
+
+def test_coh002_hand_scenario_frozen_then_changed(stores):
+    ingest(stores, scenario_tickets())
+    now = T0 + timedelta(days=3)
+    day = (DAY0, DAY0 + timedelta(days=1))
+    with stores.session() as s:
+        done = cohorts.run_job(s, now=now, settings=stores.settings)
+    # T1, T2 (callback in), T4 closed then reopened (no), T5 (closed, no callback expected): 3 frozen
+    assert done == {"days": 1, "tickets_frozen": 3}
+    assert _frozen(stores) == (3, 1, 0)
+    with stores.session() as s:
+        ids = set(s.scalars(select(Ticket.ticket_id).where(Ticket.cohort_frozen.is_(True))))
+        assert ids == {"T1", "T2", "T5"}
+        for window in ((T0, W_END), day, (DAY0 - timedelta(days=3), DAY0 + timedelta(days=5))):
+            doc = kpi.kpi(s, scope="620100", start=window[0], end=window[1], settings=stores.settings, now=now)
+            raw = kpi.kpi(s, scope="620100", start=window[0], end=window[1], settings=stores.settings, now=now,
+                          use_rollups=False)
+            assert {k: doc[k] for k in TICKET_FIGURES} == {k: raw[k] for k in TICKET_FIGURES}, window
+        # the hand figures of tests/test_metrics.py::test_met030, now through the frozen day
+        doc = kpi.kpi(s, scope="620100", start=T0, end=W_END, settings=stores.settings, now=now)
+        assert doc["satisfaction_rate"] == pytest.approx(1 / 2) and doc["rework_rate"] == pytest.approx(1 / 4)
+        whole = queries.ticket_counts(s, cities=("620100",), start=day[0], end=day[1], now=now,
+                                      settings=stores.settings)
+        assert (whole.created, whole.closed, whole.ever_closed, whole.reopened) == (6, 3, 4, 1)
+        # the day's rows are what is read: a changed stored count shows (the raw path does not move)
+        s.execute(update(TicketCohort).values(created=TicketCohort.created + 100))
+        tampered, raw = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=now)
+        assert tampered.created == raw.created + 2 * 100  # two district rows: 620102 (T1, T2) and "" (T5)
+        s.rollback()
+
+    # T1 reopened and T2's callback revised after freezing: the day is dirty, figures stay exact
+    ingest(stores, [ticket("T1", "reopened", now + timedelta(hours=1)),
+                    ticket("T2", "callback", now + timedelta(hours=2), resolved="yes", satisfaction="satisfied")])
+    assert _frozen(stores) == (1, 1, 1)
+    later = now + timedelta(hours=3)
+    with stores.session() as s:
+        fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later)
+        # reopened T1 T4; closed T2 T5; satisfied T1 (its callback stands) and T2 (revised)
+        assert fast == slow and (slow.reopened, slow.closed, slow.satisfied) == (2, 2, 2)
+        assert cohorts.run_job(s, now=later, settings=stores.settings) == {"days": 1, "tickets_frozen": 2}
+    assert _frozen(stores) == (2, 1, 0)
+    with stores.session() as s:
+        fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later)
+        assert fast == slow
+        # other settings than the frozen rows were counted with: read row by row, same figures
+        for other in (stores.settings.with_(count_basic_as_satisfied=True),
+                      stores.settings.with_(response_deadline_s=3600)):
+            fast, slow = _both(s, other, cities=("620100",), start=day[0], end=day[1], now=later)
+            assert fast == slow
+        by_district = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later,
+                            group_by="district")
+        assert by_district[0] == by_district[1] and None in by_district[0]
+
+
+def test_coh003_unanswered_dispatch_settles_before_freezing(stores):
+    # closed without a response: "due for response" depends on now until the deadline passes
+    ingest(stores, [
+        ticket("Q1", "created", T0, category=["城建"]),
+        ticket("Q1", "dispatched", T0 + timedelta(minutes=5), unit="U1"),
+        ticket("Q1", "closed", T0 + timedelta(hours=1), unit="U1", no_callback=True),
+    ])
+    day = (DAY0, DAY0 + timedelta(days=1))
+    deadline = timedelta(seconds=definitions.response_deadline_s(stores.settings))
+    early = DAY0 + timedelta(days=1, minutes=1)   # the day is over, the deadline is not
+    with stores.session() as s:
+        assert cohorts.run_job(s, now=early, settings=stores.settings)["tickets_frozen"] == 0
+    settled = T0 + timedelta(minutes=5) + deadline + timedelta(minutes=1)
+    with stores.session() as s:
+        assert cohorts.run_job(s, now=settled, settings=stores.settings)["tickets_frozen"] == 1
+    with stores.session() as s:
+        for now in (T0 + timedelta(hours=2), settled, settled + timedelta(days=30)):
+            fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=now)
+            assert fast == slow, now
+        assert _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1],
+                     now=T0 + timedelta(hours=2))[0].due_for_response == 0
+
+
+def test_coh004_random_streams_every_window_and_grouping(stores):
+    start = DAY0 - timedelta(days=2)
+    events = random_tickets(11, start=start, hours=24 * 5, per_hour=4)
+    # every third ticket runs its course; some get reopened after their callback
+    steps = []
+    for i, e in enumerate(e for e in events if e["type"] == "ticket.created"):
+        at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+        city, tid = e["city"], e["ticket_id"]
+        if i % 3:
+            steps += [ticket(tid, "dispatched", at + timedelta(minutes=5), city, unit="U1", auto=bool(i % 2)),
+                      ticket(tid, "responded", at + timedelta(hours=i % 30), city, unit="U1"),
+                      ticket(tid, "closed", at + timedelta(hours=2 + i % 50), city, unit="U1")]
+            if i % 5:
+                steps.append(ticket(tid, "callback", at + timedelta(hours=60), city, resolved="yes",
+                                    satisfaction=["satisfied", "basic", "dissatisfied"][i % 3]))
+    ingest(stores, events + steps)
+    now = start + timedelta(days=9)
+    with stores.session() as s:
+        done = cohorts.run_job(s, now=now, settings=stores.settings)
+    frozen, days, _ = _frozen(stores)
+    assert done["days"] == days >= 10 and frozen > 100
+    windows = [(DAY0, DAY0 + timedelta(days=2)), (start + timedelta(hours=7, minutes=3), now),
+               (DAY0 + timedelta(hours=5), DAY0 + timedelta(days=1, hours=5)), (start - timedelta(days=30), now)]
+
+    def check(at):
+        with stores.session() as s:
+            for lo, hi in windows:
+                for kw in ({"cities": ("620100",)}, {"cities": ("620100", "620200"), "group_by": "city"},
+                           {"cities": ("620100",), "districts": ("620102",)},
+                           {"cities": ("620100", "620200"), "group_by": "district"}):
+                    fast, slow = _both(s, stores.settings, start=lo, end=hi, now=at, **kw)
+                    assert fast == slow, (lo, hi, kw)
+
+    check(now)
+    # frozen tickets change: reopened, a second callback, a late earlier step
+    changed = [e for e in steps if e["type"] == "ticket.callback"][:15]
+    ingest(stores, [ticket(e["ticket_id"], "reopened", now + timedelta(minutes=1), e["city"]) for e in changed[:8]]
+           + [ticket(e["ticket_id"], "callback", now + timedelta(minutes=2), e["city"], resolved="no",
+                     satisfaction="dissatisfied") for e in changed[8:]])
+    assert _frozen(stores)[2] > 0
+    check(now + timedelta(minutes=5))
+    with stores.session() as s:
+        cohorts.run_job(s, now=now + timedelta(minutes=5), settings=stores.settings)
+    assert _frozen(stores)[2] == 0
+    check(now + timedelta(minutes=6))
+
+
+@pytest.mark.slow
+def test_coh005_real_311_data_months_and_league(stores):
+    # Los Angeles 311 (2017 and 2018 samples): closed tickets without callbacks freeze after the wait
+    for path in (DATA / "la311_2017_first2000.csv.gz", DATA / "la311_2018_first2000.csv.gz"):
+        run(stores, path, "la311", city="LA", tz="America/Los_Angeles")
+    run(stores, DATA / "nyc311_2022-05-01_sample.csv.gz", "nyc311", city="NYC")
+    now = datetime(2026, 11, 30, 12, 0)
+    with stores.session() as s:
+        lo, hi = s.execute(select(func.min(Ticket.created_at), func.max(Ticket.created_at))).one()
+    out = cohorts.freeze_days(stores, lo, hi + timedelta(days=1), now=now)
+    frozen, days, _ = _frozen(stores)
+    assert out["tickets_frozen"] == frozen > 1000 and days == out["days"]
+    with stores.session() as s:
+        months = []
+        month = datetime(lo.year, lo.month, 1)
+        while month <= hi:
+            nxt = datetime(month.year + month.month // 12, month.month % 12 + 1, 1)
+            months.append((month - timedelta(hours=8), nxt - timedelta(hours=8)))  # local months
+            month = nxt
+        for scope in ("LA", "NYC"):
+            for start, end in months:
+                doc = kpi.kpi(s, scope=scope, start=start, end=end, settings=stores.settings, now=now)
+                raw = kpi.kpi(s, scope=scope, start=start, end=end, settings=stores.settings, now=now,
+                              use_rollups=False)
+                assert {k: doc[k] for k in TICKET_FIGURES} == {k: raw[k] for k in TICKET_FIGURES}, (scope, start)
+        fast, slow = _both(s, stores.settings, cities=("LA", "NYC"), start=lo, end=hi, now=now, group_by="city")
+        assert fast == slow and sum(c.created for c in fast.values()) > 4000
