@@ -240,3 +240,45 @@ def test_part006_bulk_claims_its_chunk_at_once_and_a_repeated_id_inside_it_is_st
             # The set-based claim is this transaction's only: a later plain insert is claimed again.
             assert session.execute(text("SELECT current_setting('cockpit.ids_claimed', true)")).scalar() in (None, "", "off")
     assert ingest_batch(stores, [first], source="t").duplicates == 1
+
+
+@pg_only
+def test_part007_timeline_reads_only_the_months_its_steps_span(stores):
+    """The ticket page's timeline is bounded by the ticket's first and last step: only those months'
+    partitions of ticket_steps are read, and a late step dated before the creation still shows."""
+    from sqlalchemy import event
+
+    from cockpit.views import ticket as ticket_view
+    from tests.metric_events import ticket
+
+    at = datetime(2026, 10, 5, 2, 0)
+    steps = [ticket("TL1", "created", at, category=["城建"]),
+             ticket("TL1", "dispatched", at + timedelta(days=1), unit="U1"),
+             ticket("TL1", "closed", datetime(2026, 11, 2, 3, 0), unit="U1"),
+             ticket("TL1", "callback", datetime(2026, 11, 3, 3, 0), resolved="yes", satisfaction="satisfied")]
+    late = [ticket("TL1", "responded", datetime(2026, 9, 28, 5, 0), unit="U1")]  # dated before the creation
+    for batch in (steps, late):
+        assert ingest_batch(stores, batch, source="t").rejected == []
+    jobs.create_partitions(stores, now=datetime(2026, 8, 1, tzinfo=UTC))  # Aug ..; the default moved out
+    seen: list[tuple[str, dict]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM ticket_steps" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(stores.engine, "before_cursor_execute", capture)
+    try:
+        view = ticket_view.ticket_view(stores, "TL1", now=datetime(2026, 11, 30, tzinfo=UTC))
+    finally:
+        event.remove(stores.engine, "before_cursor_execute", capture)
+    assert [s["type"] for s in view["steps"]] == ["ticket.responded", "ticket.created", "ticket.dispatched",
+                                                  "ticket.closed", "ticket.callback"]
+    assert len(seen) == 1
+    if stores.engine.dialect.name != "postgresql":
+        return  # SQLite: one table, nothing to prune; the steps above must still all be there
+    with stores.engine.connect() as conn:
+        months = [p.name for p in partitions.list_partitions(conn, "ticket_steps")]
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + seen[0][0], seen[0][1]))
+    read = {m for m in months if m + " " in plan or m + "_" in plan}
+    assert read == {"ticket_steps_p2026_09", "ticket_steps_p2026_10", "ticket_steps_p2026_11"}, plan
+    assert len(months) > 6  # the other months exist and are pruned

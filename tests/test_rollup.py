@@ -167,3 +167,29 @@ def test_rol007_tickets_by_sub_category(stores):
     # the second level only: a third level does not split the row; a one-level path has ""
     assert rows == {("城乡建设", "冬季采暖"): 3, ("城乡建设", "物业服务"): 1, ("城乡建设", ""): 1}
     assert totals == (5, 5)
+
+
+def test_rol008_calls_by_city_in_one_statement_equal_each_city(traffic):
+    # the league's grouped call counts: per city equal to call_counts of that city alone, on the
+    # rollups + raw edges path, the raw path and with a stale threshold (raw for the window)
+    with traffic.session() as s:
+        rollups.rollup_range(s, START, START + timedelta(hours=HOURS), now=NOW)
+    windows = [(START + timedelta(minutes=7, seconds=13), START + timedelta(hours=26, minutes=52, seconds=1)),
+               (START - timedelta(days=1), START + timedelta(days=3)),
+               (START + timedelta(hours=5, minutes=1), START + timedelta(hours=5, minutes=14))]
+    cities = ("620100", "620200", "620300")
+    with traffic.session() as s:
+        for start, end in windows:
+            for threshold, use in ((15.0, True), (15.0, False), (30.0, True)):
+                grouped = queries.call_counts_by_city(s, cities=cities, start=start, end=end,
+                                                      sl_threshold_s=threshold, short_abandon_s=5,
+                                                      use_rollups=use)
+                for city in cities:
+                    alone, _ = queries.call_counts(s, cities=(city,), start=start, end=end, sl_threshold_s=threshold,
+                                                   short_abandon_s=5, use_rollups=use)
+                    got = grouped.get(city)
+                    if not alone.offered and not alone.answered:
+                        assert got is None or got.figures() == alone.figures(), (city, start)
+                        continue
+                    assert got.figures() == pytest.approx(alone.figures()), (city, start, threshold, use)
+        assert set(grouped) == {"620100", "620200"}

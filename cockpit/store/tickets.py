@@ -227,10 +227,17 @@ def get(session: Session, ticket_id: str) -> Ticket | None:
     return session.get(Ticket, ticket_id)
 
 
-def steps(session: Session, ticket_id: str) -> list[TicketStep]:
-    """The stored steps of one ticket in time order (ties by arrival)."""
-    return list(session.scalars(select(TicketStep).where(TicketStep.ticket_id == ticket_id)
-                                .order_by(TicketStep.occurred_at, TicketStep.id)))
+def steps(session: Session, ticket_id: str, *, first: datetime | None = None,
+          last: datetime | None = None) -> list[TicketStep]:
+    """The stored steps of one ticket in time order (ties by arrival).
+
+    ``first``/``last``: the ticket row's ``first_step_at`` / ``updated_at`` (its earliest and latest
+    step), which bound ``occurred_at`` so PostgreSQL reads only those months' partitions of
+    ``ticket_steps`` instead of probing every month; without them every month is probed."""
+    conds = [TicketStep.ticket_id == ticket_id]
+    if first is not None and last is not None:
+        conds += [TicketStep.occurred_at >= first, TicketStep.occurred_at <= last]
+    return list(session.scalars(select(TicketStep).where(*conds).order_by(TicketStep.occurred_at, TicketStep.id)))
 
 
 def related(session: Session, ticket: Ticket, *, normalized_address: str | None, restrict: tuple | None,

@@ -87,7 +87,7 @@ def ticket_view(stores, ticket_id: str, *, now: datetime | None = None, principa
         if principal.role != "system":
             audit.record_for(session, principal, "unmask" if unmask else "ticket_view", target=ticket_id)
         timeline, prev = [], None
-        for s in tickets.steps(session, ticket_id):
+        for s in tickets.steps(session, ticket_id, first=ticket.first_step_at, last=ticket.updated_at):
             timeline.append({"type": s.type, "at": s.occurred_at, "unit": s.unit, "detail": s.detail,
                              "since_prev_s": _seconds(prev, s.occurred_at),
                              "since_created_s": _seconds(ticket.created_at, s.occurred_at)})

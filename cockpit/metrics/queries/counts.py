@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, not_, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, not_, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
@@ -159,6 +159,37 @@ def call_counts(session: Session, *, cities, start: datetime, end: datetime, sl_
         total = total + call_counts_raw(session, cities=cities, start=start, end=end, ranges=raw_pieces,
                                         sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s)
     return total, path
+
+
+def call_counts_by_city(session: Session, *, cities, start: datetime, end: datetime, sl_threshold_s: float,
+                        short_abandon_s: float, use_rollups: bool = True) -> dict[str, CallCounts]:
+    """``call_counts`` of each city (cities without calls are left out), in one grouped statement:
+    the rollups of the covered whole intervals and the raw edges, summed per city (the league)."""
+    if not cities or start >= end:
+        return {}
+    raw_pieces, middle = _split_for_rollups(session, start, end) if use_rollups else ([(start, end)], None)
+    columns = call_count_columns(sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s)
+    names = [f"c{i}" for i in range(len(columns))] + ["stale"]
+    parts = []
+    if raw_pieces:
+        parts.append(select(Call.city.label("city"), *(c.label(n) for c, n in zip(columns, names)),
+                            literal(0).label("stale"))
+                     .where(one_of(Call.city, cities), _in_ranges(Call.queued_at, raw_pieces)).group_by(Call.city))
+    if middle is not None:
+        r = CallRollup
+        sums = [r.offered, r.answered, r.abandoned, r.short_abandoned, r.answered_within_sl,
+                r.wait_answered_sum_s, r.ended, r.handle_sum_s]
+        parts.append(select(r.city.label("city"), *(func.sum(c).label(n) for c, n in zip(sums, names)),
+                            func.sum(case((r.sl_threshold_s != sl_threshold_s, 1), else_=0)).label("stale"))
+                     .where(one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
+                     .group_by(r.city))
+    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    rows = session.execute(select(both.c.city, *(func.coalesce(func.sum(both.c[n]), 0) for n in names))
+                           .group_by(both.c.city)).all()
+    if any(int(row[-1]) for row in rows):  # a rollup row of another SL threshold: raw for the window
+        return call_counts_by_city(session, cities=cities, start=start, end=end, sl_threshold_s=sl_threshold_s,
+                                   short_abandon_s=short_abandon_s, use_rollups=False)
+    return {row[0]: _call_counts_from_row(row[1:]) for row in rows}
 
 
 def queue_now(session: Session, *, cities, now: datetime) -> tuple[int, float | None]:
@@ -387,11 +418,26 @@ def ticket_counts_cohorts(session: Session, cols: list, *, cities, districts, st
     lead = [ticket_key.label("k")] if ticket_key is not None else []
     labelled = [col.label(n) for col, n in zip(cols, names)]
     unfrozen = select(*lead, *labelled).where(*conds, not_(t.cohort_frozen))
-    cut = select(*lead, *labelled).join(
-        d, and_(d.city == t.city, t.created_at >= d.day_start, t.created_at < d.day_end)).where(
-        *conds, t.cohort_frozen.is_(True), *days_in, not_(usable))
+    if session.get_bind().dialect.name == "postgresql":
+        # day by day (LATERAL): the few unusable days drive an index range scan each, never a scan
+        # of the window's tickets
+        bad = select(d.city, d.day_start, d.day_end).where(*days_in, not_(usable)).subquery()
+        per_day = select(*lead, *labelled).where(
+            *conds, t.cohort_frozen.is_(True), t.city == bad.c.city, t.created_at >= bad.c.day_start,
+            t.created_at < bad.c.day_end)
+        if ticket_key is not None:
+            per_day = per_day.group_by(ticket_key)
+        per_day = per_day.lateral()
+        cut = select(*(per_day.c[n] for n in (["k"] if lead else []) + names)).select_from(
+            bad.join(per_day, true()))
+    else:
+        cut = select(*lead, *labelled).join(
+            d, and_(d.city == t.city, t.created_at >= d.day_start, t.created_at < d.day_end)).where(
+            *conds, t.cohort_frozen.is_(True), *days_in, not_(usable))
+        if ticket_key is not None:
+            cut = cut.group_by(ticket_key)
     if ticket_key is not None:
-        unfrozen, cut = unfrozen.group_by(ticket_key), cut.group_by(ticket_key)
+        unfrozen = unfrozen.group_by(ticket_key)
     parts = union_all(frozen_rows, unfrozen, cut).subquery()
     sums = [func.coalesce(func.sum(parts.c[n]), 0) for n in names]
     if ticket_key is None:
