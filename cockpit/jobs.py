@@ -57,8 +57,7 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
 
 def freeze_cohorts(stores: Stores, *, now: datetime | None = None) -> dict[str, int]:
     """Recount the dirty ticket cohort days and the days whose tickets settled since (``metrics.cohorts``)."""
-    with stores.session() as session:
-        return cohorts.run_job(session, now=now, settings=stores.settings)
+    return cohorts.run_job(stores, now=now)
 
 
 def rollup_all(stores: Stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:

@@ -47,8 +47,7 @@ def test_coh002_hand_scenario_frozen_then_changed(stores):
     ingest(stores, scenario_tickets())
     now = T0 + timedelta(days=3)
     day = (DAY0, DAY0 + timedelta(days=1))
-    with stores.session() as s:
-        done = cohorts.run_job(s, now=now, settings=stores.settings)
+    done = cohorts.run_job(stores, now=now)
     # T1, T2 (callback in), T4 closed then reopened (no), T5 (closed, no callback expected): 3 frozen
     assert done == {"days": 1, "tickets_frozen": 3}
     assert _frozen(stores) == (3, 1, 0)
@@ -81,7 +80,7 @@ def test_coh002_hand_scenario_frozen_then_changed(stores):
         fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later)
         # reopened T1 T4; closed T2 T5; satisfied T1 (its callback stands) and T2 (revised)
         assert fast == slow and (slow.reopened, slow.closed, slow.satisfied) == (2, 2, 2)
-        assert cohorts.run_job(s, now=later, settings=stores.settings) == {"days": 1, "tickets_frozen": 2}
+    assert cohorts.run_job(stores, now=later) == {"days": 1, "tickets_frozen": 2}
     assert _frozen(stores) == (2, 1, 0)
     with stores.session() as s:
         fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later)
@@ -106,11 +105,9 @@ def test_coh003_unanswered_dispatch_settles_before_freezing(stores):
     day = (DAY0, DAY0 + timedelta(days=1))
     deadline = timedelta(seconds=definitions.response_deadline_s(stores.settings))
     early = DAY0 + timedelta(days=1, minutes=1)   # the day is over, the deadline is not
-    with stores.session() as s:
-        assert cohorts.run_job(s, now=early, settings=stores.settings)["tickets_frozen"] == 0
+    assert cohorts.run_job(stores, now=early)["tickets_frozen"] == 0
     settled = T0 + timedelta(minutes=5) + deadline + timedelta(minutes=1)
-    with stores.session() as s:
-        assert cohorts.run_job(s, now=settled, settings=stores.settings)["tickets_frozen"] == 1
+    assert cohorts.run_job(stores, now=settled)["tickets_frozen"] == 1
     with stores.session() as s:
         for now in (T0 + timedelta(hours=2), settled, settled + timedelta(days=30)):
             fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=now)
@@ -136,8 +133,7 @@ def test_coh004_random_streams_every_window_and_grouping(stores):
                                     satisfaction=["satisfied", "basic", "dissatisfied"][i % 3]))
     ingest(stores, events + steps)
     now = start + timedelta(days=9)
-    with stores.session() as s:
-        done = cohorts.run_job(s, now=now, settings=stores.settings)
+    done = cohorts.run_job(stores, now=now)
     frozen, days, _ = _frozen(stores)
     assert done["days"] == days >= 10 and frozen > 100
     windows = [(DAY0, DAY0 + timedelta(days=2)), (start + timedelta(hours=7, minutes=3), now),
@@ -160,8 +156,7 @@ def test_coh004_random_streams_every_window_and_grouping(stores):
                      satisfaction="dissatisfied") for e in changed[8:]])
     assert _frozen(stores)[2] > 0
     check(now + timedelta(minutes=5))
-    with stores.session() as s:
-        cohorts.run_job(s, now=now + timedelta(minutes=5), settings=stores.settings)
+    cohorts.run_job(stores, now=now + timedelta(minutes=5))
     assert _frozen(stores)[2] == 0
     check(now + timedelta(minutes=6))
 
@@ -193,3 +188,39 @@ def test_coh005_real_311_data_months_and_league(stores):
                 assert {k: doc[k] for k in TICKET_FIGURES} == {k: raw[k] for k in TICKET_FIGURES}, (scope, start)
         fast, slow = _both(s, stores.settings, cities=("LA", "NYC"), start=lo, end=hi, now=now, group_by="city")
         assert fast == slow and sum(c.created for c in fast.values()) > 4000
+
+
+def test_coh006_days_with_tickets_probe_equals_the_daily_counts(stores):
+    # the league's history days: one probe a day instead of counting every ticket of 28 days
+    ingest(stores, random_tickets(5, start=DAY0 - timedelta(days=3), hours=30, per_hour=1)
+           + random_tickets(6, start=DAY0 + timedelta(days=4), hours=5, per_hour=2, cities=("620200",)))
+    days = [(DAY0 + timedelta(days=i, hours=8)).date() for i in range(-5, 8)]
+    with stores.session() as s:
+        for cities in (("620100",), ("620200",), ("620100", "620200"), ("620300",)):
+            counts = queries.daily_tickets(s, cities=cities, days=days, tz=SH)
+            want = [any(per[i] for per in counts.values()) for i in range(len(days))]
+            assert queries.days_with_tickets(s, cities=cities, days=days, tz=SH) == want
+            assert sum(want) > 0 or cities == ("620300",)
+
+
+def test_coh007_the_worker_recounts_every_minute_and_the_cli_after_a_range(sqlite_stores):
+    import json
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from click.testing import CliRunner
+
+    from cockpit import jobs
+    from cockpit.cli import main
+
+    scheduler = BackgroundScheduler()
+    jobs.schedule(scheduler, sqlite_stores)
+    job = scheduler.get_job("ticket_cohorts")
+    assert job is not None and job.func is jobs.freeze_cohorts and job.trigger.interval == timedelta(minutes=1)
+    ingest(sqlite_stores, scenario_tickets())
+    env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.sqlalchemy_url,
+           "COCKPIT_REDIS_URL": sqlite_stores.settings.redis_url}
+    out = CliRunner().invoke(main, ["rollup", "--from", (DAY0 - timedelta(days=1)).isoformat(),
+                                    "--to", (DAY0 + timedelta(days=2)).isoformat()], env=env)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["ticket_cohort_days"] == 1
+    assert _frozen(sqlite_stores) == (3, 1, 0)

@@ -195,7 +195,8 @@ def staffing(settings: Settings, arrivals_per_hour: float | None, aht: float | N
               help="Only these city codes (repeatable); default all cities.")
 @click.pass_obj
 def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[str, ...]) -> None:
-    """Recompute the 15-minute rollups for a range, one day per transaction (idempotent)."""
+    """Recompute the 15-minute rollups for a range, one day per transaction (idempotent), and
+    (all cities) recount the frozen ticket cohorts of the local days it touches."""
     from datetime import timedelta
 
     from cockpit import timeutil
@@ -220,6 +221,10 @@ def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[
                                                  settings=settings, now=now).items():
                     total[k] += v
             day = stop
+        if not cities:  # and the frozen ticket cohorts of those days (metrics.cohorts)
+            from cockpit.metrics import cohorts
+
+            total["ticket_cohort_days"] = cohorts.freeze_days(stores, start, end, now=now)["days"]
     finally:
         stores.engine.dispose()
     click.echo(json.dumps({"from": start.isoformat(), "to": end.isoformat(), **total}))

@@ -6,7 +6,7 @@ until a new step arrives, so the job counts them once per city and local day
 (``store.cohorts.recount_day``, with the metric contract's own SQL columns) and readers add the
 days' rows to the tickets not frozen (open, recent, changed since). A new step on a frozen ticket
 marks its day dirty; until the job recounts it, readers take that day row by row. Both paths give
-the same figures (tests/test_cohorts.py). The functions never commit, except ``freeze_days``.
+the same figures (tests/test_cohorts.py). ``run_job`` and ``freeze_days`` commit; the others never do.
 """
 
 from __future__ import annotations
@@ -43,13 +43,10 @@ def recount(session: Session, city: str, day_start: datetime, day_end: datetime,
                                    count_columns=columns)
 
 
-def run_job(session: Session, *, now: datetime | None = None, settings: Settings | None = None,
-            limit: int = JOB_DAYS) -> dict[str, int]:
-    """The scheduled job: recount the dirty days, then the days holding tickets that became
-    eligible (closed and settled) since. Never commits; holds the ticket fold lock to the commit."""
-    settings = settings or Settings()
-    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
-    cohort_rows.lock_folds(session)
+def due_days(session: Session, *, now: datetime, settings: Settings, limit: int = JOB_DAYS
+             ) -> list[tuple[str, datetime, datetime]]:
+    """The city-days to recount at ``now``: the dirty ones, then those holding tickets that became
+    eligible (closed and settled) since they were last counted; oldest first, at most ``limit``."""
     days: dict[tuple[str, datetime], datetime] = {}
     for city, start, end in cohort_rows.dirty_days(session, limit=limit):
         days[(city, start)] = end
@@ -57,12 +54,25 @@ def run_job(session: Session, *, now: datetime | None = None, settings: Settings
     for city, interval in cohort_rows.candidate_intervals(session, now=now, before=today,
                                                           response_deadline_s=response_deadline_s(settings),
                                                           limit=limit * 96):
-        start, end = local_day(interval, settings)
-        days.setdefault((city, start), end)
         if len(days) >= limit:
             break
-    frozen = sum(recount(session, city, start, end, now=now, settings=settings)
-                 for (city, start), end in sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0])))
+        start, end = local_day(interval, settings)
+        days.setdefault((city, start), end)
+    return [(city, start, end) for (city, start), end in sorted(days.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+
+
+def run_job(stores, *, now: datetime | None = None, limit: int = JOB_DAYS) -> dict[str, int]:
+    """The scheduled job: recount the ``due_days``, one city-day per transaction (each holds the
+    ticket fold lock only while it recounts its day). Commits."""
+    settings = stores.settings
+    now = timeutil.naive_utc(now) if now is not None else timeutil.utcnow()
+    with stores.session() as session:
+        days = due_days(session, now=now, settings=settings, limit=limit)
+    frozen = 0
+    for city, start, end in days:
+        with stores.session() as session:
+            cohort_rows.lock_folds(session)
+            frozen += recount(session, city, start, end, now=now, settings=settings)
     return {"days": len(days), "tickets_frozen": frozen}
 
 

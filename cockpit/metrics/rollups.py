@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
-from cockpit.metrics import cohorts, queries
+from cockpit.metrics import queries
 from cockpit.metrics.queries import ROLLUP_JOB_FROM, ROLLUP_JOB_TO
 from cockpit.settings import Settings
 from cockpit.store import jobruns
@@ -90,12 +90,11 @@ def run_job(session: Session, *, now: datetime | None = None, settings: Settings
 
 def rollup_days(stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
     """Recompute the rollups of ``[start, end)`` (aware) one day per transaction (after seeding, an
-    import or a stop of the worker), then the frozen ticket cohorts of those days
-    (``metrics.cohorts.freeze_days``): a failure rolls back that day only. Commits."""
+    import or a stop of the worker): a failure rolls back that day only. Commits. (The frozen
+    ticket cohorts of those days follow from the worker's job, or ``cockpit rollup``.)"""
     day = timeutil.floor_interval_utc(start)
     while day < end:
         stop = min(day + timedelta(days=1), timeutil.floor_interval_utc(end) + INTERVAL)
         with stores.session() as session:
             rollup_range(session, day, stop, settings=stores.settings, now=now)
         day = stop
-    cohorts.freeze_days(stores, start, end, now=now)

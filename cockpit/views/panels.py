@@ -79,8 +79,7 @@ def history_days(stores: Stores, cities: Sequence[str], today: date) -> dict[str
     demo still loading its history, a new deployment) and the screens say so instead of comparing."""
     days = [today - timedelta(days=HISTORY_NEEDED_DAYS - i) for i in range(HISTORY_NEEDED_DAYS)]
     with stores.read_session() as session:
-        per_city = daily_tickets(session, cities=list(cities), days=days, tz=stores.settings.tz)
-    filled = sum(1 for i in range(len(days)) if any(counts[i] for counts in per_city.values()))
+        filled = sum(queries.days_with_tickets(session, cities=list(cities), days=days, tz=stores.settings.tz))
     return {"days": filled, "needed": HISTORY_NEEDED_DAYS}
 
 

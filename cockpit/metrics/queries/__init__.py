@@ -17,7 +17,7 @@ from cockpit.metrics.queries.counts import (MAX_CALL_SPAN, ROLLUP_HANDLING_MIN, 
                                             tickets_created)
 from cockpit.metrics.queries.counts import _split_for_rollups  # noqa: F401 - reports/figures.py reads it
 from cockpit.metrics.queries.series import (INTERVALS_PER_DAY, calls_queued, category_counts, cities_with_calls,
-                                            daily_tickets, interval_series, offered_per_interval)
+                                            daily_tickets, days_with_tickets, interval_series, offered_per_interval)
 from cockpit.metrics.queries.volume import (city_interval_counts, volume_counts, volume_key_totals, volume_keys,
                                             volume_rollup_multiwindow, volume_rollup_series, volume_rollup_windows,
                                             volume_window_counts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Integer, cast, func, or_, select
+from sqlalchemy import Integer, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cockpit.metrics.queries.counts import one_of, call_count_columns, rollup_coverage
@@ -147,3 +147,16 @@ def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[dat
         if city in out and 0 <= i < len(days):
             out[city][i] += int(n)
     return out
+
+
+def days_with_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo) -> list[bool]:
+    """Whether any ticket of ``cities`` was created on each local day of ``days``: one statement of
+    one index probe per day (the first ticket found answers), not a count of every ticket."""
+    if not cities or not days:
+        return [False] * len(days)
+    probes = []
+    for day in days:
+        lo, hi = naive_utc(local_midnight(day, tz)), naive_utc(local_midnight(day + timedelta(days=1), tz))
+        probes.append(exists().where(one_of(Ticket.city, cities), Ticket.created_at >= lo,
+                                     Ticket.created_at < hi))
+    return [bool(v) for v in session.execute(select(*probes)).one()]
