@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, not_, or_, select, true, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, not_, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
@@ -309,9 +309,12 @@ def _seconds_between(dialect: str, a, b):
     return (func.julianday(b) - func.julianday(a)) * 86400.0
 
 
-def ticket_count_columns(dialect: str, *, now: datetime, response_deadline_s: float,
-                         count_basic_satisfied: bool) -> list:
-    """Aggregate columns over ``tickets`` making a TicketCounts (in field order)."""
+def ticket_count_columns(dialect: str, *, now: datetime | None, response_deadline_s: Any,
+                         count_basic_satisfied: bool, due_before: Any = None) -> list:
+    """Aggregate columns over ``tickets`` making a TicketCounts (in field order).
+
+    ``due_before`` (default ``now - response_deadline_s``) and ``response_deadline_s`` may be bind
+    parameters, for a statement built once and run with many values."""
     t = Ticket
     dispatched = t.first_dispatched_at.is_not(None)
     closed = t.status == "closed"
@@ -324,7 +327,8 @@ def ticket_count_columns(dialect: str, *, now: datetime, response_deadline_s: fl
     due_for_response = and_(
         dispatched,
         or_(t.responded_at.is_not(None),
-            t.first_dispatched_at <= now - timedelta(seconds=response_deadline_s)),
+            t.first_dispatched_at <= (now - timedelta(seconds=response_deadline_s) if due_before is None
+                                      else due_before)),
     )
     auto = t.auto_dispatched.is_(True)
 
@@ -373,13 +377,13 @@ def ticket_counts(session: Session, *, cities, districts=None, start: datetime, 
     """
     if not cities or start >= end:
         return {} if group_by is not None else TicketCounts()
+    if use_cohorts and group_by in (None, "city", "district"):
+        return ticket_counts_cohorts(session, cities=cities, districts=districts, start=start, end=end,
+                                     now=now, settings=settings, group_by=group_by)
     cols = ticket_count_columns(
         session.get_bind().dialect.name, now=now, response_deadline_s=response_deadline_s(settings),
         count_basic_satisfied=count_basic_as_satisfied(settings),
     )
-    if use_cohorts and group_by in (None, "city", "district"):
-        return ticket_counts_cohorts(session, cols, cities=cities, districts=districts, start=start, end=end,
-                                     now=now, settings=settings, group_by=group_by)
     conds = _ticket_filters(cities, districts, start, end)
     if group_by is None:
         return TicketCounts(*(int(v) for v in session.execute(select(*cols).where(*conds)).one()))
@@ -391,34 +395,44 @@ def ticket_counts(session: Session, *, cities, districts=None, start: datetime, 
             for row in rows}
 
 
-def ticket_counts_cohorts(session: Session, cols: list, *, cities, districts, start: datetime, end: datetime,
-                          now: datetime, settings: Settings, group_by: str | None
-                          ) -> TicketCounts | dict[Any, TicketCounts]:
-    """``ticket_counts`` from the frozen cohorts, in one statement (one snapshot): the rows of the
-    usable city-days inside the window, plus the tickets not frozen
-    (``ix_tickets_unfrozen_city_created``), plus the frozen tickets of days that are not usable
-    (dirty, counted with other settings, not settled at ``now``, or cut by the window's edges)."""
+_COHORT_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _matches(column, name: str, many: bool):
+    return column.in_(bindparam(name, expanding=True)) if many else column == bindparam(name)
+
+
+def _cohort_statement(dialect: str, *, many_cities: bool, districts: int, group_by: str | None,
+                      count_basic: bool):
+    """The cohort read of ``ticket_counts_cohorts`` for one shape, with bind parameters (cities,
+    districts, lo, hi, due_before, deadline): built once per process, since building this
+    statement costs more client CPU than running it."""
+    key = (dialect, many_cities, districts, group_by, count_basic)
+    if key in _COHORT_STATEMENTS:
+        return _COHORT_STATEMENTS[key]
     d, c, t = TicketCohortDay, TicketCohort, Ticket
-    deadline = response_deadline_s(settings)
-    usable = and_(d.dirty.is_(False), d.response_deadline_s == deadline,
-                  d.count_basic_satisfied.is_(count_basic_as_satisfied(settings)),
-                  or_(d.unresponded_dispatch_max.is_(None),
-                      d.unresponded_dispatch_max <= now - timedelta(seconds=deadline)),
-                  d.day_start >= start, d.day_end <= end)
+    lo, hi, due_before, deadline = bindparam("lo"), bindparam("hi"), bindparam("due_before"), bindparam("deadline")
+    cols = ticket_count_columns(dialect, now=None, response_deadline_s=deadline, count_basic_satisfied=count_basic,
+                                due_before=due_before)
+    usable = and_(d.dirty.is_(False), d.response_deadline_s == deadline, d.count_basic_satisfied.is_(count_basic),
+                  or_(d.unresponded_dispatch_max.is_(None), d.unresponded_dispatch_max <= due_before),
+                  d.day_start >= lo, d.day_end <= hi)
     names = [n for n in TicketCohort.__table__.c.keys() if n not in ("city", "day_start", "district")]
     row_key = {"city": c.city, "district": func.nullif(c.district, "")}.get(group_by or "")
     ticket_key = TICKET_GROUPS.get(group_by or "")
-    days_in = [one_of(d.city, cities), d.day_start < end, d.day_end > start]
+    days_in = [_matches(d.city, "cities", many_cities), d.day_start < hi, d.day_end > lo]
     frozen_rows = select(*([row_key.label("k")] if row_key is not None else []),
                          *(getattr(c, n).label(n) for n in names)).join(
-        d, and_(d.city == c.city, d.day_start == c.day_start)).where(one_of(c.city, cities), *days_in, usable)
+        d, and_(d.city == c.city, d.day_start == c.day_start)).where(
+        _matches(c.city, "cities", many_cities), *days_in, usable)
+    conds = [_matches(t.city, "cities", many_cities), t.created_at >= lo, t.created_at < hi]
     if districts:
-        frozen_rows = frozen_rows.where(one_of(c.district, districts))
-    conds = _ticket_filters(cities, districts, start, end)
+        frozen_rows = frozen_rows.where(_matches(c.district, "districts", districts > 1))
+        conds.append(_matches(t.district, "districts", districts > 1))
     lead = [ticket_key.label("k")] if ticket_key is not None else []
     labelled = [col.label(n) for col, n in zip(cols, names)]
     unfrozen = select(*lead, *labelled).where(*conds, not_(t.cohort_frozen))
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # day by day (LATERAL): the few unusable days drive an index range scan each, never a scan
         # of the window's tickets
         bad = select(d.city, d.day_start, d.day_end).where(*days_in, not_(usable)).subquery()
@@ -440,10 +454,30 @@ def ticket_counts_cohorts(session: Session, cols: list, *, cities, districts, st
         unfrozen = unfrozen.group_by(ticket_key)
     parts = union_all(frozen_rows, unfrozen, cut).subquery()
     sums = [func.coalesce(func.sum(parts.c[n]), 0) for n in names]
-    if ticket_key is None:
-        return TicketCounts(*(int(v) for v in session.execute(select(*sums)).one()))
-    rows = session.execute(select(parts.c.k, *sums).group_by(parts.c.k))
-    return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in rows}
+    stmt = select(*sums) if ticket_key is None else select(parts.c.k, *sums).group_by(parts.c.k)
+    _COHORT_STATEMENTS[key] = stmt
+    return stmt
+
+
+def ticket_counts_cohorts(session: Session, *, cities, districts, start: datetime,
+                          end: datetime, now: datetime, settings: Settings, group_by: str | None
+                          ) -> TicketCounts | dict[Any, TicketCounts]:
+    """``ticket_counts`` from the frozen cohorts, in one statement (one snapshot): the rows of the
+    usable city-days inside the window, plus the tickets not frozen
+    (``ix_tickets_unfrozen_city_created``), plus the frozen tickets of days that are not usable
+    (dirty, counted with other settings, not settled at ``now``, or cut by the window's edges)."""
+    deadline = response_deadline_s(settings)
+    cities, districts = list(cities), list(districts or ())
+    stmt = _cohort_statement(session.get_bind().dialect.name, many_cities=len(cities) > 1,
+                             districts=min(len(districts), 2), group_by=group_by,
+                             count_basic=count_basic_as_satisfied(settings))
+    params = {"cities": cities if len(cities) > 1 else cities[0], "lo": start, "hi": end, "deadline": deadline,
+              "due_before": now - timedelta(seconds=deadline)}
+    if districts:
+        params["districts"] = districts if len(districts) > 1 else districts[0]
+    if group_by is None:
+        return TicketCounts(*(int(v) for v in session.execute(stmt, params).one()))
+    return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in session.execute(stmt, params)}
 
 
 def tickets_created(session: Session, *, cities, districts=None, start: datetime, end: datetime,
