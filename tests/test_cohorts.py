@@ -4,7 +4,7 @@ tickets change (reopened, a new callback), with other settings and at an earlier
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -224,3 +224,36 @@ def test_coh007_the_worker_recounts_every_minute_and_the_cli_after_a_range(sqlit
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["ticket_cohort_days"] == 1
     assert _frozen(sqlite_stores) == (3, 1, 0)
+
+
+def test_coh008_every_ticket_writer_marks_the_frozen_day_dirty(stores):
+    # the bulk path (SQLite: prepared chunks; PostgreSQL: the set-based upsert) and the columnar
+    # SQL fold rewrite ticket rows too: each marks the frozen day dirty and unflags the ticket
+    from cockpit.bulk import bulk_ingest
+
+    ingest(stores, scenario_tickets())
+    now = T0 + timedelta(days=3)
+    day = (DAY0, DAY0 + timedelta(days=1))
+    assert cohorts.run_job(stores, now=now)["tickets_frozen"] == 3
+    result = bulk_ingest(stores, [ticket("T2", "reopened", now + timedelta(hours=1))], source="test", rollup=False,
+                         now=(now + timedelta(hours=1)).replace(tzinfo=UTC))
+    assert result.accepted == 1
+    assert _frozen(stores) == (2, 1, 1)
+    later = now + timedelta(hours=2)
+    with stores.session() as s:
+        fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later)
+        assert fast == slow and slow.reopened == 2
+    assert cohorts.run_job(stores, now=later)["tickets_frozen"] == 2
+    assert _frozen(stores) == (2, 1, 0)
+    if stores.engine.dialect.name != "postgresql":
+        return  # the columnar SQL fold is PostgreSQL's
+    from cockpit.store import columnar
+
+    with stores.session() as s:
+        columnar.refold(s, ["T1"])
+    assert _frozen(stores) == (1, 1, 1)
+    with stores.session() as s:
+        fast, slow = _both(s, stores.settings, cities=("620100",), start=day[0], end=day[1], now=later)
+        assert fast == slow
+        first = s.get(Ticket, "T1").first_step_at
+        assert first == T0  # the columnar fold keeps the steps' span too

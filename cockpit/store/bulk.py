@@ -17,7 +17,7 @@ from sqlalchemy import JSON, DateTime, text
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
-from cockpit.store import history
+from cockpit.store import cohorts, history
 from cockpit.store.models import Call, Seat, SeatStateChange, Ticket, TicketStep
 
 STAGE_EVENTS = "ck_stage_events"
@@ -333,6 +333,8 @@ def write_sqlite(session: Session, chunk: SqliteChunk) -> set[str]:
         now = history.stored_tickets(session, chunk.touched)
         if now != chunk.stored:
             raise Raced()
+    if chunk.touched or chunk.refold:  # before the rows are rewritten (and leave their frozen cohorts)
+        cohorts.mark_dirty(session, chunk.touched + list(chunk.refold))
     for part in (chunk.calls, chunk.seat_changes, chunk.seats, chunk.steps, chunk.tickets):
         if part:
             conn.executemany(*part)

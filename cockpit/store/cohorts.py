@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, not_, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cockpit.batching import batches
@@ -49,12 +49,15 @@ def eligible(*, now: datetime, response_deadline_s: float):
 
 
 def mark_dirty(session: Session, ticket_ids: Sequence[str]) -> None:
-    """Mark dirty the cohort days that count any of these tickets (call before rewriting them)."""
+    """Mark dirty the cohort days that count any of these tickets (call before rewriting them, in
+    the same transaction): a primary-key look-up per ticket, an update only for frozen ones."""
     d, t = TicketCohortDay, Ticket
-    for chunk in batches(list(ticket_ids), IN_CHUNK):
-        counted = exists().where(t.ticket_id.in_(chunk), t.cohort_frozen.is_(True), t.city == d.city,
-                                 t.created_at >= d.day_start, t.created_at < d.day_end)
-        session.execute(update(d).where(counted).values(dirty=True))
+    for chunk in batches(sorted(set(ticket_ids)), IN_CHUNK):
+        frozen = set(session.execute(select(t.city, t.created_at).where(t.ticket_id.in_(chunk),
+                                                                         t.cohort_frozen.is_(True))).all())
+        for city, created in sorted(frozen):
+            session.execute(update(d).where(d.city == city, d.day_start <= created, d.day_end > created)
+                            .values(dirty=True))
 
 
 def dirty_days(session: Session, *, limit: int) -> list[tuple[str, datetime, datetime]]:

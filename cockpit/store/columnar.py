@@ -87,7 +87,7 @@ SELECT ticket_id, {last("a_city")} AS city,
   returns, transfers, reopens, callback_at,
   {last("a_callback")}->>'resolved' AS callback_resolved,
   {last("a_callback")}->>'satisfaction' AS satisfaction,
-  updated_at
+  updated_at, first_step_at
 FROM (
   SELECT DISTINCT ON (ticket_id) ticket_id,
     array_agg(city) OVER w AS a_city,
@@ -106,7 +106,8 @@ FROM (
     count(*) FILTER (WHERE type = 'ticket.returned') OVER w AS returns,
     count(*) FILTER (WHERE type = 'ticket.transferred') OVER w AS transfers,
     count(*) FILTER (WHERE type = 'ticket.reopened') OVER w AS reopens,
-    max(occurred_at) OVER w AS updated_at
+    max(occurred_at) OVER w AS updated_at,
+    min(occurred_at) OVER w AS first_step_at
   FROM (SELECT ticket_id, event_id, city, type, occurred_at, unit, {_ORD} AS ord,
                CASE WHEN {_types("created", "dispatched", "closed", "callback")} THEN detail::jsonb END AS d
         FROM {source}) s
@@ -120,7 +121,14 @@ FROM (
 TICKET_COLUMNS = ("ticket_id, city, district, located_district, lat, lon, category, category_path, channel, "
                   "urgency, text, caller, address, call_id, status, unit, created_at, due_at, first_dispatched_at, "
                   "auto_dispatched, dispatch_confidence, responded_at, closed_at, no_callback, returns, transfers, "
-                  "reopens, callback_at, callback_resolved, satisfaction, updated_at")
+                  "reopens, callback_at, callback_resolved, satisfaction, updated_at, first_step_at")
+# A rewritten ticket leaves its frozen cohort (``store.cohorts``); the days that counted it are
+# marked dirty first (MARK_DIRTY), under the fold lock.
+FOLD_UPDATES = ", ".join([f"{c} = excluded.{c}" for c in TICKET_COLUMNS.split(", ") if c != "ticket_id"]
+                         + ["cohort_frozen = false"])
+MARK_DIRTY = ("UPDATE ticket_cohort_days d SET dirty = true FROM (SELECT DISTINCT t.city, t.created_at FROM tickets t "
+              "WHERE t.cohort_frozen AND t.ticket_id IN ({ids})) f "
+              "WHERE d.city = f.city AND f.created_at >= d.day_start AND f.created_at < d.day_end")
 
 
 def _driver(session: Session):
@@ -180,10 +188,10 @@ def move(session: Session, events: str) -> None:
     run("CREATE TEMP TABLE IF NOT EXISTS ck_col_known (ticket_id text) ON COMMIT DELETE ROWS")
     run("INSERT INTO ck_col_known SELECT t.ticket_id FROM (SELECT DISTINCT ticket_id FROM ck_col_steps) s "
         "JOIN tickets t ON t.ticket_id = s.ticket_id")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS.split(", ") if c != "ticket_id")
+    run(MARK_DIRTY.format(ids="SELECT ticket_id FROM ck_col_known"))
     known = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ticket_steps "
              "WHERE ticket_id IN (SELECT ticket_id FROM ck_col_known)) src")
-    run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(known)} ON CONFLICT (ticket_id) DO UPDATE SET {updates}")
+    run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(known)} ON CONFLICT (ticket_id) DO UPDATE SET {FOLD_UPDATES}")
     # The others have all their steps in this chunk: folded from the stage, inserted without
     # ON CONFLICT (the advisory lock keeps any other folding writer out until the commit).
     new = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ck_col_steps s "
@@ -201,6 +209,6 @@ def refold(session: Session, ticket_ids: list[str]) -> None:
     with ``history.fold_ticket``)."""
     source = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ticket_steps "
               "WHERE ticket_id = ANY(:ids)) src")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS.split(", ") if c != "ticket_id")
+    session.execute(text(MARK_DIRTY.format(ids="SELECT unnest(CAST(:ids AS text[]))")), {"ids": list(ticket_ids)})
     session.execute(text(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(source)} "
-                         f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"), {"ids": list(ticket_ids)})
+                         f"ON CONFLICT (ticket_id) DO UPDATE SET {FOLD_UPDATES}"), {"ids": list(ticket_ids)})

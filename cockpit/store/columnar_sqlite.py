@@ -25,7 +25,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cockpit.store import history
+from cockpit.store import cohorts, history
 from cockpit.store.bulk import _driver, _prepared, _sqlite_time, _whole_row_upsert
 from cockpit.store.models import Call, Seat, Ticket
 
@@ -144,6 +144,8 @@ def move(session: Session, steps: list[dict], folded: Folded | None = None) -> N
         return
     if folded is None or not folded.still_valid(session):
         folded = Folded(session, steps)  # under the write lock: nothing changes now
+    if folded.ids or folded.refold:  # before the rows are rewritten (and leave their frozen cohorts)
+        cohorts.mark_dirty(session, folded.ids + list(folded.refold))
     if folded.rows:
         conn.executemany(*folded.rows)
     if folded.refold:
