@@ -266,3 +266,31 @@ def test_sc009_a_user_disabled_while_being_read_is_not_cached_again_and_idle_sti
     monkeypatch.setattr(sessions, "utcnow", lambda: idle)
     assert sessions.cached(redis_client, raw) is None  # due for its last-seen write: SQL decides
     assert client.get("/supervise?city=620100").status_code == 302  # idle too long: ended
+
+
+def test_sc010_redis_down_costs_one_failed_try_then_sql_at_once(apps, stores):
+    """A dead Redis would add its client's retries (seconds) to every request twice (read, write):
+    the first failure opens the screens' breaker and the next requests go to SQL without asking it."""
+    from cockpit.store.cache import live_key
+
+    _, client, _ = _user_pair(apps, stores)
+    good = stores.redis
+    asked = []
+
+    class Dead(redis_lib.Redis):
+        def execute_command(self, *args, **options):
+            asked.append(args[0])
+            raise redis_lib.ConnectionError("down")
+
+    stores.redis = Dead(host="127.0.0.1", port=1)
+    try:
+        assert client.get("/supervise?city=620100").status_code == 200  # SQL decides
+        first = len(asked)
+        assert first >= 1 and stores.caches.breaker.is_open(live_key(stores.redis))
+        assert client.get("/supervise?city=620100").status_code == 200
+        assert client.get("/supervise?city=620100").status_code == 200
+        assert [a for a in asked[first:] if a in ("GET", "EVAL", "EVALSHA")] == []
+    finally:
+        stores.redis = good
+    assert client.post("/logout", data={"csrf_token": csrf_of(client)}).status_code == 302
+    assert client.get("/supervise?city=620100").status_code == 302

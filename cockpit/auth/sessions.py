@@ -68,12 +68,12 @@ def forget(session: Session, id_hashes: list[str]) -> None:
     sessioncache.end(session, id_hashes)
 
 
-def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | None:
+def cached(client, raw_id: str, *, now: datetime | None = None, failed=None) -> Principal | None:
     """The principal of a session found valid a few seconds ago, or None (then ask ``load``): no
     entry, a tombstone, Redis unavailable, or the entry is due for its last-seen write or expired."""
     if client is None or not raw_id or len(raw_id) > 128:
         return None
-    value = sessioncache.read(client, _hash(raw_id))
+    value = sessioncache.read(client, _hash(raw_id), failed)
     if not value or value == TOMBSTONE:
         return None
     try:
@@ -95,17 +95,17 @@ def cached(client, raw_id: str, *, now: datetime | None = None) -> Principal | N
         return None
 
 
-def _remember(client, row: WebSession, principal: Principal, seconds: int) -> None:
+def _remember(client, row: WebSession, principal: Principal, seconds: int, failed=None) -> None:
     entry = {"kind": principal.kind, "name": principal.name, "scope": principal.scope, "id": principal.id,
              "csrf": principal.csrf, "expires_at": row.expires_at.isoformat(),
              "last_seen_at": row.last_seen_at.isoformat()}
     if principal.kind == "user":
         entry["role"] = principal.role
-    sessioncache.write(client, row.id_hash, json.dumps(entry), seconds)
+    sessioncache.write(client, row.id_hash, json.dumps(entry), seconds, failed)
 
 
 def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None,
-         cache=None, cache_seconds: int = 0) -> Principal | None:
+         cache=None, cache_seconds: int = 0, failed=None) -> Principal | None:
     """The principal of a live session id, or None (unknown, expired, idle too long, disabled, revoked).
 
     With ``cache`` (a Redis client) and ``cache_seconds``, a valid session is kept there for
@@ -141,7 +141,7 @@ def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
     if cache is not None and cache_seconds > 0:
-        _remember(cache, row, principal, cache_seconds)
+        _remember(cache, row, principal, cache_seconds, failed)
     return principal
 
 

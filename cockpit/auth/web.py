@@ -30,6 +30,7 @@ from cockpit.auth import audit, policy, ratelimit, sessions
 from cockpit.auth.principal import SYSTEM, AccessDenied, Principal
 from cockpit.settings import Settings
 from cockpit.store import tokens
+from cockpit.store.cache import live_key
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +172,22 @@ def _from_cookie(stores, settings: Settings) -> Principal | None:
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
-    if settings.session_cache_seconds > 0:
-        found = sessions.cached(stores.redis, raw)  # a kiosk session checked a few seconds ago
+    # Redis down (the screens' breaker open): SQL at once, without the client's retries on every
+    # request; a failed cache read or write opens the breaker for the next requests.
+    breaker, key = stores.caches.breaker, live_key(stores.redis)
+    use_cache = settings.session_cache_seconds > 0 and not breaker.is_open(key)
+
+    def failed() -> None:
+        breaker.failure(key)
+
+    if use_cache:
+        found = sessions.cached(stores.redis, raw, failed=failed)  # a session checked a few seconds ago
         if found is not None:
             return found
     with stores.session() as session:
         return sessions.load(session, raw, idle=timedelta(minutes=settings.session_idle_minutes),
-                             cache=stores.redis, cache_seconds=settings.session_cache_seconds)
+                             cache=stores.redis if use_cache else None,
+                             cache_seconds=settings.session_cache_seconds, failed=failed)
 
 
 def _body_over(limit: int) -> Response | None:

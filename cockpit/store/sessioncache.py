@@ -8,6 +8,7 @@ the tombstone ``ended`` written when a transaction ends the session. Only single
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import redis as redis_lib
 from sqlalchemy import event
@@ -26,20 +27,25 @@ return 1
 """
 
 
-def read(client, id_hash: str) -> str | None:
-    """The entry of a session (JSON), the tombstone, or None (absent or Redis unavailable)."""
+def read(client, id_hash: str, failed: Callable[[], None] | None = None) -> str | None:
+    """The entry of a session (JSON), the tombstone, or None (absent or Redis unavailable; then
+    ``failed`` is called, e.g. to open the screens' breaker so the next requests skip Redis)."""
     try:
         return client.get(PREFIX + id_hash)
     except redis_lib.RedisError:
+        if failed is not None:
+            failed()
         return None
 
 
-def write(client, id_hash: str, value: str, seconds: int) -> bool:
+def write(client, id_hash: str, value: str, seconds: int, failed: Callable[[], None] | None = None) -> bool:
     """Keep ``value`` for ``seconds`` unless the session was ended (tombstone); False when not kept."""
     try:
         return bool(client.eval(_SET_UNLESS_ENDED, 1, PREFIX + id_hash, value, seconds, TOMBSTONE))
     except redis_lib.RedisError:
         log.debug("session cache unavailable", exc_info=True)
+        if failed is not None:
+            failed()
         return False
 
 
