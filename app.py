@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     # Access control: the guard in front of every route, login, kiosk links, security headers.
     access.install(app, stores, settings)
     callbacks.register(app, stores)
+    _keep_dash_json(app)  # after the guard: it answers only requests the guard let through
     _register_region_shapes(stores)
     return app
 
@@ -70,6 +71,25 @@ def _keep_index(app: Dash) -> None:
         return kept[0]
 
     app.index = index
+
+
+def _keep_dash_json(app: Dash) -> None:
+    """Answer ``/_dash-layout`` and ``/_dash-dependencies`` with bytes built once per process: the
+    app shell and the callback list are the same for every screen (each connect asks both)."""
+    from flask import Response, request
+
+    views = {"/_dash-layout": app.serve_layout, "/_dash-dependencies": app.dependencies}
+    kept: dict[str, bytes] = {}
+
+    @app.server.before_request
+    def _kept_dash_json():
+        if request.method != "GET" or request.path not in views:
+            return None
+        if getattr(getattr(app, "_dev_tools", None), "hot_reload", False):
+            return None
+        if request.path not in kept:
+            kept[request.path] = views[request.path]().get_data()
+        return Response(kept[request.path], mimetype="application/json")
 
 
 def _register_region_shapes(stores: Stores) -> None:

@@ -99,3 +99,21 @@ def test_conn004_the_index_html_is_built_once_per_process(wall_app, monkeypatch)
     pages = [client.get(path).get_data(as_text=True) for path in ("/wall/620100", "/province/620000", "/")]
     assert len(set(pages)) == 1 and ("_dash-renderer" in pages[0] or "DashRenderer" in pages[0])
     assert len(calls) <= 1  # the first page of this process built it (or an earlier test's did)
+
+
+def test_conn005_layout_and_dependencies_are_kept_bytes_equal_to_dashs(wall_app):
+    app, _ = wall_app
+    client = client_for(app, role="leader", scope="620000")
+    kept = [client.get(path) for path in ("/_dash-layout", "/_dash-dependencies")]
+    funcs = app.server.before_request_funcs[None]
+    hook = next(f for f in funcs if f.__name__ == "_kept_dash_json")
+    funcs.remove(hook)
+    try:
+        own = [client.get(path) for path in ("/_dash-layout", "/_dash-dependencies")]
+    finally:
+        funcs.append(hook)
+    for mine, dash in zip(kept, own):
+        assert mine.status_code == dash.status_code == 200
+        assert mine.get_json() == dash.get_json() and mine.mimetype == "application/json"
+    assert any(d["output"].startswith("..app-page.children") for d in kept[1].get_json())
+    assert app.server.test_client().get("/_dash-layout").status_code == 401  # the guard runs first
