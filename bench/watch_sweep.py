@@ -40,12 +40,12 @@ from cockpit.watch.config import Context, WatchConfig  # noqa: E402
 INC = importlib.import_module("cockpit.simulation.incidents")
 
 
-def record(db: Path, days: int, out: str, rules: dict, eval_from: datetime | None) -> None:
+def record(db: Path, days: int, out: str, rules: dict, eval_from: datetime | None, redis_url: str) -> None:
     from bench.watchpoints import study_window
 
     _start, first_eval, end = study_window(days)
     at = eval_from or first_eval
-    settings = Settings(var_dir=db.parent, database_url=f"sqlite:///{db}", redis_url="redis://127.0.0.1:6379/15")
+    settings = Settings(var_dir=db.parent, database_url=f"sqlite:///{db}", redis_url=redis_url)
     settings = settings.with_(watchpoints={"rules": {"volume_anomaly": {"method": "stscan", **rules}}})
     stores = Stores.open(settings)
     cfg = WatchConfig(settings)
@@ -180,6 +180,7 @@ def main() -> None:
     r.add_argument("--out", required=True)
     r.add_argument("--rules", default="{}", help="district rule overrides (JSON)")
     r.add_argument("--eval-from", default=None)
+    r.add_argument("--redis", default="redis://127.0.0.1:6379/9", help="Redis of the stores (not written to)")
     w = sub.add_parser("sweep")
     w.add_argument("--seed", type=int, required=True)
     w.add_argument("study")
@@ -190,7 +191,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.cmd == "record":
         ef = datetime.fromisoformat(args.eval_from) if args.eval_from else None
-        record(args.db, args.days, args.out, json.loads(args.rules), ef.replace(tzinfo=ef.tzinfo or UTC) if ef else None)
+        record(args.db, args.days, args.out, json.loads(args.rules), ef.replace(tzinfo=ef.tzinfo or UTC) if ef else None,
+               args.redis)
     else:
         sweep(args.seed, args.study, args.quiet, [float(x) for x in args.budgets.split(",")],
               [int(x) for x in args.floors.split(",")], args.v)
