@@ -199,14 +199,17 @@ def test_group007_closed_late_is_off_by_default_and_bare_gas_words_are_not_an_em
     raws += [_created(s, "L2", 0), s.event("ticket.closed", 6 * DAY, ticket_id="L2", unit="U1")]
     raws += [_created(s, "L3", 0), s.event("ticket.closed", 6 * DAY, ticket_id="L3", unit="U1")]
     raws += [_created(s, "G1", 6 * DAY, text="城关区庆阳路100号燃气缴费后仍无法使用，燃气公司电话打不通。"),
-             _created(s, "G2", 6 * DAY, text="城关区庆阳路100号楼道里有明显燃气味，担心泄漏，请尽快派人检查。")]
+             _created(s, "G2", 6 * DAY, text="城关区庆阳路100号楼道里有明显燃气味，担心泄漏，请尽快派人检查。"),
+             _created(s, "E1", 6 * DAY, text="城关区庆阳路100号人行道井盖缺失，存在安全隐患。", urgency="emergency")]
     ingest_batch(stores, raws, source="test")
     report = watchpoints.evaluate_all(stores, now=BASE + timedelta(days=6, minutes=5))
     assert "closed_late" not in report
     assert _open(stores, "closed_late") == {}
     urgent = _open(stores, "urgent_content")
-    assert set(urgent) == {"G2"} and urgent["G2"].detail["handoff"] == ["119"]
+    assert set(urgent) == {"G2", "E1"} and urgent["G2"].detail["handoff"] == ["119"]
     assert urgent["G2"].detail["words"] == ["燃气味"]
+    # Marked emergency at intake, no safety word: urgent, but no emergency line is guessed for it.
+    assert urgent["E1"].detail["handoff"] == [] and "标记为紧急" in urgent["E1"].title
 
 
 def test_group008_a_telephony_outage_suppresses_the_queue_and_surges_it_explains_in_its_city_only(stores):

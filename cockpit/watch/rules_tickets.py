@@ -146,12 +146,14 @@ def rule_urgent_content(ctx: Context) -> list[Finding]:
     for r in rows:
         body = (r.text or "").lower()
         hits = [w for w in words if w in body]
-        lines = sorted({line for w in hits for line in SAFETY_WORDS[w]}) or (["110"] if r.urgency == "emergency"
-                                                                            else [])
+        # A ticket marked emergency without safety words (a burst main, a missing manhole cover) is
+        # urgent, but nothing says which line it needs: no 110/119/120 is suggested for it.
+        lines = sorted({line for w in hits for line in SAFETY_WORDS[w]})
         if not hits and r.urgency != "emergency":
             continue
-        f = _finding(ctx, "urgent_content", r.ticket_id, r.city, r.district,
-                     f"工单{r.ticket_id}含紧急内容（{'、'.join(hits) or '紧急'}），建议转{'/'.join(lines)}",
+        title = (f"工单{r.ticket_id}含紧急内容（{'、'.join(hits)}），建议转{'/'.join(lines)}" if hits
+                 else f"工单{r.ticket_id}标记为紧急，请立即核实处置")
+        f = _finding(ctx, "urgent_content", r.ticket_id, r.city, r.district, title,
                      {"ticket_id": r.ticket_id, "words": hits, "handoff": lines, "urgency": r.urgency,
                       "filter": {"ticket_ids": [r.ticket_id]}}, items=[r.ticket_id], since=r.created_at)
         if f:
