@@ -162,6 +162,7 @@ def main() -> None:
         if tmp_tree is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp_tree)],
                            capture_output=True)
+            shutil.rmtree(tmp_tree.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
