@@ -151,21 +151,21 @@ def test_bulk004_trusted_simulator_events_store_what_validated_ones_store(stores
 
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
     kwargs = dict(seed=9, end=end, progress=False, cities=["620200", "620300"], scale=0.1)
-    checked = seed_history(stores, 2, trusted=False, **kwargs)
+    checked = seed_history(stores, 3, trusted=False, **kwargs)
     validated = _state(stores)
     with stores.session() as session:
         texts = dict(session.execute(text("SELECT event_id, CAST(payload AS TEXT) FROM events")).all())
     assert checked["accepted"] > 1000 and validated["tickets"] and validated["redis"]
 
     _reset(stores)
-    fast = seed_history(stores, 2, trusted=True, **kwargs)
+    fast = seed_history(stores, 3, trusted=True, **kwargs)
     assert fast["accepted"] == checked["accepted"] and fast["rejected"] == 0
     trusted = _state(stores)
     for table in (*_TABLES, "redis"):
         assert trusted[table] == validated[table], table
     with stores.session() as session:
         assert dict(session.execute(text("SELECT event_id, CAST(payload AS TEXT) FROM events")).all()) == texts
-    again = seed_history(stores, 2, trusted=True, **kwargs)  # a re-run only counts duplicates
+    again = seed_history(stores, 3, trusted=True, **kwargs)  # a re-run only counts duplicates
     assert again["accepted"] == 0 and again["duplicates"] == fast["events"]
 
 
@@ -270,7 +270,7 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
     now = datetime.now(UTC)
     end = now.replace(second=0, microsecond=0) - timedelta(minutes=5)
     seed, cities, scale = 21, ["620100", "620300"], 0.1
-    start, _ = history_window(2, end)
+    start, _ = history_window(3, end)
     raws = _columnar_raws(seed, cities, scale, start, end)
     assert {e["type"] for e in raws} >= {"call.abandoned", "ticket.transferred", "ticket.reopened", "seat.state"}
     rng = random.Random(3)
@@ -294,7 +294,7 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
     day1 = gen.city_day(cities[0], first)
     part = [e for e in day1.clip(ms(start), hist_hi).raw_events() if rng.random() < 0.1]
     ingest_batch(stores, part, source="sim", now=now)  # this chunk is partly stored: the general path
-    totals = seed_history(stores, 2, seed=seed, end=end, cities=cities, scale=scale, progress=False,
+    totals = seed_history(stores, 3, seed=seed, end=end, cities=cities, scale=scale, progress=False,
                           workers=2, columnar=True)
     assert totals["events"] == len(raws) and totals["rejected"] == 0
     assert totals["accepted"] + totals["duplicates"] == len(raws) and totals["duplicates"] >= len(part)
@@ -311,7 +311,7 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
         for raw in raws:
             if raw["event_id"] not in by_hand:
                 assert texts[raw["event_id"]] == ev.trusted_event(raw).model_dump_json(exclude_none=True)
-    again = seed_history(stores, 2, seed=seed, end=end, cities=cities, scale=scale, progress=False, columnar=True)
+    again = seed_history(stores, 3, seed=seed, end=end, cities=cities, scale=scale, progress=False, columnar=True)
     assert again["accepted"] == 0 and again["duplicates"] == len(raws)
     assert _state(stores)["tickets"] == per_event["tickets"]
 
