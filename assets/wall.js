@@ -23,16 +23,20 @@ window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit ||
             var m = meta[name] || {};
             var cls = "ck-wall-panel ck-wall-" + name;
             var text = "";
-            if (m.as_of_ms) {
-                text = (labels.as_of || "") + " " + fmtTime.format(m.as_of_ms);
-                if (m.max_age_ms && now - m.as_of_ms > m.max_age_ms) {
-                    cls += " ck-stale";
-                    text += " · " + (labels.stale || "stale");
-                }
+            /* one short word before the time ("数据过期 10:59:34"), so the badge leaves the title room */
+            var word = labels.as_of || "";
+            if (m.as_of_ms && m.max_age_ms && now - m.as_of_ms > m.max_age_ms) {
+                cls += " ck-stale";
+                word = labels.stale || "stale";
             }
             if (m.failed) {
                 cls += " ck-failed";
-                text += " · " + (labels.failed || "failed");
+                word = labels.failed || "failed";
+            }
+            if (m.as_of_ms) {
+                text = word + " " + fmtTime.format(m.as_of_ms);
+            } else if (m.failed) {
+                text = word;
             }
             classes.push(cls);
             asOf.push(text);

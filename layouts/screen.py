@@ -23,6 +23,7 @@ register({
     "wall.title": {"zh": "12345 热线数据大屏", "en": "12345 Hotline Wall"},
     "wall.stale": {"zh": "数据过期", "en": "Stale"},
     "wall.failed": {"zh": "数据源故障", "en": "source failed"},
+    "wall.panel_failed": {"zh": "数据源故障", "en": "Failed"},
     "wall.ok": {"zh": "数据正常", "en": "Data live"},
     "wall.no_data_badge": {"zh": "暂无数据", "en": "No data yet"},
     "wall.not_fresh": {"zh": "数据未更新", "en": "Not updating"},
@@ -59,7 +60,7 @@ def screen_config(ctx: PageContext, *, page: str, code: str) -> dict:
         "page": page, "code": code, "lang": ctx.lang, "tz": ctx.settings.timezone, "kiosk": ctx.kiosk,
         "locale": "zh-CN" if ctx.lang == "zh" else "en-GB",
         "labels": {"as_of": t("common.as_of", ctx.lang), "stale": t("wall.stale", ctx.lang),
-                   "failed": t("wall.failed", ctx.lang)},
+                   "failed": t("wall.panel_failed", ctx.lang)},
     }
 
 

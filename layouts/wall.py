@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from dash import dcc, html, no_update
 
@@ -38,7 +39,7 @@ register({
     "wall.within_s": {"zh": "{s}秒内接通", "en": "answered within {s} s"},
     "wall.queue": {"zh": "排队情况", "en": "Queue"},
     "wall.service": {"zh": "办理质量", "en": "Ticket handling"},
-    "wall.service_window": {"zh": "近{n}天 · 与省考核同口径", "en": "last {n} days, as the province assesses"},
+    "wall.service_window": {"zh": "近{n}天 · 与省考核同口径", "en": "last {n} days, province method"},
     "wall.rate.response_rate": {"zh": "响应率", "en": "Response"},
     "wall.rate.resolution_rate": {"zh": "解决率", "en": "Resolution"},
     "wall.rate.on_time_closure_rate": {"zh": "按时办结率", "en": "Closed on time"},
@@ -78,6 +79,8 @@ register({
     "wall.alerts": {"zh": "未处理告警", "en": "Open alerts"},
     "wall.no_alerts": {"zh": "暂无未处理告警", "en": "No open alerts"},
     "wall.alerts_open": {"zh": "条未处理", "en": "open"},
+    "wall.alerts_more": {"zh": "另 {n} 条 ›", "en": "+{n} more ›"},
+    "wall.alerts_more_title": {"zh": "在督办页查看全部 {total} 条", "en": "All {total} in Supervision"},
     "wall.no_data": {"zh": "暂无数据", "en": "No data yet"},
     "wall.state.ready": {"zh": "空闲", "en": "Ready"},
     "wall.state.ringing": {"zh": "振铃", "en": "Ringing"},
@@ -96,6 +99,7 @@ STATE_ORDER = ("on_call", "ringing", "hold", "acw", "ready", "not_ready", "break
 STATE_COLORS = {"on_call": "#3fa7ff", "ringing": "#7fd1ff", "hold": "#a78bfa", "acw": "#f5a623",
                 "ready": "#2ecc71", "not_ready": "#8fa3c4", "break": "#8fa3c4", "offline": "#3a4458"}
 MAP_MODES = ("count", "per100k")
+ALERT_ROWS = 5  # alert rows that fit the panel at 16:9; the rest are counted ("+12 more"), never cut
 
 
 # ---------------------------------------------------------------- the city wall page
@@ -376,25 +380,32 @@ def categories_body(s: dict, lang: str, history: dict | None = None) -> Any:
     return rows
 
 
-def alerts_body(s: dict, lang: str, tz) -> Any:
-    """The alert panel: the total open, then the most urgent items, each reason first
-    ("城关区 · 超期未办结 · 37 件 · 最久 3 天") and a link to that alert in /supervise."""
+def alerts_body(s: dict, lang: str, tz, code: str | None = None) -> Any:
+    """The alert panel: the total open, then the ALERT_ROWS most urgent, each reason first
+    ("城关区 · 超期未办结 · 37 件 · 最久 3 天") and a link to that alert in /supervise. When more
+    are open than shown, the head says how many more ("另 12 条") and links to all of them."""
     items = s.get("items") or []
     if not items:
         return html.Div(t("wall.no_alerts", lang), className="ck-wall-empty ck-wall-ok")
     now = datetime.now(UTC)
-    total = s.get("total") or len(items)
+    total = max(s.get("total") or 0, len(items))
+    shown = items[:ALERT_ROWS]
     by_sev = s.get("by_severity") or {}
+    suffix = "&lang=en" if lang == "en" else ""
+    more = total - len(shown)
+    query = {**({"city": code} if code else {}), "state": "open", **({"lang": "en"} if lang == "en" else {})}
     head = html.Div([
         html.B(fmt_int(total), className="ck-wall-alert-total", **{"data-total": str(total)}),
         html.Span(t("wall.alerts_open", lang)),
         *[html.Span(f"{label(SEVERITY_LABELS, sev, lang)} {fmt_int(by_sev[sev])}",
                     className=f"ck-wall-sev-count ck-sev-{sev}")
           for sev in ("critical", "major", "minor") if by_sev.get(sev)],
+        *([html.A(t("wall.alerts_more", lang).format(n=fmt_int(more)), className="ck-wall-alert-more",
+                  href=f"/supervise?{urlencode(query)}", title=t("wall.alerts_more_title", lang).format(total=total),
+                  **{"data-more": str(more)})] if more > 0 else []),
     ], className="ck-wall-alert-head")
-    suffix = "&lang=en" if lang == "en" else ""
     rows = [head]
-    for a in items[:8]:
+    for a in shown:
         a = display_alert(a, lang)
         sev = str(a.get("severity") or "minor")
         place = a.get("unit") or place_name(a.get("district") or a.get("city"), lang,
@@ -440,7 +451,7 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
         "staffing": lambda s: staffing_body(s, lang),
         "categories": lambda s: categories_body(s, lang, history),
         "topics": lambda s: topics_body(s, lang),
-        "alerts": lambda s: alerts_body(s, lang, tz),
+        "alerts": lambda s: alerts_body(s, lang, tz, code),
     }
     failed_sources = set(snapshot.get("failed") or [])
     live_panels = {"volume", "rates", "queue", "curves", "seats", "districts", "categories", "topics"}

@@ -70,3 +70,36 @@ def on_fresh(dash_duo, selector: str, action, timeout: float = 15):
     WebDriverWait(dash_duo.driver, timeout, poll_frequency=0.1,
                   ignored_exceptions=(StaleElementReferenceException,)).until(attempt)
     return done[-1]
+
+
+def crowded_titles(dash_duo, words: list[str]) -> list[str]:
+    """Panels whose title is cut (scrollWidth > clientWidth) or overlapped by its freshness badge
+    when the badge reads each of ``words`` ("数据过期 23:59:59", ...); set and measured in one
+    script, so no refresh interleaves, and put back after."""
+    return dash_duo.driver.execute_script(
+        "var words = arguments[0], out = [];"
+        "document.querySelectorAll('.ck-wall-panel').forEach(function (p) {"
+        " var title = p.querySelector('.ck-wall-panel-title'), badge = p.querySelector('.ck-wall-as-of');"
+        " var name = p.className.split(' ')[1], before = badge.textContent;"
+        " words.forEach(function (w) {"
+        "  badge.textContent = w;"
+        "  var t = title.getBoundingClientRect(), b = badge.getBoundingClientRect(), box = p.getBoundingClientRect();"
+        "  if (title.scrollWidth > title.clientWidth + 0.5) { out.push(name + ' title cut beside ' + w); }"
+        "  else if (b.right > box.right + 0.5 || (t.right > b.left + 0.5 && b.right > t.left + 0.5"
+        "           && t.bottom > b.top + 0.5 && b.bottom > t.top + 0.5)) { out.push(name + ' badge crowds ' + w); }"
+        " });"
+        " badge.textContent = before;"
+        "});"
+        "return out;", words)
+
+
+def cut_alert_rows(dash_duo) -> list[str]:
+    """The wall alert panel's rows (head and items) that are not wholly inside its body and the
+    window, or whose text is cut; empty when every row it shows can be read."""
+    return dash_duo.driver.execute_script(
+        "var b = document.querySelector('.ck-wall-alerts .ck-wall-panel-body'), box = b.getBoundingClientRect();"
+        "return Array.from(b.children).filter(function (e) {"
+        " var r = e.getBoundingClientRect(), title = e.querySelector('.ck-wall-alert-title');"
+        " return r.height <= 0 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5 || r.right > box.right + 0.5"
+        "  || r.bottom > window.innerHeight || (title && title.scrollWidth > title.clientWidth + 0.5);"
+        "}).map(function (e) { return e.textContent; });")

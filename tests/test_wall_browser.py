@@ -6,6 +6,7 @@ go to tests/artifacts/ (ignored by git).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from cockpit.views import wall
 from cockpit.ingest import forget_regions, ingest_batch
 from geo.regions import load_default_regions
 from layouts import ids
-from tests.browser import ARTIFACTS, external_requests, full_hd
+from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, external_requests, full_hd
 from tests.factories import Stream
 from tests.login import browser_login
 
@@ -177,6 +178,7 @@ def test_wall006_district_click_drills_to_supervision(dash_duo, wall_app):
 def test_wall007_panels_turn_stale_by_the_browser_clock_when_the_server_is_gone(dash_duo, wall_app):
     app, _stores = wall_app
     browser_login(dash_duo, app)
+    full_hd(dash_duo)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     dash_duo.wait_for_element(".ck-wall-volume:not(.ck-stale)", timeout=5)
@@ -185,7 +187,9 @@ def test_wall007_panels_turn_stale_by_the_browser_clock_when_the_server_is_gone(
     # No get_logs() check here: the browser rightly logs the refused refresh requests.
     dash_duo.wait_for_element(".ck-wall-volume.ck-stale", timeout=8)
     dash_duo.wait_for_element(".ck-wall-rates.ck-stale", timeout=2)
-    assert "数据过期" in dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text
+    badge = dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text
+    assert re.fullmatch(r"数据过期 \d\d:\d\d:\d\d", badge), badge  # one short word: the title keeps its room
+    assert crowded_titles(dash_duo, [badge]) == []
     assert _figure(dash_duo, "offered") == "13"  # the last good value stays on screen
     until(lambda: dash_duo.find_element(f"#{ids.WALL_CLOCK}").text != clock, timeout=3)
 
@@ -235,4 +239,43 @@ def test_wall008_hot_topics_in_both_languages_fit_beside_the_map(dash_duo, sqlit
         assert body[0] <= body[1] + 0.5, f"the last topic row is cut off: {body}"
         dash_duo.driver.save_screenshot(str(ARTIFACTS / f"wall_620100_topics_{lang}_1920x1080.png"))
     assert external_requests(dash_duo) == []
+    assert dash_duo.get_logs() == []
+
+
+def test_wall009_every_alert_shown_or_counted_and_titles_whole_1080p_4k(dash_duo, wall_app):
+    """Twelve open alerts: the panel shows the rows that fit, each whole, and counts the rest in its
+    head ("+7 more", linking to Supervision), never cutting one silently; every panel title reads in
+    full beside each freshness badge ("As of", "Stale", "Failed"), in both languages at 1080p and 4K."""
+    from cockpit.watch.alerts import Finding, reconcile
+    from layouts.i18n import t
+    from layouts.wall import ALERT_ROWS
+
+    app, stores = wall_app
+    now = datetime.now(UTC)
+    districts = ("620102", "620103", "620104", "620105", "620111", "620121")
+    findings = [Finding(rule=rule, key=f"k{i}", city="620100", district=districts[i % len(districts)],
+                        severity=("critical", "major", "minor")[i % 3], title=f"t{i}", size=10 + i,
+                        since=(now - timedelta(hours=30 + i)).replace(tzinfo=None))
+                for i, rule in enumerate(["overdue", "transfer_chain", "repeat_complaint", "dissatisfied"] * 3)]
+    with stores.session() as session:
+        for rule in {f.rule for f in findings}:
+            reconcile(session, rule, [f for f in findings if f.rule == rule], now=now)
+    browser_login(dash_duo, app)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height in ((1920, 1080), (3840, 2160)):
+        dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        for lang in ("zh", "en"):
+            dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100?lang={lang}")
+            more = dash_duo.wait_for_element(".ck-wall-alerts [data-more]", timeout=10)
+            dash_duo.wait_for_element(".ck-wall-districts path.leaflet-interactive", timeout=10)
+            rows = dash_duo.driver.find_elements("css selector", ".ck-wall-alerts .ck-wall-alert")
+            total = int(dash_duo.find_element(".ck-wall-alerts [data-total]").get_attribute("data-total"))
+            assert total == 12 and len(rows) == ALERT_ROWS
+            assert int(more.get_attribute("data-more")) == total - ALERT_ROWS, "the rows not shown are counted"
+            assert "city=620100" in more.get_attribute("href") and "/supervise?" in more.get_attribute("href")
+            assert cut_alert_rows(dash_duo) == [], f"alert rows cut at {width}x{height} {lang}"
+            words = [f"{t(key, lang)} 23:59:59" for key in ("common.as_of", "wall.stale", "wall.panel_failed")]
+            assert crowded_titles(dash_duo, words) == [], f"{width}x{height} {lang}"
+            dash_duo.driver.save_screenshot(str(ARTIFACTS / f"wall_620100_alerts_{lang}_{width}x{height}.png"))
     assert dash_duo.get_logs() == []

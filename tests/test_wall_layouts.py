@@ -71,6 +71,19 @@ def _texts(component) -> str:
     return " ".join(out)
 
 
+def test_wall022_alert_panel_shows_what_fits_and_counts_the_rest():
+    from layouts.wall import ALERT_ROWS, alerts_body
+
+    items = [{"id": i, "rule": "overdue", "severity": "minor", "district": "620102", "size": 3}
+             for i in range(8)]
+    rows = alerts_body({"items": items, "total": 8, "by_severity": {"minor": 8}}, "en", TZ, "620100")
+    assert len(rows) == 1 + ALERT_ROWS
+    more = rows[0].children[-1]
+    assert more.children == f"+{8 - ALERT_ROWS} more ›" and more.href == "/supervise?city=620100&state=open&lang=en"
+    few = alerts_body({"items": items[:2], "total": 2, "by_severity": {"minor": 2}}, "en", TZ, "620100")
+    assert len(few) == 3 and not any(getattr(c, "className", "") == "ck-wall-alert-more" for c in few[0].children)
+
+
 def test_wall020_update_builds_every_panel_and_meta():
     out = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ,
                       request={"n": 3, "at": 0})
@@ -84,6 +97,8 @@ def test_wall020_update_builds_every_panel_and_meta():
     assert "41" in alerts_text and "紧急 41" in alerts_text  # the total open, in the one severity vocabulary
     link = bodies[WALL_PANELS.index("alerts")][1]
     assert link.href == "/supervise?alert=7"  # one click to that alert
+    more = [c for c in bodies[WALL_PANELS.index("alerts")][0].children if getattr(c, "className", "") == "ck-wall-alert-more"]
+    assert [(m.children, m.href) for m in more] == [("另 40 条 ›", "/supervise?city=620100&state=open")]  # never cut silently
     assert set(meta) == set(WALL_PANELS) and not any(m["failed"] for m in meta.values())
     assert "数据正常" in _texts(status) and _texts(title) == "兰州市"
     assert answered == {"n": 3, "at": 0}  # the refresh gate may ask again
