@@ -12,8 +12,9 @@ from app import create_app
 from cockpit.views import panels
 from cockpit.store.models import Ticket
 from layouts import ids
+from layouts.i18n import t
 from tests.screens_data import seed_demo_like
-from tests.browser import ARTIFACTS, external_requests
+from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, external_requests
 from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
@@ -111,6 +112,16 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     scroll = dash_duo.driver.execute_script(
                         "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
                     assert scroll == list(SIZES[size]), f"{name} {lang} {size} scrolls: {scroll}"
+                    words = [f"{t(k, lang)} 23:59:59" for k in ("common.as_of", "wall.stale", "wall.panel_failed")]
+                    assert crowded_titles(dash_duo, words) == [], f"{name} {lang} {size}"
+                if name.startswith("wall"):  # every open alert is shown whole or counted in "+N more"
+                    assert cut_alert_rows(dash_duo) == [], f"alert rows cut on {name} {lang} {size}"
+                    shown, more, total = dash_duo.driver.execute_script(
+                        "var p = document.querySelector('.ck-wall-alerts'), m = p.querySelector('[data-more]'),"
+                        " t = p.querySelector('[data-total]');"
+                        "return [p.querySelectorAll('.ck-wall-alert').length, m ? +m.dataset.more : 0,"
+                        " t ? +t.dataset.total : 0];")
+                    assert shown + more == total, (name, lang, size, shown, more, total)
                 if name == "wall-620100":  # the worker's topics, by size while the baseline loads
                     dash_duo.wait_for_element(".ck-wall-topics .ck-wall-topic[data-rank='1']", timeout=10)
                     for panel in ("topics", "categories"):  # every row of the side panels fits, none cut off
