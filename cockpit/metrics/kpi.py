@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.metrics.definitions import (DEFINITIONS_VERSION, RANKING_LEVELS, RANKING_METRICS, CallCounts, SeatTimes,
                                          TicketCounts, composite_score, per_100k, status, targets)
-from cockpit.metrics.queries import call_counts, call_counts_by_city, overdue_open_now, queue_now, seat_times, ticket_counts, tickets_created
+from cockpit.metrics.queries import call_counts, call_counts_by_city, overdue_open_now, queue_now, seat_times, ticket_counts
 from cockpit.settings import Settings
 from cockpit.store.regions import populations, resolve_scope
 from cockpit.timeutil import naive_utc, utcnow
@@ -52,9 +52,9 @@ def kpi(session: Session, *, scope: str, start: datetime, end: datetime, setting
                               use_rollups=use_rollups).figures())
     tc = ticket_counts(session, cities=cities, districts=districts, start=start, end=end, now=now,
                        settings=settings, use_cohorts=use_rollups)
+    # tickets_created is the cohort's size (TicketCounts.created): the same tickets, no second read
+    # (the ticket rollups hold about a row per ticket at the simulator's mix)
     doc.update(tc.figures())
-    doc["tickets_created"] = tickets_created(session, cities=cities, districts=districts, start=start,
-                                             end=end, use_rollups=use_rollups)
     doc["overdue_open_now"] = overdue_open_now(session, cities=cities, districts=districts, now=now)
     doc["status"] = {name: status(name, doc.get(name), table) for name in table if name in doc}
     doc["targets"] = {name: spec.get("target") for name, spec in table.items()}
@@ -62,13 +62,14 @@ def kpi(session: Session, *, scope: str, start: datetime, end: datetime, setting
 
 
 def rankings(session: Session, *, scope: str, level: str, start: datetime, end: datetime, settings: Settings,
-             now: datetime | None = None) -> dict:
+             now: datetime | None = None, ticket_groups: dict[Any, TicketCounts] | None = None) -> dict:
     """League table of districts, handling units or cities within a scope for ``[start, end)``.
 
     Each row: the three rates, on-time closure, connection rate (cities only), a composite score
     (mean of min(actual/target, 1.25) over the metrics present; inverted where lower is better),
     and volumes per 100,000 residents where the population is known. Sorted best first; rows
-    without a score last.
+    without a score last. ``ticket_groups``: the window's ``ticket_counts`` grouped by ``level``
+    when the caller has read them already (keys outside the scope's cities are left out).
     """
     if level not in RANKING_LEVELS:
         raise ValueError(f"level must be one of {', '.join(RANKING_LEVELS)}")
@@ -76,8 +77,11 @@ def rankings(session: Session, *, scope: str, level: str, start: datetime, end: 
     start, end = naive_utc(start), naive_utc(end)
     _level, cities, districts = resolve_scope(session, scope)
     table = targets(settings)
-    groups = ticket_counts(session, cities=cities, districts=districts, start=start, end=end, now=now,
-                           settings=settings, group_by=level)
+    if ticket_groups is None:
+        groups = ticket_counts(session, cities=cities, districts=districts, start=start, end=end, now=now,
+                               settings=settings, group_by=level)
+    else:
+        groups = {k: v for k, v in ticket_groups.items() if level != "city" or k in cities}
     calls: dict[str, CallCounts] = {}
     if level == "city":  # one grouped statement for every city
         by_city = call_counts_by_city(session, cities=cities, start=start, end=end,
