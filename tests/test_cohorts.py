@@ -257,3 +257,68 @@ def test_coh008_every_ticket_writer_marks_the_frozen_day_dirty(stores):
         assert fast == slow
         first = s.get(Ticket, "T1").first_step_at
         assert first == T0  # the columnar fold keeps the steps' span too
+
+
+def test_coh009_kpi_months_and_league_equal_the_raw_counts_across_a_local_month_boundary(stores):
+    # a mixed stream around local midnight of 1 Nov 2026 (Asia/Shanghai): tickets left open, closed
+    # with and without callbacks, reopened after their day froze; the KPI of each local month and
+    # the league panel (rows, province rates, daily trends) equal the row-by-row figures
+    from cockpit.views import panels
+
+    boundary = datetime(2026, 10, 31, 16, 0)  # 1 Nov 00:00 Shanghai, naive UTC
+    start = boundary - timedelta(days=2, hours=5)
+    events = random_tickets(15, start=start, hours=24 * 4, per_hour=3, cities=("620100", "620200", "620300"))
+    steps = []
+    for i, e in enumerate(e for e in events if e["type"] == "ticket.created"):
+        at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+        city, tid = e["city"], e["ticket_id"]
+        if i % 4 == 0:
+            continue  # never dispatched: open
+        steps.append(ticket(tid, "dispatched", at + timedelta(minutes=3), city, unit="U1", auto=bool(i % 3)))
+        if i % 4 == 1:
+            continue  # dispatched, no response: due for response once the deadline passed
+        steps += [ticket(tid, "responded", at + timedelta(hours=i % 30), city, unit="U1"),
+                  ticket(tid, "closed", at + timedelta(hours=1 + i % 40), city, unit="U1")]
+        if i % 4 == 2:
+            steps.append(ticket(tid, "callback", at + timedelta(hours=50), city, resolved=["yes", "no"][i % 2],
+                                satisfaction=["satisfied", "basic", "dissatisfied", "unreachable"][i % 4 // 2 + i % 2]))
+    ingest(stores, events + steps)
+    now = start + timedelta(days=12)
+    assert cohorts.run_job(stores, now=now)["tickets_frozen"] > 100
+    months = [(boundary - timedelta(days=31), boundary), (boundary, boundary + timedelta(days=30))]
+    tz = stores.settings.tz
+
+    def check(at):
+        with stores.session() as s:
+            for city in ("620100", "620200", "620102"):
+                for lo, hi in months + [(start, at)]:
+                    doc = kpi.kpi(s, scope=city, start=lo, end=hi, settings=stores.settings, now=at)
+                    raw = kpi.kpi(s, scope=city, start=lo, end=hi, settings=stores.settings, now=at,
+                                  use_rollups=False)
+                    doc.pop("calls_path"), raw.pop("calls_path")
+                    assert doc == raw and doc["tickets_created"] > 0, (city, lo)
+            league = panels.compute_league(stores, "620000", at.replace(tzinfo=UTC))
+            cities = league["cities"]
+            lo = datetime.fromisoformat(league["from"]).replace(tzinfo=None)
+            by_city = queries.ticket_counts(s, cities=cities, start=lo, end=at, now=at, settings=stores.settings,
+                                            group_by="city", use_cohorts=False)
+            for city, counts in by_city.items():
+                row = league["rows"][city]
+                assert {k: row[k] for k in panels.LEAGUE_TICKET_RATES} == \
+                    {k: counts.figures()[k] for k in panels.LEAGUE_TICKET_RATES}, city
+            whole = queries.ticket_counts(s, cities=cities, start=lo, end=at, now=at, settings=stores.settings,
+                                          use_cohorts=False).figures()
+            assert league["province"] == {k: whole[k] for k in panels.LEAGUE_TICKET_RATES}
+            days = [datetime.fromisoformat(d).date() for d in league["trend_days"]]
+            assert league["trends"] == queries.daily_tickets(s, cities=cities, days=days, tz=tz, use_cohorts=False)
+            assert sum(sum(v) for v in league["trends"].values()) > 100
+
+    check(now)
+    reopened = [e for e in steps if e["type"] == "ticket.callback"][:10]
+    ingest(stores, [ticket(e["ticket_id"], "reopened", now + timedelta(minutes=1), e["city"]) for e in reopened])
+    assert _frozen(stores)[2] > 0  # dirty days: read row by row
+    check(now + timedelta(minutes=5))
+    cohorts.run_job(stores, now=now + timedelta(minutes=5))
+    assert _frozen(stores)[2] == 0
+    check(now + timedelta(minutes=6))
+    check(boundary + timedelta(hours=3))  # "now" early on the month's first day: its days are not settled

@@ -274,6 +274,10 @@ class TicketCounts:
     auto_dispatched: int = 0
     auto_never_returned: int = 0
 
+    def __add__(self, other: "TicketCounts") -> "TicketCounts":
+        """The counts of two disjoint cohorts together (every field is a count or a sum)."""
+        return TicketCounts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
     def figures(self) -> dict[str, Any]:
         return {
             "tickets_created": self.created,

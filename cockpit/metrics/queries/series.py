@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import Integer, cast, exists, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from cockpit.metrics.queries.counts import one_of, call_count_columns, rollup_coverage
-from cockpit.store.models import Call, CallRollup, Ticket, TicketRollup
+from cockpit.store.models import Call, CallRollup, Ticket, TicketCohort, TicketCohortDay, TicketRollup
 from cockpit.store.rollups import bucket_sql as interval_bucket
 from cockpit.timeutil import INTERVAL_S, local_midnight, naive_utc
 
@@ -124,28 +124,54 @@ def category_counts(session: Session, *, cities: Sequence[str], start: datetime,
     return {(c or ""): int(n) for c, n in rows}
 
 
-def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo) -> dict[str, list[int]]:
-    """Tickets created per city per local day in ``days`` (consecutive, ascending)."""
+def _day_of(column, bounds: Sequence[tuple[datetime, datetime]]):
+    """SQL: the index of the day of ``bounds`` (consecutive ``[start, end)``, naive UTC) holding
+    ``column``; exact for any zone (a 23- or 25-hour day too), the same on every dialect."""
+    return case(*((column < hi, i) for i, (_lo, hi) in enumerate(bounds)), else_=len(bounds))
+
+
+def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo,
+                  use_cohorts: bool = True) -> dict[str, list[int]]:
+    """Tickets created per city per local day in ``days`` (consecutive, ascending).
+
+    With ``use_cohorts`` the frozen city-days (``metrics.cohorts``) give their ``created`` sums and
+    only the tickets not frozen, and those of days that cannot be used as they are (dirty, or not
+    one of ``days`` exactly), are counted row by row; the counts are the same."""
     out = {c: [0] * len(days) for c in cities}
     if not cities or not days:
         return out
-    start = naive_utc(local_midnight(days[0], tz))
-    end = naive_utc(local_midnight(days[-1] + timedelta(days=1), tz))
-    dialect = session.get_bind().dialect.name
-    offset_s = int(datetime.now(tz).utcoffset().total_seconds())
-    if dialect == "postgresql":
-        day = cast(func.floor((func.extract("epoch", Ticket.created_at) + offset_s) / 86400), Integer)
+    bounds = [(naive_utc(local_midnight(d, tz)), naive_utc(local_midnight(d + timedelta(days=1), tz)))
+              for d in days]
+    start, end = bounds[0][0], bounds[-1][1]
+    t = Ticket
+    in_window = [one_of(t.city, cities), t.created_at >= start, t.created_at < end]
+    day = _day_of(t.created_at, bounds).label("d")
+    rows: list[tuple[str, int, int]] = []
+    if not use_cohorts:
+        rows += session.execute(select(t.city, day, func.count()).where(*in_window).group_by(t.city, day)).all()
     else:
-        day = cast((cast(func.strftime("%s", Ticket.created_at), Integer) + offset_s) / 86400, Integer)
-    day = day.label("d")
-    first = days[0].toordinal() - date(1970, 1, 1).toordinal()
-    stmt = select(Ticket.city, day, func.count()).where(
-        one_of(Ticket.city, cities), Ticket.created_at >= start, Ticket.created_at < end
-    ).group_by(Ticket.city, day)
-    for city, d, n in session.execute(stmt):
-        i = int(d) - first
-        if city in out and 0 <= i < len(days):
-            out[city][i] += int(n)
+        d, c = TicketCohortDay, TicketCohort
+        index = {lo: (i, hi) for i, (lo, hi) in enumerate(bounds)}
+        bad = []
+        for city, lo, hi, dirty, n in session.execute(
+                select(d.city, d.day_start, d.day_end, d.dirty, func.sum(c.created))
+                .join(c, and_(c.city == d.city, c.day_start == d.day_start))
+                .where(one_of(d.city, cities), d.day_start < end, d.day_end > start)
+                .group_by(d.city, d.day_start, d.day_end, d.dirty)):
+            i, day_end = index.get(lo, (None, None))
+            if dirty or i is None or day_end != hi:
+                bad.append(and_(t.city == city, t.created_at >= lo, t.created_at < hi))
+            else:
+                rows.append((city, i, int(n)))
+        parts = [select(t.city, day, func.count()).where(*in_window, not_(t.cohort_frozen)).group_by(t.city, day)]
+        if bad:
+            parts.append(select(t.city, day, func.count()).where(*in_window, t.cohort_frozen.is_(True), or_(*bad))
+                         .group_by(t.city, day))
+        for part in parts:
+            rows += session.execute(part).all()
+    for city, i, n in rows:
+        if city in out and 0 <= int(i) < len(days):
+            out[city][int(i)] += int(n)
     return out
 
 
