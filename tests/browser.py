@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cockpit.ingest import ingest_batch
 from tests.factories import Stream
+from tests.timeofday import today_base
 
 ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots (ignored by git)
 
@@ -27,10 +28,16 @@ def full_hd(dash_duo) -> None:
 
 
 def seed_two_cities(stores, now: datetime) -> None:
-    """Two cities, a few calls, tickets and seats in the last hour; last week's same hour for Lanzhou."""
+    """Two cities, a few calls, tickets and seats in the last hour; last week's same hour for Lanzhou.
+
+    Everything lies on today's local date at any hour (``tests.timeofday``): just after midnight
+    the 50 minutes start at midnight and the waiting call is offered before ``now``. Callers that
+    go on to look at a screen call ``wait_for_room()`` before taking ``now``."""
+    base = today_base(now, timedelta(minutes=50))
+    waiting_at = max(0, min(2990, int((now - base).total_seconds()) - 10))
     raws: list[dict] = []
     for city, n_calls, n_tickets in (("620100", 12, 6), ("620200", 4, 2)):
-        s = Stream(city, base=now - timedelta(minutes=50), prefix=f"wb-{city}-")
+        s = Stream(city, base=base, prefix=f"wb-{city}-")
         for i in range(n_calls):
             if i % 4 == 3:
                 raws += s.abandoned_call(f"{city}-c{i}", i * 120, 30 + i)
@@ -43,8 +50,8 @@ def seed_two_cities(stores, now: datetime) -> None:
                              close=False)
         for seat, state in ((0, "on_call"), (1, "ready"), (2, "acw")):
             raws.append(s.event("seat.state", 30, seat_id=f"s{seat}", state=state))
-        raws.append(s.event("call.offered", 2990, call_id=f"{city}-waiting"))
-    last = Stream("620100", base=now - timedelta(days=7, minutes=50), prefix="wb-lw-")
+        raws.append(s.event("call.offered", waiting_at, call_id=f"{city}-waiting"))
+    last = Stream("620100", base=base - timedelta(days=7), prefix="wb-lw-")
     for i in range(8):
         raws += last.answered_call(f"lw-c{i}", i * 200, 5, 60)
     result = ingest_batch(stores, raws, source="test")

@@ -145,10 +145,12 @@ def wall_app(sqlite_stores):
     from cockpit.views import wall
     from geo.regions import load_default_regions
     from tests.browser import seed_two_cities
+    from tests.timeofday import wait_for_room
 
     with sqlite_stores.session() as session:
         load_default_regions(session)
     forget_regions(sqlite_stores)
+    wait_for_room()  # the screens look at today: not across local midnight
     seed_two_cities(sqlite_stores, datetime.now(UTC))
     wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
     yield create_app(sqlite_stores.settings, stores=sqlite_stores), sqlite_stores

@@ -12,12 +12,14 @@ from layouts import ids
 from tests.browser import external_requests
 from tests.factories import Stream
 from tests.login import browser_login
+from tests.timeofday import today_base, wait_for_room
 
 pytestmark = pytest.mark.browser
 
 
 def test_web001_home_page_loads_with_live_numbers(dash_duo, sqlite_stores):
-    s = Stream(base=datetime.now(UTC) - timedelta(minutes=30), prefix="web-")
+    wait_for_room()
+    s = Stream(base=today_base(datetime.now(UTC), timedelta(minutes=30)), prefix="web-")
     ingest_batch(sqlite_stores, s.answered_call("c1", 0, 5, 60) + s.abandoned_call("c2", 30, 40), source="test")
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
     browser_login(dash_duo, app)

@@ -14,6 +14,7 @@ from cockpit.ingest import ingest_batch
 from cockpit.store import live
 from cockpit.store.models import Base
 from tests.factories import Stream, random_stream
+from tests.timeofday import daytime_now
 
 # Everything a load writes, compared column by column (ids, receipt times and counters of job runs aside).
 _TABLES = {
@@ -193,7 +194,9 @@ def test_bulk006_today_of_a_longer_history_in_two_processes(stores):
     tickets included), loaded by two processes, equals one bulk load of the same window."""
     from cockpit.simulation import Province, local_midnight, seed_history
 
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    # today so far with a working morning in it at any hour (at 00:24 it held no ticket): 10:00 local
+    # at night, ahead of the clock (tests.timeofday)
+    now = daytime_now().replace(second=0)
     today = local_midnight(now.astimezone(stores.settings.tz).date())
     origin = today - timedelta(days=3)
     cities, scale = ["620200", "623000"], 0.1

@@ -27,8 +27,9 @@ LANG_SWITCH = "中文"  # the one Chinese word an English page may show: the way
 
 @pytest.fixture
 def demo_app(sqlite_stores):
-    seed_demo_like(sqlite_stores)
-    panels.precompute_topics(sqlite_stores)  # the worker's hot topics, so both languages show real ones
+    now = seed_demo_like(sqlite_stores)
+    # the worker's hot topics, so both languages show real ones (of the seeded day, at any hour)
+    panels.precompute_topics(sqlite_stores, now=now)
     with sqlite_stores.session() as session:  # a ticket with a history: dispatched, handled, closed
         ticket = session.scalars(select(Ticket.ticket_id).where(Ticket.city == "620100", Ticket.closed_at.is_not(None))
                                  .order_by(Ticket.ticket_id).limit(1)).first()

@@ -33,11 +33,13 @@ def test_stateless001_two_processes_same_figures_and_sessions(sqlite_stores, tmp
     from cockpit.ingest import forget_regions
     from geo.regions import load_default_regions
     from tests.browser import seed_two_cities
+    from tests.timeofday import wait_for_room
 
     stores = sqlite_stores
     with stores.session() as session:
         load_default_regions(session)
     forget_regions(stores)
+    wait_for_room()
     seed_two_cities(stores, datetime.now(UTC))
     with stores.session() as session:
         user = users.create(session, "sup_stateless", role="supervisor", scope="620100", password="x" * 16)

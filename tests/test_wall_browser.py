@@ -21,6 +21,7 @@ from layouts import ids
 from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, external_requests, full_hd
 from tests.factories import Stream
 from tests.login import browser_login
+from tests.timeofday import daytime_now, today_base
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +56,7 @@ def test_wall002_new_event_shows_within_three_seconds(dash_duo, wall_app):
     browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
-    s = Stream("620100", base=datetime.now(UTC) - timedelta(seconds=5), prefix="wb-new-")
+    s = Stream("620100", base=today_base(datetime.now(UTC), timedelta(seconds=5)), prefix="wb-new-")
     assert ingest_batch(stores, [s.event("call.offered", 0, call_id="new-1")], source="test").accepted == 1
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=3)
     assert dash_duo.get_logs() == []
@@ -123,7 +124,7 @@ def test_wall005_simulated_hours_screenshots(dash_duo, sqlite_stores):
     with sqlite_stores.session() as session:
         load_default_regions(session)
     forget_regions(sqlite_stores)
-    now = datetime.now(UTC)
+    now = daytime_now(14)  # six working hours of today, ahead of the clock at night
     start = now - timedelta(hours=6)
     for days_ago, cities in ((0, None), (7, ["620100"]), (14, ["620100"])):
         s = start - timedelta(days=days_ago)
