@@ -110,3 +110,21 @@ def cut_alert_rows(dash_duo) -> list[str]:
         " return r.height <= 0 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5 || r.right > box.right + 0.5"
         "  || r.bottom > window.innerHeight || (title && title.scrollWidth > title.clientWidth + 0.5);"
         "}).map(function (e) { return e.textContent; });")
+
+
+def smallest_text(dash_duo) -> list:
+    """[size, text] of the smallest visible text on the page, in screen pixels (font size times the
+    CSS zoom it is drawn at); SVG and canvas text (charts, drawn images) are not counted."""
+    return dash_duo.driver.execute_script(
+        "var best = [1e9, ''];"
+        "var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
+        "while (walker.nextNode()) {"
+        " var n = walker.currentNode, e = n.parentElement;"
+        " if (!n.textContent.trim() || !e || e.closest('svg')) { continue; }"
+        " var r = e.getBoundingClientRect();"
+        " if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.top > window.innerHeight) { continue; }"
+        " var s = getComputedStyle(e); if (s.visibility === 'hidden' || s.opacity === '0') { continue; }"
+        " var px = parseFloat(s.fontSize) * (e.currentCSSZoom || 1);"
+        " if (px < best[0]) { best = [px, n.textContent.trim().slice(0, 40)]; }"
+        "}"
+        "return best;")
