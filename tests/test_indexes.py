@@ -213,7 +213,8 @@ def _check(stores: Stores, run, expected: set[str]) -> None:
 
 def test_idx001_kpi_city_month_reads_rollups_by_city_and_interval(filled):
     _check(filled, lambda s: kpi.kpi(s, scope="620100", start=NOV[0], end=NOV[1], settings=filled.settings, now=NOW),
-           {"pk_call_rollups_15m", "ix_seat_state_changes_city_seat_occurred", "ix_tickets_city_status_due"})
+           {"pk_call_rollups_15m", "ix_seat_state_changes_city_seat_occurred", "ix_tickets_city_status_due",
+            "ix_calls_long_city_queued"})
 
 
 def test_idx002_league_table_of_districts_and_of_cities(filled):

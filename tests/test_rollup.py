@@ -193,3 +193,40 @@ def test_rol008_calls_by_city_in_one_statement_equal_each_city(traffic):
                         continue
                     assert got.figures() == pytest.approx(alone.figures()), (city, start, threshold, use)
         assert set(grouped) == {"620100", "620200"}
+
+
+def test_rol009_handling_time_at_the_edges_counts_long_calls_in_flight(traffic):
+    # calls in flight at a window's edge: short ones queued just before it, long ones (1.5 h, 3 h,
+    # 30 h from queueing to the end) queued hours before it, found through ix_calls_long_city_queued;
+    # every path equals the definition summed in Python (ended in the window, queued at most
+    # MAX_CALL_SPAN before its start)
+    from cockpit.store.models import Call
+
+    edges = [START + timedelta(hours=6), START + timedelta(hours=20)]
+    extra = []
+    for n, edge in enumerate(edges):
+        for i, (before_s, talk, hold) in enumerate(((60, 300.0, 0.0), (5400, 5500.0, 0.0),
+                                                    (3 * 3600, 3 * 3600 + 60.0, 0.0), (30 * 3600, 80000.0, 28007.0),
+                                                    (3 * 3600, 600.0, 0.0))):
+            extra += call(f"L{n}{i}", queued=edge - timedelta(seconds=before_s), answer_after=10, talk=talk,
+                          hold=hold, acw=5.0)
+    ingest(traffic, extra)
+    with traffic.session() as s:
+        rollups.rollup_range(s, START - timedelta(days=2), START + timedelta(hours=HOURS), now=NOW)
+        rows = s.execute(select(Call.queued_at, Call.ended_at, Call.talk_s, Call.hold_s, Call.acw_s)
+                         .where(Call.city == "620100", Call.answered_at.is_not(None))).all()
+        assert sum(1 for r in rows if r.ended_at and r.ended_at - r.queued_at > timedelta(hours=1)) >= 6
+
+        def by_hand(lo, hi):
+            return sum((r.talk_s or 0) + (r.hold_s or 0) + (r.acw_s or 0) for r in rows
+                       if r.ended_at is not None and lo <= r.ended_at < hi
+                       and r.queued_at >= lo - queries.MAX_CALL_SPAN)
+
+        windows = [(edges[0], edges[1]), (edges[0], edges[1] + timedelta(days=9)),
+                   (edges[0] - timedelta(days=9), edges[1]), (edges[0], edges[0] + timedelta(minutes=30))]
+        for lo, hi in windows:
+            want = by_hand(lo, hi)
+            for rolled in (True, False):
+                got, _path = queries.handling_seconds(s, cities=("620100",), start=lo, end=hi, use_rollups=rolled)
+                assert got == pytest.approx(want), (lo, hi, rolled)
+            assert want > 0

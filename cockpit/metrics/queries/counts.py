@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, literal, not_, or_, select, true, union_all
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from cockpit.events import LOGGED_OUT_STATES, OPEN_STATUSES
@@ -21,17 +22,24 @@ from cockpit.metrics.definitions import (CallCounts, SeatTimes, TicketCounts, co
                                          response_deadline_s)
 from cockpit.settings import Settings
 from cockpit.store.conditions import one_of
-from cockpit.store.models import (Call, CallRollup, JobRun, Seat, SeatStateChange, Ticket, TicketCohort,
-                                  TicketCohortDay, TicketRollup)
+from cockpit.store.models import (LONG_CALL_PG, LONG_CALL_SQLITE, Call, CallRollup, JobRun, Seat, SeatStateChange,
+                                  Ticket, TicketCohort, TicketCohortDay, TicketRollup)
 from cockpit.timeutil import ceil_interval, floor_interval
 
 
 WAITING_MAX_AGE_S = 3600  # a "waiting" call older than this is a lost event, not a caller on hold
 MAX_CALL_SPAN = timedelta(days=2)  # bounds the queued_at range scanned for calls ended in a window
 ROLLUP_HANDLING_MIN = 4 * MAX_CALL_SPAN  # longer windows take handling time from rollups + corrections
+IN_FLIGHT_SCAN = timedelta(hours=2)  # calls in flight at an edge queued before this: only long ones
 ROLLUP_JOB_FROM = "rollup_15m:from"
 ROLLUP_JOB_TO = "rollup_15m:to"
 
+
+
+def long_call(dialect: str):
+    """SQL: the call lasted over an hour from queueing to its end; the predicate of the partial index
+    ``ix_calls_long_city_queued``, in the words of its definition (``store.models.LONG_CALL_*``)."""
+    return sql_text(LONG_CALL_PG if dialect == "postgresql" else LONG_CALL_SQLITE)
 
 
 def handle_time_expr():
@@ -220,17 +228,32 @@ def handling_seconds(session: Session, *, cities, start: datetime, end: datetime
     """
     handle = handle_time_expr()
     answered = [one_of(Call.city, cities), Call.answered_at.is_not(None)]
+    long_only = long_call(session.get_bind().dialect.name)
 
-    def raw_sum(q_lo: datetime, q_hi: datetime, e_lo: datetime | None, e_hi: datetime | None) -> float:
-        conds = [*answered, Call.queued_at >= q_lo, Call.queued_at < q_hi, Call.ended_at.is_not(None)]
+    def sum_of(q_lo: datetime, q_hi: datetime, e_lo: datetime | None, e_hi: datetime | None, *extra):
+        conds = [*answered, Call.queued_at >= q_lo, Call.queued_at < q_hi, Call.ended_at.is_not(None), *extra]
         if e_lo is not None:
             conds.append(Call.ended_at >= e_lo)
         if e_hi is not None:
             conds.append(Call.ended_at < e_hi)
-        return float(session.execute(select(func.coalesce(func.sum(handle), 0.0)).where(*conds)).scalar_one())
+        return select(func.coalesce(func.sum(handle), 0.0)).where(*conds).scalar_subquery()
+
+    def raw_sum(q_lo: datetime, q_hi: datetime, e_lo: datetime | None, e_hi: datetime | None) -> float:
+        return float(session.execute(select(sum_of(q_lo, q_hi, e_lo, e_hi))).scalar_one())
+
+    def in_flight(q_lo: datetime, edge: datetime, e_hi: datetime | None, *also) -> float:
+        """Calls queued in ``[q_lo, edge)`` that ended in ``[edge, e_hi)`` (plus the sums ``also``),
+        one statement: those queued over IN_FLIGHT_SCAN before the edge lasted over two hours,
+        so ``ix_calls_long_city_queued`` holds them; only the last IN_FLIGHT_SCAN is scanned."""
+        mid = max(q_lo, edge - IN_FLIGHT_SCAN)
+        total = sum_of(mid, edge, edge, e_hi) + sum_of(q_lo, mid, edge, e_hi, long_only)
+        for part in also:
+            total = total + part
+        return float(session.execute(select(total)).scalar_one())
 
     if not use_rollups or end - start <= ROLLUP_HANDLING_MIN:
-        return raw_sum(start - MAX_CALL_SPAN, end, start, end), "raw"
+        # queued inside and ended inside, plus those in flight at the start that ended inside
+        return in_flight(start - MAX_CALL_SPAN, start, end, sum_of(start, end, start, end)), "raw"
     pieces, middle = _split_for_rollups(session, start, end)
     queued_in = 0.0
     if middle is not None:
@@ -240,8 +263,8 @@ def handling_seconds(session: Session, *, cities, start: datetime, end: datetime
             .where(one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
         ).scalar_one())
     queued_in += sum(raw_sum(lo, hi, None, None) for lo, hi in pieces)
-    ended_after = raw_sum(max(start, end - MAX_CALL_SPAN), end, end, None)
-    ended_inside_from_before = raw_sum(start - MAX_CALL_SPAN, start, start, end)
+    ended_after = in_flight(max(start, end - MAX_CALL_SPAN), end, None)
+    ended_inside_from_before = in_flight(start - MAX_CALL_SPAN, start, end)
     return queued_in - ended_after + ended_inside_from_before, "rollups+raw" if middle is not None else "raw"
 
 
