@@ -169,6 +169,40 @@ def call_counts(session: Session, *, cities, start: datetime, end: datetime, sl_
     return total, path
 
 
+_BY_CITY_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _by_city_statement(many: bool, raw_pieces: int, middle: bool):
+    """call_counts_by_city's statement for one shape, with bind parameters (cities, sl, short,
+    lo0/hi0.. for the raw pieces, mlo/mhi for the rollups' middle): built once per process."""
+    key = (many, raw_pieces, middle)
+    if key in _BY_CITY_STATEMENTS:
+        return _BY_CITY_STATEMENTS[key]
+    sl = bindparam("sl")
+    columns = call_count_columns(sl_threshold_s=sl, short_abandon_s=bindparam("short"))
+    names = [f"c{i}" for i in range(len(columns))] + ["stale"]
+    parts = []
+    if raw_pieces:
+        ranges = or_(*(and_(Call.queued_at >= bindparam(f"lo{i}"), Call.queued_at < bindparam(f"hi{i}"))
+                       for i in range(raw_pieces)))
+        parts.append(select(Call.city.label("city"), *(c.label(n) for c, n in zip(columns, names)),
+                            literal(0).label("stale"))
+                     .where(_matches(Call.city, "cities", many), ranges).group_by(Call.city))
+    if middle:
+        r = CallRollup
+        sums = [r.offered, r.answered, r.abandoned, r.short_abandoned, r.answered_within_sl,
+                r.wait_answered_sum_s, r.ended, r.handle_sum_s]
+        parts.append(select(r.city.label("city"), *(func.sum(c).label(n) for c, n in zip(sums, names)),
+                            func.sum(case((r.sl_threshold_s != sl, 1), else_=0)).label("stale"))
+                     .where(_matches(r.city, "cities", many), r.interval_start >= bindparam("mlo"),
+                            r.interval_start < bindparam("mhi"))
+                     .group_by(r.city))
+    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    stmt = select(both.c.city, *(func.coalesce(func.sum(both.c[n]), 0) for n in names)).group_by(both.c.city)
+    _BY_CITY_STATEMENTS[key] = stmt
+    return stmt
+
+
 def call_counts_by_city(session: Session, *, cities, start: datetime, end: datetime, sl_threshold_s: float,
                         short_abandon_s: float, use_rollups: bool = True) -> dict[str, CallCounts]:
     """``call_counts`` of each city (cities without calls are left out), in one grouped statement:
@@ -176,24 +210,15 @@ def call_counts_by_city(session: Session, *, cities, start: datetime, end: datet
     if not cities or start >= end:
         return {}
     raw_pieces, middle = _split_for_rollups(session, start, end) if use_rollups else ([(start, end)], None)
-    columns = call_count_columns(sl_threshold_s=sl_threshold_s, short_abandon_s=short_abandon_s)
-    names = [f"c{i}" for i in range(len(columns))] + ["stale"]
-    parts = []
-    if raw_pieces:
-        parts.append(select(Call.city.label("city"), *(c.label(n) for c, n in zip(columns, names)),
-                            literal(0).label("stale"))
-                     .where(one_of(Call.city, cities), _in_ranges(Call.queued_at, raw_pieces)).group_by(Call.city))
+    cities = list(cities)
+    many = len(cities) > 1
+    params: dict[str, Any] = {"cities": cities if many else cities[0], "sl": float(sl_threshold_s),
+                              "short": float(short_abandon_s)}
+    for i, (lo, hi) in enumerate(raw_pieces):
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
     if middle is not None:
-        r = CallRollup
-        sums = [r.offered, r.answered, r.abandoned, r.short_abandoned, r.answered_within_sl,
-                r.wait_answered_sum_s, r.ended, r.handle_sum_s]
-        parts.append(select(r.city.label("city"), *(func.sum(c).label(n) for c, n in zip(sums, names)),
-                            func.sum(case((r.sl_threshold_s != sl_threshold_s, 1), else_=0)).label("stale"))
-                     .where(one_of(r.city, cities), r.interval_start >= middle[0], r.interval_start < middle[1])
-                     .group_by(r.city))
-    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    rows = session.execute(select(both.c.city, *(func.coalesce(func.sum(both.c[n]), 0) for n in names))
-                           .group_by(both.c.city)).all()
+        params["mlo"], params["mhi"] = middle
+    rows = session.execute(_by_city_statement(many, len(raw_pieces), middle is not None), params).all()
     if any(int(row[-1]) for row in rows):  # a rollup row of another SL threshold: raw for the window
         return call_counts_by_city(session, cities=cities, start=start, end=end, sl_threshold_s=sl_threshold_s,
                                    short_abandon_s=short_abandon_s, use_rollups=False)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, not_, or_, select
+from sqlalchemy import Integer, and_, bindparam, case, cast, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from cockpit.metrics.queries.counts import one_of, call_count_columns, rollup_coverage
+from cockpit.metrics.queries.counts import _matches, call_count_columns, one_of, rollup_coverage
 from cockpit.store.models import Call, CallRollup, Ticket, TicketCohort, TicketCohortDay, TicketRollup
 from cockpit.store.rollups import bucket_sql as interval_bucket
 from cockpit.timeutil import INTERVAL_S, local_midnight, naive_utc
@@ -124,10 +125,38 @@ def category_counts(session: Session, *, cities: Sequence[str], start: datetime,
     return {(c or ""): int(n) for c, n in rows}
 
 
-def _day_of(column, bounds: Sequence[tuple[datetime, datetime]]):
-    """SQL: the index of the day of ``bounds`` (consecutive ``[start, end)``, naive UTC) holding
-    ``column``; exact for any zone (a 23- or 25-hour day too), the same on every dialect."""
-    return case(*((column < hi, i) for i, (_lo, hi) in enumerate(bounds)), else_=len(bounds))
+_STATEMENTS: dict[tuple, Any] = {}  # statements built once per shape (their SQL construction costs
+# more client CPU than running them): pure, so shared by every session of the process
+
+
+def _once(key: tuple, build):
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = build()
+    return _STATEMENTS[key]
+
+
+def _day_of(column, n: int):
+    """SQL: the index of the day holding ``column`` among ``n`` consecutive days whose ends are the
+    bind parameters ``end0 .. end{n-1}`` (naive UTC): exact for any zone (a 23- or 25-hour day too),
+    the same on every dialect."""
+    return case(*((column < bindparam(f"end{i}"), i) for i in range(n)), else_=n)
+
+
+def _daily_statements(n: int, many: bool) -> dict[str, Any]:
+    """daily_tickets' statements for ``n`` days (bind parameters: cities, lo, hi, end0..)."""
+    t, d, c = Ticket, TicketCohortDay, TicketCohort
+    in_window = [_matches(t.city, "cities", many), t.created_at >= bindparam("lo"), t.created_at < bindparam("hi")]
+    day = _day_of(t.created_at, n).label("d")
+    return {
+        "in_window": in_window, "day": day,
+        "raw": select(t.city, day, func.count()).where(*in_window).group_by(t.city, day),
+        "unfrozen": select(t.city, day, func.count()).where(*in_window, not_(t.cohort_frozen)).group_by(t.city, day),
+        "frozen_days": (select(d.city, d.day_start, d.day_end, d.dirty, func.sum(c.created))
+                        .join(c, and_(c.city == d.city, c.day_start == d.day_start))
+                        .where(_matches(d.city, "cities", many), d.day_start < bindparam("hi"),
+                               d.day_end > bindparam("lo"))
+                        .group_by(d.city, d.day_start, d.day_end, d.dirty)),
+    }
 
 
 def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo,
@@ -142,37 +171,39 @@ def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[dat
         return out
     bounds = [(naive_utc(local_midnight(d, tz)), naive_utc(local_midnight(d + timedelta(days=1), tz)))
               for d in days]
-    start, end = bounds[0][0], bounds[-1][1]
-    t = Ticket
-    in_window = [one_of(t.city, cities), t.created_at >= start, t.created_at < end]
-    day = _day_of(t.created_at, bounds).label("d")
+    cities = list(cities)
+    many = len(cities) > 1
+    parts = _once(("daily", len(days), many), lambda: _daily_statements(len(days), many))
+    params = {"cities": cities if many else cities[0], "lo": bounds[0][0], "hi": bounds[-1][1],
+              **{f"end{i}": hi for i, (_lo, hi) in enumerate(bounds)}}
     rows: list[tuple[str, int, int]] = []
     if not use_cohorts:
-        rows += session.execute(select(t.city, day, func.count()).where(*in_window).group_by(t.city, day)).all()
+        rows += session.execute(parts["raw"], params).all()
     else:
-        d, c = TicketCohortDay, TicketCohort
+        t = Ticket
         index = {lo: (i, hi) for i, (lo, hi) in enumerate(bounds)}
         bad = []
-        for city, lo, hi, dirty, n in session.execute(
-                select(d.city, d.day_start, d.day_end, d.dirty, func.sum(c.created))
-                .join(c, and_(c.city == d.city, c.day_start == d.day_start))
-                .where(one_of(d.city, cities), d.day_start < end, d.day_end > start)
-                .group_by(d.city, d.day_start, d.day_end, d.dirty)):
+        for city, lo, hi, dirty, n in session.execute(parts["frozen_days"], params):
             i, day_end = index.get(lo, (None, None))
             if dirty or i is None or day_end != hi:
                 bad.append(and_(t.city == city, t.created_at >= lo, t.created_at < hi))
             else:
                 rows.append((city, i, int(n)))
-        parts = [select(t.city, day, func.count()).where(*in_window, not_(t.cohort_frozen)).group_by(t.city, day)]
-        if bad:
-            parts.append(select(t.city, day, func.count()).where(*in_window, t.cohort_frozen.is_(True), or_(*bad))
-                         .group_by(t.city, day))
-        for part in parts:
-            rows += session.execute(part).all()
+        rows += session.execute(parts["unfrozen"], params).all()
+        if bad:  # rare (a day recounted within the minute, other zone settings): built as it comes
+            day = parts["day"]
+            rows += session.execute(select(t.city, day, func.count())
+                                    .where(*parts["in_window"], t.cohort_frozen.is_(True), or_(*bad))
+                                    .group_by(t.city, day), params).all()
     for city, i, n in rows:
         if city in out and 0 <= int(i) < len(days):
             out[city][int(i)] += int(n)
     return out
+
+
+def _probes(n: int, many: bool):
+    return select(*(exists().where(_matches(Ticket.city, "cities", many), Ticket.created_at >= bindparam(f"lo{i}"),
+                                   Ticket.created_at < bindparam(f"hi{i}")) for i in range(n)))
 
 
 def days_with_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo) -> list[bool]:
@@ -180,9 +211,11 @@ def days_with_tickets(session: Session, *, cities: Sequence[str], days: Sequence
     one index probe per day (the first ticket found answers), not a count of every ticket."""
     if not cities or not days:
         return [False] * len(days)
-    probes = []
-    for day in days:
-        lo, hi = naive_utc(local_midnight(day, tz)), naive_utc(local_midnight(day + timedelta(days=1), tz))
-        probes.append(exists().where(one_of(Ticket.city, cities), Ticket.created_at >= lo,
-                                     Ticket.created_at < hi))
-    return [bool(v) for v in session.execute(select(*probes)).one()]
+    cities = list(cities)
+    many = len(cities) > 1
+    params: dict[str, Any] = {"cities": cities if many else cities[0]}
+    for i, day in enumerate(days):
+        params[f"lo{i}"] = naive_utc(local_midnight(day, tz))
+        params[f"hi{i}"] = naive_utc(local_midnight(day + timedelta(days=1), tz))
+    stmt = _once(("probes", len(days), many), lambda: _probes(len(days), many))
+    return [bool(v) for v in session.execute(stmt, params).one()]
