@@ -63,6 +63,10 @@ register({
     "province.drill": {"zh": "下钻", "en": "Drill"},
     "province.note": {"zh": "排名按近{n}天综合得分：各率与目标之比的均值 ×100（100 = 各率恰达目标）。",
                       "en": "Ranked by the last {n} days' score: mean of rate / target x 100 (100 = every rate on target)."},
+    "province.note_backfill": {
+        "zh": "历史数据回填中 {n}/{total} 天：近{days}天各率只含已回填的天数，暂不按目标着色，排名仅供参考。",
+        "en": "Loading history {n}/{total} days: the {days}-day rates cover only the days loaded, are not coloured "
+              "against targets yet, and the ranking is provisional."},
     "province.no_cities": {"zh": "暂无城市数据", "en": "No cities yet"},
 })
 
@@ -126,9 +130,11 @@ def _city_href(code: str, lang: str, kiosk: bool) -> str:
     return f"/wall/{code}?{urlencode(query)}"
 
 
-def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
+def league_table(snapshot: dict, lang: str, *, kiosk: bool = False, backfill: tuple[int, int] | None = None) -> Any:
     """The cities' table: today's live columns, the league window's rates and score, the trend;
-    a header row above names each group's window, so no figure's period is left to guess."""
+    a header row above names each group's window, so no figure's period is left to guess. While
+    history is still loading (``backfill`` = days loaded, days needed) the window's rates are not
+    coloured against their targets and the note says the ranking is provisional."""
     rows = snapshot["rows"]
     if not rows:
         return html.Div(t("province.no_cities", lang), className="ck-wall-empty")
@@ -146,6 +152,7 @@ def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
             t("province.col.tickets", lang), t("province.col.connection_today", lang),
             *[t(label, lang) for _, label in RATE_COLUMNS], t("province.col.score", lang),
             t("province.col.per_100k", lang), t("province.col.trend", lang), ""]
+    partial = backfill is not None and backfill[0] < backfill[1]
     body = []
     for r in rows:
         name = english_or(r["name"].get(lang), r["code"], lang)
@@ -158,7 +165,7 @@ def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
                     className=f"ck-status-{r['connection_status']}" if r.get("connection_status") else None),
         ]
         for key, _label in RATE_COLUMNS:
-            status = (r.get("status") or {}).get(key)
+            status = None if partial else (r.get("status") or {}).get(key)
             cells.append(html.Td(fmt_pct(r.get(key)), className=f"ck-status-{status}" if status else None))
         cells += [
             html.Td("—" if r.get("score") is None else f"{r['score'] * 100:.1f}"),
@@ -171,7 +178,9 @@ def league_table(snapshot: dict, lang: str, *, kiosk: bool = False) -> Any:
     return [
         html.Table([html.Thead([groups, html.Tr([html.Th(h) for h in head])]), html.Tbody(body)],
                    className="ck-league"),
-        html.Div(t("province.note", lang).format(n=league_days), className="ck-league-note"),
+        html.Div(t("province.note_backfill", lang).format(n=backfill[0], total=backfill[1], days=league_days)
+                 if partial else t("province.note", lang).format(n=league_days),
+                 className="ck-league-note ck-pending" if partial else "ck-league-note"),
     ]
 
 
@@ -239,7 +248,8 @@ def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: boo
         if new_sig != previous_map_sig:
             map_out, sig = map_body(snapshot, metric, lang, tile_url), new_sig
     has_figures = live is not None or league is not None
-    table = league_table(snapshot, lang, kiosk=kiosk) if has_figures else no_update
+    table = (league_table(snapshot, lang, kiosk=kiosk, backfill=_backfill(snapshot.get("history")))
+             if has_figures else no_update)
     totals = (totals_body(snapshot.get("totals") or {}, lang, snapshot.get("league_days") or 30,
                           _backfill(snapshot.get("history")))
               if has_figures else no_update)

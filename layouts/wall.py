@@ -274,7 +274,8 @@ def state_label(state: str, lang: str) -> str:
 def staffing_body(s: dict, lang: str) -> list:
     required, staffed = s.get("required"), s.get("staffed")
     gap = None if required is None or staffed is None else staffed - required
-    status = None if gap is None else ("green" if gap >= 0 else "red")
+    # green says "enough seats": not over nobody needed and nobody there (night, or no forecast yet)
+    status = None if gap is None or not (required or staffed) else ("green" if gap >= 0 else "red")
     nxt = s.get("next") or []
     peak = max((r["required"] for r in nxt if r.get("required") is not None), default=None)
     return [

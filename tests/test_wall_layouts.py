@@ -71,7 +71,7 @@ def _texts(component) -> str:
     return " ".join(out)
 
 
-def test_wall022_alert_panel_shows_what_fits_and_counts_the_rest():
+def test_wall030_alert_panel_shows_what_fits_and_counts_the_rest():
     from layouts.wall import ALERT_ROWS, alerts_body
 
     items = [{"id": i, "rule": "overdue", "severity": "minor", "district": "620102", "size": 3}
@@ -168,6 +168,34 @@ def test_province020_league_table_rows_and_links():
     assert links[0].href == "/wall/620100?lang=zh&kiosk=1"
     assert links[1].href == "/supervise?city=620100&lang=zh"
     assert "98.0" in _texts(rows[0]) and "96.0%" in _texts(rows[0])
+
+
+def test_wall031_staffing_is_not_green_over_nobody_needed_and_nobody_there():
+    from layouts.wall import staffing_body
+
+    def staffed_class(required, staffed):
+        pair = staffing_body({"required": required, "staffed": staffed, "next": []}, "en")[0]
+        return pair.children[1].className
+
+    assert staffed_class(0, 0) == "ck-wall-big"  # night: no status, not a green zero
+    assert staffed_class(None, 3) == "ck-wall-big"
+    assert staffed_class(2, 3) == "ck-wall-big ck-status-green" and staffed_class(0, 2).endswith("green")
+    assert staffed_class(4, 3) == "ck-wall-big ck-status-red"
+
+
+def test_province021_league_not_coloured_against_targets_while_history_loads():
+    row = {"code": "620100", "name": {"zh": "兰州市", "en": "Lanzhou"}, "rank": 1, "response_rate": 0.96,
+           "connection_rate_today": 0.9, "connection_status": "amber", "status": {"response_rate": "green"}}
+    snap = {"rows": [row], "league_days": 30, "trend_days": ["d"] * 14}
+
+    def classes(backfill):
+        return {c.className for c in _walk(province_layout.league_table(snap, "en", backfill=backfill))
+                if isinstance(c, html.Td) and getattr(c, "className", None)}
+
+    assert classes(None) == {"ck-status-amber", "ck-status-green"}
+    assert classes((3, 28)) == {"ck-status-amber"}  # today's live rate keeps its colour; the window's wait
+    note = province_layout.league_table(snap, "en", backfill=(3, 28))[1]
+    assert note.className == "ck-league-note ck-pending" and "3/28" in note.children and "provisional" in note.children
 
 
 def _walk(component):
