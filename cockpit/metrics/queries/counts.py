@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, not_, or_, select, true, union_all
+from sqlalchemy import DateTime, and_, bindparam, case, func, literal, not_, or_, select, true, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -293,6 +293,46 @@ def handling_seconds(session: Session, *, cities, start: datetime, end: datetime
     return queued_in - ended_after + ended_inside_from_before, "rollups+raw" if middle is not None else "raw"
 
 
+_SEAT_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _seat_span_statement(dialect: str, many: bool):
+    """seat_times' statement (bind parameters: cities, start, stop), built once per shape: seconds
+    per state of the seats' changes in ``[start, stop)``, each lasting until the seat's next one."""
+    key = (dialect, many)
+    if key in _SEAT_STATEMENTS:
+        return _SEAT_STATEMENTS[key]
+    c = SeatStateChange
+    start, stop = bindparam("start", type_=DateTime()), bindparam("stop", type_=DateTime())
+    # Each seat's last change before the window: one backward probe of
+    # ix_seat_state_changes_city_seat_occurred per seat (every seat with a change has a ``seats``
+    # row), not a scan of the cities' whole seat history (tests/test_indexes.py).
+    before = (select(func.max(c.occurred_at)).where(c.city == Seat.city, c.seat_id == Seat.seat_id,
+                                                   c.occurred_at < start).scalar_subquery())
+    last_before = (select(Seat.city, Seat.seat_id, before.label("at"))
+                   .where(_matches(Seat.city, "cities", many)).subquery())
+    opening = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).join(
+        last_before,
+        and_(c.city == last_before.c.city, c.seat_id == last_before.c.seat_id,
+             c.occurred_at == last_before.c.at),
+    )
+    inside = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).where(
+        _matches(c.city, "cities", many), c.occurred_at >= start, c.occurred_at < stop
+    )
+    # Each change lasts until the seat's next one (LEAD), clipped to the window; summed in SQL.
+    changes = opening.union_all(inside).subquery()
+    following = func.lead(changes.c.occurred_at).over(
+        partition_by=(changes.c.city, changes.c.seat_id), order_by=(changes.c.occurred_at, changes.c.id)
+    )
+    spans = select(changes.c.state, changes.c.occurred_at.label("at"), following.label("next_at")).subquery()
+    greatest, least = (func.greatest, func.least) if dialect == "postgresql" else (func.max, func.min)
+    lo = greatest(spans.c.at, start)
+    hi = least(func.coalesce(spans.c.next_at, stop), stop)
+    seconds = func.sum(case((hi > lo, _seconds_between(dialect, lo, hi)), else_=0.0))
+    _SEAT_STATEMENTS[key] = select(spans.c.state, seconds).group_by(spans.c.state)
+    return _SEAT_STATEMENTS[key]
+
+
 def seat_times(session: Session, *, cities, start: datetime, end: datetime, now: datetime,
                use_rollups: bool = True) -> SeatTimes:
     """Handling, ready and logged-in seconds in ``[start, min(end, now))`` for the cities' seats.
@@ -314,34 +354,11 @@ def seat_times(session: Session, *, cities, start: datetime, end: datetime, now:
         return out
     out.handling_s, _path = handling_seconds(session, cities=cities, start=start, end=stop,
                                              use_rollups=use_rollups)
-    c = SeatStateChange
-    # Each seat's last change before the window: one backward probe of
-    # ix_seat_state_changes_city_seat_occurred per seat (every seat with a change has a ``seats``
-    # row), not a scan of the cities' whole seat history (tests/test_indexes.py).
-    before = (select(func.max(c.occurred_at)).where(c.city == Seat.city, c.seat_id == Seat.seat_id,
-                                                   c.occurred_at < start).scalar_subquery())
-    last_before = (select(Seat.city, Seat.seat_id, before.label("at"))
-                   .where(one_of(Seat.city, cities)).subquery())
-    opening = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).join(
-        last_before,
-        and_(c.city == last_before.c.city, c.seat_id == last_before.c.seat_id,
-             c.occurred_at == last_before.c.at),
-    )
-    inside = select(c.city, c.seat_id, c.occurred_at, c.id, c.state).where(
-        one_of(c.city, cities), c.occurred_at >= start, c.occurred_at < stop
-    )
-    # Each change lasts until the seat's next one (LEAD), clipped to the window; summed in SQL.
-    changes = opening.union_all(inside).subquery()
-    following = func.lead(changes.c.occurred_at).over(
-        partition_by=(changes.c.city, changes.c.seat_id), order_by=(changes.c.occurred_at, changes.c.id)
-    )
-    spans = select(changes.c.state, changes.c.occurred_at.label("at"), following.label("next_at")).subquery()
     dialect = session.get_bind().dialect.name
-    greatest, least = (func.greatest, func.least) if dialect == "postgresql" else (func.max, func.min)
-    lo = greatest(spans.c.at, start)
-    hi = least(func.coalesce(spans.c.next_at, stop), stop)
-    seconds = func.sum(case((hi > lo, _seconds_between(dialect, lo, hi)), else_=0.0))
-    for state, total in session.execute(select(spans.c.state, seconds).group_by(spans.c.state)):
+    cities = list(cities)
+    stmt = _seat_span_statement(dialect, len(cities) > 1)
+    params = {"cities": cities if len(cities) > 1 else cities[0], "start": start, "stop": stop}
+    for state, total in session.execute(stmt, params):
         total = float(total or 0.0)
         if state not in LOGGED_OUT_STATES:
             out.logged_in_s += total
