@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     from cockpit.http import open311 as api_open311
     from cockpit.http import openapi as api_openapi
     from cockpit.http import reports as api_reports
+    from cockpit.http import slots
     from cockpit.http import planning as api_planning
     from cockpit.auth import web as access
     from layouts.i18n import t
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     _keep_index(app)
     server = app.server
     server.config["COCKPIT_STORES"] = stores
+    slots.install(server)  # first of the hooks: a few requests of a process at work at once
     for blueprint in (api.bp, api_kpi.bp, api_alerts.bp, api_open311.bp, api_reports.bp, api_planning.bp,
                       api_openapi.bp):
         server.register_blueprint(blueprint)

@@ -1,7 +1,53 @@
 /* Wall screens: clock, per-panel freshness ("stale" by the browser's own clock, so it works even
-   when the server is gone), map drill-down and the kiosk playlist. Referenced by name from
-   callbacks/wall.py and callbacks/province.py. */
+   when the server is gone), the push stream with its polling fallback, map drill-down and the kiosk
+   playlist. Referenced by name from callbacks/wall.py and callbacks/province.py. */
 window.dash_clientside = window.dash_clientside || {};
+
+/* The screen's push stream (callbacks/screen_stream.py): one EventSource per screen page. Each
+   "payload" event carries the refresh callback's outputs, applied with set_props; while it
+   delivers, gateRefresh asks the server nothing. A "poll" event (an incomplete tick), an error, a
+   refusal or silence sends the gate back to polling at its next tick, so last good values, stale
+   and failed marking stay the refresh callback's, as without the stream. */
+var ckStreams = {};
+var CK_STREAM_FRESH_MS = 3000;  /* the stream delivers: its last payload is newer than this */
+var CK_STREAM_CONNECT_MS = 1500;  /* a new stream's first payload is awaited this long before polling */
+var CK_STREAM_RETRY_MS = 30000;  /* a refused or ended stream is tried again after this long */
+
+function ckStreamOpen(url, openUrl) {
+    var s = {url: url, opened: Date.now(), last: 0, closedAt: 0, es: new EventSource(openUrl)};
+    s.es.addEventListener("payload", function (e) {
+        var msg = JSON.parse(e.data);
+        var set = window.dash_clientside.set_props;
+        msg.o.forEach(function (item) {
+            var props = {};
+            props[item[1]] = item[2];
+            set(item[0], props);
+        });
+        s.last = Date.now();
+        s.at = msg.at;
+    });
+    s.es.addEventListener("poll", function () { s.last = 0; });
+    s.es.addEventListener("ended", function () { s.es.close(); s.closedAt = Date.now(); s.last = 0; });
+    s.es.onerror = function () {
+        s.last = 0;
+        if (s.es.readyState === 2) { s.closedAt = Date.now(); }
+    };
+    return s;
+}
+
+function ckStream(cfg, mode, sig) {
+    if (!cfg || !cfg.page || !cfg.code || typeof EventSource === "undefined" ||
+            !window.dash_clientside.set_props) { return null; }
+    var url = "/screens/stream?page=" + encodeURIComponent(cfg.page) + "&code=" + encodeURIComponent(cfg.code) +
+        "&lang=" + encodeURIComponent(cfg.lang || "zh") + (mode ? "&mode=" + encodeURIComponent(mode) : "") +
+        (cfg.kiosk ? "&kiosk=1" : "");
+    var s = ckStreams[cfg.page];
+    if (s && s.url !== url) { s.es.close(); s = null; }
+    if (s && s.es.readyState === 2 && Date.now() - s.closedAt > CK_STREAM_RETRY_MS) { s = null; }
+    /* the map this screen shows: the stream leaves it out until it changes */
+    if (!s) { s = ckStreams[cfg.page] = ckStreamOpen(url, sig ? url + "&sig=" + encodeURIComponent(sig) : url); }
+    return s;
+}
 window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit || {}, {
     screenTick: function (_n, metas, configs) {
         var cfg = (configs && configs[0]) || {};
@@ -43,9 +89,16 @@ window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit ||
         });
         return [clock, classes, asOf];
     },
-    gateRefresh: function (_n, request, done) {
-        /* A new request {n, at} unless the previous one is still unanswered (and under 15 s old). */
+    gateRefresh: function (_n, request, done, cfg, mode, sig) {
+        /* Nothing while the push stream delivers (or a new one is about to); else a new request
+           {n, at} unless the previous one is still unanswered (and under 15 s old). The stream
+           opens once a refresh has painted the screen (so the map is drawn once). */
         var now = Date.now();
+        var s = done ? ckStream(cfg, mode, sig) : null;
+        if (s && s.last && now - s.last < CK_STREAM_FRESH_MS) { return window.dash_clientside.no_update; }
+        if (s && !s.last && s.es.readyState === 0 && now - s.opened < CK_STREAM_CONNECT_MS) {
+            return window.dash_clientside.no_update;
+        }
         var pending = request && (!done || done.n !== request.n);
         if (pending && now - request.at < 15000) { return window.dash_clientside.no_update; }
         return {n: (request ? request.n : 0) + 1, at: now};

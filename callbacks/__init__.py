@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from callbacks import assessment, home, reports, province, roster, routing, shared_payload, supervise, ticket, wall
+from callbacks import assessment, home, reports, province, roster, routing, screen_stream, shared_payload, supervise, ticket, wall
 from cockpit.store.db import Stores
 
 
@@ -13,8 +13,10 @@ def register(app: Dash, stores: Stores) -> None:
     home.register(app, stores)
     wall.register(app, stores)
     province.register(app, stores)
-    shared_payload.register(app, stores, [shared_payload.wall_kind(wall.wall_outputs),
-                                          shared_payload.province_kind(province.province_outputs)])
+    kinds = [shared_payload.wall_kind(wall.wall_outputs, wall.WALL_OUTPUTS),
+             shared_payload.province_kind(province.province_outputs, province.PROVINCE_OUTPUTS)]
+    shared = shared_payload.register(app, stores, kinds)
+    screen_stream.register(app, stores, shared)
     supervise.register(app, stores)
     ticket.register(app, stores)
     assessment.register(app, stores)

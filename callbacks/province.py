@@ -14,6 +14,13 @@ from layouts.province import province_update
 
 log = logging.getLogger(__name__)
 
+# The refresh's outputs, (id, property) in order (the callback and the screen stream send the same list).
+PROVINCE_OUTPUTS = (({"type": ids.WALL_BODY, "index": "map"}, "children"),
+                    ({"type": ids.WALL_BODY, "index": "totals"}, "children"),
+                    ({"type": ids.WALL_BODY, "index": "table"}, "children"),
+                    (ids.PROVINCE_MAP_SIG, "data"), ({"type": ids.WALL_META, "index": "province"}, "data"),
+                    (ids.PROVINCE_STATUS, "children"), (ids.PROVINCE_TITLE, "children"), (ids.PROVINCE_DONE, "data"))
+
 
 def province_outputs(stores: Stores, request, metric, config, meta, map_sig) -> tuple:
     """The outputs of one province refresh (also rendered once per scope by callbacks/shared_payload.py)."""
@@ -30,14 +37,7 @@ def province_outputs(stores: Stores, request, metric, config, meta, map_sig) -> 
 def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(
-        Output({"type": ids.WALL_BODY, "index": "map"}, "children"),
-        Output({"type": ids.WALL_BODY, "index": "totals"}, "children"),
-        Output({"type": ids.WALL_BODY, "index": "table"}, "children"),
-        Output(ids.PROVINCE_MAP_SIG, "data"),
-        Output({"type": ids.WALL_META, "index": "province"}, "data"),
-        Output(ids.PROVINCE_STATUS, "children"),
-        Output(ids.PROVINCE_TITLE, "children"),
-        Output(ids.PROVINCE_DONE, "data"),
+        *[Output(cid, prop) for cid, prop in PROVINCE_OUTPUTS],
         Input(ids.PROVINCE_REQUEST, "data"),
         Input(ids.PROVINCE_METRIC, "value"),
         State({"type": ids.WALL_CONFIG, "index": "province"}, "data"),
@@ -55,6 +55,9 @@ def register(app: Dash, stores: Stores) -> None:
         Input(ids.PROVINCE_REFRESH, "n_intervals"),
         State(ids.PROVINCE_REQUEST, "data"),
         State(ids.PROVINCE_DONE, "data"),
+        State({"type": ids.WALL_CONFIG, "index": "province"}, "data"),  # the push stream it opens
+        State(ids.PROVINCE_METRIC, "value"),
+        State(ids.PROVINCE_MAP_SIG, "data"),
     )
 
     app.clientside_callback(

@@ -38,7 +38,9 @@ from flask import Response, request
 from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
+from cockpit.views.province import PROVINCE_METRICS
 from layouts import ids
+from layouts.wall import MAP_MODES
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,12 @@ class Kind:
     sig_id: str
     compute: Callable[[Stores, Any, str, dict, dict | None, str | None], tuple]
     default_mode: str
+    outputs: tuple[tuple[Any, str], ...] = ()  # (id, property) of every output, in the callback's order
+    modes: tuple[str, ...] = ()  # the map modes (metrics) a screen may ask for
+
+    def output_list(self) -> list[dict]:
+        """The callback's outputs as a Dash request lists them (for a render outside a request)."""
+        return [{"id": cid, "property": prop} for cid, prop in self.outputs]
 
     def indexes(self, outs: list[dict]) -> tuple[int, int, int]:
         """(map, signature, meta) positions among the callback's outputs, as the request lists them."""
@@ -104,22 +112,30 @@ class SharedPayloads:
         return [None if v is no_update else to_json(v) for v in outputs[:-1]]
 
     def payload(self, kind: Kind, config: dict, mode: str, where: tuple[int, int, int]) -> list | None:
+        found = self.payload_at(kind, config, mode, where)
+        return None if found is None else found[1]
+
+    def payload_at(self, kind: Kind, config: dict, mode: str,
+                   where: tuple[int, int, int]) -> tuple[float, list] | None:
+        """(rendered at, epoch seconds; the serialised outputs) of this tick, rendered here when no
+        process has yet; None when the render was incomplete (never shared)."""
         key = key_payload(config["code"], kind.page, config["lang"], mode, bool(config.get("kiosk")))
         now = time.time()
         found = self.memory.get(key)
         if found and now - found[0] < TICK_S:
-            return found[1]
+            return found
         client = self.stores.redis
         stored = client.hmget(key, "at", "outputs")
         if stored[0] is not None and now - int(stored[0]) / 1000 < TICK_S:
-            outputs = json.loads(stored[1])
-            self._remember(key, int(stored[0]) / 1000, outputs)
-            return outputs
+            at, outputs = int(stored[0]) / 1000, json.loads(stored[1])
+            self._remember(key, at, outputs)
+            return at, outputs
         token = uuid.uuid4().hex
         if not client.set(key + ":lock", token, nx=True, px=LOCK_MS):
             if stored[0] is not None and now - int(stored[0]) / 1000 < STALE_S:
-                return json.loads(stored[1])  # another process is rendering this tick
+                return int(stored[0]) / 1000, json.loads(stored[1])  # another process is rendering this tick
         outputs = self._render(kind, config, mode, where)
+        result = None
         if outputs is not None:
             at = time.time()
             pipe = client.pipeline(transaction=False)
@@ -127,9 +143,10 @@ class SharedPayloads:
             pipe.expire(key, TTL_S)
             pipe.execute()
             self._remember(key, at, outputs)
+            result = (at, outputs)
         if client.get(key + ":lock") == token:
             client.delete(key + ":lock")
-        return outputs
+        return result
 
     def _remember(self, key: str, at: float, outputs: list) -> None:
         with self.lock:
@@ -172,7 +189,7 @@ class SharedPayloads:
         return Response('{"multi":true,"response":{' + ",".join(parts) + "}}", mimetype="application/json")
 
 
-def register(app: Dash, stores: Stores, kinds: list[Kind]) -> None:
+def register(app: Dash, stores: Stores, kinds: list[Kind]) -> SharedPayloads:
     shared = SharedPayloads(stores, kinds)
     app.server.config["COCKPIT_SHARED_PAYLOADS"] = shared
 
@@ -189,12 +206,16 @@ def register(app: Dash, stores: Stores, kinds: list[Kind]) -> None:
             log.exception("shared screen payload failed; answering through the callback")
             return None
 
+    return shared
 
-def wall_kind(compute) -> Kind:
+
+def wall_kind(compute, outputs=()) -> Kind:
     return Kind(page="wall", done_id=ids.WALL_DONE, map_id={"type": ids.WALL_BODY, "index": "districts"},
-                sig_id=ids.WALL_MAP_SIG, compute=compute, default_mode="count")
+                sig_id=ids.WALL_MAP_SIG, compute=compute, default_mode="count", outputs=tuple(outputs),
+                modes=tuple(MAP_MODES))
 
 
-def province_kind(compute) -> Kind:
+def province_kind(compute, outputs=()) -> Kind:
     return Kind(page="province", done_id=ids.PROVINCE_DONE, map_id={"type": ids.WALL_BODY, "index": "map"},
-                sig_id=ids.PROVINCE_MAP_SIG, compute=compute, default_mode="tickets_today")
+                sig_id=ids.PROVINCE_MAP_SIG, compute=compute, default_mode="tickets_today",
+                outputs=tuple(outputs), modes=tuple(PROVINCE_METRICS))

@@ -18,6 +18,12 @@ from layouts.wall import WALL_PANELS, wall_update
 
 log = logging.getLogger(__name__)
 
+# The refresh's outputs, (id, property) in order: the callback below and the screen stream
+# (callbacks/screen_stream.py) send the same list.
+WALL_OUTPUTS = (*[({"type": ids.WALL_BODY, "index": name}, "children") for name in WALL_PANELS],
+                (ids.WALL_MAP_SIG, "data"), ({"type": ids.WALL_META, "index": "wall"}, "data"),
+                (ids.WALL_STATUS, "children"), (ids.WALL_TITLE, "children"), (ids.WALL_DONE, "data"))
+
 
 def wall_outputs(stores: Stores, request, mode, config, meta, map_sig) -> tuple:
     """The outputs of one wall refresh (also rendered once per scope by callbacks/shared_payload.py)."""
@@ -34,12 +40,7 @@ def wall_outputs(stores: Stores, request, mode, config, meta, map_sig) -> tuple:
 def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(
-        *[Output({"type": ids.WALL_BODY, "index": name}, "children") for name in WALL_PANELS],
-        Output(ids.WALL_MAP_SIG, "data"),
-        Output({"type": ids.WALL_META, "index": "wall"}, "data"),
-        Output(ids.WALL_STATUS, "children"),
-        Output(ids.WALL_TITLE, "children"),
-        Output(ids.WALL_DONE, "data"),
+        *[Output(cid, prop) for cid, prop in WALL_OUTPUTS],
         Input(ids.WALL_REQUEST, "data"),
         Input(ids.WALL_MAP_MODE, "value"),
         State({"type": ids.WALL_CONFIG, "index": "wall"}, "data"),
@@ -51,15 +52,19 @@ def register(app: Dash, stores: Stores) -> None:
         require_region(stores, (config or {}).get("code"))  # a crafted callback for another region: 403
         return wall_outputs(stores, request, mode, config, meta, map_sig)
 
-    # The refresh gate: an interval tick requests a refresh only when the last one was answered
-    # (or is overdue). Dash drops a response once a newer request of the same callback is out,
-    # so without the gate a refresh slower than the interval would never reach the screen.
+    # The refresh gate: an interval tick requests a refresh only when the push stream is not
+    # delivering (assets/wall.js, callbacks/screen_stream.py) and the last one was answered (or is
+    # overdue). Dash drops a response once a newer request of the same callback is out, so without
+    # the gate a refresh slower than the interval would never reach the screen.
     app.clientside_callback(
         ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),
         Output(ids.WALL_REQUEST, "data"),
         Input(ids.WALL_REFRESH, "n_intervals"),
         State(ids.WALL_REQUEST, "data"),
         State(ids.WALL_DONE, "data"),
+        State({"type": ids.WALL_CONFIG, "index": "wall"}, "data"),  # the push stream it opens
+        State(ids.WALL_MAP_MODE, "value"),
+        State(ids.WALL_MAP_SIG, "data"),
     )
 
     app.clientside_callback(

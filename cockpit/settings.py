@@ -76,6 +76,10 @@ class Settings:
     # ``cockpit worker`` lowers its CPU priority by this much (os.nice, 0-19; 0: unchanged) so web
     # requests win the cores when the minute's jobs run beside them (docs/performance.md, Screens)
     worker_nice: int = 10
+    # push streams of wall screens per web process (callbacks/screen_stream.py); each holds a thread,
+    # so under gunicorn gthread give ``--threads`` at least this many plus the requests' own (README);
+    # beyond it (or 0, or a server without threads) screens poll as before
+    screen_streams: int = 100
 
     @property
     def tz(self) -> ZoneInfo:
@@ -132,6 +136,8 @@ class Settings:
             raise SettingsError("session_idle_minutes, session_hours: must be positive")
         if not 0 <= self.worker_nice <= 19:
             raise SettingsError(f"worker_nice: 0 to 19, got {self.worker_nice}")
+        if not 0 <= self.screen_streams <= 10_000:
+            raise SettingsError(f"screen_streams: 0 to 10000, got {self.screen_streams}")
         if not 0 <= self.session_cache_seconds <= 10:
             raise SettingsError(f"session_cache_seconds: 0 to 10, got {self.session_cache_seconds}")
         if self.language not in ("zh", "en"):

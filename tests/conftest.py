@@ -153,4 +153,6 @@ def wall_app(sqlite_stores):
     wait_for_room()  # the screens look at today: not across local midnight
     seed_two_cities(sqlite_stores, datetime.now(UTC))
     wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
-    yield create_app(sqlite_stores.settings, stores=sqlite_stores), sqlite_stores
+    app = create_app(sqlite_stores.settings, stores=sqlite_stores)
+    yield app, sqlite_stores
+    app.server.config["COCKPIT_SCREEN_STREAMS"].stop()  # no publisher of this app outlives the test

@@ -56,6 +56,8 @@ API: list[tuple[str | None, re.Pattern, str, tuple[str, ...]]] = [
     ("GET", re.compile(r"^/_dash-(layout|dependencies)$"), "figures", ()),
     ("POST", re.compile(r"^/_dash-update-component$"), "figures", ()),
     ("GET", re.compile(r"^/_reload-hash$"), "figures", ()),
+    # a wall's push channel (callbacks/screen_stream.py): the scope it names is checked like a wall's
+    ("GET", re.compile(r"^/screens/stream$"), "figures", ("code",)),
 ]
 
 # Dash callbacks by the page prefix of their output ids: what a principal needs to run them.
@@ -123,7 +125,8 @@ def check_request(session: Session, principal: Principal, request) -> None:
     for want, pattern, permission, keys in API:
         match = pattern.match(path)
         if (want is None or want == method) and match:
-            if principal.kind == "kiosk" and not (path.startswith("/_dash-") or path in ("/logout", "/_reload-hash")):
+            if principal.kind == "kiosk" and not (path.startswith("/_dash-") or
+                                                  path in ("/logout", "/_reload-hash", "/screens/stream")):
                 raise AccessDenied("a kiosk link shows screens only")
             if principal.kind == "anonymous":  # only where the deployment opened it (open311_public)
                 return
@@ -139,7 +142,7 @@ def check_request(session: Session, principal: Principal, request) -> None:
 
                 check_callback(principal, dash_callback_ids(request.get_data(cache=True)))
             return
-    if path.startswith(("/api/", "/_dash-", "/supervise/export", "/open311/", "/reports/files/")):
+    if path.startswith(("/api/", "/_dash-", "/supervise/export", "/open311/", "/reports/files/", "/screens/")):
         raise AccessDenied("no such endpoint for this method", status=404)
     if method != "GET":
         raise AccessDenied("method not allowed here", status=405)

@@ -48,7 +48,8 @@ PUBLIC_PATHS = frozenset({"/login", "/healthz", "/favicon.ico", "/_favicon.ico",
                           "/open311/v2/discovery.xml"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/static/", "/kiosk/")
 # Anonymous requests here get 401 JSON instead of a redirect: machines and the Dash renderer call them.
-API_PREFIXES = ("/api/", "/_dash-", "/supervise/export", "/admin/api/", "/open311/", "/reports/files/")
+API_PREFIXES = ("/api/", "/_dash-", "/supervise/export", "/admin/api/", "/open311/", "/reports/files/",
+                "/screens/")
 OPEN311 = "/open311/v2/"
 
 # Content-Security-Policy: the app's own origin only. 'unsafe-eval' is not needed (checked in
@@ -188,6 +189,18 @@ def _from_cookie(stores, settings: Settings) -> Principal | None:
         return sessions.load(session, raw, idle=timedelta(minutes=settings.session_idle_minutes),
                              cache=stores.redis if use_cache else None,
                              cache_seconds=settings.session_cache_seconds, failed=failed)
+
+
+def recheck_principal() -> Principal | None:
+    """The request's principal read again now (for a long request: a screen stream), or None when
+    its session or token has ended since: logout, a revoked kiosk link, a disabled user or a
+    password reset tombstone the session cache, so this sees them at once (sessions.py)."""
+    stores = _stores()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        found = _from_bearer(stores, header)
+        return None if isinstance(found, Response) else found
+    return _from_cookie(stores, stores.settings)
 
 
 def _body_over(limit: int) -> Response | None:

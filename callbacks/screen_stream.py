@@ -1,0 +1,305 @@
+"""The screens' push channel: one server-sent event stream per wall, fed with the shared payload.
+
+``GET /screens/stream?page=wall&code=620100&lang=zh&mode=count&kiosk=1`` answers
+``text/event-stream``. Every screen of one scope, language and mode shows the same figures, so the
+stream sends the bytes ``callbacks/shared_payload.py`` renders once per tick (across web processes,
+through Redis) as they change: one publisher thread per key per process renders or fetches each
+tick and wakes every connection of that key; a connection only writes bytes it was handed.
+
+Events:
+- ``payload``: ``{"at": ms, "sig": ..., "o": [[id, property, value], ...]}``, the refresh
+  callback's outputs except its answered-request counter; the map (and its signature) only when
+  this connection has not sent that map yet. The browser applies it with ``set_props``
+  (assets/wall.js).
+- ``poll``: this tick's render was incomplete (a source failed or lacks data). Nothing of it is
+  pushed; the screen goes back to its own refresh callback, which keeps its last good values and
+  marks the panels, exactly as without the stream, until a complete payload comes again.
+- a comment every ``HEARTBEAT_S`` when nothing else was sent.
+
+Guarantees kept: access is the guard's (a session or kiosk session, ``figures``, the scope the
+URL names) and is checked again every ``RECHECK_S`` (logout, a revoked link, a disabled user end
+the stream); at most ``settings.screen_streams`` streams per process (a refused stream answers
+503 and the screen polls), none in a server without threads (``wsgi.multithread``); a stream lasts
+``MAX_LIFE_S`` and the browser reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from dash import Dash
+from flask import Response, g, jsonify, request, stream_with_context
+
+from callbacks.shared_payload import Kind, SharedPayloads, TICK_S, key_payload
+from cockpit.auth.principal import AccessDenied
+from cockpit.auth.web import recheck_principal, require_region
+from cockpit.http.slots import CONFIG_KEY as SLOTS_KEY, Slots, release_early
+from cockpit.store.db import Stores
+from cockpit.views.overview import screen_level
+
+log = logging.getLogger(__name__)
+
+PATH = "/screens/stream"
+RECHECK_S = 3.0  # the session (and its scope) are read again this often
+HEARTBEAT_S = 10.0
+MAX_LIFE_S = 600.0  # then the stream ends and the browser reconnects (spreads screens over processes)
+RETRY_MS = 2000  # the browser's reconnect delay after a stream ends
+IDLE_KEEP_S = 1.0  # a publisher without connections stops after this long
+MIN_WAIT_S = 0.1  # a publisher waiting for another process's render checks this often
+CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+
+
+@dataclass
+class Channel:
+    """What the publisher of one key hands its connections: the latest message, numbered."""
+
+    key: str
+    kind: Kind
+    config: dict
+    mode: str
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    seq: int = 0
+    at_ms: int | None = None
+    sig: str | None = None
+    full: bytes = b""  # the message with the map
+    lite: bytes = b""  # ... without it
+    delta: bytes = b""  # ... only what changed since the message before (for connections that had it)
+    outputs: list | None = None
+    poll: bool = False
+    listeners: int = 0
+    idle_since: float = 0.0
+    publisher: threading.Thread | None = None
+
+
+def _message(kind: Kind, at: float, outputs: list, previous: list | None) -> tuple[str | None, bytes, bytes, bytes]:
+    """(map signature, the event with the map, without it, with only what changed since ``previous``)
+    from one tick's serialised outputs."""
+    map_index, sig_index, _ = kind.indexes(kind.output_list())
+    full, lite, delta = [], [], []
+    for i, (cid, prop) in enumerate(kind.outputs[:-1]):  # the last is the answered request: the screen's own
+        value = outputs[i]
+        if value is None:
+            continue
+        item = f"[{json.dumps(cid, sort_keys=True, separators=(',', ':'))},{json.dumps(prop)},{value}]"
+        full.append(item)
+        if i not in (map_index, sig_index):
+            lite.append(item)
+        if previous is None or previous[i] != value:
+            delta.append(item)
+    sig = outputs[sig_index]
+    head = f'event: payload\ndata: {{"at":{int(at * 1000)},"sig":{sig or "null"},"o":['
+    return sig, *((head + ",".join(items) + "]}\n\n").encode() for items in (full, lite, delta))
+
+
+class StreamHub:
+    """The streams of one web process: channels by key, one publisher thread each."""
+
+    def __init__(self, stores: Stores, shared: SharedPayloads, limit: int, slots: Slots | None = None) -> None:
+        self.stores = stores
+        self.slots = slots or Slots()
+        self.shared = shared
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.channels: dict[str, Channel] = {}
+        self.open = 0
+        self.generation = 0  # end_all() ends every stream of an older generation
+        self.stopped = False
+
+    def end_all(self) -> None:
+        """End every open stream (what a process exit does; tests use it for a web restart)."""
+        with self.lock:
+            self.generation += 1
+            channels = list(self.channels.values())
+        for ch in channels:
+            with ch.cond:
+                ch.cond.notify_all()
+
+    def stop(self) -> None:
+        """End every stream and publisher of this hub (an app going away: tests)."""
+        self.stopped = True
+        self.end_all()
+
+    def acquire(self) -> bool:
+        with self.lock:
+            if self.stopped or self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def release(self) -> None:
+        with self.lock:
+            self.open -= 1
+
+    def subscribe(self, kind: Kind, config: dict, mode: str) -> Channel:
+        key = key_payload(config["code"], kind.page, config["lang"], mode, bool(config.get("kiosk")))
+        with self.lock:
+            ch = self.channels.get(key)
+            if ch is None:
+                ch = self.channels[key] = Channel(key=key, kind=kind, config=config, mode=mode)
+            ch.listeners += 1
+            if ch.publisher is None or not ch.publisher.is_alive():  # new, or its thread was killed
+                ch.publisher = threading.Thread(target=self._publish, args=(ch,), name=f"screen-stream {key}",
+                                                daemon=True)
+                ch.publisher.start()
+        return ch
+
+    def unsubscribe(self, ch: Channel) -> None:
+        with self.lock:
+            ch.listeners -= 1
+            if ch.listeners == 0:
+                ch.idle_since = time.monotonic()
+
+    def _publish(self, ch: Channel) -> None:
+        """Each tick: the key's payload (rendered here or by another process) to every connection."""
+        try:
+            self._publish_loop(ch)
+        except SystemExit:  # the process (or a test's server thread killer) is ending this thread
+            return
+
+    def _publish_loop(self, ch: Channel) -> None:
+        redis = self.stores.redis
+        where = ch.kind.indexes(ch.kind.output_list())
+        while True:
+            with self.lock:
+                if self.stopped or (ch.listeners == 0 and time.monotonic() - ch.idle_since > IDLE_KEEP_S):
+                    if self.channels.get(ch.key) is ch:
+                        del self.channels[ch.key]
+                    return
+            wait = MIN_WAIT_S
+            try:
+                stored = redis.hget(ch.key, "at")
+                fresh = stored is not None and time.time() - int(stored) / 1000 < TICK_S
+                if stored is None or int(stored) != ch.at_ms or not fresh:
+                    with self.slots.held():  # a render is work like a request's: it waits its turn
+                        found = self.shared.payload_at(ch.kind, ch.config, ch.mode, where)
+                    self._hand_out(ch, found)
+                if ch.poll:
+                    wait = TICK_S  # an incomplete tick: try again next tick, not sooner
+                elif ch.at_ms is not None:
+                    wait = max(MIN_WAIT_S, ch.at_ms / 1000 + TICK_S - time.time())
+            except Exception:  # noqa: BLE001 - the screens poll meanwhile (their own callback answers)
+                log.exception("screen stream publisher failed for %s", ch.key)
+                self._hand_out(ch, None)
+                wait = TICK_S
+            time.sleep(wait)
+
+    def _hand_out(self, ch: Channel, found: tuple[float, list] | None) -> None:
+        with ch.cond:
+            if found is None:
+                if not ch.poll:
+                    ch.poll, ch.seq = True, ch.seq + 1
+                    ch.cond.notify_all()
+                return
+            at, outputs = found
+            if ch.at_ms is not None and int(at * 1000) <= ch.at_ms:
+                return  # no newer render (after a poll event too: only a new complete tick is pushed)
+            previous = None if ch.poll else ch.outputs
+            ch.sig, ch.full, ch.lite, ch.delta = _message(ch.kind, at, outputs, previous)
+            ch.outputs = outputs
+            ch.at_ms, ch.poll, ch.seq = int(at * 1000), False, ch.seq + 1
+            ch.cond.notify_all()
+
+    def events(self, ch: Channel, principal_ok, shown_sig: str | None = None) -> object:
+        """One connection's bytes: the current message at once, then each new one, until the session
+        ends, the stream reaches its life, or the client goes away. ``shown_sig``: the signature of
+        the map the screen already shows (left out until it changes)."""
+        generation, started = self.generation, time.monotonic()
+        checked = wrote = started
+        seen, sent_sig, after_poll = 0, shown_sig, True  # seq 0: the channel has no message yet
+        try:
+            yield f"retry: {RETRY_MS}\n\n".encode()
+            while True:
+                with ch.cond:
+                    ch.cond.wait_for(lambda: ch.seq != seen or self.generation != generation, timeout=1.0)
+                    seq, poll, sig, full, lite, delta = ch.seq, ch.poll, ch.sig, ch.full, ch.lite, ch.delta
+                now = time.monotonic()
+                if self.generation != generation or now - started > MAX_LIFE_S:
+                    return
+                if now - checked >= RECHECK_S:
+                    checked = now
+                    if not principal_ok():
+                        yield b"event: ended\ndata: {}\n\n"
+                        return
+                if seq != seen:
+                    follows, seen = seq == seen + 1 and not after_poll, seq
+                    if poll:
+                        after_poll = True  # the screen's own callback answers until the next payload
+                        yield b"event: poll\ndata: {}\n\n"
+                    else:
+                        # the message before was this connection's: only what changed since
+                        yield delta if follows else lite if sig is not None and sig == sent_sig else full
+                        sent_sig, after_poll = sig, False
+                    wrote = now
+                elif now - wrote >= HEARTBEAT_S:
+                    wrote = now
+                    yield b": heartbeat\n\n"
+        finally:
+            self.unsubscribe(ch)
+            self.release()
+
+
+def register(app: Dash, stores: Stores, shared: SharedPayloads) -> StreamHub:
+    slots = app.server.config.get(SLOTS_KEY)
+    hub = StreamHub(stores, shared, stores.settings.screen_streams, slots)
+    app.server.config["COCKPIT_SCREEN_STREAMS"] = hub
+    kinds = {k.page: k for k in shared.kinds.values()}
+
+    def _refuse(status: int, message: str) -> Response:
+        response = jsonify({"error": message})
+        response.status_code = status
+        if status == 503:
+            response.headers["Retry-After"] = "30"
+        return response
+
+    def screen_stream():
+        """A wall's or province page's push channel (the guard has checked the session and the scope)."""
+        args = request.args
+        kind = kinds.get(args.get("page", ""))
+        code, lang = args.get("code", ""), args.get("lang", "")
+        mode = args.get("mode") or (kind.default_mode if kind else "")
+        if kind is None or not CODE.match(code) or lang not in ("zh", "en") or mode not in kind.modes:
+            return _refuse(400, "page, code, lang and mode name one screen")
+        require_region(stores, code)  # 403 for another region (the guard checked it too)
+        if screen_level(stores, kind.page, code) is None:
+            return _refuse(404, "no such screen")
+        if not request.environ.get("wsgi.multithread"):
+            return _refuse(503, "this server runs one request per process: screens poll")
+        if not hub.acquire():
+            return _refuse(503, "screen streams of this process are all in use: poll")
+        try:
+            ch = hub.subscribe(kind, {"code": code, "lang": lang, "kiosk": args.get("kiosk") in ("1", "true")}, mode)
+        except Exception:
+            hub.release()
+            raise
+
+        def principal_ok() -> bool:
+            with hub.slots.held():
+                return _principal_ok()
+
+        def _principal_ok() -> bool:
+            principal = recheck_principal()
+            if principal is None:
+                return False
+            g.principal = principal
+            try:
+                require_region(stores, code)
+            except AccessDenied:
+                return False
+            return True
+
+        shown = args.get("sig")
+        shown = json.dumps(shown) if shown and len(shown) <= 128 else None  # as the payload holds it
+        response = Response(stream_with_context(hub.events(ch, principal_ok, shown)), mimetype="text/event-stream")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the events back
+        if slots is not None:
+            release_early(slots)  # the stream's thread waits from here on; requests get the slot
+        return response
+
+    app.server.add_url_rule(PATH, "screen_stream", screen_stream, methods=["GET"])
+    return hub

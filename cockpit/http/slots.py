@@ -1,0 +1,58 @@
+"""Request slots: at most ``REQUEST_SLOTS`` requests of one web process run the app's code at once.
+
+A web process holds one thread per open screen stream (callbacks/screen_stream.py) besides the
+threads that answer requests, so gunicorn runs with ``--threads`` in the hundreds. Python runs one
+thread at a time, and the database pool has 20 connections: if every thread could work at once, a
+burst (every screen of a room connecting together) would be served all at once, each request
+slowed by all the others, and exhaust the pool. The slots keep the work of a process to the few
+requests the old ``--threads 8`` allowed; the rest wait their turn in order, holding nothing.
+A stream holds a slot only while it is checked and opened, and its publisher while it renders.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from flask import Flask, g
+
+REQUEST_SLOTS = 8  # like gunicorn's --threads 8 before the streams (docs/performance.md)
+CONFIG_KEY = "COCKPIT_REQUEST_SLOTS"
+
+
+class Slots:
+    def __init__(self, count: int = REQUEST_SLOTS) -> None:
+        self.semaphore = threading.BoundedSemaphore(count)
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold a slot for work outside a request (a stream's publisher rendering, a session check)."""
+        with self.semaphore:
+            yield
+
+
+def install(server: Flask, count: int = REQUEST_SLOTS) -> Slots:
+    """Every request takes a slot before the first ``before_request`` hook and gives it back when
+    its context ends, or earlier by ``release_early()`` (a stream, once it starts streaming).
+    Install it before every other hook."""
+    slots = Slots(count)
+    server.config[CONFIG_KEY] = slots
+
+    @server.before_request
+    def _take_slot():
+        slots.semaphore.acquire()
+        g.request_slot = True
+        return None
+
+    @server.teardown_request
+    def _give_slot(_exc=None):
+        release_early(slots)
+
+    return slots
+
+
+def release_early(slots: Slots) -> None:
+    """Give the request's slot back now (once; teardown then gives nothing)."""
+    if g.pop("request_slot", False):
+        slots.semaphore.release()

@@ -1,0 +1,82 @@
+"""A wall on its push stream in headless Chromium: figures arrive through the stream with no Dash
+refresh requests, and polling takes over at once when the stream stops or is refused."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dash.testing.wait import until
+
+from cockpit.ingest import ingest_batch
+from tests.factories import Stream
+from tests.login import browser_login
+
+pytestmark = pytest.mark.browser
+
+DELIVERING = ("var s = window.ckStreams && window.ckStreams.wall;"
+              "return !!(s && s.last && Date.now() - s.last < 3000);")
+
+
+def _count_refreshes(app) -> list[int]:
+    """A counter of the wall's refresh callback requests, in front of every hook of the app (the
+    shared payload answers most refreshes before Dash sees them)."""
+    seen = [0]
+    inner = app.server.wsgi_app
+
+    def counting(environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == "/_dash-update-component":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size)
+            environ["wsgi.input"] = io.BytesIO(body)
+            if b'"wall-done"' in body:
+                seen[0] += 1
+        return inner(environ, start_response)
+
+    app.server.wsgi_app = counting
+    return seen
+
+
+def _ingest_call(stores, n: int) -> None:
+    s = Stream("620100", base=datetime.now(UTC) - timedelta(seconds=5), prefix=f"strb-{n}-")
+    assert ingest_batch(stores, [s.event("call.offered", 0, call_id=f"strb-{n}")], source="test").accepted == 1
+
+
+def test_strb001_a_wall_updates_through_its_stream_with_no_refresh_requests(dash_duo, wall_app):
+    app, stores = wall_app
+    refreshes = _count_refreshes(app)
+    browser_login(dash_duo, app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    until(lambda: dash_duo.driver.execute_script(DELIVERING), timeout=10)
+    before = refreshes[0]
+    assert before >= 1  # the first paint came through the refresh callback (the counter sees it)
+    _ingest_call(stores, 1)
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=3)
+    until(lambda: dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text, timeout=3)
+    dash_duo.driver.execute_script("window.ckT0 = Date.now();")
+    until(lambda: dash_duo.driver.execute_script("return Date.now() - window.ckT0 > 4500;"), timeout=8)
+    assert dash_duo.find_elements(".ck-wall-volume.ck-stale") == []  # fresh by the browser's clock
+    assert refreshes[0] == before, "a refresh request while the stream delivered"
+    assert dash_duo.get_logs() == []
+
+
+def test_strb002_polling_takes_over_when_the_stream_stops_and_is_refused(dash_duo, wall_app):
+    app, stores = wall_app
+    refreshes = _count_refreshes(app)
+    browser_login(dash_duo, app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    until(lambda: dash_duo.driver.execute_script(DELIVERING), timeout=10)
+    hub = app.server.config["COCKPIT_SCREEN_STREAMS"]
+    hub.limit = 0  # the reconnect is refused (503): the screen polls
+    hub.end_all()
+    before = refreshes[0]
+    _ingest_call(stores, 2)
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=6)
+    until(lambda: refreshes[0] >= before + 2, timeout=6)  # polling, every refresh interval
+    assert not dash_duo.driver.execute_script(DELIVERING)
+    assert dash_duo.find_elements(".ck-wall-volume.ck-stale") == []
+    # The refused reconnect is the one console error (the browser logs the 503).
+    assert all("screens/stream" in entry["message"] for entry in dash_duo.get_logs())
