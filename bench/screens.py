@@ -2,7 +2,7 @@
 
     python bench/screens.py --screens 200 --supervisors 20 --seconds 60 [--json]
         [--workers 3] [--threads 8] [--pg URL] [--redis URL] [--reuse] [--target http://127.0.0.1:PORT]
-        [--worker-nice N]
+        [--worker-nice N] [--poll] [--streams N]
 
 Starts (unless ``--target``) a database with a day of simulated traffic (the bulk path, all 14
 cities), the worker (``cockpit worker``: panels, rollups, watchpoints) and gunicorn on loopback,
@@ -10,6 +10,15 @@ then opens N screens the way a browser does: the page, the renderer's ``/_dash-l
 ``/_dash-dependencies``, the routing callback, then the refresh
 callback every 2 s carrying the state the page keeps (request counter, panel meta, map
 signature). Screens are spread over the 14 city walls and the province page; 1 in 3 in English.
+Then, as assets/wall.js does, each screen opens its push stream (``/screens/stream``, server-sent
+events) at the tick after its first answered refresh and polls only while the stream does not
+deliver (connecting over 1.5 s, refused, ended, silent for 3 s, or told to poll); ``--poll`` keeps
+every screen polling (the behaviour before the stream), for before/after in one sitting.
+Each payload received is a ``push`` sample: its lag from the payload's render (the ``at`` it
+carries, the server's clock, same machine) to its receipt here. ``p50_ms``/``p95_ms``/``p99_ms``
+count every request and every push delivery alike; ``requests_per_s`` counts requests only;
+``stream`` is the time to the stream's response headers (a 503, refused at the cap, is no error:
+that screen polls). gunicorn gets ``--threads`` plus ``--streams`` threads per worker.
 M supervisors load /supervise for a city, page its grid (100-row blocks) and open a ticket every
 third step, one action every 2 s. Every loop ends at the deadline; every request has a 10 s timeout.
 
@@ -243,7 +252,7 @@ def _route_body(app: App, path: str, search: str) -> bytes:
 
 
 async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: str, deadline: float,
-                 interval: float, access: dict) -> None:
+                 interval: float, access: dict, poll: bool = False) -> None:
     conn = Conn(host, port)
     page = "province" if code == PROVINCE else "wall"
     path, search = f"/{page}/{code}", f"?lang={lang}&kiosk=1"
@@ -263,8 +272,21 @@ async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: 
     meta, sig, n = None, None, 0
     meta_key = json.dumps({"index": page, "type": "wall-meta"}, separators=(",", ":"))
     sig_key = "wall-map-sig" if page == "wall" else "province-map-sig"
+    push, reader, state = None, None, {}
     while time.monotonic() < deadline:
         started = time.monotonic()
+        if push is None and not poll and n > 0 and sig is not None:
+            # the gate's tick after the first answered refresh opens the stream (assets/wall.js)
+            push = Push(host, port, dict(conn.cookies), stats, state)
+            state["sig"] = sig
+            reader = asyncio.create_task(push.run(f"/screens/stream?page={page}&code={code}&lang={lang}"
+                                                  f"&mode={mode}&kiosk=1", deadline))
+        if push is not None and push.delivering():
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            continue
+        if push is not None:  # what the stream last drew, as the page's stores hold it
+            sig = state.get("sig", sig)
+            meta = (state.get("outputs") or {}).get(meta_key, meta)
         n += 1
         request = {"n": n, "at": int(time.time() * 1000)}
         body = cb.body([request, mode], [config, meta, sig])
@@ -274,8 +296,97 @@ async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: 
             out = resp["response"]
             meta = (out.get(meta_key) or {}).get("data", meta)
             sig = (out.get(sig_key) or {}).get("data", sig)
+            state["sig"] = sig
         await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+    if reader is not None:
+        reader.cancel()
+        try:
+            await reader
+        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the run is over
+            pass
     await conn.close()
+
+
+class Push:
+    """One screen's push stream, read as the browser's EventSource reads it (assets/wall.js)."""
+
+    FRESH_S = 3.0  # the stream delivers: its last payload is newer than this
+    CONNECT_S = 1.5  # a new stream's first payload is awaited this long before polling
+    RETRY_S = 2.0  # reconnect after the stream ends (the stream's retry field)
+    REFUSED_RETRY_S = 30.0  # ... after a refusal (503)
+
+    def __init__(self, host: str, port: int, cookies: dict, stats: Stats, state: dict) -> None:
+        self.host, self.port, self.cookies, self.stats, self.state = host, port, cookies, stats, state
+        self.last = 0.0  # monotonic time of the last payload
+        self.opened = 0.0
+        self.connecting = False
+        self.refused = 0
+
+    def delivering(self) -> bool:
+        now = time.monotonic()
+        if self.last and now - self.last < self.FRESH_S:
+            return True
+        return self.connecting and now - self.opened < self.CONNECT_S
+
+    async def run(self, path: str, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            wait = self.RETRY_S
+            try:
+                wait = await asyncio.wait_for(self._once(path), max(0.1, deadline - time.monotonic()))
+            except (asyncio.TimeoutError, ConnectionError, OSError, asyncio.IncompleteReadError):
+                pass
+            except Exception as exc:  # noqa: BLE001 - counted, then the screen polls (as the browser does)
+                self.stats.add("stream", 0.0, False, repr(exc))
+            self.last, self.connecting = 0.0, False
+            await asyncio.sleep(max(0.0, min(wait, deadline - time.monotonic())))
+
+    async def _once(self, path: str) -> float:
+        self.opened, self.connecting = time.monotonic(), True
+        reader, writer = await asyncio.open_connection(self.host, self.port, limit=2**24)
+        try:
+            sig = self.state.get("sig")
+            target = path + (f"&sig={sig}" if sig else "")
+            writer.write((f"GET {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAccept: text/event-stream\r\n"
+                          "Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()) + "\r\n\r\n").encode())
+            await writer.drain()
+            started = time.perf_counter()
+            status = int((await reader.readline()).split()[1])
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass
+            ms = (time.perf_counter() - started) * 1000
+            if status != 200:
+                self.refused += 1
+                self.stats.add("stream", ms, status == 503, f"HTTP {status}")  # 503: refused, the screen polls
+                return self.REFUSED_RETRY_S
+            self.stats.add("stream", ms, True)
+            chunked, name = True, None
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return self.RETRY_S
+                if chunked and line.strip() and all(c in b"0123456789abcdefABCDEF" for c in line.strip()) and \
+                        not line.startswith((b"data", b"event", b"retry", b":")):
+                    if line.strip() == b"0":
+                        return self.RETRY_S
+                    continue  # a chunk size line (gunicorn sends the stream chunked)
+                text = line.decode().rstrip("\r\n")
+                if text.startswith("event: "):
+                    name = text[7:]
+                elif text.startswith("data: ") and name == "payload":
+                    msg = json.loads(text[6:])
+                    self.stats.add("push", time.time() * 1000 - msg["at"], True)
+                    self.last, self.connecting = time.monotonic(), False
+                    for cid, prop, value in msg["o"]:
+                        key = json.dumps(cid, sort_keys=True, separators=(",", ":")) if isinstance(cid, dict) else cid
+                        self.state.setdefault("outputs", {})[key] = value
+                    if msg.get("sig"):
+                        self.state["sig"] = msg["sig"]
+                elif text.startswith("data: ") and name in ("poll", "ended"):
+                    self.last = 0.0
+                    if name == "ended":
+                        return self.REFUSED_RETRY_S
+        finally:
+            writer.close()
 
 
 async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, deadline: float,
@@ -319,7 +430,7 @@ async def supervisor(app: App, host: str, port: int, stats: Stats, city: str, de
 
 
 async def load(base: str, screens: int, supervisors: int, seconds: float, interval: float,
-               access: dict) -> tuple[Stats, float]:
+               access: dict, poll: bool = False) -> tuple[Stats, float]:
     parts = urlsplit(base)
     host, port = parts.hostname, parts.port
     conn = Conn(host, port)
@@ -332,7 +443,7 @@ async def load(base: str, screens: int, supervisors: int, seconds: float, interv
     rng = random.Random(15)
     scopes = CITIES + [PROVINCE]
     tasks = [screen(app, host, port, stats, scopes[i % len(scopes)], "en" if i % 3 == 2 else "zh", deadline,
-                    interval, access) for i in range(screens)]
+                    interval, access, poll) for i in range(screens)]
     tasks += [supervisor(app, host, port, stats, rng.choice(CITIES), deadline, interval, access)
               for _ in range(supervisors)]
     started = time.monotonic()
@@ -414,8 +525,10 @@ def make_access(pg: str, redis_url: str) -> dict:
 
 
 def start_server(pg: str, redis_url: str, port: int, workers: int, threads: int,
-                 worker_nice: int | None = None) -> list[subprocess.Popen]:
+                 worker_nice: int | None = None, streams: int = 0) -> list[subprocess.Popen]:
+    """gunicorn (``threads`` for requests plus one per allowed push stream) and ``cockpit worker``."""
     env = {**os.environ, "COCKPIT_DATABASE_URL": pg, "COCKPIT_REDIS_URL": redis_url,
+           "COCKPIT_SCREEN_STREAMS": str(streams),
            "COCKPIT_VAR_DIR": str(Path(tempfile.gettempdir()) / "bench_screens"),
            "COCKPIT_SECRET_KEY": os.environ.get("COCKPIT_SECRET_KEY") or secrets.token_urlsafe(32)}
     if worker_nice is not None:
@@ -423,7 +536,7 @@ def start_server(pg: str, redis_url: str, port: int, workers: int, threads: int,
     gunicorn = [sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", str(workers),
                 "--log-level", "warning", "--timeout", "60"]
     if threads > 1:
-        gunicorn += ["-k", "gthread", "--threads", str(threads)]
+        gunicorn += ["-k", "gthread", "--threads", str(threads + streams)]
     procs = [subprocess.Popen(gunicorn, cwd=ROOT, env=env),
              subprocess.Popen([sys.executable, "-c", "from cockpit.cli import main; main()", "worker"], cwd=ROOT,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -510,13 +623,18 @@ def main() -> None:
     parser.add_argument("--target", help="an already running server (no setup, no CPU figures)")
     parser.add_argument("--worker-nice", type=int, default=None,
                         help="COCKPIT_WORKER_NICE for the worker (default: the setting's default, 10)")
+    parser.add_argument("--poll", action="store_true",
+                        help="screens poll every --interval without the push stream (the behaviour before it)")
+    parser.add_argument("--streams", type=int, default=150,
+                        help="COCKPIT_SCREEN_STREAMS per web process; gunicorn gets this many threads more")
     args = parser.parse_args()
+    streams = 0 if args.poll else args.streams
 
     procs: list[subprocess.Popen] = []
     base = args.target
     if not base:
         prepare(args.pg, args.redis, args.reuse, args.scale)
-        procs = start_server(args.pg, args.redis, args.port, args.workers, args.threads, args.worker_nice)
+        procs = start_server(args.pg, args.redis, args.port, args.workers, args.threads, args.worker_nice, streams)
         base = f"http://127.0.0.1:{args.port}"
     access = make_access(args.pg, args.redis)
     try:
@@ -526,7 +644,7 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         own0 = os.times()
         stats, elapsed = asyncio.run(load(base, args.screens, args.supervisors, args.seconds, args.interval,
-                                          access))
+                                          access, args.poll))
         own1 = os.times()
         load_after = os.getloadavg()[0]
         split1 = usage.cpu_split() if usage else (0.0, 0.0)
@@ -537,15 +655,25 @@ def main() -> None:
     finally:
         if procs:
             stop_server(procs)
+    # Every sample counts in the percentiles: each request's latency and each push delivery's lag
+    # (the payload's render to its receipt here); requests_per_s counts requests only.
     every = [ms for v in stats.times.values() for ms in v]
+    pushes = stats.times.get("push", [])
+    requests = [ms for k, v in stats.times.items() if k != "push" for ms in v]
     errors = sum(stats.errors.values())
-    refresh = [ms for k in ("wall", "province", "grid", "ticket") for ms in stats.times.get(k, [])]
-    per_request = (lambda cores: None if cores is None or not every else round(cores * elapsed * 1000 / len(every), 2))
+    refresh = [ms for k in ("wall", "province", "grid", "ticket", "push") for ms in stats.times.get(k, [])]
+    per_request = (lambda cores: None if cores is None or not requests else
+                   round(cores * elapsed * 1000 / len(requests), 2))
     out = {
         "machine": describe(),
         "screens": args.screens, "supervisors": args.supervisors, "seconds": round(elapsed, 1),
-        "server": f"gunicorn {args.workers} workers" + (f" x {args.threads} threads" if args.threads > 1 else ""),
-        "requests": len(every), "errors": errors, "requests_per_s": round(len(every) / elapsed, 1),
+        "server": f"gunicorn {args.workers} workers" + (f" x {args.threads} threads" if args.threads > 1 else "")
+                  + (f" + {streams} stream threads" if streams and args.threads > 1 else ""),
+        "screens_use": "polling" if args.poll else "push stream (polling while it does not deliver)",
+        "requests": len(requests), "push_deliveries": len(pushes), "errors": errors,
+        "requests_per_s": round(len(requests) / elapsed, 1),
+        "screen_updates_per_s": round((len(pushes) + sum(len(stats.times.get(k, [])) for k in ("wall", "province")))
+                                      / elapsed, 1),
         "p50_ms": round(pct(every, 0.50), 1), "p95_ms": round(pct(every, 0.95), 1),
         "p99_ms": round(pct(every, 0.99), 1),
         "kinds": {k: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p95_ms": round(pct(v, 0.95), 1),
@@ -558,6 +686,7 @@ def main() -> None:
         "web_cpu_cores": None if cpu is None else round(web_cpu, 2),
         "worker_cpu_cores": None if cpu is None else round(worker_cpu, 2),
         "server_cpu_ms_per_request": per_request(cpu),
+        "server_cpu_ms_per_sample": None if cpu is None or not every else round(cpu * elapsed * 1000 / len(every), 2),
         "web_cpu_ms_per_request": per_request(None if cpu is None else web_cpu),
         "loadgen_cpu_cores": round(loadgen_cpu, 2),
         "loadgen_cpu_ms_per_request": per_request(loadgen_cpu),
@@ -572,13 +701,14 @@ def main() -> None:
     print(f"load average (1 min) before / after the run: {load_before:.2f} / {load_after:.2f}")
     print(f"server: {out['server']} + cockpit worker, PostgreSQL + Redis, loopback")
     print(f"baseline (idle server, sequential) p50 ms: {base_ms}")
-    print(f"{args.screens} screens + {args.supervisors} supervisors for {elapsed:.0f} s: {len(every):,} requests, "
-          f"{out['requests_per_s']} req/s, {errors} errors; all requests p50 {out['p50_ms']} / p95 "
-          f"{out['p95_ms']} / p99 {out['p99_ms']} ms")
+    print(f"screens use: {out['screens_use']}")
+    print(f"{args.screens} screens + {args.supervisors} supervisors for {elapsed:.0f} s: {len(requests):,} requests, "
+          f"{out['requests_per_s']} req/s, {len(pushes):,} push deliveries, {errors} errors; all requests and "
+          f"deliveries p50 {out['p50_ms']} / p95 {out['p95_ms']} / p99 {out['p99_ms']} ms")
     for kind, k in out["kinds"].items():
         print(f"  {kind:9s} n={k['n']:6d}  p50 {k['p50_ms']:8.1f}  p95 {k['p95_ms']:8.1f}  p99 {k['p99_ms']:8.1f} ms"
               f"  errors {k['errors']}")
-    print(f"  after connecting (refreshes, grid, ticket): p95 {out['steady_p95_ms']} ms")
+    print(f"  after connecting (refreshes, push deliveries, grid, ticket): p95 {out['steady_p95_ms']} ms")
     if cpu is not None:
         print(f"server CPU {cpu:.2f} cores = {out['server_cpu_ms_per_request']} ms per request (web "
               f"{web_cpu:.2f} cores = {out['web_cpu_ms_per_request']} ms per request, worker {worker_cpu:.2f}), "
