@@ -58,6 +58,8 @@ register({
     "sup.show_active": {"zh": "返回未抑制", "en": "back to active"},
     "sup.by_rule_totals": {"zh": "按监控点", "en": "By watchpoint"},
     "sup.by_area_totals": {"zh": "按区域", "en": "By area"},
+    "sup.area_whole.district": {"zh": "全市", "en": "City-wide"},
+    "sup.area_whole.city": {"zh": "全省", "en": "Province-wide"},
     "sup.page": {"zh": "第 {p} / {n} 页", "en": "Page {p} of {n}"},
     "sup.prev": {"zh": "上一页", "en": "Previous"},
     "sup.next": {"zh": "下一页", "en": "Next"},
@@ -321,7 +323,7 @@ def inbox_summary(view: dict, lang: str) -> html.Div:
                           lambda r: "/supervise" + search_for(q, rule=None if r == q.get("rule") else r),
                           q.get("rule"))], className="ck-chips ck-sup-rule-totals"),
         html.Div([html.Span(t("sup.by_area_totals", lang), className="ck-sup-label"),
-                  *_chips(box["by_area"], lambda c: place_name(c, lang, names) if c else "—",
+                  *_chips(box["by_area"], lambda c: place_name(c, lang, names) if c else t(f"sup.area_whole.{area_key}", lang),
                           lambda c: "/supervise" + search_for(q, **{area_key: c or None}),
                           q.get(area_key))], className="ck-chips ck-sup-area-totals"),
     ], className="ck-sup-summary")

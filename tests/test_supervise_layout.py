@@ -69,3 +69,14 @@ def test_sup012_durations_and_catalogues():
     assert duration(59, "zh") == "0分钟" and duration(None, "en") == ""
     for key in ("sup.title", "tk.timeline", "rule.urgent_content", "step.ticket.reopened"):
         assert MESSAGES[key]["zh"] and MESSAGES[key]["en"]
+
+
+def test_sup013_alerts_without_a_district_are_counted_city_wide_not_as_a_dash():
+    from layouts.supervise import inbox_summary
+
+    view = {"query": {"city": "620100"}, "names": {"620102": "城关区"},
+            "inbox": {"total": 3, "by_severity": {"minor": 3}, "by_rule": {"dissatisfied": 3},
+                      "by_area": {"620102": 2, "": 1}}}
+    for lang, whole in (("zh", "全市 1"), ("en", "City-wide 1")):
+        chips = inbox_summary(view, lang).children[2].children[1:]
+        assert [c.children.children for c in chips] == [("城关区" if lang == "zh" else "Chengguan") + " 2", whole]
