@@ -101,15 +101,31 @@ class SharedPayloads:
         self.stores = stores
         self.kinds = {k.done_id: k for k in kinds}
         self.memory: dict[str, tuple[float, list]] = {}
+        self.maps: dict[str, tuple[str, str]] = {}  # key -> (signature, map) last rendered here, serialised
         self.lock = threading.Lock()
 
     # -- the payload of one scope -----------------------------------------------------------------
 
-    def _render(self, kind: Kind, config: dict, mode: str, where: tuple[int, int, int]) -> list | None:
-        outputs = kind.compute(self.stores, None, mode, config, None, None)
+    def _render(self, kind: Kind, config: dict, mode: str, where: tuple[int, int, int],
+                key: str | None = None) -> list | None:
+        # The map (district choropleth, province map, hourly chart) is most of a render's cost
+        # (geometry copied, measured and serialised: ~80 of 90 ms for the province) and changes only
+        # with its signature, so the map this process rendered last for the key is reused while
+        # the signature holds; the render then builds everything but the map.
+        last = self.maps.get(key) if key else None
+        outputs = kind.compute(self.stores, None, mode, config, None, json.loads(last[0]) if last else None)
         if not _complete(outputs, where):
             return None
-        return [None if v is no_update else to_json(v) for v in outputs[:-1]]
+        serialised = [None if v is no_update else to_json(v) for v in outputs[:-1]]
+        map_index, sig_index, _ = where
+        if serialised[sig_index] is None and last is not None:
+            serialised[sig_index], serialised[map_index] = last
+        if key and serialised[sig_index] is not None and serialised[map_index] is not None:
+            with self.lock:
+                if len(self.maps) > 512:
+                    self.maps.clear()
+                self.maps[key] = (serialised[sig_index], serialised[map_index])
+        return serialised
 
     def payload(self, kind: Kind, config: dict, mode: str, where: tuple[int, int, int]) -> list | None:
         found = self.payload_at(kind, config, mode, where)
@@ -134,7 +150,7 @@ class SharedPayloads:
         if not client.set(key + ":lock", token, nx=True, px=LOCK_MS):
             if stored[0] is not None and now - int(stored[0]) / 1000 < STALE_S:
                 return int(stored[0]) / 1000, json.loads(stored[1])  # another process is rendering this tick
-        outputs = self._render(kind, config, mode, where)
+        outputs = self._render(kind, config, mode, where, key)
         result = None
         if outputs is not None:
             at = time.time()

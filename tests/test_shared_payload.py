@@ -95,3 +95,23 @@ def test_share002_failed_snapshot_falls_through_to_the_screens_callback(wall_app
     assert all(m["failed"] for m in new_meta.values())
     assert {k: m["as_of_ms"] for k, m in new_meta.items()} == {k: m["as_of_ms"] for k, m in meta.items()}
     assert not stores.redis.exists(shared_payload.key_payload("620100", "wall", "zh", mode, False))
+
+
+def test_share010_the_map_is_built_once_while_its_signature_holds(wall_app, monkeypatch):
+    app, stores = wall_app
+    import layouts.wall as wall_layout
+
+    built = []
+    real = wall_layout.districts_body
+    monkeypatch.setattr(wall_layout, "districts_body", lambda *a, **k: built.append(1) or real(*a, **k))
+    shared = app.server.config["COCKPIT_SHARED_PAYLOADS"]
+    kind = next(k for k in shared.kinds.values() if k.page == "wall")
+    where = kind.indexes(kind.output_list())
+    config = {"code": "620100", "lang": "zh", "kiosk": False}
+    first = shared._render(kind, config, "count", where, "key")
+    second = shared._render(kind, config, "count", where, "key")
+    assert len(built) == 1  # the second render reused the map
+    map_index, sig_index, _ = where
+    assert second[map_index] == first[map_index] and second[sig_index] == first[sig_index]
+    shared._render(kind, config, "per100k", where, "other key")
+    assert len(built) == 2  # another key (mode) has its own map
