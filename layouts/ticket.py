@@ -28,6 +28,8 @@ register({
     "tk.related": {"zh": "相关工单（同地址或同来电人）", "en": "Related tickets (same address or caller)"},
     "tk.no_related": {"zh": "无", "en": "None"},
     "tk.text": {"zh": "诉求内容", "en": "Text"},
+    "tk.no_text": {"zh": "未记录诉求内容", "en": "No text recorded"},
+    "tk.not_set": {"zh": "未设定", "en": "Not set"},
     "tk.alerts": {"zh": "预警与督办", "en": "Alerts"},
     "tk.no_alerts": {"zh": "无预警", "en": "No alerts"},
     "tk.note": {"zh": "说明", "en": "Note"},
@@ -196,14 +198,14 @@ def _timeline(view: dict, lang: str, tz) -> html.Div:
 
 def _clocks(view: dict, lang: str, tz) -> html.Div:
     c = view["clocks"]
-    items = [(t("tk.due_at", lang), _local(c["due_at"], tz))]
+    items = [(t("tk.due_at", lang), _local(c["due_at"], tz) or t("tk.not_set", lang))]
     overdue = c["due_left_s"] is not None and c["due_left_s"] < 0
     if c["due_left_s"] is not None:
         key = "tk.overdue_by" if overdue else "tk.due_left"
         items.append((t(key, lang), duration(c["due_left_s"], lang)))
     if c["closed_late_s"] is not None:
         items.append((t("tk.closed_late", lang), duration(c["closed_late_s"], lang)))
-    items.append((t("tk.response_due", lang), _local(c["response_due_at"], tz)))
+    items.append((t("tk.response_due", lang), _local(c["response_due_at"], tz) or t("tk.not_set", lang)))
     if c["responded_in_s"] is not None:
         items.append((t("tk.responded_in", lang), duration(c["responded_in_s"], lang)))
     if c["open_for_s"] is not None:
@@ -289,7 +291,9 @@ def ticket_body(view: dict | None, lang: str, tz, *, messages: dict | None = Non
     return html.Div([
         html.Nav(breadcrumb(view["breadcrumb"], lang), className="ck-breadcrumb"),
         html.Dl([x for k, v in facts if v for x in (html.Dt(t(k, lang)), html.Dd(v))], className="ck-tk-facts"),
-        html.Div([html.H3(t("tk.text", lang)), html.P(recorded(tk["text"]), className="ck-tk-text")]),
+        html.Div([html.H3(t("tk.text", lang)),
+                  html.P(recorded(tk["text"]), className="ck-tk-text") if tk["text"]
+                  else html.P(t("tk.no_text", lang), className="ck-empty")]),
         html.Div([_timeline(view, lang, tz), _clocks(view, lang, tz)], className="ck-tk-row"),
         html.Div([_map(tk, lang, district_shape(tk["district"])), _related(view, lang, tz)], className="ck-tk-row"),
         _alerts(view, lang, tz, messages),

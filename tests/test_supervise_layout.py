@@ -80,3 +80,14 @@ def test_sup013_alerts_without_a_district_are_counted_city_wide_not_as_a_dash():
     for lang, whole in (("zh", "全市 1"), ("en", "City-wide 1")):
         chips = inbox_summary(view, lang).children[2].children[1:]
         assert [c.children.children for c in chips] == [("城关区" if lang == "zh" else "Chengguan") + " 2", whole]
+
+
+def test_sup014_ticket_without_text_or_deadlines_says_so():
+    tv = {"ticket": {"status": "closed", "unit": None, "category_path": [], "category": None, "address": None,
+                     "caller": None, "text": None, "lat": None, "lon": None, "district": None},
+          "steps": [], "clocks": {"due_at": None, "due_left_s": None, "closed_late_s": None, "response_due_at": None,
+                                  "responded_in_s": None, "response_left_s": None, "open_for_s": None,
+                                  "closed_in_s": None},
+          "related": [], "alerts": [], "breadcrumb": [], "names": {}}
+    text = str(ticket_body(tv, "en", TZ))
+    assert "No text recorded" in text and text.count("Not set") == 2
