@@ -20,7 +20,8 @@ Guarantees kept: access is the guard's (a session or kiosk session, ``figures``,
 URL names) and is checked again every ``RECHECK_S`` (logout, a revoked link, a disabled user end
 the stream); at most ``settings.screen_streams`` streams per process (a refused stream answers
 503 and the screen polls), none in a server without threads (``wsgi.multithread``); a stream lasts
-``MAX_LIFE_S`` and the browser reconnects by itself.
+``MAX_LIFE_S`` and the browser reconnects by itself; a gunicorn worker told to stop ends its
+streams at once instead of waiting its graceful timeout for them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -243,10 +245,30 @@ class StreamHub:
             self.release()
 
 
+def _end_streams_when_the_worker_stops(hub: StreamHub) -> None:
+    """Under gunicorn, end every stream when the worker is told to stop (SIGTERM: a restart or a
+    deploy): a stream never finishes by itself, so the worker would otherwise wait its whole
+    graceful timeout (30 s) for them and then be killed. The screens reconnect to a new worker."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        owner = getattr(previous, "__self__", None)
+        if owner is None or not type(owner).__module__.startswith("gunicorn."):
+            return  # not a gunicorn worker (cockpit serve, tests): nothing to chain
+
+        def stop_streams_then(signum, frame):
+            hub.stop()
+            previous(signum, frame)
+
+        signal.signal(signal.SIGTERM, stop_streams_then)
+    except ValueError:  # not the main thread
+        return
+
+
 def register(app: Dash, stores: Stores, shared: SharedPayloads) -> StreamHub:
     slots = app.server.config.get(SLOTS_KEY)
     hub = StreamHub(stores, shared, stores.settings.screen_streams, slots)
     app.server.config["COCKPIT_SCREEN_STREAMS"] = hub
+    _end_streams_when_the_worker_stops(hub)
     kinds = {k.page: k for k in shared.kinds.values()}
 
     def _refuse(status: int, message: str) -> Response:

@@ -176,3 +176,50 @@ def test_str007_the_province_page_streams_too(wall_app, lang):
         resp.close()
     ids_sent = [item[0] for item in json.loads(data)["o"]]
     assert {"index": "province", "type": "wall-meta"} in ids_sent and "province-map-sig" in ids_sent
+
+
+def test_str008_a_gunicorn_worker_told_to_stop_ends_its_streams_at_once(wall_app):
+    """A restart must not wait gunicorn's graceful timeout (30 s) for streams that never finish."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from tests.services import DASH_PORT
+
+    app, stores = wall_app
+    _, screen = _kiosk_client(app, stores)  # a kiosk session in the test database
+    cookie = "; ".join(f"{name}={screen.get_cookie(name).value}" for name in ("ck_session", "_csrf_token"))
+    port = DASH_PORT + 50
+    env = {**os.environ, "COCKPIT_DATABASE_URL": stores.settings.database_url,
+           "COCKPIT_REDIS_URL": stores.settings.redis_url, "COCKPIT_MODE": "development",
+           "COCKPIT_SECRET_KEY": "k" * 40, "COCKPIT_VAR_DIR": str(stores.settings.var_dir)}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:server", "-b", f"127.0.0.1:{port}", "-w", "1",
+                               "-k", "gthread", "--threads", "4", "--log-level", "warning"],
+                              cwd=Path(__file__).resolve().parents[1], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.3)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}" + STREAM.format(page="wall", code="620100", mode="count"),
+                                     headers={"Cookie": cookie})
+        stream = urllib.request.urlopen(req, timeout=30)
+        assert stream.status == 200 and stream.readline().startswith(b"retry:")
+        while not stream.readline().startswith(b"event: payload"):
+            pass
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+        assert time.monotonic() - started < 10  # gunicorn's graceful timeout is 30 s
+        stream.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
