@@ -98,6 +98,31 @@ def _message(kind: Kind, at: float, outputs: list, previous: list | None) -> tup
     return sig, *((head + ",".join(items) + "]}\n\n").encode() for items in (full, lite, delta))
 
 
+class _Events:
+    """A stream's bytes with its clean-up run exactly once: when they end, fail, or are closed."""
+
+    def __init__(self, gen, leave) -> None:
+        self.gen, self.leave, self.left = gen, leave, False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self.gen)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        try:
+            self.gen.close()
+        finally:
+            if not self.left:
+                self.left = True
+                self.leave()
+
+
 class StreamHub:
     """The streams of one web process: channels by key, one publisher thread each."""
 
@@ -206,43 +231,47 @@ class StreamHub:
             ch.at_ms, ch.poll, ch.seq = int(at * 1000), False, ch.seq + 1
             ch.cond.notify_all()
 
-    def events(self, ch: Channel, principal_ok, shown_sig: str | None = None) -> object:
+    def events(self, ch: Channel, principal_ok, shown_sig: str | None = None) -> _Events:
         """One connection's bytes: the current message at once, then each new one, until the session
         ends, the stream reaches its life, or the client goes away. ``shown_sig``: the signature of
-        the map the screen already shows (left out until it changes)."""
+        the map the screen already shows (left out until it changes). The connection's place is
+        given back once, when the bytes end or the answer is closed (even before its first byte)."""
+        return _Events(self._events(ch, principal_ok, shown_sig), lambda: self._leave(ch))
+
+    def _leave(self, ch: Channel) -> None:
+        self.unsubscribe(ch)
+        self.release()
+
+    def _events(self, ch: Channel, principal_ok, shown_sig: str | None):
         generation, started = self.generation, time.monotonic()
         checked = wrote = started
         seen, sent_sig, after_poll = 0, shown_sig, True  # seq 0: the channel has no message yet
-        try:
-            yield f"retry: {RETRY_MS}\n\n".encode()
-            while True:
-                with ch.cond:
-                    ch.cond.wait_for(lambda: ch.seq != seen or self.generation != generation, timeout=1.0)
-                    seq, poll, sig, full, lite, delta = ch.seq, ch.poll, ch.sig, ch.full, ch.lite, ch.delta
-                now = time.monotonic()
-                if self.generation != generation or now - started > MAX_LIFE_S:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        while True:
+            with ch.cond:
+                ch.cond.wait_for(lambda: ch.seq != seen or self.generation != generation, timeout=1.0)
+                seq, poll, sig, full, lite, delta = ch.seq, ch.poll, ch.sig, ch.full, ch.lite, ch.delta
+            now = time.monotonic()
+            if self.generation != generation or now - started > MAX_LIFE_S:
+                return
+            if now - checked >= RECHECK_S:
+                checked = now
+                if not principal_ok():
+                    yield b"event: ended\ndata: {}\n\n"
                     return
-                if now - checked >= RECHECK_S:
-                    checked = now
-                    if not principal_ok():
-                        yield b"event: ended\ndata: {}\n\n"
-                        return
-                if seq != seen:
-                    follows, seen = seq == seen + 1 and not after_poll, seq
-                    if poll:
-                        after_poll = True  # the screen's own callback answers until the next payload
-                        yield b"event: poll\ndata: {}\n\n"
-                    else:
-                        # the message before was this connection's: only what changed since
-                        yield delta if follows else lite if sig is not None and sig == sent_sig else full
-                        sent_sig, after_poll = sig, False
-                    wrote = now
-                elif now - wrote >= HEARTBEAT_S:
-                    wrote = now
-                    yield b": heartbeat\n\n"
-        finally:
-            self.unsubscribe(ch)
-            self.release()
+            if seq != seen:
+                follows, seen = seq == seen + 1 and not after_poll, seq
+                if poll:
+                    after_poll = True  # the screen's own callback answers until the next payload
+                    yield b"event: poll\ndata: {}\n\n"
+                else:
+                    # the message before was this connection's: only what changed since
+                    yield delta if follows else lite if sig is not None and sig == sent_sig else full
+                    sent_sig, after_poll = sig, False
+                wrote = now
+            elif now - wrote >= HEARTBEAT_S:
+                wrote = now
+                yield b": heartbeat\n\n"
 
 
 def _end_streams_when_the_worker_stops(hub: StreamHub) -> None:

@@ -223,3 +223,15 @@ def test_str008_a_gunicorn_worker_told_to_stop_ends_its_streams_at_once(wall_app
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_str009_a_stream_closed_before_its_first_byte_gives_its_place_back(wall_app):
+    app, stores = wall_app
+    hub = app.server.config["COCKPIT_SCREEN_STREAMS"]
+    hub.limit = 1
+    _, screen = _kiosk_client(app, stores)
+    for _ in range(3):  # the client goes away at once, three times: the one place is free each time
+        resp = _open(screen)
+        assert resp.status_code == 200
+        resp.close()
+    assert hub.open == 0
