@@ -43,7 +43,11 @@ def make_engine(url: str, *, lock_timeout_s: float = 5.0) -> Engine:
 
         return engine
     engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=lock_timeout_s,
-                           connect_args={"options": f"-c lock_timeout={int(lock_timeout_s * 1000)}",
+                           # jit=off: the planner's cost of a cohort read (its LATERAL over the days it
+                           # cannot use, overestimated) passes jit_above_cost on a history of 1 M
+                           # tickets, and compiling it took 53 ms of a 112 ms statement; the cockpit's
+                           # reads are short, so JIT never pays for itself here
+                           connect_args={"options": f"-c lock_timeout={int(lock_timeout_s * 1000)} -c jit=off",
                                          "connect_timeout": max(2, int(lock_timeout_s))})
     if engine.dialect.driver == "psycopg":
 
