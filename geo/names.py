@@ -106,6 +106,25 @@ def pinyin_name(name: str) -> str:
     return word[:1].upper() + word[1:]
 
 
+# An autonomous prefecture's people (one character, or one of these longer names) before 自治州.
+_PREFECTURE_PEOPLES = re.compile(r"((?:哈萨克|柯尔克孜|蒙古|朝鲜|土家|布依|景颇|傈僳|[\u4e00-\u9fff])族)+自治州$")
+
+
+def map_label_zh(name: str) -> str:
+    """The short Chinese name a map prints for a city: 兰州市 -> 兰州, 临夏回族自治州 -> 临夏州.
+
+    Prefecture-level suffixes only (市, 地区, the peoples of an autonomous prefecture); district
+    and county names (城关区, 环县) are returned unchanged, as is anything already short.
+    """
+    short = _PREFECTURE_PEOPLES.sub("州", name)
+    if short != name:
+        return short
+    for suffix in ("地区", "市"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
 def english_name(code: str, name: str | None) -> str:
     """A region's English name: by code, by Chinese name, else pinyin of the name (else the code)."""
     if code in NAME_EN:
