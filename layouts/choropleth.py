@@ -13,12 +13,15 @@ import bisect
 import copy
 import math
 from collections.abc import Iterable
+from html import escape as html_escape
 
 import dash_leaflet as dl
+import numpy as np
 import shapely
 import shapely.ops
 from dash import html
 
+from geo.names import has_cjk, map_label_zh
 from layouts import i18n
 
 # Five classes readable on the dark background, from calm (dark blue) to needing attention (red).
@@ -30,6 +33,12 @@ NO_DATA_COLOR = "#3a4458"
 BACKGROUND = "#0b1220"
 STYLE_FUNCTION = {"variable": "dashExtensions.cockpit.regionStyle"}
 HOVER_FUNCTION = {"variable": "dashExtensions.cockpit.regionHover"}
+# Labels: the font is 1/LABEL_SPAN_FRACTION of the map's larger span (so it scales with the panel,
+# as the map does); a label box is LABEL_LINE_EM high, its text plus LABEL_PAD_EM wide, and two
+# boxes keep LABEL_GAP_EM apart. FIT_PADDING_PX is the margin fitBounds leaves on each side.
+LABEL_SPAN_FRACTION = 40
+LABEL_LINE_EM, LABEL_PAD_EM, LABEL_GAP_EM = 1.3, 0.4, 0.1
+FIT_PADDING_PX = 6
 NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
@@ -196,19 +205,92 @@ def _bounds(geojson: dict) -> list[list[float]] | None:
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
-def _label_point(feature: dict) -> tuple[float, float]:
-    """Where a region's name goes: the pole of inaccessibility of its largest part (polylabel),
-    the point inside it farthest from its edges, so a thin or bent district's label never lands
-    on its neighbour (a centroid can)."""
-    geom = shapely.geometry.shape(feature["geometry"])
+def _label_point(geom) -> shapely.Point:
+    """Where a region's name goes by default: the pole of inaccessibility of its largest part
+    (polylabel), the point inside it farthest from its edges, so a thin or bent district's label
+    never lands on its neighbour (a centroid can)."""
     parts = list(getattr(geom, "geoms", [geom]))
     largest = max(parts, key=lambda g: g.area)
     minx, miny, maxx, maxy = largest.bounds
     try:
-        point = shapely.ops.polylabel(largest, tolerance=max(maxx - minx, maxy - miny) / 200)
+        return shapely.ops.polylabel(largest, tolerance=max(maxx - minx, maxy - miny) / 200)
     except Exception:  # noqa: BLE001 - a degenerate ring: any point inside will do
-        point = largest.point_on_surface()
-    return point.y, point.x
+        return largest.point_on_surface()
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    """Web Mercator in degrees of longitude, the plane Leaflet draws and fits bounds in."""
+    lat = max(-85.0, min(85.0, lat))
+    return lon, math.degrees(math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)))
+
+
+def _mercator_array(coords: np.ndarray) -> np.ndarray:
+    lat = np.radians(np.clip(coords[:, 1], -85.0, 85.0))
+    return np.column_stack([coords[:, 0], np.degrees(np.log(np.tan(np.pi / 4 + lat / 2)))])
+
+
+def _unmercator(x: float, y: float) -> tuple[float, float]:
+    return math.degrees(2 * math.atan(math.exp(math.radians(y))) - math.pi / 2), x
+
+
+def _label_text(feature: dict) -> str:
+    props = feature["properties"]
+    name = props.get("name") or props["code"]
+    return map_label_zh(name) if has_cjk(name) else name
+
+
+def _text_em(text: str) -> float:
+    """Width of ``text`` in em of the label font, a little generous (CJK 1 em, Latin about 0.6)."""
+    return sum(1.0 if has_cjk(ch) else 0.62 for ch in text) + LABEL_PAD_EM
+
+
+def _boxes_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_labels(features: list[dict], font: float,
+                 extent: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """(lat, lon) for each feature's label, so no two labels' boxes overlap where the map allows.
+
+    ``font`` is the label font size in Web Mercator degrees (what the map's CSS sizes it to) and
+    ``extent`` (minx, miny, maxx, maxy) the fitted map in the same plane; labels stay inside it.
+    Each label starts at its region's polylabel; where that box would cover a label already
+    placed (regions are placed smallest first: they have the fewest good spots) it moves to the
+    nearest of the points around it, one half to two label sizes away, that is still on its own
+    region and covers no label. Pure geometry: the same regions give the same positions.
+    """
+    shapes = [shapely.transform(shapely.geometry.shape(f["geometry"]), _mercator_array) for f in features]
+    half_h = LABEL_LINE_EM * font / 2
+    gap = LABEL_GAP_EM * font
+    placed: list[tuple[float, float, float, float]] = []
+    result: list[tuple[float, float] | None] = [None] * len(features)
+    order = sorted(range(len(features)), key=lambda i: shapes[i].area)
+    for i in order:
+        shape = shapes[i]
+        half_w = _text_em(_label_text(features[i])) * font / 2
+        home = _label_point(shape)
+        near = shape.buffer(half_h)
+        candidates = [(home.x, home.y)]
+        for step in (0.5, 1.0, 1.5, 2.0):
+            for k in range(16):
+                angle = 2 * math.pi * k / 16
+                candidates.append((home.x + math.cos(angle) * step * 2 * half_w,
+                                   home.y + math.sin(angle) * step * 2 * half_h * 1.6))
+        best, best_cost = candidates[0], math.inf
+        for rank, (x, y) in enumerate(candidates):
+            box = (x - half_w - gap, y - half_h - gap, x + half_w + gap, y + half_h + gap)
+            inside = (extent[0] <= x - half_w and x + half_w <= extent[2]
+                      and extent[1] <= y - half_h and y + half_h <= extent[3])
+            if rank and not near.contains(shapely.Point(x, y)):
+                continue
+            clashes = sum(_boxes_overlap(box, p) for p in placed)
+            cost = clashes * 1000 + (0 if inside else 100) + math.hypot(x - home.x, (y - home.y)) / font
+            if cost < best_cost:
+                best, best_cost = (x, y), cost
+        x, y = best
+        placed.append((x - half_w, y - half_h, x + half_w, y + half_h))
+        result[i] = _unmercator(x, y)
+    return [r for r in result if r is not None]
 
 
 def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | dict, metric_label: str,
@@ -240,12 +322,27 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
                      if value is not None else "")
         props["tooltip"] = f"<b>{props.get('name', props['code'])}</b><br>{metric_label}: {_fmt(value, lang)}" + (
             f"<br>{rank_text}" if rank_text else "")
-        if labels:
-            lat, lon = _label_point(feature)
+    bounds = _bounds(data)
+    box_style: dict = {}
+    if labels and bounds is not None:
+        (south, west), (north, east) = bounds
+        x0, y0 = _mercator(west, south)
+        x1, y1 = _mercator(east, north)
+        span_x, span_y = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+        font = max(span_x, span_y) / LABEL_SPAN_FRACTION
+        # fitBounds scales the map by min(width / span_x, height / span_y) (less the padding); the
+        # font follows the same rule through container units, so labels keep the size in map
+        # degrees that ``place_labels`` placed them with, at 1080p and 4K alike.
+        pad = 2 * FIT_PADDING_PX
+        box_style = {"--ck-map-label-w": f"calc((100cqw - {pad}px) * {font / span_x:.5f})",
+                     "--ck-map-label-h": f"calc((100cqh - {pad}px) * {font / span_y:.5f})"}
+        features = data.get("features", [])
+        for feature, (lat, lon) in zip(features, place_labels(features, font, (x0, y0, x1, y1))):
+            text = html_escape(_label_text(feature))
             markers.append(dl.DivMarker(
-                position=[lat, lon], interactive=False,
-                iconOptions={"className": "ck-map-label", "html": props.get("name", props["code"]),
-                             "iconSize": [80, 18], "iconAnchor": [40, 9]}))
+                position=[round(lat, 4), round(lon, 4)], interactive=False,
+                iconOptions={"className": "ck-map-label", "html": f"<span>{text}</span>",
+                             "iconSize": [0, 0], "iconAnchor": [0, 0]}))
     children = []
     if tile_url:
         children.append(dl.TileLayer(url=tile_url, attribution=""))
@@ -256,14 +353,16 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
     # Fit through ``viewport`` (not the ``bounds`` prop: with viewport tracking on, dash-leaflet
     # 1.1.3 throws "reading 'equals'" in the browser console when ``bounds`` is set).
     map_kwargs: dict = {"center": [35.0, 104.0], "zoom": 4}
-    bounds = _bounds(data)
     if bounds is not None:
         (south, west), (north, east) = bounds
         span = max(east - west, (north - south) * 1.3, 1e-6)
         map_kwargs = {"center": [(south + north) / 2, (west + east) / 2],
                       "zoom": max(1, min(18, math.floor(math.log2(360 / span)))),
-                      "viewport": {"bounds": bounds, "transition": "fitBounds"}}
-    leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0.1, attributionControl=False,
+                      "viewport": {"bounds": bounds, "transition": "fitBounds",
+                                  "options": {"padding": [FIT_PADDING_PX, FIT_PADDING_PX]}}}
+    # zoomSnap 0: fit the bounds exactly, not the nearest tenth of a zoom level below (up to 7 %
+    # smaller), so the region fills its panel.
+    leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0, attributionControl=False,
                      style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
     return html.Div([leaflet, _legend(metric_label, breaks, colors, lang)], className="ck-map",
-                    style={"position": "relative", "height": height, "width": "100%"})
+                    style={"position": "relative", "height": height, "width": "100%", **box_style})

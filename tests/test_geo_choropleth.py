@@ -104,7 +104,8 @@ def test_geo053_labels_and_dict_ids():
     _, _, tree = _map(id={"type": "map", "index": "gansu"})
     markers = _of(tree, dl.DivMarker)
     assert len(markers) == 14
-    assert {m.iconOptions["html"] for m in markers} >= {"兰州市", "嘉峪关市"}
+    # short names on the map (the tooltip keeps the full one), wrapped so a browser can measure the text
+    assert {m.iconOptions["html"] for m in markers} >= {"<span>兰州</span>", "<span>临夏州</span>"}
     assert _of(tree, dl.GeoJSON)[0].id == {"type": "map", "index": "gansu"}
     assert _of(tree, dl.Map)[0].id == {"type": "map", "index": "gansu", "part": "map"}
     _, _, tree = _map(labels=False)
@@ -172,5 +173,33 @@ def test_geo060_label_sits_inside_its_region():
     from layouts.choropleth import _label_point
 
     for feature in geojson("620100")["features"]:
-        lat, lon = _label_point(feature)
-        assert shapely.geometry.shape(feature["geometry"]).contains(shapely.Point(lon, lat)), feature["properties"]["code"]
+        shape = shapely.geometry.shape(feature["geometry"])
+        assert shape.contains(_label_point(shape)), feature["properties"]["code"]
+
+
+def test_geo061_placed_labels_never_overlap_and_stay_by_their_region():
+    """Gansu's crowded south-east (临夏 / 定西 / 甘南 / 兰州): boxes apart, each label on or by its city."""
+    import shapely
+
+    from layouts.choropleth import (LABEL_LINE_EM, LABEL_SPAN_FRACTION, _bounds, _label_text, _mercator,
+                                    _text_em, place_labels)
+    from layouts.mapdata import screen_geojson
+
+    for lang in ("zh", "en"):
+        features = screen_geojson("620000", lang)["features"]
+        (south, west), (north, east) = _bounds({"features": features})
+        x0, y0 = _mercator(west, south)
+        x1, y1 = _mercator(east, north)
+        font = max(x1 - x0, y1 - y0) / LABEL_SPAN_FRACTION
+        points = place_labels(features, font, (x0, y0, x1, y1))
+        assert points == place_labels(features, font, (x0, y0, x1, y1))  # deterministic
+        boxes = []
+        for feature, (lat, lon) in zip(features, points):
+            x, y = _mercator(lon, lat)
+            w, h = _text_em(_label_text(feature)) * font / 2, LABEL_LINE_EM * font / 2
+            boxes.append((_label_text(feature), (x - w, y - h, x + w, y + h)))
+            assert shapely.geometry.shape(feature["geometry"]).distance(shapely.Point(lon, lat)) < 1.0, lang
+        for i, (name_a, a) in enumerate(boxes):
+            for name_b, b in boxes[i + 1:]:
+                apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+                assert apart, (lang, name_a, name_b)

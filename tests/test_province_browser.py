@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.support.ui import WebDriverWait
 
 from layouts import ids
 from tests.browser import ARTIFACTS, external_requests, full_hd, on_fresh
@@ -46,4 +48,56 @@ def test_province002_map_click_opens_city_wall(dash_duo, wall_app):
         " clientY: r.top + r.height / 2}));", biggest)
     dash_duo.wait_for_element("[data-figure='offered']", timeout=10)
     assert "/wall/62" in dash_duo.driver.current_url
+    assert dash_duo.get_logs() == []
+
+
+# Pairs of city labels whose text boxes overlap, and how much of the map's box the drawn regions
+# fill (the larger of width and height ratios, since a region only fills its panel one way), and
+# whether the drawn regions stay inside the map.
+MAP_LAYOUT_JS = """
+var map = document.querySelector('.ck-wall-map .ck-map');
+var spans = Array.from(map.querySelectorAll('.ck-map-label span'));
+var boxes = spans.map(function (s) { return [s.textContent, s.getBoundingClientRect()]; });
+var clashes = [];
+for (var i = 0; i < boxes.length; i++) for (var j = i + 1; j < boxes.length; j++) {
+  var a = boxes[i][1], b = boxes[j][1];
+  if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+    clashes.push(boxes[i][0] + '/' + boxes[j][0]);
+}
+var paths = Array.from(map.querySelectorAll('path.leaflet-interactive')).map(function (p) {
+  return p.getBoundingClientRect(); });
+var box = map.getBoundingClientRect();
+var l = Math.min.apply(null, paths.map(function (r) { return r.left; })),
+    r = Math.max.apply(null, paths.map(function (r) { return r.right; })),
+    t = Math.min.apply(null, paths.map(function (r) { return r.top; })),
+    b = Math.max.apply(null, paths.map(function (r) { return r.bottom; }));
+var fill = Math.max((r - l) / box.width, (b - t) / box.height);
+var inside = l >= box.left - 1 && r <= box.right + 1 && t >= box.top - 1 && b <= box.bottom + 1;
+return [spans.length, clashes, fill, inside];
+"""
+
+
+def test_province003_city_labels_apart_and_map_fills_panel(dash_duo, wall_app):
+    app, _stores = wall_app
+    browser_login(dash_duo, app)
+    full_hd(dash_duo)
+    for lang in ("zh", "en"):
+        dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000?lang={lang}")
+        dash_duo.wait_for_element(".ck-wall-map .ck-map-label span", timeout=15)
+        # fitBounds may still be zooming: wait for the layout to settle, then assert on it
+        state = {}
+
+        def settled(_driver):
+            state["now"] = dash_duo.driver.execute_script(MAP_LAYOUT_JS)
+            count, clashes, fill, inside = state["now"]
+            return count == 14 and not clashes and fill >= 0.9 and inside
+
+        try:
+            WebDriverWait(dash_duo.driver, 10, poll_frequency=0.2).until(settled)
+        except TimeoutException:
+            pass
+        count, clashes, fill, inside = state["now"]
+        assert count == 14, (lang, count)
+        assert clashes == [], (lang, clashes)
+        assert fill >= 0.9 and inside, (lang, fill, inside)
     assert dash_duo.get_logs() == []
