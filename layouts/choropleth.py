@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import bisect
 import copy
+import hashlib
+import json
 import math
+import threading
 from collections.abc import Iterable
 from html import escape as html_escape
 
@@ -39,6 +42,8 @@ HOVER_FUNCTION = {"variable": "dashExtensions.cockpit.regionHover"}
 LABEL_SPAN_FRACTION = 40
 LABEL_LINE_EM, LABEL_PAD_EM, LABEL_GAP_EM = 1.3, 0.4, 0.1
 FIT_PADDING_PX = 6
+_PLACED: dict[tuple, list[tuple[float, float]]] = {}  # label positions by regions, texts, font, extent
+_PLACED_LOCK = threading.Lock()
 NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
@@ -293,6 +298,26 @@ def place_labels(features: list[dict], font: float,
     return [r for r in result if r is not None]
 
 
+def placed_labels(features: list[dict], font: float,
+                  extent: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+    """``place_labels``, kept per process for the same regions (their geometry, hashed), label
+    texts, font and extent. Placement is pure geometry (~230 ms for Gansu's 14 cities) while a
+    screen's map is rebuilt whenever a value on it changes (its signature), i.e. every few
+    seconds with live traffic; the positions only change with the boundaries or the language."""
+    digest = hashlib.blake2b(digest_size=16)
+    for feature in features:
+        digest.update(json.dumps(feature.get("geometry"), separators=(",", ":")).encode())
+    key = (digest.hexdigest(), tuple(_label_text(f) for f in features), font, tuple(extent))
+    found = _PLACED.get(key)
+    if found is None:
+        found = place_labels(features, font, extent)
+        with _PLACED_LOCK:
+            if len(_PLACED) > 64:
+                _PLACED.clear()
+            _PLACED[key] = found
+    return list(found)
+
+
 def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | dict, metric_label: str,
                    breaks: list[float], colors: list[str], tile_url: str = "", labels: bool = True,
                    height: str = "100%", lang: str = i18n.DEFAULT_LANG):
@@ -337,7 +362,7 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
         box_style = {"--ck-map-label-w": f"calc((100cqw - {pad}px) * {font / span_x:.5f})",
                      "--ck-map-label-h": f"calc((100cqh - {pad}px) * {font / span_y:.5f})"}
         features = data.get("features", [])
-        for feature, (lat, lon) in zip(features, place_labels(features, font, (x0, y0, x1, y1))):
+        for feature, (lat, lon) in zip(features, placed_labels(features, font, (x0, y0, x1, y1))):
             text = html_escape(_label_text(feature))
             markers.append(dl.DivMarker(
                 position=[round(lat, 4), round(lon, 4)], interactive=False,
