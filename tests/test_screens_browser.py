@@ -91,6 +91,18 @@ def _settled_text(dash_duo, selector: str, pattern: str, timeout: float = 15) ->
     return seen[0]
 
 
+def _settled(read, ok, timeout: float = 5.0):
+    """``read()`` once ``ok`` holds for it, or its last value after ``timeout`` s (for the assertion)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not ok(value) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        value = read()
+    return value
+
+
 def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
     app, ticket = demo_app
     browser_login(dash_duo, app)
@@ -136,7 +148,9 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     assert dash_duo.find_element(".ck-wall-topic-head").size["height"] > 0
                 # readable text: 12 px at 1080p, twice that at 4K (supervision's Plotly charts keep it at 1x)
                 least = 24 if size == "4k" and name != "supervise" else 12
-                small = smallest_text(dash_duo)
+                # measured once the map's labels have their size (container units follow the panel's
+                # layout, which can still be 1080p's for a moment after the page's data arrives)
+                small = _settled(lambda: smallest_text(dash_duo), lambda found: found[0] >= least)
                 assert small[0] >= least, f"{name} {lang} {size}: text of {small[0]} px: {small[1]}"
                 text = _interface_text(dash_duo)
                 if lang == "en":
