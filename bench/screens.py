@@ -676,6 +676,8 @@ def main() -> None:
                                       / elapsed, 1),
         "p50_ms": round(pct(every, 0.50), 1), "p95_ms": round(pct(every, 0.95), 1),
         "p99_ms": round(pct(every, 0.99), 1),
+        # the HTTP requests alone (no push deliveries): with the stream, mostly the connects
+        "requests_p95_ms": round(pct(requests, 0.95), 1) if requests else None,
         "kinds": {k: {"n": len(v), "p50_ms": round(pct(v, 0.5), 1), "p95_ms": round(pct(v, 0.95), 1),
                       "p99_ms": round(pct(v, 0.99), 1), "errors": stats.errors.get(k, 0)}
                   for k, v in sorted(stats.times.items())},
@@ -709,6 +711,7 @@ def main() -> None:
         print(f"  {kind:9s} n={k['n']:6d}  p50 {k['p50_ms']:8.1f}  p95 {k['p95_ms']:8.1f}  p99 {k['p99_ms']:8.1f} ms"
               f"  errors {k['errors']}")
     print(f"  after connecting (refreshes, push deliveries, grid, ticket): p95 {out['steady_p95_ms']} ms")
+    print(f"  HTTP requests alone (no push deliveries): p95 {out['requests_p95_ms']} ms")
     if cpu is not None:
         print(f"server CPU {cpu:.2f} cores = {out['server_cpu_ms_per_request']} ms per request (web "
               f"{web_cpu:.2f} cores = {out['web_cpu_ms_per_request']} ms per request, worker {worker_cpu:.2f}), "
