@@ -12,6 +12,7 @@ from dash.testing.wait import until
 from cockpit.ingest import ingest_batch
 from tests.factories import Stream
 from tests.login import browser_login
+from tests.timeofday import today_base
 
 pytestmark = pytest.mark.browser
 
@@ -39,17 +40,23 @@ def _count_refreshes(app) -> list[int]:
 
 
 def _ingest_call(stores, n: int) -> None:
-    s = Stream("620100", base=datetime.now(UTC) - timedelta(seconds=5), prefix=f"strb-{n}-")
+    s = Stream("620100", base=today_base(datetime.now(UTC), timedelta(seconds=5)), prefix=f"strb-{n}-")
     assert ingest_batch(stores, [s.event("call.offered", 0, call_id=f"strb-{n}")], source="test").accepted == 1
 
 
-def test_strb001_a_wall_updates_through_its_stream_with_no_refresh_requests(dash_duo, wall_app):
-    app, stores = wall_app
+def _streaming_wall(dash_duo, app) -> list:
+    """Lanzhou's wall open, painted and fed by its stream; returns the refresh request counter."""
     refreshes = _count_refreshes(app)
     browser_login(dash_duo, app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     until(lambda: dash_duo.driver.execute_script(DELIVERING), timeout=10)
+    return refreshes
+
+
+def test_strb001_a_wall_updates_through_its_stream_with_no_refresh_requests(dash_duo, wall_app):
+    app, stores = wall_app
+    refreshes = _streaming_wall(dash_duo, app)
     before = refreshes[0]
     assert before >= 1  # the first paint came through the refresh callback (the counter sees it)
     _ingest_call(stores, 1)
@@ -64,11 +71,7 @@ def test_strb001_a_wall_updates_through_its_stream_with_no_refresh_requests(dash
 
 def test_strb002_polling_takes_over_when_the_stream_stops_and_is_refused(dash_duo, wall_app):
     app, stores = wall_app
-    refreshes = _count_refreshes(app)
-    browser_login(dash_duo, app)
-    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
-    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
-    until(lambda: dash_duo.driver.execute_script(DELIVERING), timeout=10)
+    refreshes = _streaming_wall(dash_duo, app)
     hub = app.server.config["COCKPIT_SCREEN_STREAMS"]
     hub.limit = 0  # the reconnect is refused (503): the screen polls
     hub.end_all()
