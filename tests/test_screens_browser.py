@@ -91,16 +91,16 @@ def _settled_text(dash_duo, selector: str, pattern: str, timeout: float = 15) ->
     return seen[0]
 
 
-def _settled(read, ok, timeout: float = 5.0):
-    """``read()`` once ``ok`` holds for it, or its last value after ``timeout`` s (for the assertion)."""
-    import time
+def _settled(dash_duo, read, ok, timeout: float = 5.0):
+    """``read()`` once ``ok`` holds for it, or its value after ``timeout`` s (for the assertion)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    deadline = time.monotonic() + timeout
-    value = read()
-    while not ok(value) and time.monotonic() < deadline:
-        time.sleep(0.25)
-        value = read()
-    return value
+    try:
+        return WebDriverWait(dash_duo.driver, timeout, poll_frequency=0.25).until(
+            lambda _driver: (lambda value: value if ok(value) else None)(read()))
+    except TimeoutException:
+        return read()
 
 
 def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
@@ -150,7 +150,7 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                 least = 24 if size == "4k" and name != "supervise" else 12
                 # measured once the map's labels have their size (container units follow the panel's
                 # layout, which can still be 1080p's for a moment after the page's data arrives)
-                small = _settled(lambda: smallest_text(dash_duo), lambda found: found[0] >= least)
+                small = _settled(dash_duo, lambda: smallest_text(dash_duo), lambda found: found[0] >= least)
                 assert small[0] >= least, f"{name} {lang} {size}: text of {small[0]} px: {small[1]}"
                 text = _interface_text(dash_duo)
                 if lang == "en":
