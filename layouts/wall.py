@@ -32,7 +32,7 @@ register({
     "wall.tickets": {"zh": "今日工单", "en": "Tickets"},
     "wall.vs_last_week": {"zh": "较上周同期", "en": "vs last week"},
     "wall.vs_median": {"zh": "较四周中位", "en": "vs 4-week median"},
-    "wall.rates": {"zh": "接通与服务水平", "en": "Connection and service level"},
+    "wall.rates": {"zh": "接通与服务水平", "en": "Connection & service"},
     "wall.connection_rate": {"zh": "接通率", "en": "Connection rate"},
     "wall.service_level": {"zh": "服务水平", "en": "Service level"},
     "wall.target": {"zh": "目标", "en": "target"},
