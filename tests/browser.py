@@ -112,6 +112,23 @@ def cut_alert_rows(dash_duo) -> list[str]:
         "}).map(function (e) { return e.textContent; });")
 
 
+def cut_figures(dash_duo) -> list[str]:
+    """The wall's big figures (``.ck-wall-big-value``) not drawn whole: overlapped by their label
+    or their notes (a crowded panel squeezes the column they share), cut at the side, or reaching
+    out of their panel's body."""
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('.ck-wall-big-value')).filter(function (e) {"
+        " var r = e.getBoundingClientRect(); if (r.width <= 0 && r.height <= 0) { return false; }"
+        " var big = e.closest('.ck-wall-big'), body = e.closest('.ck-wall-panel-body') || e;"
+        " var box = body.getBoundingClientRect(), font = parseFloat(getComputedStyle(e).fontSize);"
+        " var label = big && big.querySelector('.ck-wall-big-label'), notes = big && big.querySelector('.ck-wall-big-notes');"
+        " var over = function (o, above) { if (!o || !o.textContent.trim()) { return false; }"
+        "  var q = o.getBoundingClientRect(); return above ? q.bottom > r.top + 0.5 : q.top < r.bottom - 0.5; };"
+        " return over(label, true) || over(notes, false) || r.height < 0.95 * font"
+        "  || e.scrollWidth > e.clientWidth + 1 || r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5;"
+        "}).map(function (e) { return e.textContent; });")
+
+
 def smallest_text(dash_duo) -> list:
     """[size, text] of the smallest visible text on the page, in screen pixels (font size times the
     CSS zoom it is drawn at); SVG and canvas text (charts, drawn images) are not counted."""

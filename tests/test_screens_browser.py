@@ -14,7 +14,7 @@ from cockpit.store.models import Ticket
 from layouts import ids
 from layouts.i18n import t
 from tests.screens_data import seed_demo_like
-from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, external_requests, smallest_text
+from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, cut_figures, external_requests, smallest_text
 from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
@@ -127,6 +127,7 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     assert scroll == list(SIZES[size]), f"{name} {lang} {size} scrolls: {scroll}"
                     words = [f"{t(k, lang)} 23:59:59" for k in ("common.as_of", "wall.stale", "wall.panel_failed")]
                     assert crowded_titles(dash_duo, words) == [], f"{name} {lang} {size}"
+                    assert cut_figures(dash_duo) == [], f"figures cut on {name} {lang} {size}"
                 if name.startswith("wall"):  # every open alert is shown whole or counted in "+N more"
                     assert cut_alert_rows(dash_duo) == [], f"alert rows cut on {name} {lang} {size}"
                     shown, more, total = dash_duo.driver.execute_script(
