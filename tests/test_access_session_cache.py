@@ -78,7 +78,7 @@ def test_sc001_a_kiosk_refresh_reads_its_session_from_sql_once_per_cache_life(ap
     reads = _sql_reads_of_sessions(stores)
     for _ in range(5):
         assert _route(screen).status_code == 200
-    assert len(reads) == 1  # the first refresh; the next four found it in Redis
+    assert len(reads) == 0  # the kiosk start cached it; every refresh found it in Redis
     raw = screen.get_cookie("ck_session").value
     assert redis_client.ttl(sessions.CACHE_PREFIX + sessions._hash(raw)) <= stores.settings.session_cache_seconds
     assert raw not in "".join(redis_client.get(k) or "" for k in redis_client.keys(sessions.CACHE_PREFIX + "*"))
@@ -294,3 +294,43 @@ def test_sc010_redis_down_costs_one_failed_try_then_sql_at_once(apps, stores):
         stores.redis = good
     assert client.post("/logout", data={"csrf_token": csrf_of(client)}).status_code == 302
     assert client.get("/supervise?city=620100").status_code == 302
+
+
+def test_sc011_a_started_session_is_cached_once_committed_with_who_it_is(apps, stores, redis_client):
+    """A kiosk link's start and a login put the new session in the cache after their commit, so the
+    screen's page, layout and routing right after the redirect read no session from SQL; a start
+    whose transaction rolls back leaves nothing cached, and the cache off caches nothing."""
+    from cockpit.auth.principal import Principal
+    from cockpit.store.models import KioskLink
+
+    with stores.session() as session:
+        link, path = kiosk.create(session, scope="620100", created_by="test")
+        link_id = link.id
+    reads = _sql_reads_of_sessions(stores)
+    screen = apps[0].server.test_client()
+    assert screen.get(path).status_code == 302
+    started_reads = len(reads)  # the insert (and maybe the sweep of expired sessions)
+    assert screen.get("/wall/620100?kiosk=1").status_code == 200
+    assert _route(screen).status_code == 200
+    assert len(reads) == started_reads  # no session read after the start
+    raw = screen.get_cookie("ck_session").value
+    principal = sessions.cached(redis_client, raw)
+    assert (principal.kind, principal.role, principal.scopes, principal.id, principal.csrf) == \
+        ("kiosk", "kiosk", ("620100",), link_id, screen.get_cookie("_csrf_token").value)
+    with stores.session() as session:
+        assert session.get(KioskLink, link_id).last_used_at is not None  # the start is a use of the link
+
+    # rolled back: nothing cached
+    who = Principal(kind="kiosk", name="x", role="kiosk", scopes=("620100",), id=link_id)
+    with pytest.raises(RuntimeError):
+        with stores.session() as session:
+            new = sessions.start(session, kiosk_id=link_id, lifetime=timedelta(days=1), cache_as=who, cache_seconds=5)
+            raise RuntimeError("abort")
+    assert redis_client.get(sessions.CACHE_PREFIX + sessions._hash(new.raw_id)) is None
+    # cache off: the session is in SQL only
+    with stores.session() as session:
+        new = sessions.start(session, kiosk_id=link_id, lifetime=timedelta(days=1), cache_as=who, cache_seconds=0)
+    assert redis_client.get(sessions.CACHE_PREFIX + sessions._hash(new.raw_id)) is None
+    with stores.session() as session:
+        new = sessions.start(session, kiosk_id=link_id, lifetime=timedelta(days=1), cache_as=who, cache_seconds=5)
+    assert sessions.cached(redis_client, new.raw_id).name == "x"

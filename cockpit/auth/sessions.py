@@ -20,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
@@ -42,19 +44,42 @@ def _hash(raw: str) -> str:
 class NewSession:
     raw_id: str
     csrf: str
+    at: datetime | None = None  # when it started
+
+
+_SWEPT = [0.0]  # monotonic time of this process's last sweep of expired sessions
+SWEEP_EVERY_S = 60.0
 
 
 def start(session: Session, *, user_id: int | None = None, kiosk_id: int | None = None, lifetime: timedelta,
-          ip: str | None = None) -> NewSession:
+          ip: str | None = None, cache_as: Principal | None = None, cache_seconds: int = 0,
+          failed=None) -> NewSession:
+    """A new session row. With ``cache_as`` (who the session is: name, role, scope, id) and
+    ``cache_seconds``, the session is put in the session cache once this transaction commits, so
+    the first requests it makes (a kiosk screen's page, layout and routing right after its link's
+    redirect) do not read it from SQL again."""
     if (user_id is None) == (kiosk_id is None):
         raise ValueError("a session belongs to exactly one user or kiosk link")
     raw, csrf, now = secrets.token_urlsafe(32), secrets.token_urlsafe(32), utcnow()
-    access.add_web_session(session, WebSession(id_hash=_hash(raw), user_id=user_id, kiosk_id=kiosk_id, csrf=csrf,
-                                               created_at=now, last_seen_at=now, expires_at=now + lifetime,
-                                               ip=(ip or "")[:64] or None))
-    # Housekeeping: forget sessions that ended (cheap, indexed by primary key scan on small tables).
-    access.end_expired_sessions(session, now)
-    return NewSession(raw, csrf)
+    row = WebSession(id_hash=_hash(raw), user_id=user_id, kiosk_id=kiosk_id, csrf=csrf, created_at=now,
+                     last_seen_at=now, expires_at=now + lifetime, ip=(ip or "")[:64] or None)
+    access.add_web_session(session, row)
+    # Housekeeping: forget sessions that ended, at most once a minute per process (an expired
+    # session is refused by ``load`` anyway; the sweep only keeps the table small).
+    clock = time.monotonic()
+    if clock - _SWEPT[0] >= SWEEP_EVERY_S:
+        _SWEPT[0] = clock
+        access.end_expired_sessions(session, now)
+    client = session.info.get("cockpit_redis")
+    if cache_as is not None and cache_seconds > 0 and client is not None:
+        principal = replace(cache_as, session_hash=row.id_hash, csrf=csrf)
+        entry = (row.id_hash, row.expires_at, row.last_seen_at)
+
+        def remember(_session) -> None:
+            _remember_entry(client, *entry, principal, cache_seconds, failed)
+
+        event.listen(session, "after_commit", remember, once=True)
+    return NewSession(raw, csrf, now)
 
 
 def end(session: Session, raw_id: str) -> None:
@@ -96,12 +121,16 @@ def cached(client, raw_id: str, *, now: datetime | None = None, failed=None) -> 
 
 
 def _remember(client, row: WebSession, principal: Principal, seconds: int, failed=None) -> None:
+    _remember_entry(client, row.id_hash, row.expires_at, row.last_seen_at, principal, seconds, failed)
+
+
+def _remember_entry(client, id_hash: str, expires_at: datetime, last_seen_at: datetime, principal: Principal,
+                    seconds: int, failed=None) -> None:
     entry = {"kind": principal.kind, "name": principal.name, "scope": principal.scope, "id": principal.id,
-             "csrf": principal.csrf, "expires_at": row.expires_at.isoformat(),
-             "last_seen_at": row.last_seen_at.isoformat()}
+             "csrf": principal.csrf, "expires_at": expires_at.isoformat(), "last_seen_at": last_seen_at.isoformat()}
     if principal.kind == "user":
         entry["role"] = principal.role
-    sessioncache.write(client, row.id_hash, json.dumps(entry), seconds, failed)
+    sessioncache.write(client, id_hash, json.dumps(entry), seconds, failed)
 
 
 def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None,

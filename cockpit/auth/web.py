@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -169,18 +170,23 @@ def _from_bearer(stores, header: str) -> Principal | Response:
         return Principal(kind="token", name=row.name, role="token", scopes=tuple(row.scopes), id=row.id)
 
 
-def _from_cookie(stores, settings: Settings) -> Principal | None:
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    # Redis down (the screens' breaker open): SQL at once, without the client's retries on every
-    # request; a failed cache read or write opens the breaker for the next requests.
+def session_cache(stores, settings: Settings) -> tuple[bool, Callable[[], None]]:
+    """Whether to use the session cache now, and what a failed cache read or write calls. Redis
+    down (the screens' breaker open): SQL at once, without the client's retries on every request;
+    a failed read or write opens the breaker for the next requests."""
     breaker, key = stores.caches.breaker, live_key(stores.redis)
-    use_cache = settings.session_cache_seconds > 0 and not breaker.is_open(key)
 
     def failed() -> None:
         breaker.failure(key)
 
+    return settings.session_cache_seconds > 0 and not breaker.is_open(key), failed
+
+
+def _from_cookie(stores, settings: Settings) -> Principal | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    use_cache, failed = session_cache(stores, settings)
     if use_cache:
         found = sessions.cached(stores.redis, raw, failed=failed)  # a session checked a few seconds ago
         if found is not None:
