@@ -44,6 +44,13 @@ def _screen_geojson(code: str, lang: str) -> str:
     return json.dumps(shapes, ensure_ascii=False)
 
 
+@lru_cache(maxsize=64)
+def screen_feature_count(code: str) -> int:
+    """How many shapes ``code``'s screen map has (as cached as ``_screen_geojson``, without decoding
+    it on every render); KeyError for an unknown code."""
+    return len(json.loads(_screen_geojson(code, "zh"))["features"])
+
+
 def screen_geojson(code: str, lang: str = "zh") -> dict:
     """The children of ``code`` for a screen map: names in ``lang``, coordinates rounded.
 

@@ -19,7 +19,7 @@ from layouts import ids
 from layouts.categories import category_label
 from layouts.fmt import fmt_change, fmt_int, fmt_pct, fmt_wait, rel
 from layouts.i18n import MESSAGES, register, t
-from layouts.mapdata import metric_map, screen_geojson
+from layouts.mapdata import metric_map, screen_feature_count, screen_geojson
 from layouts.names import display_alert, place_name
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
@@ -135,6 +135,7 @@ def wall_page(ctx: PageContext, code: str) -> html.Div:
         dcc.Interval(id=ids.WALL_REFRESH, interval=ctx.settings.refresh_ms),
         dcc.Store(id=ids.WALL_REQUEST),
         dcc.Store(id=ids.WALL_DONE),
+        dcc.Store(id=ids.WALL_KICK),
         dcc.Interval(id=ids.WALL_TICK, interval=1000),
         dcc.Store(id={"type": ids.WALL_META, "index": "wall"}, data={}),
         dcc.Store(id={"type": ids.WALL_CONFIG, "index": "wall"}, data=screen_config(ctx, page="wall", code=code)),
@@ -312,7 +313,7 @@ def single_region(code: str) -> bool:
     """Whether a city's map would be one shape (Jiayuguan has no county-level division): such a
     wall shows today's tickets by hour in the map's place instead of a one-colour map."""
     try:
-        return len(screen_geojson(code)["features"]) < 2
+        return screen_feature_count(code) < 2
     except KeyError:
         return False
 

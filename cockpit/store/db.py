@@ -147,6 +147,7 @@ class Stores:
         the supervision page), goes here, so it sees its own writes at once."""
         with self.sessionmaker() as session, session.begin():
             session.info["cockpit_redis"] = self.redis  # cockpit.auth.sessions marks ended sessions there
+            session.info["cockpit_caches"] = self.caches  # what a few reads keep in process (regions.scope_level)
             yield session
 
     @contextmanager
@@ -158,6 +159,7 @@ class Stores:
         figures that no one has just changed by hand (docs/scaling.md, "Reading from a replica")."""
         maker = self.read_sessionmaker or self.sessionmaker
         with maker() as session, session.begin():
+            session.info["cockpit_caches"] = self.caches
             yield session
 
     @property

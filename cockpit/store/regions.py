@@ -81,13 +81,32 @@ def resolve_scope(session: Session, scope: str) -> Scope:
     return Scope("city", (scope,), None)
 
 
+SCOPE_LEVEL_TTL_S = 60.0
+
+
 def scope_level(session: Session, scope: str) -> str | None:
     """The level of a scope the cockpit knows, or None: a region in the regions table, or a code
     that calls or tickets carry (a city, or a ticket's district). Unlike ``resolve_scope`` it
-    invents nothing: '999999' or a mistyped '62010' is None. Read-only."""
+    invents nothing: '999999' or a mistyped '62010' is None. Read-only.
+
+    The access checks ask it on every page and screen connect: a level found is kept a minute in
+    the process's caches (``Stores.caches``, which ``Stores`` sessions carry); a code not found is
+    asked again each time, so a region loaded meanwhile counts at once (and a known code only makes
+    the check stricter: its scope is then required)."""
     scope = (scope or "").strip()
     if not scope:
         return None
+    caches = session.info.get("cockpit_caches")
+    if caches is None:
+        return _scope_level(session, scope)
+    key = ("scope_level", scope)
+    level, _ = caches.ttl.get(key, SCOPE_LEVEL_TTL_S, lambda: _scope_level(session, scope))
+    if level is None:
+        caches.ttl.forget(key)
+    return level
+
+
+def _scope_level(session: Session, scope: str) -> str | None:
     region = session.get(Region, scope)
     if region is not None:
         return region.level
