@@ -13,8 +13,18 @@ var CK_STREAM_FRESH_MS = 3000;  /* the stream delivers: its last payload is newe
 var CK_STREAM_CONNECT_MS = 1500;  /* a new stream's first payload is awaited this long before polling */
 var CK_STREAM_RETRY_MS = 30000;  /* a refused or ended stream is tried again after this long */
 
-function ckStreamOpen(url, openUrl) {
-    var s = {url: url, opened: Date.now(), last: 0, closedAt: 0, es: new EventSource(openUrl)};
+/* The gate asks a refresh at once (not at its next tick) when a stream fails before it painted the
+   screen, so a screen whose stream is refused or broken is painted by polling without delay. */
+function ckKick(s) {
+    if (!s.painted && !s.kicked && window.dash_clientside.set_props) {
+        s.kicked = true;
+        window.dash_clientside.set_props(s.page + "-kick", {data: Date.now()});
+    }
+}
+
+function ckStreamOpen(url, openUrl, page) {
+    var s = {url: url, page: page, opened: Date.now(), last: 0, closedAt: 0, painted: false, kicked: false,
+             es: new EventSource(openUrl)};
     s.es.addEventListener("payload", function (e) {
         var msg = JSON.parse(e.data);
         var set = window.dash_clientside.set_props;
@@ -25,12 +35,14 @@ function ckStreamOpen(url, openUrl) {
         });
         s.last = Date.now();
         s.at = msg.at;
+        s.painted = true;
     });
-    s.es.addEventListener("poll", function () { s.last = 0; });
-    s.es.addEventListener("ended", function () { s.es.close(); s.closedAt = Date.now(); s.last = 0; });
+    s.es.addEventListener("poll", function () { s.last = 0; ckKick(s); });
+    s.es.addEventListener("ended", function () { s.es.close(); s.closedAt = Date.now(); s.last = 0; ckKick(s); });
     s.es.onerror = function () {
         s.last = 0;
         if (s.es.readyState === 2) { s.closedAt = Date.now(); }
+        ckKick(s);
     };
     return s;
 }
@@ -45,7 +57,9 @@ function ckStream(cfg, mode, sig) {
     if (s && s.url !== url) { s.es.close(); s = null; }
     if (s && s.es.readyState === 2 && Date.now() - s.closedAt > CK_STREAM_RETRY_MS) { s = null; }
     /* the map this screen shows: the stream leaves it out until it changes */
-    if (!s) { s = ckStreams[cfg.page] = ckStreamOpen(url, sig ? url + "&sig=" + encodeURIComponent(sig) : url); }
+    if (!s) {
+        s = ckStreams[cfg.page] = ckStreamOpen(url, sig ? url + "&sig=" + encodeURIComponent(sig) : url, cfg.page);
+    }
     return s;
 }
 window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit || {}, {
@@ -89,12 +103,14 @@ window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit ||
         });
         return [clock, classes, asOf];
     },
-    gateRefresh: function (_n, request, done, cfg, mode, sig) {
+    gateRefresh: function (_n, _kick, request, done, cfg, mode, sig) {
         /* Nothing while the push stream delivers (or a new one is about to); else a new request
            {n, at} unless the previous one is still unanswered (and under 15 s old). The stream
-           opens once a refresh has painted the screen (so the map is drawn once). */
+           opens at the screen's first tick and paints it (its first payload carries the map), so a
+           screen that connects asks no refresh at all while the stream delivers; one that does not
+           deliver within CK_STREAM_CONNECT_MS is painted by a refresh, as without the stream. */
         var now = Date.now();
-        var s = done ? ckStream(cfg, mode, sig) : null;
+        var s = ckStream(cfg, mode, sig);
         if (s && s.last && now - s.last < CK_STREAM_FRESH_MS) { return window.dash_clientside.no_update; }
         if (s && !s.last && s.es.readyState === 0 && now - s.opened < CK_STREAM_CONNECT_MS) {
             return window.dash_clientside.no_update;

@@ -275,8 +275,8 @@ async def screen(app: App, host: str, port: int, stats: Stats, code: str, lang: 
     push, reader, state = None, None, {}
     while time.monotonic() < deadline:
         started = time.monotonic()
-        if push is None and not poll and n > 0 and sig is not None:
-            # the gate's tick after the first answered refresh opens the stream (assets/wall.js)
+        if push is None and not poll:
+            # the gate's first tick opens the stream, which paints the screen (assets/wall.js)
             push = Push(host, port, dict(conn.cookies), stats, state)
             state["sig"] = sig
             reader = asyncio.create_task(push.run(f"/screens/stream?page={page}&code={code}&lang={lang}"

@@ -43,6 +43,7 @@ def register(app: Dash, stores: Stores) -> None:
         State({"type": ids.WALL_CONFIG, "index": "province"}, "data"),
         State({"type": ids.WALL_META, "index": "province"}, "data"),
         State(ids.PROVINCE_MAP_SIG, "data"),
+        prevent_initial_call=True,  # the push stream paints a new screen; else the gate's first request
     )
     def refresh_province(request, metric, config, meta, map_sig):
         """Interval tick or metric choice -> city map, province totals, league table (last good values kept on failure)."""
@@ -53,6 +54,7 @@ def register(app: Dash, stores: Stores) -> None:
         ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),
         Output(ids.PROVINCE_REQUEST, "data"),
         Input(ids.PROVINCE_REFRESH, "n_intervals"),
+        Input(ids.PROVINCE_KICK, "data"),
         State(ids.PROVINCE_REQUEST, "data"),
         State(ids.PROVINCE_DONE, "data"),
         State({"type": ids.WALL_CONFIG, "index": "province"}, "data"),  # the push stream it opens

@@ -46,6 +46,7 @@ def register(app: Dash, stores: Stores) -> None:
         State({"type": ids.WALL_CONFIG, "index": "wall"}, "data"),
         State({"type": ids.WALL_META, "index": "wall"}, "data"),
         State(ids.WALL_MAP_SIG, "data"),
+        prevent_initial_call=True,  # the push stream paints a new screen; else the gate's first request
     )
     def refresh_wall(request, mode, config, meta, map_sig):
         """Interval tick or map mode -> every panel of the city wall (last good values kept on failure)."""
@@ -60,6 +61,7 @@ def register(app: Dash, stores: Stores) -> None:
         ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),
         Output(ids.WALL_REQUEST, "data"),
         Input(ids.WALL_REFRESH, "n_intervals"),
+        Input(ids.WALL_KICK, "data"),
         State(ids.WALL_REQUEST, "data"),
         State(ids.WALL_DONE, "data"),
         State({"type": ids.WALL_CONFIG, "index": "wall"}, "data"),  # the push stream it opens

@@ -96,6 +96,7 @@ def province_page(ctx: PageContext, code: str) -> html.Div:
         dcc.Interval(id=ids.PROVINCE_REFRESH, interval=ctx.settings.refresh_ms),
         dcc.Store(id=ids.PROVINCE_REQUEST),
         dcc.Store(id=ids.PROVINCE_DONE),
+        dcc.Store(id=ids.PROVINCE_KICK),
         dcc.Interval(id=ids.WALL_TICK, interval=1000),
         dcc.Store(id={"type": ids.WALL_META, "index": "province"}, data={}),
         dcc.Store(id={"type": ids.WALL_CONFIG, "index": "province"},

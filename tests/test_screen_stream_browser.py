@@ -1,5 +1,6 @@
-"""A wall on its push stream in headless Chromium: figures arrive through the stream with no Dash
-refresh requests, and polling takes over at once when the stream stops or is refused."""
+"""A wall on its push stream in headless Chromium: the stream paints it and updates it with no Dash
+refresh requests, and polling takes over at once when the stream stops or is refused (from the
+first moment too)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_strb001_a_wall_updates_through_its_stream_with_no_refresh_requests(dash
     app, stores = wall_app
     refreshes = _streaming_wall(dash_duo, app)
     before = refreshes[0]
-    assert before >= 1  # the first paint came through the refresh callback (the counter sees it)
+    assert before == 0  # the first paint came through the stream: not one refresh request
     _ingest_call(stores, 1)
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=3)
     until(lambda: dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text, timeout=3)
@@ -82,4 +83,19 @@ def test_strb002_polling_takes_over_when_the_stream_stops_and_is_refused(dash_du
     assert not dash_duo.driver.execute_script(DELIVERING)
     assert dash_duo.find_elements(".ck-wall-volume.ck-stale") == []
     # The refused reconnect is the one console error (the browser logs the 503).
+    assert all("screens/stream" in entry["message"] for entry in dash_duo.get_logs())
+
+
+def test_strb003_a_wall_whose_stream_is_refused_from_the_start_is_painted_by_polling_at_once(dash_duo, wall_app):
+    app, _stores = wall_app
+    app.server.config["COCKPIT_SCREEN_STREAMS"].limit = 0  # every stream refused (503)
+    refreshes = _count_refreshes(app)
+    browser_login(dash_duo, app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/wall/620100")
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
+    assert refreshes[0] >= 1  # painted by the refresh callback
+    assert not dash_duo.driver.execute_script(DELIVERING)
+    # the refused stream asked the gate for a refresh at once, not at its next tick
+    assert dash_duo.driver.execute_script("return window.ckStreams.wall.kicked === true;")
+    assert dash_duo.find_elements(".ck-wall-volume.ck-stale") == []
     assert all("screens/stream" in entry["message"] for entry in dash_duo.get_logs())
