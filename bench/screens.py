@@ -344,8 +344,8 @@ class Push:
     def __init__(self, host: str, port: int, cookies: dict, stats: Stats, state: dict) -> None:
         self.host, self.port, self.cookies, self.stats, self.state = host, port, cookies, stats, state
         self.last = 0.0  # monotonic time of the last payload
-        self.opened = 0.0
-        self.connecting = False
+        self.opened = time.monotonic()  # connecting from its creation, as the browser's EventSource
+        self.connecting = True
         self.refused = 0
 
     def delivering(self) -> bool:
