@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 
 from dash import Dash
@@ -14,8 +16,11 @@ ASSETS = Path(__file__).parent / "assets"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, stores: Stores | None = None) -> Dash:
-    """A Dash app wired to the cockpit's stores. Serves every asset locally (works offline)."""
+def create_app(settings: Settings | None = None, *, stores: Stores | None = None, warm: bool = False) -> Dash:
+    """A Dash app wired to the cockpit's stores. Serves every asset locally (works offline).
+
+    ``warm``: prepare every screen map in a background thread (a serving process: gunicorn's
+    ``app:server``, ``cockpit serve``, the demo), so the screens that connect first do not wait."""
     import callbacks
     from cockpit.http import events as api
     from cockpit.http import alerts as api_alerts
@@ -55,7 +60,26 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     callbacks.register(app, stores)
     _keep_dash_json(app)  # after the guard: it answers only requests the guard let through
     _register_region_shapes(stores)
+    if warm:
+        threading.Thread(target=_warm_screens, args=(stores,), name="warm-screen-maps", daemon=True).start()
     return app
+
+
+def _warm_screens(stores: Stores) -> None:
+    """Every screen map of the regions table's cities and provinces, in both languages."""
+    from sqlalchemy import select
+
+    from cockpit.store.models import Region
+    from layouts.mapdata import warm_screen_maps
+
+    started = time.perf_counter()
+    try:
+        with stores.read_session() as session:
+            codes = sorted(session.scalars(select(Region.code).where(Region.level.in_(("province", "city")))))
+        done = warm_screen_maps(codes)
+        log.info("prepared %d screen maps in %.1f s", done, time.perf_counter() - started)
+    except Exception:  # noqa: BLE001 - a warm-up only saves time: the screens prepare their maps anyway
+        log.warning("screen maps not prepared ahead", exc_info=True)
 
 
 def _keep_index(app: Dash) -> None:
@@ -110,5 +134,5 @@ def _register_region_shapes(stores: Stores) -> None:
 def __getattr__(name: str):
     # ``app:server`` for gunicorn, built lazily so importing this module opens nothing.
     if name == "server":
-        return create_app().server
+        return create_app(warm=True).server
     raise AttributeError(name)

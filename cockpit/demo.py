@@ -279,7 +279,7 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
         state = {"seed": seed, "origin": history_window(days)[0].isoformat(), "days": days, "columnar": True}
         save_state(settings, state)
     feeder = _start_feeder(stores, days=days, seed=seed)
-    app = create_app(settings, stores=stores)
+    app = create_app(settings, stores=stores, warm=True)
     url = f"http://{host}:{port}"
     log.info("cockpit demo ready in %.1f s: %s  (wall: %s/wall/620100, province: %s/province/620000)",
              time.monotonic() - started, url, url, url)

@@ -312,7 +312,7 @@ def placed_labels(features: list[dict], font: float,
     if found is None:
         found = place_labels(features, font, extent)
         with _PLACED_LOCK:
-            if len(_PLACED) > 64:
+            if len(_PLACED) > 256:  # every screen map of a province in two languages, with room
                 _PLACED.clear()
             _PLACED[key] = found
     return list(found)

@@ -221,7 +221,7 @@ def serve(settings: Settings, host: str, port: int, debug: bool) -> None:
 
     from cockpit.auth.web import QuietRequestHandler
 
-    app = create_app(settings)
+    app = create_app(settings, warm=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # SIGTERM ends it like Ctrl-C: cleanup runs
     try:
         app.run(host=host, port=port, debug=debug, request_handler=QuietRequestHandler)
