@@ -80,7 +80,7 @@ RATE_COLUMNS = (("response_rate", "province.col.response"), ("resolution_rate", 
 
 
 def province_page(ctx: PageContext, code: str) -> html.Div:
-    """The province skeleton; the map and table fill in on the first refresh."""
+    """The province skeleton; the map and table fill in with the first push (or refresh, when polling)."""
     lang = ctx.lang
     metric = ctx.query.get("metric") if ctx.query.get("metric") in PROVINCE_METRICS else "tickets_today"
     map_title = html.Div([
