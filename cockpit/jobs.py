@@ -20,7 +20,7 @@ from cockpit.views import panels
 from cockpit.views.topics import TOPICS_INTERVAL_S
 from cockpit.watch import evaluate as watchpoints
 from cockpit.ingest import LIVE_DIRTY, rebuild_live_report
-from cockpit.store import jobruns, live, locks, partitions
+from cockpit.store import days, jobruns, live, locks, partitions
 from cockpit.store.db import Stores
 from cockpit.timeutil import INTERVAL, floor_interval_utc
 
@@ -56,7 +56,11 @@ def rollup_recent(stores: Stores, *, now: datetime | None = None) -> None:
 
 
 def freeze_cohorts(stores: Stores, *, now: datetime | None = None) -> dict[str, int]:
-    """Recount the dirty ticket cohort days and the days whose tickets settled since (``metrics.cohorts``)."""
+    """Recount the dirty ticket cohort days and the days whose tickets settled since (``metrics.cohorts``);
+    first rebuild the day rollups when they are not kept as the settings count (``store.days.ensure``:
+    after the migration or a change of settings)."""
+    with stores.session() as session:
+        days.ensure(session, stores.settings)
     return cohorts.run_job(stores, now=now)
 
 

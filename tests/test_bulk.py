@@ -1,4 +1,5 @@
-"""The bulk path (``cockpit.bulk``) reaches the same final state as the per-event path."""
+"""The bulk path (``cockpit.bulk``) reaches the same final state as the per-event path (the day
+rollups it keeps included, each equal to a recount from the raw rows)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy import text
 from cockpit import jobs
 from cockpit.bulk import bulk_ingest
 from cockpit.ingest import ingest_batch
-from cockpit.store import live
-from cockpit.store.models import Base
+from cockpit.store import days, live
+from cockpit.store.models import Base, CallDay, TicketDay
 from tests.factories import Stream, random_stream
 from tests.timeofday import daytime_now
 
@@ -67,11 +68,29 @@ def _state(stores) -> dict:
             rows = session.execute(text(f"SELECT {cols} FROM {table}")).all()
             # Float sums of a rollup depend on the physical row order (last bits only).
             out[table] = sorted(tuple(str(_plain(v)) for v in r) for r in rows)
+    out["days"] = _days(stores)
     tz = stores.settings.tz
     today = live.day_str(datetime.now(UTC), tz)
     out["redis"] = {k: v for k, v in live.snapshot(stores.redis).items()
                     if (":min:" not in k and ":day:" not in k) or k.endswith(today)}
     return out
+
+
+def _days(stores) -> tuple[list, list]:
+    """The day rollups as the writes kept them, checked against a recount from the raw rows."""
+    with stores.session() as session:
+        kept = (days.rows(session, CallDay), days.rows(session, TicketDay))
+        if days.current_shape(session) is not None:
+            days.rebuild(session, stores.settings)
+            assert (days.rows(session, CallDay), days.rows(session, TicketDay)) == kept
+        session.rollback()
+    return kept
+
+
+def _keep_days(stores) -> None:
+    """Keep the day rollups from the first write (as a migrated database after its first rebuild)."""
+    with stores.session() as session:
+        assert days.ensure(session, stores.settings)
 
 
 def _reset(stores) -> None:
@@ -86,6 +105,7 @@ def test_bulk001_same_final_state_as_per_event_path(stores):
     events = _mixed_stream(now)
     refs = [f"row {i}" for i in range(len(events))]
     lo, hi = now - timedelta(days=5), now + timedelta(days=3)
+    _keep_days(stores)
 
     step = 97
     for i in range(0, len(events), step):
@@ -94,6 +114,7 @@ def test_bulk001_same_final_state_as_per_event_path(stores):
     per_event = _state(stores)
 
     _reset(stores)
+    _keep_days(stores)
     order = list(range(len(events)))
     random.Random(7).shuffle(order)
     result = bulk_ingest(stores, [events[i] for i in order], source="t", row_refs=[refs[i] for i in order],
@@ -102,9 +123,10 @@ def test_bulk001_same_final_state_as_per_event_path(stores):
     bulk = _state(stores)
 
     assert per_event["events"] and per_event["tickets"] and per_event["call_rollups_15m"]
+    assert per_event["days"][0] and per_event["days"][1]  # kept by the writes, equal to a recount
     bad = sum(1 for e in events if not isinstance(e, dict) or str(e.get("event_id", "")).startswith("bad"))
     assert len(per_event["dead_letters"]) == bad >= 3  # bad rows dead-lettered with their reason
-    for table in (*_TABLES, "redis"):
+    for table in (*_TABLES, "days", "redis"):
         assert bulk[table] == per_event[table], table
     assert len(result.rejected) == bad
     assert result.accepted == len(per_event["events"])
@@ -283,6 +305,7 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
     rng = random.Random(3)
     stream = raws + rng.sample(raws, 300)
     rng.shuffle(stream)
+    _keep_days(stores)
     for i in range(0, len(stream), 997):
         ingest_batch(stores, stream[i : i + 997], source="sim", now=now)
     lo, hi = start - timedelta(days=1), end + timedelta(days=15)
@@ -290,7 +313,9 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
     per_event = _state(stores)
     assert per_event["tickets"] and per_event["redis"] and per_event["seats"]
 
+    assert per_event["days"][0] and per_event["days"][1]
     _reset(stores)
+    _keep_days(stores)
     gen, first = CityDayGen(seed, scale=scale), start.astimezone(LOCAL_TZ).date()
     ms = lambda moment: round(moment.timestamp() * 1000)  # noqa: E731
     day2 = gen.city_day(cities[1], first + timedelta(days=1))
@@ -307,7 +332,7 @@ def test_bulk008_columnar_history_equals_per_event_path(stores):
     assert totals["accepted"] + totals["duplicates"] == len(raws) and totals["duplicates"] >= len(part)
     jobs.rollup_all(stores, lo, hi)
     columnar = _state(stores)
-    for table in (*_TABLES, "redis"):
+    for table in (*_TABLES, "days", "redis"):
         assert columnar[table] == per_event[table], table
     if stores.dialect == "postgresql":  # the JSON text too: the bulk path's (pydantic's compact form)
         from cockpit import events as ev

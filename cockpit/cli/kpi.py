@@ -196,7 +196,7 @@ def staffing(settings: Settings, arrivals_per_hour: float | None, aht: float | N
 @click.pass_obj
 def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[str, ...]) -> None:
     """Recompute the 15-minute rollups for a range, one day per transaction (idempotent), and
-    (all cities) recount the frozen ticket cohorts of the local days it touches."""
+    (all cities) recount the frozen ticket cohorts and the day rollups of the local days it touches."""
     from datetime import timedelta
 
     from cockpit import timeutil
@@ -225,6 +225,12 @@ def rollup(settings: Settings, from_: str | None, to: str | None, cities: tuple[
             from cockpit.metrics import cohorts
 
             total["ticket_cohort_days"] = cohorts.freeze_days(stores, start, end, now=now)["days"]
+            # and the day rollups of those days (all of them when they were not kept as these settings count)
+            from cockpit.store import days
+
+            with stores.session() as session:
+                total.update(days.rebuild(session, settings, start=timeutil.naive_utc(start),
+                                          end=timeutil.naive_utc(end)))
     finally:
         stores.engine.dispose()
     click.echo(json.dumps({"from": start.isoformat(), "to": end.isoformat(), **total}))

@@ -19,6 +19,7 @@ from cockpit import timeutil
 from cockpit.metrics import queries
 from cockpit.metrics.queries import ROLLUP_JOB_FROM, ROLLUP_JOB_TO
 from cockpit.settings import Settings
+from cockpit.store import days as day_rows
 from cockpit.store import jobruns
 from cockpit.store import rollups as rollup_rows
 from cockpit.timeutil import INTERVAL
@@ -91,10 +92,14 @@ def run_job(session: Session, *, now: datetime | None = None, settings: Settings
 def rollup_days(stores, start: datetime, end: datetime, *, now: datetime | None = None) -> None:
     """Recompute the rollups of ``[start, end)`` (aware) one day per transaction (after seeding, an
     import or a stop of the worker): a failure rolls back that day only. Commits. (The frozen
-    ticket cohorts of those days follow from the worker's job, or ``cockpit rollup``.)"""
+    ticket cohorts of those days follow from the worker's job, or ``cockpit rollup``.) The day
+    rollups, kept by the writes, are rebuilt whole only when they were not kept as the settings count
+    (``store.days.ensure``: a load into a database that never had them)."""
     day = timeutil.floor_interval_utc(start)
     while day < end:
         stop = min(day + timedelta(days=1), timeutil.floor_interval_utc(end) + INTERVAL)
         with stores.session() as session:
             rollup_range(session, day, stop, settings=stores.settings, now=now)
         day = stop
+    with stores.session() as session:
+        day_rows.ensure(session, stores.settings)

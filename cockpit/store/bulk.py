@@ -17,7 +17,7 @@ from sqlalchemy import JSON, DateTime, text
 from sqlalchemy.orm import Session
 
 from cockpit import timeutil
-from cockpit.store import cohorts, history
+from cockpit.store import cohorts, days, history
 from cockpit.store.models import Call, Seat, SeatStateChange, Ticket, TicketStep
 
 STAGE_EVENTS = "ck_stage_events"
@@ -227,6 +227,7 @@ class SqliteChunk:
     events: list[Any]  # the events believed new, in input order
     event_rows: list[tuple]
     calls: list = field(default_factory=list)
+    call_keys: list[tuple[str, str]] = field(default_factory=list)  # (city, call_id) of ``calls``
     seat_changes: list = field(default_factory=list)
     seats: list = field(default_factory=list)
     steps: list = field(default_factory=list)
@@ -282,7 +283,9 @@ def prepare_sqlite(session: Session, events: list[Any], *, received_at: datetime
     calls = [e for e in fresh if e.type.startswith("call.")]
     seats = [e for e in fresh if e.type == "seat.state"]
     steps = [e for e in fresh if e.type.startswith("ticket.")]
-    chunk.calls = _prepared(session, Call, history.call_rows(calls), history.calls_upsert)
+    call_rows = history.call_rows(calls)
+    chunk.calls = _prepared(session, Call, call_rows, history.calls_upsert)
+    chunk.call_keys = [(r["city"], r["call_id"]) for r in call_rows]
     if seats:
         changes, latest = history.seat_rows(seats)
         chunk.seat_changes = _prepared(session, SeatStateChange, changes)
@@ -333,11 +336,19 @@ def write_sqlite(session: Session, chunk: SqliteChunk) -> set[str]:
         now = history.stored_tickets(session, chunk.touched)
         if now != chunk.stored:
             raise Raced()
-    if chunk.touched or chunk.refold:  # before the rows are rewritten (and leave their frozen cohorts)
-        cohorts.mark_dirty(session, chunk.touched + list(chunk.refold))
+    rewritten = chunk.touched + list(chunk.refold)
+    if rewritten:  # before the rows are rewritten (and leave their frozen cohorts and their days)
+        cohorts.mark_dirty(session, rewritten)
+        days.tickets_changed(session, rewritten, -1)
+    if chunk.call_keys:
+        days.calls_changed(session, chunk.call_keys, -1)
     for part in (chunk.calls, chunk.seat_changes, chunk.seats, chunk.steps, chunk.tickets):
         if part:
             conn.executemany(*part)
     if chunk.refold:
         history.refold_tickets(session, chunk.refold, upsert=upsert_rows)
+    if chunk.call_keys:
+        days.calls_changed(session, chunk.call_keys, +1)
+    if rewritten:
+        days.tickets_changed(session, rewritten, +1)
     return {e.event_id for e in chunk.events}

@@ -20,9 +20,10 @@ Functions take a session first and never commit.
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import String, text
 from sqlalchemy.orm import Session
 
+from cockpit.store import days
 from cockpit.store.history import STEP_ORDER, TICKET_LOCK_KEY
 
 EVENT_COLUMNS = "event_id, type, city, entity_id, occurred_at, payload, received_at, source"
@@ -164,6 +165,8 @@ def move(session: Session, events: str) -> None:
     with _driver(session).cursor() as cur, cur.copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN") as copy:
         copy.write(events)
     run("SET LOCAL cockpit.ids_claimed = 'off'")
+    call_keys = text("SELECT city, call_id FROM ck_col_calls").columns(city=String, call_id=String)
+    days.calls_changed(session, call_keys, -1)
     cols = ", ".join(("city", "call_id") + CALL_COLUMNS)
     merge = ", ".join(f"{c} = coalesce(calls.{c}, excluded.{c})" for c in CALL_COLUMNS if c != "queued_at")
     # history.upsert_calls' rule: a queue time derived from an outcome beats the offer time
@@ -171,6 +174,7 @@ def move(session: Session, events: str) -> None:
         f"{merge}, queued_at = CASE WHEN calls.answered_at IS NOT NULL OR calls.abandoned_at IS NOT NULL "
         "THEN calls.queued_at WHEN excluded.answered_at IS NOT NULL OR excluded.abandoned_at IS NOT NULL "
         "THEN excluded.queued_at ELSE coalesce(calls.queued_at, excluded.queued_at) END")
+    days.calls_changed(session, call_keys, +1)
     run("INSERT INTO seat_state_changes (event_id, city, seat_id, state, reason, occurred_at) "
         "SELECT event_id, city, seat_id, state, reason, occurred_at FROM ck_col_seat_changes")
     run("INSERT INTO seats (city, seat_id, state, reason, since, event_id) "
@@ -189,6 +193,7 @@ def move(session: Session, events: str) -> None:
     run("INSERT INTO ck_col_known SELECT t.ticket_id FROM (SELECT DISTINCT ticket_id FROM ck_col_steps) s "
         "JOIN tickets t ON t.ticket_id = s.ticket_id")
     run(MARK_DIRTY.format(ids="SELECT ticket_id FROM ck_col_known"))
+    days.tickets_changed(session, text("SELECT ticket_id FROM ck_col_known").columns(ticket_id=String), -1)
     known = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ticket_steps "
              "WHERE ticket_id IN (SELECT ticket_id FROM ck_col_known)) src")
     run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(known)} ON CONFLICT (ticket_id) DO UPDATE SET {FOLD_UPDATES}")
@@ -197,6 +202,7 @@ def move(session: Session, events: str) -> None:
     new = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ck_col_steps s "
            "WHERE NOT EXISTS (SELECT 1 FROM ck_col_known k WHERE k.ticket_id = s.ticket_id)) src")
     run(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(new)}")
+    days.tickets_changed(session, text("SELECT DISTINCT ticket_id FROM ck_col_steps").columns(ticket_id=String), +1)
 
 
 def clear(session: Session) -> None:
@@ -210,5 +216,7 @@ def refold(session: Session, ticket_ids: list[str]) -> None:
     source = ("(SELECT ticket_id, event_id, city, type, occurred_at, unit, detail FROM ticket_steps "
               "WHERE ticket_id = ANY(:ids)) src")
     session.execute(text(MARK_DIRTY.format(ids="SELECT unnest(CAST(:ids AS text[]))")), {"ids": list(ticket_ids)})
+    days.tickets_changed(session, list(ticket_ids), -1)
     session.execute(text(f"INSERT INTO tickets ({TICKET_COLUMNS}) {fold_sql(source)} "
                          f"ON CONFLICT (ticket_id) DO UPDATE SET {FOLD_UPDATES}"), {"ids": list(ticket_ids)})
+    days.tickets_changed(session, list(ticket_ids), +1)

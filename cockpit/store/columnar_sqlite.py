@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import String
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
-from cockpit.store import cohorts, history
+from cockpit.store import cohorts, days, history
 from cockpit.store.bulk import _driver, _prepared, _sqlite_time, _whole_row_upsert
 from cockpit.store.models import Call, Seat, Ticket
 
@@ -128,8 +130,11 @@ def move(session: Session, steps: list[dict], folded: Folded | None = None) -> N
     call_cols = history.CALL_ROW_COLUMNS
     times = {"offered_at", "answered_at", "abandoned_at", "ended_at", "queued_at"}
     select = ", ".join(_ts(c) if c in times else _null(c) if c not in ("city", "call_id") else c for c in call_cols)
+    call_keys = sql_text("SELECT city, call_id FROM ck_cs_calls").columns(city=String, call_id=String)
+    days.calls_changed(session, call_keys, -1)
     conn.execute(f"INSERT INTO calls ({', '.join(call_cols)}) SELECT {select} FROM ck_cs_calls WHERE true"
                  + _conflict(Call, history.calls_upsert, call_cols))
+    days.calls_changed(session, call_keys, +1)
     conn.execute("INSERT INTO seat_state_changes (event_id, city, seat_id, state, reason, occurred_at) "
                  f"SELECT event_id, city, seat_id, state, {_null('reason')}, {_ts('occurred_at')} FROM ck_cs_seat_changes")
     seat_cols = ("city", "seat_id", "state", "reason", "since", "event_id")
@@ -144,11 +149,15 @@ def move(session: Session, steps: list[dict], folded: Folded | None = None) -> N
         return
     if folded is None or not folded.still_valid(session):
         folded = Folded(session, steps)  # under the write lock: nothing changes now
-    if folded.ids or folded.refold:  # before the rows are rewritten (and leave their frozen cohorts)
-        cohorts.mark_dirty(session, folded.ids + list(folded.refold))
+    rewritten = folded.ids + list(folded.refold)
+    if rewritten:  # before the rows are rewritten (and leave their frozen cohorts and their days)
+        cohorts.mark_dirty(session, rewritten)
+        days.tickets_changed(session, rewritten, -1)
     if folded.rows:
         conn.executemany(*folded.rows)
     if folded.refold:
         from cockpit.store.bulk import upsert_rows
 
         history.refold_tickets(session, folded.refold, upsert=upsert_rows)
+    if rewritten:
+        days.tickets_changed(session, rewritten, +1)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cockpit import events as ev
 from cockpit.batching import batches
 from cockpit.timeutil import naive_utc
-from cockpit.store import cohorts
+from cockpit.store import cohorts, days
 from cockpit.store.models import (
     Call,
     EventId,
@@ -186,7 +186,10 @@ def upsert_calls(session: Session, events: Sequence[Any]) -> None:
     """Merge call events into ``calls``; order-independent for a well-formed stream."""
     rows = call_rows(events)
     if rows:
+        keys = [(r["city"], r["call_id"]) for r in rows]
+        days.calls_changed(session, keys, -1)
         bulk_insert(session, Call, rows, finish=calls_upsert)
+        days.calls_changed(session, keys, +1)
 
 
 # --- seats ----------------------------------------------------------------------------------
@@ -343,8 +346,11 @@ def insert_ticket_steps(session: Session, events: Sequence[Any], *, append=None,
     frozen = [tid for tid, row in stored.items() if row.get("cohort_frozen")]
     if frozen:  # counted in a frozen cohort: its day must be recounted (before the rewrite unflags it)
         cohorts.mark_dirty(session, frozen)
+    if stored:  # their old state leaves the day rollups; the new one enters below
+        days.tickets_changed(session, list(stored), -1)
     _upsert_tickets(session, folded, upsert)
     refold_tickets(session, refold, upsert=upsert)
+    days.tickets_changed(session, [f["ticket_id"] for f in folded] + list(refold), +1)
 
 
 def step_rows(events: Sequence[Any]) -> list[dict]:

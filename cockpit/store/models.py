@@ -60,6 +60,10 @@ LONG_CALL_SQLITE = "julianday(ended_at) - julianday(queued_at) > 1.0 / 24"
 # (without them it guesses a third of all calls and prefers scanning by ix_calls_queued)
 CALL_DURATION_STATISTICS = "CREATE STATISTICS IF NOT EXISTS st_calls_duration ON (ended_at - queued_at) FROM calls"
 
+# Dispatched without a response (ix_tickets_unresponded_city_created): the tickets whose "due for
+# response" depends on the reader's now, read beside the ticket days (store.days).
+UNRESPONDED = "first_dispatched_at IS NOT NULL AND responded_at IS NULL"
+
 MONTHLY = {"postgresql_partition_by": f"RANGE ({partitions.PARTITION_KEY})",
            "info": {"partition_key": partitions.PARTITION_KEY}}
 
@@ -253,6 +257,8 @@ class Ticket(Base):
         Index("ix_tickets_unfrozen_city_created", "city", "created_at",
               postgresql_where=sql_text("NOT cohort_frozen"), sqlite_where=sql_text("NOT cohort_frozen")),
         Index("ix_tickets_city_district_created", "city", "district", "created_at"),
+        Index("ix_tickets_unresponded_city_created", "city", "created_at",
+              postgresql_where=sql_text(UNRESPONDED), sqlite_where=sql_text(UNRESPONDED)),
         Index("ix_tickets_status_due", "status", "due_at"),
         Index("ix_tickets_city_status_due", "city", "status", "due_at"),
     )
@@ -375,6 +381,67 @@ class TicketCohort(Base):
     computes them) of a city-day's frozen tickets per district ("" when unknown)."""
 
     __tablename__ = "ticket_cohorts"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    district: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created: Mapped[int] = mapped_column(Integer)
+    dispatched: Mapped[int] = mapped_column(Integer)
+    closed: Mapped[int] = mapped_column(Integer)
+    due_for_response: Mapped[int] = mapped_column(Integer)
+    responded_in_time: Mapped[int] = mapped_column(Integer)
+    valid_callbacks: Mapped[int] = mapped_column(Integer)
+    resolved: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    closed_with_due: Mapped[int] = mapped_column(Integer)
+    closed_on_time: Mapped[int] = mapped_column(Integer)
+    ever_closed: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    returned: Mapped[int] = mapped_column(Integer)
+    handoffs_sum: Mapped[int] = mapped_column(Integer)
+    auto_dispatched: Mapped[int] = mapped_column(Integer)
+    auto_never_returned: Mapped[int] = mapped_column(Integer)
+
+
+class DayRollupShape(Base):
+    """The one row saying what ``call_days`` and ``ticket_days`` were counted with (the zone's fixed
+    UTC offset and the settings their columns depend on). Writers join it, so they keep the days
+    with these values and keep nothing while it is missing; readers use the days only when it
+    matches their settings (``store.days``)."""
+
+    __tablename__ = "day_rollup_shape"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    tz_offset_s: Mapped[int] = mapped_column(Integer)
+    short_abandon_s: Mapped[float] = mapped_column(Float)
+    response_deadline_s: Mapped[float] = mapped_column(Float)
+    count_basic_satisfied: Mapped[bool] = mapped_column(Boolean)
+    built_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CallDay(Base):
+    """Calls per city per local day of ``queued_at``: the counts of the connection rate
+    (``metrics.queries.call_count_columns``' first four), kept by every write of ``calls`` in its
+    transaction (``store.days``). A day can hold a row of zeros (a call moved to another day)."""
+
+    __tablename__ = "call_days"
+
+    city: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)  # naive UTC, local midnight
+    offered: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    short_abandoned: Mapped[int] = mapped_column(Integer)
+
+
+class TicketDay(Base):
+    """Tickets per city, local day of ``created_at`` and district ("" when unknown): the counts of
+    ``TicketCounts`` over *all* of the day's tickets in their current state, kept by every write of
+    ``tickets`` in its transaction (``store.days``). ``due_for_response`` here counts the dispatched
+    tickets that responded; the ones past their deadline without a response depend on the reader's
+    ``now`` and are read from ``tickets`` (``ix_tickets_unresponded_city_created``)."""
+
+    __tablename__ = "ticket_days"
 
     city: Mapped[str] = mapped_column(String(32), primary_key=True)
     day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)

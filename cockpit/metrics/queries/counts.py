@@ -375,16 +375,21 @@ def _seconds_between(dialect: str, a, b):
 
 
 def ticket_count_columns(dialect: str, *, now: datetime | None, response_deadline_s: Any,
-                         count_basic_satisfied: bool, due_before: Any = None) -> list:
+                         count_basic_satisfied: Any, due_before: Any = None) -> list:
     """Aggregate columns over ``tickets`` making a TicketCounts (in field order).
 
     ``due_before`` (default ``now - response_deadline_s``) and ``response_deadline_s`` may be bind
-    parameters, for a statement built once and run with many values."""
+    parameters, for a statement built once and run with many values; they and
+    ``count_basic_satisfied`` may also be SQL columns (the day rollups' shape, ``store.days``)."""
     t = Ticket
     dispatched = t.first_dispatched_at.is_not(None)
     closed = t.status == "closed"
     valid_cb = and_(t.satisfaction.is_not(None), t.satisfaction != "unreachable")
-    happy = ["very_satisfied", "satisfied"] + (["basic"] if count_basic_satisfied else [])
+    if isinstance(count_basic_satisfied, bool):
+        happy = t.satisfaction.in_(["very_satisfied", "satisfied"] + (["basic"] if count_basic_satisfied else []))
+    else:
+        happy = or_(t.satisfaction.in_(["very_satisfied", "satisfied"]),
+                    and_(count_basic_satisfied.is_(True), t.satisfaction == "basic"))
     in_time = and_(
         dispatched, t.responded_at.is_not(None),
         _seconds_between(dialect, t.first_dispatched_at, t.responded_at) <= response_deadline_s,
@@ -408,7 +413,7 @@ def ticket_count_columns(dialect: str, *, now: datetime | None, response_deadlin
         count_if(in_time),
         count_if(valid_cb),
         count_if(and_(valid_cb, t.callback_resolved == "yes")),
-        count_if(and_(valid_cb, t.satisfaction.in_(happy))),
+        count_if(and_(valid_cb, happy)),
         count_if(and_(closed, t.due_at.is_not(None))),
         count_if(and_(closed, t.due_at.is_not(None), t.closed_at <= t.due_at)),
         count_if(or_(t.closed_at.is_not(None), t.reopens > 0)),
