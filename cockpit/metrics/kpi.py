@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cockpit.metrics.definitions import (DEFINITIONS_VERSION, RANKING_LEVELS, RANKING_METRICS, CallCounts, SeatTimes,
                                          TicketCounts, composite_score, per_100k, status, targets)
-from cockpit.metrics.queries import call_counts, call_counts_by_city, overdue_open_now, queue_now, seat_times, ticket_counts
+from cockpit.metrics.queries import call_counts, connection_counts_by_city, overdue_open_now, queue_now, seat_times, ticket_counts
 from cockpit.settings import Settings
 from cockpit.store.regions import populations, resolve_scope
 from cockpit.timeutil import naive_utc, utcnow
@@ -83,10 +83,8 @@ def rankings(session: Session, *, scope: str, level: str, start: datetime, end: 
     else:
         groups = {k: v for k, v in ticket_groups.items() if level != "city" or k in cities}
     calls: dict[str, CallCounts] = {}
-    if level == "city":  # one grouped statement for every city
-        by_city = call_counts_by_city(session, cities=cities, start=start, end=end,
-                                      sl_threshold_s=float(settings.sl_threshold_s),
-                                      short_abandon_s=settings.short_abandon_s)
+    if level == "city":  # grouped statements for every city: the day rollups, the rest of the window
+        by_city = connection_counts_by_city(session, cities=cities, start=start, end=end, settings=settings)
         calls = {city: by_city.get(city, CallCounts()) for city in cities}
     keys = set(groups) | {c for c, cc in calls.items() if cc.offered}
     pops = populations(session, [k for k in keys if k]) if level in ("district", "city") else {}

@@ -11,7 +11,8 @@ This package's names are their public surface: callers write ``queries.call_coun
 from cockpit.metrics.queries.counts import (MAX_CALL_SPAN, ROLLUP_HANDLING_MIN, ROLLUP_JOB_FROM, ROLLUP_JOB_TO,
                                             TICKET_GROUPS, WAITING_MAX_AGE_S, abandon_wait_totals, call_count_columns,
                                             call_counts_by_city,
-                                            call_counts, call_counts_raw, call_counts_rollup, handle_time_expr,
+                                            call_counts, call_counts_raw, call_counts_rollup, connection_counts_by_city,
+                                            handle_time_expr,
                                             handling_seconds, one_of, overdue_open_now, queue_now, rollup_coverage,
                                             seat_times, seats_in_states, ticket_count_columns, ticket_counts,
                                             tickets_created)

@@ -22,8 +22,8 @@ from cockpit.metrics.definitions import (CallCounts, SeatTimes, TicketCounts, co
                                          response_deadline_s)
 from cockpit.settings import Settings
 from cockpit.store.conditions import one_of
-from cockpit.store.models import (LONG_CALL_PG, LONG_CALL_SQLITE, Call, CallRollup, JobRun, Seat, SeatStateChange,
-                                  Ticket, TicketCohort, TicketCohortDay, TicketRollup)
+from cockpit.store.models import (LONG_CALL_PG, LONG_CALL_SQLITE, Call, CallDay, CallRollup, JobRun, Seat,
+                                  SeatStateChange, Ticket, TicketCohort, TicketCohortDay, TicketDay, TicketRollup)
 from cockpit.timeutil import ceil_interval, floor_interval
 
 
@@ -223,6 +223,54 @@ def call_counts_by_city(session: Session, *, cities, start: datetime, end: datet
         return call_counts_by_city(session, cities=cities, start=start, end=end, sl_threshold_s=sl_threshold_s,
                                    short_abandon_s=short_abandon_s, use_rollups=False)
     return {row[0]: _call_counts_from_row(row[1:]) for row in rows}
+
+
+def connection_counts_by_city(session: Session, *, cities, start: datetime, end: datetime,
+                              settings: Settings) -> dict[str, CallCounts]:
+    """The counts of the connection rate (``offered``, ``answered``, ``abandoned``,
+    ``short_abandoned``; the other fields 0) of each city for ``[start, end)``: ``call_days`` for the
+    whole local days inside it (``store.days``, when kept as ``settings`` count), ``call_counts_by_city``
+    for the rest. Cities without calls are left out."""
+    from cockpit.store import days
+
+    whole = days.whole_days(start, end, settings.tz) if days.usable(session, settings) else None
+    pieces = [(start, end)] if whole is None else [(lo, hi) for lo, hi in ((start, whole[0]), (whole[1], end))
+                                                    if lo < hi]
+    out: dict[str, CallCounts] = {}
+
+    def add(city: str, cc: CallCounts) -> None:
+        cc = CallCounts(offered=cc.offered, answered=cc.answered, abandoned=cc.abandoned,
+                        short_abandoned=cc.short_abandoned)
+        out[city] = out[city] + cc if city in out else cc
+
+    for lo, hi in pieces:
+        for city, cc in call_counts_by_city(session, cities=cities, start=lo, end=hi,
+                                            sl_threshold_s=float(settings.sl_threshold_s),
+                                            short_abandon_s=settings.short_abandon_s).items():
+            add(city, cc)
+    if whole is not None and cities:
+        cities = list(cities)
+        many = len(cities) > 1
+        stmt = _once_statement(("call_days", many), lambda: _call_day_statement(many))
+        for row in session.execute(stmt, {"cities": cities if many else cities[0], "lo": whole[0], "hi": whole[1]}):
+            if row[1]:
+                add(row[0], CallCounts(offered=int(row[1]), answered=int(row[2]), abandoned=int(row[3]),
+                                       short_abandoned=int(row[4])))
+    return out
+
+
+def _once_statement(key: tuple, build):
+    if key not in _BY_CITY_STATEMENTS:
+        _BY_CITY_STATEMENTS[key] = build()
+    return _BY_CITY_STATEMENTS[key]
+
+
+def _call_day_statement(many: bool):
+    d = CallDay
+    return (select(d.city, func.sum(d.offered), func.sum(d.answered), func.sum(d.abandoned),
+                   func.sum(d.short_abandoned))
+            .where(_matches(d.city, "cities", many), d.day_start >= bindparam("lo"), d.day_start < bindparam("hi"))
+            .group_by(d.city))
 
 
 def queue_now(session: Session, *, cities, now: datetime) -> tuple[int, float | None]:
@@ -448,8 +496,8 @@ def ticket_counts(session: Session, *, cities, districts=None, start: datetime, 
     if not cities or start >= end:
         return {} if group_by is not None else TicketCounts()
     if use_cohorts and group_by in (None, "city", "district"):
-        return ticket_counts_cohorts(session, cities=cities, districts=districts, start=start, end=end,
-                                     now=now, settings=settings, group_by=group_by)
+        return ticket_counts_days(session, cities=cities, districts=districts, start=start, end=end,
+                                  now=now, settings=settings, group_by=group_by)
     cols = ticket_count_columns(
         session.get_bind().dialect.name, now=now, response_deadline_s=response_deadline_s(settings),
         count_basic_satisfied=count_basic_as_satisfied(settings),
@@ -548,6 +596,73 @@ def ticket_counts_cohorts(session: Session, *, cities, districts, start: datetim
     if group_by is None:
         return TicketCounts(*(int(v) for v in session.execute(stmt, params).one()))
     return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in session.execute(stmt, params)}
+
+
+def _day_statement(many_cities: bool, districts: int, group_by: str | None):
+    """The whole days' read of ``ticket_counts_days`` for one shape, with bind parameters (cities,
+    districts, lo, hi, due_before): the ``ticket_days`` rows, plus the dispatched tickets without a
+    response whose deadline passed before ``due_before`` (``ix_tickets_unresponded_city_created``),
+    which the days leave out of ``due_for_response``. Built once per process."""
+    key = ("days", many_cities, districts, group_by)
+    if key in _COHORT_STATEMENTS:
+        return _COHORT_STATEMENTS[key]
+    d, t = TicketDay, Ticket
+    lo, hi = bindparam("lo"), bindparam("hi")
+    names = [n for n in TicketDay.__table__.c.keys() if n not in ("city", "day_start", "district")]
+    row_key = {"city": d.city, "district": func.nullif(d.district, "")}.get(group_by or "")
+    ticket_key = TICKET_GROUPS.get(group_by or "")
+    day_rows = select(*([row_key.label("k")] if row_key is not None else []),
+                      *(getattr(d, n).label(n) for n in names)).where(
+        _matches(d.city, "cities", many_cities), d.day_start >= lo, d.day_start < hi)
+    late = [func.count().label(n) if n == "due_for_response" else literal(0).label(n) for n in names]
+    overdue = select(*([ticket_key.label("k")] if ticket_key is not None else []), *late).where(
+        _matches(t.city, "cities", many_cities), t.created_at >= lo, t.created_at < hi,
+        t.first_dispatched_at.is_not(None), t.responded_at.is_(None), t.first_dispatched_at <= bindparam("due_before"))
+    if districts:
+        day_rows = day_rows.where(_matches(d.district, "districts", districts > 1))
+        overdue = overdue.where(_matches(t.district, "districts", districts > 1))
+    if ticket_key is not None:
+        overdue = overdue.group_by(ticket_key)
+    parts = union_all(day_rows, overdue).subquery()
+    sums = [func.coalesce(func.sum(parts.c[n]), 0) for n in names]
+    stmt = select(*sums) if ticket_key is None else select(parts.c.k, *sums).group_by(parts.c.k)
+    _COHORT_STATEMENTS[key] = stmt
+    return stmt
+
+
+def ticket_counts_days(session: Session, *, cities, districts, start: datetime, end: datetime, now: datetime,
+                       settings: Settings, group_by: str | None) -> TicketCounts | dict[Any, TicketCounts]:
+    """``ticket_counts`` from the day rollups (``store.days``) for the whole local days of the window
+    and from the frozen cohorts (``ticket_counts_cohorts``) for the parts of days at its edges; the
+    cohorts alone when the day rollups are not kept as ``settings`` count."""
+    from cockpit.store import days
+
+    whole = days.whole_days(start, end, settings.tz) if days.usable(session, settings) else None
+    if whole is None:
+        return ticket_counts_cohorts(session, cities=cities, districts=districts, start=start, end=end,
+                                     now=now, settings=settings, group_by=group_by)
+    cities, districts = list(cities), list(districts or ())
+    stmt = _day_statement(len(cities) > 1, min(len(districts), 2), group_by)
+    params = {"cities": cities if len(cities) > 1 else cities[0], "lo": whole[0], "hi": whole[1],
+              "due_before": now - timedelta(seconds=response_deadline_s(settings))}
+    if districts:
+        params["districts"] = districts if len(districts) > 1 else districts[0]
+    if group_by is None:
+        total = TicketCounts(*(int(v) for v in session.execute(stmt, params).one()))
+    else:
+        total = {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in session.execute(stmt, params)}
+    for lo, hi in ((start, whole[0]), (whole[1], end)):
+        if lo < hi:
+            edge = ticket_counts_cohorts(session, cities=cities, districts=districts, start=lo, end=hi, now=now,
+                                         settings=settings, group_by=group_by)
+            if group_by is None:
+                total = total + edge
+            else:
+                for k, v in edge.items():
+                    total[k] = total[k] + v if k in total else v
+    if group_by is not None:  # a group of zero rows (a day row of zeros) is no group
+        total = {k: v for k, v in total.items() if v.created}
+    return total
 
 
 def tickets_created(session: Session, *, cities, districts=None, start: datetime, end: datetime,
