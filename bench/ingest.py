@@ -7,6 +7,7 @@ figures can be compared across machines by ratio.
     python bench/ingest.py [--events 100000] [--workers 2] [--pg postgresql://postgres@127.0.0.1/cockpit_bench]
     python bench/ingest.py --bulk [--events 300000]     # the bulk path for history (cockpit.bulk)
     python bench/ingest.py --no-lock-ab                 # skip the runs without the LIVE lock
+    python bench/ingest.py --days-ab                    # the cost of keeping the day rollups (store.days)
 
 Every ingest batch holds the ``LIVE`` lock shared (``cockpit.store.locks``: a PostgreSQL advisory
 lock, or a ``flock`` beside an SQLite file) from its SQL commit to its Redis apply. The default run
@@ -43,7 +44,7 @@ from sqlalchemy import text  # noqa: E402
 from cockpit import ingest as ingest_module  # noqa: E402
 from cockpit.events import TimeWindow, validate  # noqa: E402
 from cockpit.ingest import ingest_batch  # noqa: E402
-from cockpit.store import locks  # noqa: E402
+from cockpit.store import days, locks  # noqa: E402
 from cockpit.store.models import Base  # noqa: E402
 from cockpit.settings import Settings  # noqa: E402
 from cockpit.store.db import Stores, make_engine  # noqa: E402
@@ -194,6 +195,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="also measure N ingest processes on PostgreSQL")
     parser.add_argument("--bulk", action="store_true", help="measure the bulk path for history instead")
     parser.add_argument("--no-lock-ab", action="store_true", help="only the runs with the LIVE lock")
+    parser.add_argument("--days-ab", action="store_true",
+                        help="compare the runs keeping the day rollups (store.days, as a deployment does) with "
+                             "runs that keep none, instead of the lock comparison")
     args = parser.parse_args()
 
     print(f"machine: {machine()}")
@@ -221,12 +225,17 @@ def main() -> None:
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": db_name}).scalar():
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     variants = ("with lock",) if args.no_lock_ab else ("with lock", "without lock")
+    if args.days_ab:
+        variants = ("with lock", "without day rollups")
 
-    def fresh(url: str, tmp: str) -> Stores:
+    def fresh(url: str, tmp: str, variant: str = "with lock") -> Stores:
         client.flushdb()
         stores = Stores.open(Settings(database_url=url, var_dir=Path(tmp)), redis_client=client)
         Base.metadata.drop_all(stores.engine)
         Base.metadata.create_all(stores.engine)
+        if variant != "without day rollups":  # what the worker does on a deployment: every write keeps them
+            with stores.session() as session:
+                days.ensure(session, stores.settings)
         return stores
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,8 +247,8 @@ def main() -> None:
             rates: dict[str, list[float]] = {v: [] for v in variants}
             for _ in range(3):
                 for variant in variants:
-                    stores = fresh(url, tmp)
-                    with contextlib.nullcontext() if variant == "with lock" else without_live_lock():
+                    stores = fresh(url, tmp, variant)
+                    with contextlib.nullcontext() if variant != "without lock" else without_live_lock():
                         rates[variant].append(run(stores, events))
                     stores.engine.dispose()
             for variant in variants:
@@ -252,8 +261,8 @@ def main() -> None:
                 rates = {v: [] for v in variants}
                 for _ in range(3):
                     for variant in variants:
-                        fresh(url, tmp).engine.dispose()
-                        with contextlib.nullcontext() if variant == "with lock" else without_live_lock():
+                        fresh(url, tmp, variant).engine.dispose()
+                        with contextlib.nullcontext() if variant != "without lock" else without_live_lock():
                             rates[variant].append(run_parallel(url, args.redis, tmp, events, args.workers))
                 for variant in variants:
                     print(f"{label}+redis {variant}: {statistics.median(rates[variant]):,.0f} events/s median of 3 "
