@@ -48,7 +48,8 @@ def test_day001_hand_counts_across_local_midnight(stores):
     midnight_ticket = [ticket("TM", "created", NOV2 - timedelta(seconds=30), category=["城建"]),
                        ticket("TM", "dispatched", NOV2 + timedelta(seconds=10), unit="U1"),
                        ticket("TM", "responded", NOV2 + timedelta(minutes=10), unit="U1")]
-    events = scenario_calls() + scenario_tickets() + midnight_call + midnight_ticket
+    late_ticket = [ticket("TL", "created", NOV2 + timedelta(hours=23), category=["咨询"])]  # 23:00 on 2 Nov
+    events = scenario_calls() + scenario_tickets() + midnight_call + midnight_ticket + late_ticket
     _in_batches(stores, events + random.Random(1).sample(events, 12), 5, seed=2)  # re-sent and out of order
     calls, tickets = _kept_equals_recount(stores)
     # offered: every call reaching the queue (C7 answered without an offer); answered C1 C2 C5 C7 C8;
@@ -58,7 +59,7 @@ def test_day001_hand_counts_across_local_midnight(stores):
     # resolved, satisfied, closed with due, on time, ever closed, reopened, returned, handoffs, auto, auto kept
     assert tickets == [
         ("620100", NOV1, "", 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),              # TM
-        ("620100", NOV2, "", 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0),              # T5
+        ("620100", NOV2, "", 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0),              # T5 TL
         ("620100", NOV2, "620102", 3, 2, 2, 2, 1, 2, 1, 1, 2, 1, 2, 0, 0, 0, 1, 1),        # T1 T2 T6
         ("620100", NOV2, "620103", 2, 2, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 1),        # T3 T4
     ]
@@ -69,6 +70,10 @@ def test_day001_hand_counts_across_local_midnight(stores):
         raw = queries.ticket_counts(s, cities=("620100",), start=NOV2, end=NOV2 + timedelta(days=1), now=now,
                                     settings=stores.settings, use_cohorts=False)
         assert whole == raw and whole.due_for_response == 4  # T1 T2 T4 responded, T3 overdue
+        # up to 20:00: the day's row minus TL (created after the window), the same as row by row
+        evening = [queries.ticket_counts(s, cities=("620100",), start=NOV2, end=NOV2 + timedelta(hours=20), now=now,
+                                         settings=stores.settings, use_cohorts=fast) for fast in (True, False)]
+        assert evening[0] == evening[1] and evening[0].created == 6 and whole.created == 7
         early = queries.ticket_counts(s, cities=("620100",), start=NOV2, end=NOV2 + timedelta(days=1),
                                       now=T0 + timedelta(hours=3), settings=stores.settings)
         assert early.due_for_response == 3
@@ -76,7 +81,7 @@ def test_day001_hand_counts_across_local_midnight(stores):
         s.execute(update(TicketDay).values(created=TicketDay.created + 100))
         s.execute(update(CallDay).values(offered=CallDay.offered + 10))
         assert queries.ticket_counts(s, cities=("620100",), start=NOV2, end=NOV2 + timedelta(days=1), now=now,
-                                     settings=stores.settings).created == 6 + 300
+                                      settings=stores.settings).created == 7 + 300
         rows = kpi.rankings(s, scope="620000", level="city", start=NOV1, end=NOV2 + timedelta(days=1),
                             settings=stores.settings, now=now)["rows"]
         assert {r["key"]: r["offered"] for r in rows}["620100"] == 9 + 20
@@ -123,7 +128,10 @@ def test_day002_mixed_stream_kpi_and_league_equal_the_raw_scan(stores):
         with stores.session() as s:
             assert days.usable(s, stores.settings)
             for scope in ("620100", "620200", "620102", "620000"):
-                for lo, hi in months + [(start, at), (NOV1, NOV1 + timedelta(days=1))]:
+                # whole months, a window ending late in a day (its rest taken out of the day's row),
+                # one day, and "today" up to a time before and after its middle
+                for lo, hi in months + [(start, at), (NOV1, NOV1 + timedelta(days=1)), (NOV1, NOV1 + timedelta(hours=9)),
+                                        (NOV1, NOV1 + timedelta(hours=15)), (NOV1 + timedelta(hours=1), at)]:
                     doc = kpi.kpi(s, scope=scope, start=lo, end=hi, settings=stores.settings, now=at)
                     raw = kpi.kpi(s, scope=scope, start=lo, end=hi, settings=stores.settings, now=at,
                                   use_rollups=False)
@@ -137,6 +145,9 @@ def test_day002_mixed_stream_kpi_and_league_equal_the_raw_scan(stores):
                 assert fast == slow, level
             league = panels.compute_league(stores, "620000", at.replace(tzinfo=UTC))
             lo = datetime.fromisoformat(league["from"]).replace(tzinfo=None)
+            trend_days = [datetime.fromisoformat(d).date() for d in league["trend_days"]]
+            assert league["trends"] == queries.daily_tickets(s, cities=league["cities"], days=trend_days,
+                                                             tz=stores.settings.tz, use_cohorts=False)
             by_city = queries.ticket_counts(s, cities=league["cities"], start=lo, end=at, now=at,
                                             settings=stores.settings, group_by="city", use_cohorts=False)
             for city in ("620100", "620200", "620300"):

@@ -19,6 +19,7 @@ Times are naive UTC. Functions take a session first and never commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -30,7 +31,7 @@ from sqlalchemy.sql import Selectable
 
 from cockpit.batching import batches
 from cockpit.metrics.definitions import count_basic_as_satisfied, response_deadline_s
-from cockpit.metrics.queries.counts import call_count_columns, ticket_count_columns
+from cockpit.metrics.queries.counts import NEVER_DUE, call_count_columns, ticket_count_columns
 from cockpit.settings import Settings
 from cockpit.store.models import Call, CallDay, DayRollupShape, Ticket, TicketDay
 from cockpit.timeutil import local_midnight, naive_utc
@@ -38,10 +39,10 @@ from cockpit.timeutil import local_midnight, naive_utc
 DAY_S = 86400
 CALL_COUNTS = ["offered", "answered", "abandoned", "short_abandoned"]  # call_count_columns' first four
 TICKET_COUNTS = [c.name for c in TicketDay.__table__.columns if c.name not in ("city", "day_start", "district")]
-NEVER = datetime(1900, 1, 1)  # ``due_before`` of the days: only responded tickets are "due" in them
 IN_CHUNK = 400  # keys per IN (...) list (a call key is two parameters; SQLite allows 999)
 
 
+@functools.lru_cache(maxsize=16)
 def fixed_offset_s(tz: tzinfo) -> int | None:
     """The zone's UTC offset in seconds when it is the same all of 2000-2099, else None."""
     offsets = {tz.utcoffset(datetime(year, month, 1)) for year in range(2000, 2100) for month in (1, 7)}
@@ -71,11 +72,16 @@ def current_shape(session: Session) -> dict[str, Any] | None:
 
 
 def usable(session: Session, settings: Settings) -> bool:
-    """The days are kept and counted as ``settings`` count (cached for the session)."""
-    if "day_rollups_usable" not in session.info:
-        want = wanted_shape(settings)
-        session.info["day_rollups_usable"] = want is not None and current_shape(session) == want
-    return session.info["day_rollups_usable"]
+    """The days are kept and counted as ``settings`` count (the stored shape read once a session)."""
+    want = wanted_shape(settings)
+    return want is not None and session_shape(session) == want
+
+
+def session_shape(session: Session) -> dict[str, Any] | None:
+    """``current_shape``, cached for the life of the session (``rebuild`` drops it)."""
+    if "day_rollup_shape" not in session.info:
+        session.info["day_rollup_shape"] = current_shape(session)
+    return session.info["day_rollup_shape"]
 
 
 def day_start_sql(dialect: str, column, offset_s):
@@ -99,6 +105,26 @@ def whole_days(start: datetime, end: datetime, tz: tzinfo) -> tuple[datetime, da
     return (lo, hi) if lo < hi else None
 
 
+def day_span(start: datetime, end: datetime, tz: tzinfo) -> tuple[datetime, datetime, datetime] | None:
+    """The day rows a ticket read of ``[start, end)`` (naive UTC) takes: ``(lo, hi, upto)``, the local
+    midnights bounding the rows and the end of what they stand for. A last day cut by ``end`` past its
+    middle is taken whole (``hi`` its end) with ``upto = end``, the tickets of ``[end, hi)`` to be
+    taken out (none when ``end`` is now); else ``hi = upto`` = the last midnight before ``end``.
+    None when no day qualifies (a window inside one day, before its middle)."""
+    first_day = start.replace(tzinfo=UTC).astimezone(tz).date()
+    lo = naive_utc(local_midnight(first_day, tz))
+    if lo < start:
+        lo = naive_utc(local_midnight(first_day + timedelta(days=1), tz))
+    last_day = end.replace(tzinfo=UTC).astimezone(tz).date()
+    base = naive_utc(local_midnight(last_day, tz))
+    hi = upto = base
+    if end > base:
+        following = naive_utc(local_midnight(last_day + timedelta(days=1), tz))
+        if end - base > following - end:
+            hi, upto = following, end
+    return (lo, hi, upto) if lo < hi else None
+
+
 # --- the rows a set of calls or tickets adds ------------------------------------------------
 
 
@@ -116,7 +142,7 @@ def _ticket_rows(dialect: str, where: list, sign: int = 1):
     day = day_start_sql(dialect, t.created_at, s.tz_offset_s)
     district = func.coalesce(t.district, "")
     counts = ticket_count_columns(dialect, now=None, response_deadline_s=s.response_deadline_s,
-                                  count_basic_satisfied=s.count_basic_satisfied, due_before=literal(NEVER))
+                                  count_basic_satisfied=s.count_basic_satisfied, due_before=literal(NEVER_DUE))
     return (select(t.city, day, district, *(c * sign for c in counts)).select_from(t).join(s, s.id == 1)
             .where(t.created_at.is_not(None), *where)
             .group_by(t.city, day, district).order_by(t.city, day, district))
@@ -162,7 +188,7 @@ def rebuild(session: Session, settings: Settings, *, start: datetime | None = No
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("LOCK TABLE calls, tickets IN SHARE MODE"))
-    session.info.pop("day_rollups_usable", None)
+    session.info.pop("day_rollup_shape", None)
     want = wanted_shape(settings)
     whole = start is None or end is None or want is None or current_shape(session) != want
     call_where: list = []

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, and_, bindparam, case, func, literal, not_, or_, select, true, union_all
+from sqlalchemy import Boolean, DateTime, and_, bindparam, case, func, literal, not_, or_, select, true, union_all
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ ROLLUP_HANDLING_MIN = 4 * MAX_CALL_SPAN  # longer windows take handling time fro
 IN_FLIGHT_SCAN = timedelta(hours=2)  # calls in flight at an edge queued before this: only long ones
 ROLLUP_JOB_FROM = "rollup_15m:from"
 ROLLUP_JOB_TO = "rollup_15m:to"
+NEVER_DUE = datetime(1900, 1, 1)  # ``due_before`` of the day rollups: only responded tickets are "due" there
 
 
 
@@ -598,32 +599,41 @@ def ticket_counts_cohorts(session: Session, *, cities, districts, start: datetim
     return {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in session.execute(stmt, params)}
 
 
-def _day_statement(many_cities: bool, districts: int, group_by: str | None):
-    """The whole days' read of ``ticket_counts_days`` for one shape, with bind parameters (cities,
-    districts, lo, hi, due_before): the ``ticket_days`` rows, plus the dispatched tickets without a
-    response whose deadline passed before ``due_before`` (``ix_tickets_unresponded_city_created``),
-    which the days leave out of ``due_for_response``. Built once per process."""
-    key = ("days", many_cities, districts, group_by)
+def _day_statement(dialect: str, many_cities: bool, districts: int, group_by: str | None, tail: bool):
+    """The days' read of ``ticket_counts_days`` for one shape, with bind parameters (cities,
+    districts, lo, hi, upto, due_before): the ``ticket_days`` rows of ``[lo, hi)``, plus the dispatched
+    tickets created in ``[lo, upto)`` without a response whose deadline passed before ``due_before``
+    (``ix_tickets_unresponded_city_created``; the days leave them out of ``due_for_response``), and with
+    ``tail`` minus the tickets created in ``[upto, hi)`` (the rest of the window's last day: none when
+    the window ends now). Built once per process."""
+    key = ("days", dialect, many_cities, districts, group_by, tail)
     if key in _COHORT_STATEMENTS:
         return _COHORT_STATEMENTS[key]
     d, t = TicketDay, Ticket
-    lo, hi = bindparam("lo"), bindparam("hi")
+    lo, hi, upto = bindparam("lo"), bindparam("hi"), bindparam("upto")
     names = [n for n in TicketDay.__table__.c.keys() if n not in ("city", "day_start", "district")]
     row_key = {"city": d.city, "district": func.nullif(d.district, "")}.get(group_by or "")
     ticket_key = TICKET_GROUPS.get(group_by or "")
+    lead = [ticket_key.label("k")] if ticket_key is not None else []
     day_rows = select(*([row_key.label("k")] if row_key is not None else []),
                       *(getattr(d, n).label(n) for n in names)).where(
         _matches(d.city, "cities", many_cities), d.day_start >= lo, d.day_start < hi)
     late = [func.count().label(n) if n == "due_for_response" else literal(0).label(n) for n in names]
-    overdue = select(*([ticket_key.label("k")] if ticket_key is not None else []), *late).where(
-        _matches(t.city, "cities", many_cities), t.created_at >= lo, t.created_at < hi,
-        t.first_dispatched_at.is_not(None), t.responded_at.is_(None), t.first_dispatched_at <= bindparam("due_before"))
+    ticket_parts = [select(*lead, *late).where(
+        _matches(t.city, "cities", many_cities), t.created_at >= lo, t.created_at < upto,
+        t.first_dispatched_at.is_not(None), t.responded_at.is_(None), t.first_dispatched_at <= bindparam("due_before"))]
+    if tail:  # counted as the day rows count them (only responded tickets "due"), taken out
+        cols = ticket_count_columns(dialect, now=None, response_deadline_s=bindparam("deadline"),
+                                    count_basic_satisfied=bindparam("basic", type_=Boolean),
+                                    due_before=literal(NEVER_DUE))
+        ticket_parts.append(select(*lead, *((-c).label(n) for c, n in zip(cols, names))).where(
+            _matches(t.city, "cities", many_cities), t.created_at >= upto, t.created_at < hi))
     if districts:
         day_rows = day_rows.where(_matches(d.district, "districts", districts > 1))
-        overdue = overdue.where(_matches(t.district, "districts", districts > 1))
+        ticket_parts = [p.where(_matches(t.district, "districts", districts > 1)) for p in ticket_parts]
     if ticket_key is not None:
-        overdue = overdue.group_by(ticket_key)
-    parts = union_all(day_rows, overdue).subquery()
+        ticket_parts = [p.group_by(ticket_key) for p in ticket_parts]
+    parts = union_all(day_rows, *ticket_parts).subquery()
     sums = [func.coalesce(func.sum(parts.c[n]), 0) for n in names]
     stmt = select(*sums) if ticket_key is None else select(parts.c.k, *sums).group_by(parts.c.k)
     _COHORT_STATEMENTS[key] = stmt
@@ -632,28 +642,35 @@ def _day_statement(many_cities: bool, districts: int, group_by: str | None):
 
 def ticket_counts_days(session: Session, *, cities, districts, start: datetime, end: datetime, now: datetime,
                        settings: Settings, group_by: str | None) -> TicketCounts | dict[Any, TicketCounts]:
-    """``ticket_counts`` from the day rollups (``store.days``) for the whole local days of the window
-    and from the frozen cohorts (``ticket_counts_cohorts``) for the parts of days at its edges; the
-    cohorts alone when the day rollups are not kept as ``settings`` count."""
+    """``ticket_counts`` from the day rollups (``store.days``): the rows of the whole local days of the
+    window; a last day cut past its middle (the window ends now, late in the day) as its row minus
+    the tickets after the window's end (none when it ends now); the parts of days left at the edges
+    from the frozen cohorts (``ticket_counts_cohorts``), and everything from them when the day
+    rollups are not kept as ``settings`` count."""
     from cockpit.store import days
 
-    whole = days.whole_days(start, end, settings.tz) if days.usable(session, settings) else None
-    if whole is None:
+    span = days.day_span(start, end, settings.tz) if days.usable(session, settings) else None
+    if span is None:
         return ticket_counts_cohorts(session, cities=cities, districts=districts, start=start, end=end,
                                      now=now, settings=settings, group_by=group_by)
+    lo, hi, upto = span
     cities, districts = list(cities), list(districts or ())
-    stmt = _day_statement(len(cities) > 1, min(len(districts), 2), group_by)
-    params = {"cities": cities if len(cities) > 1 else cities[0], "lo": whole[0], "hi": whole[1],
-              "due_before": now - timedelta(seconds=response_deadline_s(settings))}
+    tail = upto < hi
+    stmt = _day_statement(session.get_bind().dialect.name, len(cities) > 1, min(len(districts), 2), group_by, tail)
+    deadline = response_deadline_s(settings)
+    params = {"cities": cities if len(cities) > 1 else cities[0], "lo": lo, "hi": hi, "upto": upto,
+              "due_before": now - timedelta(seconds=deadline)}
+    if tail:
+        params.update(deadline=deadline, basic=count_basic_as_satisfied(settings))
     if districts:
         params["districts"] = districts if len(districts) > 1 else districts[0]
     if group_by is None:
         total = TicketCounts(*(int(v) for v in session.execute(stmt, params).one()))
     else:
         total = {row[0]: TicketCounts(*(int(v) for v in row[1:])) for row in session.execute(stmt, params)}
-    for lo, hi in ((start, whole[0]), (whole[1], end)):
-        if lo < hi:
-            edge = ticket_counts_cohorts(session, cities=cities, districts=districts, start=lo, end=hi, now=now,
+    for a, b in ((start, lo), (upto, end)):
+        if a < b:
+            edge = ticket_counts_cohorts(session, cities=cities, districts=districts, start=a, end=b, now=now,
                                          settings=settings, group_by=group_by)
             if group_by is None:
                 total = total + edge

@@ -16,7 +16,7 @@ from sqlalchemy import Integer, and_, bindparam, case, cast, exists, func, not_,
 from sqlalchemy.orm import Session
 
 from cockpit.metrics.queries.counts import _matches, call_count_columns, one_of, rollup_coverage
-from cockpit.store.models import Call, CallRollup, Ticket, TicketCohort, TicketCohortDay, TicketRollup
+from cockpit.store.models import Call, CallRollup, Ticket, TicketCohort, TicketCohortDay, TicketDay, TicketRollup
 from cockpit.store.rollups import bucket_sql as interval_bucket
 from cockpit.timeutil import INTERVAL_S, local_midnight, naive_utc
 
@@ -151,6 +151,10 @@ def _daily_statements(n: int, many: bool) -> dict[str, Any]:
         "in_window": in_window, "day": day,
         "raw": select(t.city, day, func.count()).where(*in_window).group_by(t.city, day),
         "unfrozen": select(t.city, day, func.count()).where(*in_window, not_(t.cohort_frozen)).group_by(t.city, day),
+        "day_rows": (select(TicketDay.city, TicketDay.day_start, func.sum(TicketDay.created))
+                     .where(_matches(TicketDay.city, "cities", many), TicketDay.day_start >= bindparam("lo"),
+                            TicketDay.day_start < bindparam("hi"))
+                     .group_by(TicketDay.city, TicketDay.day_start)),
         "frozen_days": (select(d.city, d.day_start, d.day_end, d.dirty, func.sum(c.created))
                         .join(c, and_(c.city == d.city, c.day_start == d.day_start))
                         .where(_matches(d.city, "cities", many), d.day_start < bindparam("hi"),
@@ -159,13 +163,22 @@ def _daily_statements(n: int, many: bool) -> dict[str, Any]:
     }
 
 
+def days_kept_in(session: Session, tz: tzinfo) -> bool:
+    """The day rollups are kept for local days of ``tz`` (what ``created`` needs of their shape)."""
+    from cockpit.store import days
+
+    shape = days.session_shape(session)
+    return shape is not None and shape["tz_offset_s"] == days.fixed_offset_s(tz)
+
+
 def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo,
                   use_cohorts: bool = True) -> dict[str, list[int]]:
     """Tickets created per city per local day in ``days`` (consecutive, ascending).
 
-    With ``use_cohorts`` the frozen city-days (``metrics.cohorts``) give their ``created`` sums and
-    only the tickets not frozen, and those of days that cannot be used as they are (dirty, or not
-    one of ``days`` exactly), are counted row by row; the counts are the same."""
+    With ``use_cohorts`` the day rollups give the counts (``store.days``, kept for the zone ``tz``:
+    a row per city and day); without them the frozen city-days (``metrics.cohorts``) give their
+    ``created`` sums and only the tickets not frozen, and those of days that cannot be used as they
+    are (dirty, or not one of ``days`` exactly), are counted row by row; the counts are the same."""
     out = {c: [0] * len(days) for c in cities}
     if not cities or not days:
         return out
@@ -179,6 +192,13 @@ def daily_tickets(session: Session, *, cities: Sequence[str], days: Sequence[dat
     rows: list[tuple[str, int, int]] = []
     if not use_cohorts:
         rows += session.execute(parts["raw"], params).all()
+    elif days_kept_in(session, tz):  # the day rollups: a row per city and day (store.days)
+        index = {lo: i for i, (lo, _hi) in enumerate(bounds)}
+        for city, day_start, n in session.execute(parts["day_rows"], params):
+            if isinstance(day_start, str):  # SQLite
+                day_start = datetime.fromisoformat(day_start)
+            if day_start in index:
+                rows.append((city, index[day_start], int(n)))
     else:
         t = Ticket
         index = {lo: (i, hi) for i, (lo, hi) in enumerate(bounds)}
