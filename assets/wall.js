@@ -5,13 +5,24 @@ window.dash_clientside = window.dash_clientside || {};
 
 /* The screen's push stream (callbacks/screen_stream.py): one EventSource per screen page. Each
    "payload" event carries the refresh callback's outputs, applied with set_props; while it
-   delivers, gateRefresh asks the server nothing. A "poll" event (an incomplete tick), an error, a
-   refusal or silence sends the gate back to polling at its next tick, so last good values, stale
-   and failed marking stay the refresh callback's, as without the stream. */
+   delivers, gateRefresh asks the server nothing. A "failed" event (the server cannot reach Redis)
+   marks every panel failed at once over the last good values, and the stream goes on delivering
+   until a payload replaces it. A "poll" event (an incomplete tick), an error, a refusal or silence
+   sends the gate back to polling at its next tick, so last good values, stale and failed marking
+   stay the refresh callback's, as without the stream. */
 var ckStreams = {};
 var CK_STREAM_FRESH_MS = 3000;  /* the stream delivers: its last payload is newer than this */
 var CK_STREAM_CONNECT_MS = 1500;  /* a new stream's first payload is awaited this long before polling */
 var CK_STREAM_RETRY_MS = 30000;  /* a refused or ended stream is tried again after this long */
+
+function ckStreamApply(msg) {
+    var set = window.dash_clientside.set_props;
+    msg.o.forEach(function (item) {
+        var props = {};
+        props[item[1]] = item[2];
+        set(item[0], props);
+    });
+}
 
 /* The gate asks a refresh at once (not at its next tick) when a stream fails before it painted the
    screen, so a screen whose stream is refused or broken is painted by polling without delay. */
@@ -24,18 +35,23 @@ function ckKick(s) {
 
 function ckStreamOpen(url, openUrl, page) {
     var s = {url: url, page: page, opened: Date.now(), last: 0, closedAt: 0, painted: false, kicked: false,
-             es: new EventSource(openUrl)};
+             failed: false, es: new EventSource(openUrl)};
     s.es.addEventListener("payload", function (e) {
         var msg = JSON.parse(e.data);
-        var set = window.dash_clientside.set_props;
-        msg.o.forEach(function (item) {
-            var props = {};
-            props[item[1]] = item[2];
-            set(item[0], props);
-        });
+        ckStreamApply(msg);
         s.last = Date.now();
         s.at = msg.at;
         s.painted = true;
+        s.failed = false;
+    });
+    /* the server cannot reach its sources: the panel meta (last good as-of times, every panel
+       failed) and the failed status badge; the figures stay. The stream still delivers (it says
+       so every tick), so the screen does not poll for the same answer; a screen it has not painted
+       yet polls (its own callback paints what the sources that answer can give). */
+    s.es.addEventListener("failed", function (e) {
+        ckStreamApply(JSON.parse(e.data));
+        s.failed = true;
+        if (s.painted) { s.last = Date.now(); } else { s.last = 0; ckKick(s); }
     });
     s.es.addEventListener("poll", function () { s.last = 0; ckKick(s); });
     s.es.addEventListener("ended", function () { s.es.close(); s.closedAt = Date.now(); s.last = 0; ckKick(s); });

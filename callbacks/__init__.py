@@ -13,8 +13,9 @@ def register(app: Dash, stores: Stores) -> None:
     home.register(app, stores)
     wall.register(app, stores)
     province.register(app, stores)
-    kinds = [shared_payload.wall_kind(wall.wall_outputs, wall.WALL_OUTPUTS),
-             shared_payload.province_kind(province.province_outputs, province.PROVINCE_OUTPUTS)]
+    kinds = [shared_payload.wall_kind(wall.wall_outputs, wall.WALL_OUTPUTS, wall.wall_failed_outputs),
+             shared_payload.province_kind(province.province_outputs, province.PROVINCE_OUTPUTS,
+                                          province.province_failed_outputs)]
     shared = shared_payload.register(app, stores, kinds)
     screen_stream.register(app, stores, shared)
     supervise.register(app, stores)

@@ -34,6 +34,13 @@ def province_outputs(stores: Stores, request, metric, config, meta, map_sig) -> 
                            tile_url=stores.settings.tile_url, request=request, tz=stores.settings.tz)
 
 
+def province_failed_outputs(stores: Stores, metric, config, meta) -> tuple:
+    """The outputs of a province refresh whose sources cannot be reached (the screen stream's
+    failure event): every value kept, every panel marked failed; reads nothing."""
+    return province_update(None, lang=config["lang"], metric=metric or "tickets_today", kiosk=bool(config.get("kiosk")),
+                           previous_meta=meta, previous_map_sig=None, tz=stores.settings.tz)
+
+
 def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(

@@ -14,6 +14,13 @@ Events:
 - ``poll``: this tick's render was incomplete (a source failed or lacks data). Nothing of it is
   pushed; the screen goes back to its own refresh callback, which keeps its last good values and
   marks the panels, exactly as without the stream, until a complete payload comes again.
+- ``failed``: ``{"at": ms, "o": [...]}``, Redis did not answer the publisher's probe (a quick
+  client: ``PROBE_TIMEOUT_S``, no retries). The outputs of a refresh whose sources failed: the
+  panel meta with the last good as-of times, every panel marked failed, and the failed status
+  badge; the figures on screen stay. Sent every tick while it lasts (the screen does not poll
+  meanwhile: a poll would wait out redis-py's retries for the same answer); the first complete
+  payload after it replaces it whole. The probe also opens the Redis breaker
+  (``cockpit.store.cache.Breaker``), so the session checks and a polling screen fail fast too.
 - a comment every ``HEARTBEAT_S`` when nothing else was sent.
 
 Guarantees kept: access is the guard's (a session or kiosk session, ``figures``, the scope the
@@ -34,14 +41,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from dash import Dash
+import redis
+from dash import Dash, no_update
+from dash._utils import to_json
 from flask import Response, g, jsonify, request, stream_with_context
 
 from callbacks.shared_payload import Kind, SharedPayloads, TICK_S, key_payload
 from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import recheck_principal, require_region
 from cockpit.http.slots import CONFIG_KEY as SLOTS_KEY, Slots, release_early
-from cockpit.store.db import Stores
+from cockpit.store.cache import live_key
+from cockpit.store.db import Stores, quick_twin
 from cockpit.views.overview import screen_level
 
 log = logging.getLogger(__name__)
@@ -53,6 +63,7 @@ MAX_LIFE_S = 600.0  # then the stream ends and the browser reconnects (spreads s
 RETRY_MS = 2000  # the browser's reconnect delay after a stream ends
 IDLE_KEEP_S = 1.0  # a publisher without connections stops after this long
 MIN_WAIT_S = 0.1  # a publisher waiting for another process's render checks this often
+PROBE_TIMEOUT_S = 0.5  # the publisher's Redis reads: a healthy Redis answers in under a millisecond
 CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 
 
@@ -73,6 +84,8 @@ class Channel:
     delta: bytes = b""  # ... only what changed since the message before (for connections that had it)
     outputs: list | None = None
     poll: bool = False
+    failed: bool = False  # the sources are unreachable: ``failed_msg`` is the message
+    failed_msg: bytes = b""
     listeners: int = 0
     idle_since: float = 0.0
     publisher: threading.Thread | None = None
@@ -96,6 +109,16 @@ def _message(kind: Kind, at: float, outputs: list, previous: list | None) -> tup
     sig = outputs[sig_index]
     head = f'event: payload\ndata: {{"at":{int(at * 1000)},"sig":{sig or "null"},"o":['
     return sig, *((head + ",".join(items) + "]}\n\n").encode() for items in (full, lite, delta))
+
+
+def _failed_message(kind: Kind, at: float, outputs: tuple) -> bytes:
+    """The ``failed`` event from a failed refresh's outputs (no_update ones left out)."""
+    items = []
+    for (cid, prop), value in zip(kind.outputs[:-1], outputs[:-1]):
+        if value is no_update:
+            continue
+        items.append(f"[{json.dumps(cid, sort_keys=True, separators=(',', ':'))},{json.dumps(prop)},{to_json(value)}]")
+    return f'event: failed\ndata: {{"at":{int(at * 1000)},"o":[{",".join(items)}]}}\n\n'.encode()
 
 
 class _Events:
@@ -136,6 +159,15 @@ class StreamHub:
         self.open = 0
         self.generation = 0  # end_all() ends every stream of an older generation
         self.stopped = False
+        self._quick: tuple[object, redis.Redis] | None = None  # (the stores' client, its quick twin)
+
+    def quick_redis(self) -> redis.Redis:
+        """The stores' Redis client's quick twin (made again when the stores get another client)."""
+        client = self.stores.redis
+        with self.lock:
+            if self._quick is None or self._quick[0] is not client:
+                self._quick = (client, quick_twin(client, PROBE_TIMEOUT_S))
+            return self._quick[1]
 
     def end_all(self) -> None:
         """End every open stream (what a process exit does; tests use it for a web restart)."""
@@ -189,7 +221,6 @@ class StreamHub:
             return
 
     def _publish_loop(self, ch: Channel) -> None:
-        redis = self.stores.redis
         where = ch.kind.indexes(ch.kind.output_list())
         while True:
             with self.lock:
@@ -198,8 +229,17 @@ class StreamHub:
                         del self.channels[ch.key]
                     return
             wait = MIN_WAIT_S
+            breaker, source = self.stores.caches.breaker, live_key(self.stores.redis)
             try:
-                stored = redis.hget(ch.key, "at")
+                stored = self.quick_redis().hget(ch.key, "at")
+            except redis.RedisError as exc:
+                breaker.failure(source)  # the snapshots and session checks fail fast too, not after retries
+                self._hand_out_failed(ch, exc)
+                time.sleep(TICK_S)
+                continue
+            if breaker.is_open(source):
+                breaker.success(source)  # Redis answers again: the next render reads it at once
+            try:
                 fresh = stored is not None and time.time() - int(stored) / 1000 < TICK_S
                 if stored is None or int(stored) != ch.at_ms or not fresh:
                     with self.slots.held():  # a render is work like a request's: it waits its turn
@@ -209,26 +249,45 @@ class StreamHub:
                     wait = TICK_S  # an incomplete tick: try again next tick, not sooner
                 elif ch.at_ms is not None:
                     wait = max(MIN_WAIT_S, ch.at_ms / 1000 + TICK_S - time.time())
+            except redis.RedisError as exc:  # Redis went away during the render
+                breaker.failure(source)
+                self._hand_out_failed(ch, exc)
+                wait = TICK_S
             except Exception:  # noqa: BLE001 - the screens poll meanwhile (their own callback answers)
                 log.exception("screen stream publisher failed for %s", ch.key)
                 self._hand_out(ch, None)
                 wait = TICK_S
             time.sleep(wait)
 
+    def _hand_out_failed(self, ch: Channel, exc: Exception) -> None:
+        """Every tick while Redis is unreachable: the failed event (the screens keep their figures,
+        mark every panel failed and do not poll), or a poll event for a kind without one."""
+        if ch.kind.failed is None:
+            self._hand_out(ch, None)
+            return
+        if not ch.failed:
+            log.warning("screen stream %s: Redis unreachable, screens marked failed: %s", ch.key, exc)
+        meta_index = ch.kind.indexes(ch.kind.output_list())[2]
+        with ch.cond:
+            meta = json.loads(ch.outputs[meta_index]) if ch.outputs and ch.outputs[meta_index] else None
+            message = _failed_message(ch.kind, time.time(), ch.kind.failed(self.stores, ch.mode, ch.config, meta))
+            ch.failed, ch.failed_msg, ch.poll, ch.seq = True, message, False, ch.seq + 1
+            ch.cond.notify_all()
+
     def _hand_out(self, ch: Channel, found: tuple[float, list] | None) -> None:
         with ch.cond:
             if found is None:
                 if not ch.poll:
-                    ch.poll, ch.seq = True, ch.seq + 1
+                    ch.poll, ch.failed, ch.seq = True, False, ch.seq + 1
                     ch.cond.notify_all()
                 return
             at, outputs = found
-            if ch.at_ms is not None and int(at * 1000) <= ch.at_ms:
+            if ch.at_ms is not None and int(at * 1000) <= ch.at_ms and not ch.failed:
                 return  # no newer render (after a poll event too: only a new complete tick is pushed)
-            previous = None if ch.poll else ch.outputs
+            previous = None if ch.poll or ch.failed else ch.outputs
             ch.sig, ch.full, ch.lite, ch.delta = _message(ch.kind, at, outputs, previous)
             ch.outputs = outputs
-            ch.at_ms, ch.poll, ch.seq = int(at * 1000), False, ch.seq + 1
+            ch.at_ms, ch.poll, ch.failed, ch.seq = max(int(at * 1000), ch.at_ms or 0), False, False, ch.seq + 1
             ch.cond.notify_all()
 
     def events(self, ch: Channel, principal_ok, shown_sig: str | None = None) -> _Events:
@@ -251,6 +310,7 @@ class StreamHub:
             with ch.cond:
                 ch.cond.wait_for(lambda: ch.seq != seen or self.generation != generation, timeout=1.0)
                 seq, poll, sig, full, lite, delta = ch.seq, ch.poll, ch.sig, ch.full, ch.lite, ch.delta
+                failed, failed_msg = ch.failed, ch.failed_msg
             now = time.monotonic()
             if self.generation != generation or now - started > MAX_LIFE_S:
                 return
@@ -264,6 +324,9 @@ class StreamHub:
                 if poll:
                     after_poll = True  # the screen's own callback answers until the next payload
                     yield b"event: poll\ndata: {}\n\n"
+                elif failed:
+                    after_poll = True  # the next payload is sent whole (it replaces the failed marks)
+                    yield failed_msg
                 else:
                     # the message before was this connection's: only what changed since
                     yield delta if follows else lite if sig is not None and sig == sent_sig else full

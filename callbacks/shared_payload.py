@@ -37,6 +37,7 @@ from flask import Response, request
 
 from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import require_region
+from cockpit.store.cache import live_key
 from cockpit.store.db import Stores
 from cockpit.views.province import PROVINCE_METRICS
 from layouts import ids
@@ -63,6 +64,9 @@ class Kind:
     default_mode: str
     outputs: tuple[tuple[Any, str], ...] = ()  # (id, property) of every output, in the callback's order
     modes: tuple[str, ...] = ()  # the map modes (metrics) a screen may ask for
+    # (stores, mode, config, previous meta) -> the outputs of a refresh whose sources are unreachable
+    # (values kept, every panel marked failed), built without reading any source
+    failed: Callable[[Stores, str, dict, dict | None], tuple] | None = None
 
     def output_list(self) -> list[dict]:
         """The callback's outputs as a Dash request lists them (for a render outside a request)."""
@@ -187,6 +191,8 @@ class SharedPayloads:
         if not isinstance(config, dict) or "code" not in config or "lang" not in config:
             return None
         require_region(self.stores, config["code"])  # another region's screen: 403 (cockpit.auth), never shared
+        if self.stores.caches.breaker.is_open(live_key(self.stores.redis)):
+            return None  # Redis failed just now: the screen's own callback marks it failed, without waiting on it
         where = kind.indexes(outs)
         map_index, sig_index, _ = where
         outputs = self.payload(kind, config, mode, where)
@@ -225,13 +231,13 @@ def register(app: Dash, stores: Stores, kinds: list[Kind]) -> SharedPayloads:
     return shared
 
 
-def wall_kind(compute, outputs=()) -> Kind:
+def wall_kind(compute, outputs=(), failed=None) -> Kind:
     return Kind(page="wall", done_id=ids.WALL_DONE, map_id={"type": ids.WALL_BODY, "index": "districts"},
                 sig_id=ids.WALL_MAP_SIG, compute=compute, default_mode="count", outputs=tuple(outputs),
-                modes=tuple(MAP_MODES))
+                modes=tuple(MAP_MODES), failed=failed)
 
 
-def province_kind(compute, outputs=()) -> Kind:
+def province_kind(compute, outputs=(), failed=None) -> Kind:
     return Kind(page="province", done_id=ids.PROVINCE_DONE, map_id={"type": ids.WALL_BODY, "index": "map"},
                 sig_id=ids.PROVINCE_MAP_SIG, compute=compute, default_mode="tickets_today",
-                outputs=tuple(outputs), modes=tuple(PROVINCE_METRICS))
+                outputs=tuple(outputs), modes=tuple(PROVINCE_METRICS), failed=failed)

@@ -37,6 +37,13 @@ def wall_outputs(stores: Stores, request, mode, config, meta, map_sig) -> tuple:
                        previous_map_sig=map_sig, tz=settings.tz, tile_url=settings.tile_url, request=request)
 
 
+def wall_failed_outputs(stores: Stores, mode, config, meta) -> tuple:
+    """The outputs of a wall refresh whose sources cannot be reached (the screen stream's failure
+    event): every value kept, every panel marked failed; reads nothing."""
+    return wall_update(None, lang=config["lang"], mode=mode or "count", previous_meta=meta, previous_map_sig=None,
+                       tz=stores.settings.tz)
+
+
 def register(app: Dash, stores: Stores) -> None:
 
     @app.callback(

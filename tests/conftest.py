@@ -138,6 +138,11 @@ def sqlite_stores(tmp_path, redis_client, settings):
 @pytest.fixture
 def wall_app(sqlite_stores):
     """The app on SQLite with the default regions and two cities of traffic (tests.browser.seed_two_cities)."""
+    yield from open_wall_app(sqlite_stores)
+
+
+def open_wall_app(sqlite_stores):
+    """``wall_app`` on the given stores (a fixture's generator body)."""
     from datetime import UTC, datetime
 
     from app import create_app

@@ -11,7 +11,12 @@ import pytest
 from dash.testing.wait import until
 
 from cockpit.ingest import ingest_batch
+from cockpit.store.db import Stores
+from cockpit.store.models import Base
+from layouts import ids
+from tests.conftest import open_wall_app
 from tests.factories import Stream
+from tests.killable_redis import AVAILABLE, KillableRedis
 from tests.login import browser_login
 from tests.timeofday import today_base
 
@@ -19,6 +24,30 @@ pytestmark = pytest.mark.browser
 
 DELIVERING = ("var s = window.ckStreams && window.ckStreams.wall;"
               "return !!(s && s.last && Date.now() - s.last < 3000);")
+
+
+@pytest.fixture
+def fragile_wall_app(tmp_path, settings):
+    """``wall_app`` on a Redis of the test's own (a free port), which the test may stop and start."""
+    if not AVAILABLE:
+        pytest.skip("needs redis-server")
+    from sqlalchemy import create_engine
+
+    server = KillableRedis(tmp_path / "redis")
+    server.start()
+    url = f"sqlite:///{tmp_path / 'cockpit.sqlite3'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    stores = Stores.open(settings.with_(database_url=url, redis_url=server.url))  # the production client
+    try:
+        for app, _stores in open_wall_app(stores):
+            yield app, stores, server
+    finally:
+        stores.close()
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait(10)
 
 
 def _count_refreshes(app) -> list[int]:
@@ -99,3 +128,33 @@ def test_strb003_a_wall_whose_stream_is_refused_from_the_start_is_painted_by_pol
     assert dash_duo.driver.execute_script("return window.ckStreams.wall.kicked === true;")
     assert dash_duo.find_elements(".ck-wall-volume.ck-stale") == []
     assert all("screens/stream" in entry["message"] for entry in dash_duo.get_logs())
+
+
+def test_strb004_a_redis_outage_marks_the_streaming_wall_failed_at_once_and_it_recovers(dash_duo, fragile_wall_app):
+    """Redis stops answering (hung: connections wait, nothing is refused): the publisher's probe
+    gives up after PROBE_TIMEOUT_S without retries, so every panel says failed within seconds over
+    its last good figures, without the screen polling; when Redis answers again the wall is live."""
+    app, stores, server = fragile_wall_app
+    refreshes = _streaming_wall(dash_duo, app)
+    dash_duo.wait_for_element(".ck-wall-volume:not(.ck-failed)", timeout=5)
+    server.pause()
+    dash_duo.wait_for_element(".ck-wall-volume.ck-failed", timeout=4)  # was > 20 s: timeouts, retries, polling
+    for panel in ("rates", "queue", "seats", "districts", "alerts"):
+        dash_duo.wait_for_element(f".ck-wall-{panel}.ck-failed", timeout=1)
+    assert dash_duo.find_element("[data-figure='offered']").text == "13"  # the last good value stays
+    assert dash_duo.find_element(".ck-wall-volume .ck-wall-as-of").text.startswith("数据源故障 ")  # with its time
+    dash_duo.wait_for_contains_text(f"#{ids.WALL_STATUS}", "数据源故障", timeout=2)
+    assert "数据正常" not in dash_duo.find_element(f"#{ids.WALL_STATUS}").text
+    before = refreshes[0]
+    dash_duo.driver.execute_script("window.ckT0 = Date.now();")
+    until(lambda: dash_duo.driver.execute_script("return Date.now() - window.ckT0 > 4000;"), timeout=8)
+    assert refreshes[0] == before, "the screen polled while its stream said the source failed"
+    assert dash_duo.find_elements(".ck-wall-volume.ck-failed")
+    server.resume()
+    dash_duo.wait_for_element(".ck-wall-volume:not(.ck-stale):not(.ck-failed)", timeout=8)
+    dash_duo.wait_for_contains_text(f"#{ids.WALL_STATUS}", "数据正常", timeout=3)
+    assert dash_duo.find_elements(".ck-wall-panel.ck-failed") == []
+    _ingest_call(stores, 3)
+    dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=3)
+    assert dash_duo.driver.execute_script(DELIVERING)
+    assert dash_duo.get_logs() == []

@@ -96,6 +96,30 @@ def stop_embedded_redis(client: redis.Redis) -> bool:
     return True
 
 
+QUICK_TIMEOUT_S = 0.5  # a quick twin's connect and read timeout (a healthy local Redis answers in < 1 ms)
+_TWIN_DROPPED = ("retry", "retry_on_timeout", "retry_on_error", "socket_timeout", "socket_connect_timeout")
+
+
+def quick_twin(client: redis.Redis, timeout_s: float = QUICK_TIMEOUT_S) -> redis.Redis:
+    """A client of the same server and database as ``client`` that fails within ``timeout_s``
+    (connect and each read) and never retries: for a probe whose failure must show at once
+    (the screens' push stream), where ``client`` waits out redis-py's retries and backoff.
+
+    Keeps its own small pool (close it when done). A cluster client is returned as it is."""
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # redis.cluster.RedisCluster: its nodes own their pools
+        return client
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    kwargs = {k: v for k, v in pool.connection_kwargs.items()
+              if k not in _TWIN_DROPPED and not k.startswith(("maint_", "orig_")) and k != "himport_registry"}
+    twin_pool = redis.ConnectionPool(connection_class=pool.connection_class, max_connections=4,
+                                     socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                                     retry=Retry(NoBackoff(), 0), **kwargs)
+    return redis.Redis(connection_pool=twin_pool)
+
+
 CLUSTER_SCHEME = "redis+cluster://"  # COCKPIT_REDIS_URL=redis+cluster://host:port (any node of the cluster)
 
 
