@@ -1,6 +1,6 @@
 """A wall on its push stream in headless Chromium: the stream paints it and updates it with no Dash
 refresh requests, and polling takes over at once when the stream stops or is refused (from the
-first moment too)."""
+first moment too), and a Redis outage marks the wall failed at once and ends by itself."""
 
 from __future__ import annotations
 
