@@ -25,7 +25,8 @@ def test_rel080_wall_reconnects_by_itself_after_a_web_restart(dash_duo, wall_app
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "13", timeout=10)
     dash_duo.server.stop()
     # No get_logs() check: the browser rightly logs the refused refreshes while the server is gone.
-    dash_duo.wait_for_element(".ck-wall-volume.ck-stale", timeout=10)  # says so while it waits
+    # says so while it waits: once its figures are two refreshes + the grace old (14 s, docs/architecture.md)
+    dash_duo.wait_for_element(".ck-wall-volume.ck-stale", timeout=20)
     dash_duo.start_server(app, navigate=False, port=int(url.split(":")[2].split("/")[0]))  # no reload
     dash_duo.wait_for_element(".ck-wall-volume:not(.ck-stale):not(.ck-failed)", timeout=15)
     dash_duo.wait_for_contains_text(f"#{ids.WALL_STATUS}", "数据正常", timeout=10)

@@ -13,7 +13,7 @@ import pytest
 import redis as redis_lib
 
 from cockpit.metrics import definitions
-from cockpit.views import curves, wall
+from cockpit.views import curves, sources, wall
 from cockpit.watch.alerts import Finding, reconcile
 from cockpit.store.db import Stores
 from cockpit.metrics.rollups import rollup_range
@@ -45,6 +45,21 @@ def test_wall010_snapshot_counts_rates_queue_seats(stores):
     for name in ("volume", "rates", "queue", "seats", "districts", "curves", "categories", "staffing"):
         assert sec[name]["as_of_ms"] > 0 and sec[name]["max_age_ms"] >= 2 * stores.settings.refresh_ms
     assert snap["name"] == {"zh": "兰州市", "en": "Lanzhou"}
+
+
+def test_wall016_live_panels_turn_stale_after_two_refreshes_plus_grace_not_on_a_busy_machine(stores):
+    """Flowing data reaches a screen late on a loaded machine: a shared payload is reused while
+    another process renders it (up to STALE_S), so a live panel is stale only past two refreshes
+    plus STALE_GRACE_S (14 s), never at two refreshes (4 s: loaded walls flickered 'Stale')."""
+    from callbacks.shared_payload import STALE_S, TICK_S
+
+    seed_city_today(stores)
+    snap = wall.city_snapshot(stores, CITY, now=NOW)
+    refresh_ms = stores.settings.refresh_ms
+    for name in ("volume", "rates", "queue", "seats", "districts"):
+        max_age = snap["sections"][name]["max_age_ms"]
+        assert max_age == 2 * refresh_ms + sources.STALE_GRACE_S * 1000 == 14_000, name
+        assert max_age > (STALE_S + TICK_S) * 1000 + refresh_ms, name  # a payload being re-rendered is not stale
 
 
 def test_wall011_baselines_from_live_and_sql(stores):

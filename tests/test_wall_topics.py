@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import redis
 
 from cockpit.store import panels as store
-from cockpit.views import panels, topics, wall
+from cockpit.views import panels, sources, topics, wall
 from tests.scenarios import seed_topics
 
 CITY = "620100"
@@ -64,7 +64,7 @@ def test_walltopic004_the_worker_computes_and_a_refresh_only_reads(stores):
     assert stored["value"]["topics"][0]["label"]
     section = wall.city_snapshot(stores, CITY, now=NOW)["sections"]["topics"]
     assert section["state"] == "ok" and section["as_of_ms"] == int(stored["computed_at"] * 1000)
-    assert section["max_age_ms"] == int(panels.PANELS["topics"] * 2000)
+    assert section["max_age_ms"] == sources.max_age_ms(panels.PANELS["topics"])
     # the minute's panel job leaves it to its own job; a stale value is still shown (marked by its age)
     panels.precompute_panels(stores, now=NOW)
     assert store.read_panel(stores.redis, CITY, "topics")["computed_at"] == stored["computed_at"]

@@ -18,7 +18,7 @@ from cockpit.timeutil import epoch_ms
 from cockpit.views.overview import live_by_city
 from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, panel
 from cockpit.views.regions import populations, region_names
-from cockpit.views.sources import Guard
+from cockpit.views.sources import Guard, max_age_ms
 
 PROVINCE_METRICS = ("tickets_today", "tickets_per_100k_today", "offered_today", "connection_rate_today",
                     "score")
@@ -109,8 +109,8 @@ def province_snapshot(stores: Stores, scope: str, *, now: datetime | None = None
         "live_state": (guard.live(lambda: live.epoch_state(stores.redis)) or "unknown") if live_rows else "unknown",
         "league_days": LEAGUE_DAYS, "trend_days": league.get("trend_days", []),
         "sections": {
-            "live": ({"as_of_ms": epoch_ms(live_at), "max_age_ms": int(refresh_s * 2000)} if live_at else None),
-            "league": ({"as_of_ms": epoch_ms(league_at), "max_age_ms": int(PANELS["league"] * 2000)}
+            "live": ({"as_of_ms": epoch_ms(live_at), "max_age_ms": max_age_ms(refresh_s)} if live_at else None),
+            "league": ({"as_of_ms": epoch_ms(league_at), "max_age_ms": max_age_ms(PANELS["league"])}
                        if league_at else None),
         },
     }

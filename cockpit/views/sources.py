@@ -1,8 +1,8 @@
 """How a snapshot reads its sources: a failed Redis or SQL read is recorded, not raised.
 
 Each section of a snapshot carries ``as_of_ms`` (epoch milliseconds, UTC, when its data was read
-or computed) and ``max_age_ms`` (twice its refresh period: older than this the screen marks it
-stale). A source that fails is listed in ``failed`` with a one-line reason in ``errors``; the
+or computed) and ``max_age_ms`` (``max_age_ms()``: twice its refresh period plus ``STALE_GRACE_S``;
+older than this by the browser's clock the screen marks it stale). A source that fails is listed in ``failed`` with a one-line reason in ``errors``; the
 circuit breaker on ``stores.caches`` then fails it fast for a few seconds instead of waiting on
 its client's timeouts at every refresh.
 """
@@ -25,9 +25,23 @@ log = logging.getLogger(__name__)
 SOURCE_ERRORS = (redis.RedisError, SQLAlchemyError, OSError)
 
 
-def section(as_of: float, max_age_s: float, **values) -> dict:
-    """A snapshot section: ``values`` with ``as_of_ms`` (from epoch seconds) and ``max_age_ms`` (twice ``max_age_s``)."""
-    return {"as_of_ms": epoch_ms(as_of), "max_age_ms": int(max_age_s * 2000), **values}
+# Data that is flowing reaches a screen late by more than its refresh period: a shared payload is
+# reused for a tick and for up to 10 s while another process renders it (callbacks/shared_payload.py
+# STALE_S), a loaded machine renders slowly, and the browser's clock is not the server's. A figure
+# is stale when it is older than two refresh periods plus this grace: 14 s for the live panels.
+STALE_GRACE_S = 10.0
+
+
+def max_age_ms(period_s: float) -> int:
+    """How old (ms, by the browser's clock) a section refreshed every ``period_s`` seconds may be
+    before its screen marks it stale: two periods (one refresh may fail) plus ``STALE_GRACE_S``."""
+    return int(round((2 * period_s + STALE_GRACE_S) * 1000))
+
+
+def section(as_of: float, period_s: float, **values) -> dict:
+    """A snapshot section: ``values`` with ``as_of_ms`` (from epoch seconds) and ``max_age_ms``
+    (``max_age_ms(period_s)``, ``period_s`` the section's refresh period)."""
+    return {"as_of_ms": epoch_ms(as_of), "max_age_ms": max_age_ms(period_s), **values}
 
 
 def live_key(stores: Stores) -> tuple:

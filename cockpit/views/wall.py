@@ -23,7 +23,7 @@ from cockpit.timeutil import epoch_ms, minute_of_day
 from cockpit.views.curves import cumulative
 from cockpit.views.panels import LEAGUE_DAYS, LEAGUE_TICKET_RATES, PANELS, is_stale, panel
 from cockpit.views.regions import SLOW_TTL_S, populations, region_names, resolve
-from cockpit.views.sources import Guard, section
+from cockpit.views.sources import Guard, max_age_ms, section
 from cockpit.views.topics import for_scope
 from cockpit.watch import alerts
 
@@ -106,7 +106,7 @@ def _live_sections(stores: Stores, cities: Sequence[str], now: datetime, refresh
 def _mark_part(part: dict, computed_at: float | None, name: str) -> None:
     """Give a live section the as-of of a precomputed part that is stale, so the screen marks it."""
     if computed_at is not None and is_stale(computed_at, name):
-        part["as_of_ms"], part["max_age_ms"] = epoch_ms(computed_at), int(PANELS[name] * 2000)
+        part["as_of_ms"], part["max_age_ms"] = epoch_ms(computed_at), max_age_ms(PANELS[name])
 
 
 def city_snapshot(stores: Stores, scope: str, *, now: datetime | None = None,
