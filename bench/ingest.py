@@ -225,8 +225,8 @@ def main() -> None:
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname=:n"), {"n": db_name}).scalar():
             conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     variants = ("with lock",) if args.no_lock_ab else ("with lock", "without lock")
-    if args.days_ab:
-        variants = ("with lock", "without day rollups")
+    if args.days_ab:  # both with the lock
+        variants = ("with day rollups", "without day rollups")
 
     def fresh(url: str, tmp: str, variant: str = "with lock") -> Stores:
         client.flushdb()
