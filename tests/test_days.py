@@ -148,6 +148,11 @@ def test_day002_mixed_stream_kpi_and_league_equal_the_raw_scan(stores):
             trend_days = [datetime.fromisoformat(d).date() for d in league["trend_days"]]
             assert league["trends"] == queries.daily_tickets(s, cities=league["cities"], days=trend_days,
                                                              tz=stores.settings.tz, use_cohorts=False)
+            today = at.replace(tzinfo=UTC).astimezone(stores.settings.tz).date()
+            before = [today - timedelta(days=panels.HISTORY_NEEDED_DAYS - i) for i in range(panels.HISTORY_NEEDED_DAYS)]
+            per_day = queries.daily_tickets(s, cities=league["cities"], days=before, tz=stores.settings.tz,
+                                            use_cohorts=False)
+            assert league["history"]["days"] == sum(any(v[i] for v in per_day.values()) for i in range(len(before))) > 0
             by_city = queries.ticket_counts(s, cities=league["cities"], start=lo, end=at, now=at,
                                             settings=stores.settings, group_by="city", use_cohorts=False)
             for city in ("620100", "620200", "620300"):
@@ -194,3 +199,29 @@ def test_day004_a_zone_without_one_offset_keeps_nothing(stores):
     ingest(stores, scenario_calls() + scenario_tickets())
     with stores.session() as s:
         assert days.rows(s, CallDay) == [] and days.rows(s, TicketDay) == []
+
+
+def test_day005_the_worker_builds_them_and_cockpit_rollup_recounts_its_range(sqlite_stores):
+    import json
+
+    from click.testing import CliRunner
+
+    from cockpit import jobs
+    from cockpit.cli import main
+
+    ingest(sqlite_stores, scenario_calls() + scenario_tickets())  # before they are kept (a migrated database)
+    with sqlite_stores.session() as s:
+        assert days.current_shape(s) is None and days.rows(s, TicketDay) == []
+    jobs.freeze_cohorts(sqlite_stores, now=T0 + timedelta(days=3))  # the worker's minute: builds them
+    kept = _kept_equals_recount(sqlite_stores)
+    assert kept[0] and kept[1]
+    with sqlite_stores.session() as s:  # damaged by hand
+        s.execute(update(TicketDay).values(created=0))
+        s.execute(update(CallDay).values(offered=0))
+    env = {"COCKPIT_DATABASE_URL": sqlite_stores.settings.sqlalchemy_url,
+           "COCKPIT_REDIS_URL": sqlite_stores.settings.redis_url}
+    out = CliRunner().invoke(main, ["rollup", "--from", (NOV2 + timedelta(hours=9)).replace(tzinfo=UTC).isoformat(),
+                                    "--to", (NOV2 + timedelta(hours=12)).replace(tzinfo=UTC).isoformat()], env=env)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["ticket_days"] == len(kept[1])
+    assert _kept_equals_recount(sqlite_stores) == kept

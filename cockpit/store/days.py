@@ -184,7 +184,7 @@ def rebuild(session: Session, settings: Settings, *, start: datetime | None = No
     """Recount the days touching ``[start, end)`` (naive UTC) from ``calls`` and ``tickets``, or all
     of them (and the shape) when no range is given or the stored shape is not ``settings``'.
     PostgreSQL: holds SHARE locks on ``calls`` and ``tickets`` (writers wait) to the commit, so no
-    write falls between the recount and the rows. Idempotent. Returns the rows written."""
+    write falls between the recount and the rows. Idempotent. Returns the rows the tables hold."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text("LOCK TABLE calls, tickets IN SHARE MODE"))

@@ -227,8 +227,9 @@ def _probes(n: int, many: bool):
 
 
 def days_with_tickets(session: Session, *, cities: Sequence[str], days: Sequence[date], tz: tzinfo) -> list[bool]:
-    """Whether any ticket of ``cities`` was created on each local day of ``days``: one statement of
-    one index probe per day (the first ticket found answers), not a count of every ticket."""
+    """Whether any ticket of ``cities`` was created on each local day of ``days``: the day rollups'
+    rows when they are kept for ``tz`` (``store.days``), else one statement of one index probe per
+    day (the first ticket found answers), not a count of every ticket."""
     if not cities or not days:
         return [False] * len(days)
     cities = list(cities)
@@ -237,5 +238,14 @@ def days_with_tickets(session: Session, *, cities: Sequence[str], days: Sequence
     for i, day in enumerate(days):
         params[f"lo{i}"] = naive_utc(local_midnight(day, tz))
         params[f"hi{i}"] = naive_utc(local_midnight(day + timedelta(days=1), tz))
+    if days_kept_in(session, tz):
+        d = TicketDay
+        stmt = _once(("day_rows_filled", many), lambda: select(d.day_start).where(
+            _matches(d.city, "cities", many), d.day_start >= bindparam("lo"), d.day_start < bindparam("hi"),
+            d.created > 0).distinct())
+        filled = set()
+        for (start,) in session.execute(stmt, {**params, "lo": params["lo0"], "hi": params[f"hi{len(days) - 1}"]}):
+            filled.add(datetime.fromisoformat(start) if isinstance(start, str) else start)
+        return [params[f"lo{i}"] in filled for i in range(len(days))]
     stmt = _once(("probes", len(days), many), lambda: _probes(len(days), many))
     return [bool(v) for v in session.execute(stmt, params).one()]
