@@ -145,3 +145,29 @@ def smallest_text(dash_duo) -> list:
         " if (px < best[0]) { best = [px, n.textContent.trim().slice(0, 40)]; }"
         "}"
         "return best;")
+
+
+def cut_chart_labels(dash_duo) -> list[str]:
+    """The tick and legend labels of the page's Plotly charts that are not drawn whole inside their
+    chart (placed for a wrong measure of their size, they are pushed out and clipped), or that
+    overlap another label of the same axis."""
+    return dash_duo.driver.execute_script(
+        "var out = [];"
+        "document.querySelectorAll('.js-plotly-plot').forEach(function (gd) {"
+        " var svg = gd.querySelector('.main-svg'); if (!svg) { return; }"
+        " var box = svg.getBoundingClientRect();"
+        " ['.xtick text', '.ytick text', '.y2tick text', '.legendtext'].forEach(function (sel) {"
+        "  var seen = [];"
+        "  gd.querySelectorAll(sel).forEach(function (t) {"
+        "   var r = t.getBoundingClientRect(); if (r.width <= 0 || !t.textContent.trim()) { return; }"
+        "   if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) {"
+        "    out.push(gd.id + ' ' + sel + ' out: ' + t.textContent); }"
+        "   seen.forEach(function (o) {"
+        "    if (r.left < o.right - 1 && o.left < r.right - 1 && r.top < o.bottom - 1 && o.top < r.bottom - 1) {"
+        "     out.push(gd.id + ' ' + sel + ' overlap: ' + t.textContent); }"
+        "   });"
+        "   seen.push(r);"
+        "  });"
+        " });"
+        "});"
+        "return out;")

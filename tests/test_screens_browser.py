@@ -14,7 +14,8 @@ from cockpit.store.models import Ticket
 from layouts import ids
 from layouts.i18n import t
 from tests.screens_data import seed_demo_like
-from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, cut_figures, external_requests, smallest_text
+from tests.browser import (ARTIFACTS, crowded_titles, cut_alert_rows, cut_chart_labels, cut_figures, external_requests,
+                           smallest_text)
 from tests.login import browser_login
 
 pytestmark = pytest.mark.browser
@@ -50,6 +51,7 @@ def _pages(ticket: str | None) -> list[tuple[str, str, str]]:
         ("wall-620200", "/wall/620200", ".ck-wall-hourly img"),
         ("province-620000", "/province/620000", "tr[data-city='620100'] img.ck-spark"),
         ("supervise", "/supervise?city=620100", f"#{ids.SUP_GRID} .ag-row"),
+        ("roster", "/roster?scope=620100", f"#{ids.ROSTER_PLAN} .ck-roster-row"),
     ]
     if ticket:
         pages.append(("ticket", f"/tickets/{ticket}", f"#{ids.TK_BODY} .ck-step"))
@@ -147,8 +149,13 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                             " (r.bottom > box.bottom + 0.5 || r.top < box.top - 0.5); }).length;")
                         assert cut == 0, f"{panel} rows cut off on {name} {lang} {size}"
                     assert dash_duo.find_element(".ck-wall-topic-head").size["height"] > 0
-                # readable text: 12 px at 1080p, twice that at 4K (supervision's Plotly charts keep it at 1x)
-                least = 24 if size == "4k" and name != "supervise" else 12
+                if name in ("supervise", "roster"):  # Plotly charts: every label whole, none on another
+                    chart = f"#{ids.ROSTER_CHART}" if name == "roster" else f"#{ids.SUP_CATEGORY_BARS}"
+                    dash_duo.wait_for_element(f"{chart} .main-svg .ytick text", timeout=15)
+                    labels = _settled(dash_duo, lambda: cut_chart_labels(dash_duo), lambda found: found == [])
+                    assert labels == [], f"{name} {lang} {size}: {labels[:5]}"
+                # readable text: 12 px at 1080p, twice that at 4K (every page is drawn at 2x there)
+                least = 24 if size == "4k" else 12
                 # measured once the map's labels have their size (container units follow the panel's
                 # layout, which can still be 1080p's for a moment after the page's data arrives)
                 small = _settled(dash_duo, lambda: smallest_text(dash_duo), lambda found: found[0] >= least)

@@ -73,10 +73,14 @@ def test_sup002_filters_live_in_the_url_and_reopen(dash_duo, sqlite_stores):
     assert dash_duo.get_logs() == []
 
 
-def test_sup003_clicking_a_district_bar_filters_the_table(dash_duo, sqlite_stores):
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)], ids=["1080p", "4k"])
+def test_sup003_clicking_a_district_bar_filters_the_table(dash_duo, sqlite_stores, size):
+    """At 4K the page is drawn at 2x (CSS zoom): a click still lands on the bar it is drawn on."""
     _seed(sqlite_stores)
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
     browser_login(dash_duo, app)
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False})
     dash_duo.driver.get(dash_duo.server_url + "/supervise?city=620100&state=all")
     dash_duo.wait_for_element(f"#{ids.SUP_GRID} a[href='/tickets/T-OVERDUE']", timeout=15)
     bars = dash_duo.wait_for_element(f"#{ids.SUP_DISTRICT_BARS} g.point path", timeout=10)
