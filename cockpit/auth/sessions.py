@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from cockpit.auth.audit import utcnow
@@ -70,15 +69,10 @@ def start(session: Session, *, user_id: int | None = None, kiosk_id: int | None 
     if clock - _SWEPT[0] >= SWEEP_EVERY_S:
         _SWEPT[0] = clock
         access.end_expired_sessions(session, now)
-    client = session.info.get("cockpit_redis")
-    if cache_as is not None and cache_seconds > 0 and client is not None:
+    if cache_as is not None and cache_seconds > 0:
         principal = replace(cache_as, session_hash=row.id_hash, csrf=csrf)
-        entry = (row.id_hash, row.expires_at, row.last_seen_at)
-
-        def remember(_session) -> None:
-            _remember_entry(client, *entry, principal, cache_seconds, failed)
-
-        event.listen(session, "after_commit", remember, once=True)
+        sessioncache.write_after_commit(session, row.id_hash, _entry(row.expires_at, row.last_seen_at, principal),
+                                        cache_seconds, failed)
     return NewSession(raw, csrf, now)
 
 
@@ -120,17 +114,16 @@ def cached(client, raw_id: str, *, now: datetime | None = None, failed=None) -> 
         return None
 
 
-def _remember(client, row: WebSession, principal: Principal, seconds: int, failed=None) -> None:
-    _remember_entry(client, row.id_hash, row.expires_at, row.last_seen_at, principal, seconds, failed)
-
-
-def _remember_entry(client, id_hash: str, expires_at: datetime, last_seen_at: datetime, principal: Principal,
-                    seconds: int, failed=None) -> None:
+def _entry(expires_at: datetime, last_seen_at: datetime, principal: Principal) -> str:
     entry = {"kind": principal.kind, "name": principal.name, "scope": principal.scope, "id": principal.id,
              "csrf": principal.csrf, "expires_at": expires_at.isoformat(), "last_seen_at": last_seen_at.isoformat()}
     if principal.kind == "user":
         entry["role"] = principal.role
-    sessioncache.write(client, id_hash, json.dumps(entry), seconds, failed)
+    return json.dumps(entry)
+
+
+def _remember(client, row: WebSession, principal: Principal, seconds: int, failed=None) -> None:
+    sessioncache.write(client, row.id_hash, _entry(row.expires_at, row.last_seen_at, principal), seconds, failed)
 
 
 def load(session: Session, raw_id: str, *, idle: timedelta, now: datetime | None = None,

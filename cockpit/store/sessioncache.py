@@ -49,6 +49,20 @@ def write(client, id_hash: str, value: str, seconds: int, failed: Callable[[], N
         return False
 
 
+def write_after_commit(session: Session, id_hash: str, value: str, seconds: int,
+                       failed: Callable[[], None] | None = None) -> None:
+    """``write`` once this transaction commits (nothing when it rolls back), with the Redis client
+    ``Stores.session()`` puts in ``session.info``; without one nothing is cached."""
+    client = session.info.get("cockpit_redis")
+    if client is None:
+        return
+
+    def keep(_session) -> None:
+        write(client, id_hash, value, seconds, failed)
+
+    event.listen(session, "after_commit", keep, once=True)
+
+
 def end(session: Session, id_hashes: list[str]) -> None:
     """Tombstone the entries of sessions this transaction ends: now (a loader that read SQL before
     the commit cannot cache what it read) and again after the commit. Uses the Redis client
