@@ -232,7 +232,7 @@ def connection_counts_by_city(session: Session, *, cities, start: datetime, end:
     ``short_abandoned``; the other fields 0) of each city for ``[start, end)``: ``call_days`` for the
     whole local days inside it (``store.days``, when kept as ``settings`` count), ``call_counts_by_city``
     for the rest. Cities without calls are left out."""
-    from cockpit.store import days
+    from cockpit.store import days  # here: store.days builds its rows from this package's columns
 
     whole = days.whole_days(start, end, settings.tz) if days.usable(session, settings) else None
     pieces = [(start, end)] if whole is None else [(lo, hi) for lo, hi in ((start, whole[0]), (whole[1], end))
@@ -647,7 +647,7 @@ def ticket_counts_days(session: Session, *, cities, districts, start: datetime, 
     the tickets after the window's end (none when it ends now); the parts of days left at the edges
     from the frozen cohorts (``ticket_counts_cohorts``), and everything from them when the day
     rollups are not kept as ``settings`` count."""
-    from cockpit.store import days
+    from cockpit.store import days  # here: store.days builds its rows from this package's columns
 
     span = days.day_span(start, end, settings.tz) if days.usable(session, settings) else None
     if span is None:

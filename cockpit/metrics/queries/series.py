@@ -165,7 +165,7 @@ def _daily_statements(n: int, many: bool) -> dict[str, Any]:
 
 def days_kept_in(session: Session, tz: tzinfo) -> bool:
     """The day rollups are kept for local days of ``tz`` (what ``created`` needs of their shape)."""
-    from cockpit.store import days
+    from cockpit.store import days  # here: store.days builds its rows from this package's columns
 
     shape = days.session_shape(session)
     return shape is not None and shape["tz_offset_s"] == days.fixed_offset_s(tz)
