@@ -42,6 +42,10 @@ HOVER_FUNCTION = {"variable": "dashExtensions.cockpit.regionHover"}
 LABEL_SPAN_FRACTION = 40
 LABEL_LINE_EM, LABEL_PAD_EM, LABEL_GAP_EM = 1.3, 0.4, 0.1
 FIT_PADDING_PX = 6
+# The legend's box as a share of the map's extent (width, height), a little generous: at wall scale it
+# is about a fifth of the map panel each way, and the panel is at least as large as the extent.
+LEGEND_SHARE = (0.25, 0.3)
+LEGEND_CORNERS = ("br", "tr", "bl", "tl")  # in order of preference when they hide as much
 _PLACED: dict[tuple, list[tuple[float, float]]] = {}  # label positions by regions, texts, font, extent
 _PLACED_LOCK = threading.Lock()
 NICE_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
@@ -182,7 +186,7 @@ def _ranks(values: dict[str, float | None]) -> dict[str, int]:
     return {code: known.index(v) + 1 for code, v in values.items() if v is not None}
 
 
-def _legend(metric_label: str, breaks: list[float], colors: list[str], lang: str) -> html.Div:
+def _legend(metric_label: str, breaks: list[float], colors: list[str], lang: str, corner: str = "br") -> html.Div:
     labels = []
     if not breaks:
         labels.append((colors[0], i18n.t("map.all", lang)))
@@ -199,7 +203,8 @@ def _legend(metric_label: str, breaks: list[float], colors: list[str], lang: str
     ]
     title = html.Div(metric_label, className="ck-map-legend-title")
     # Sizes live in assets/cockpit_map.css (wall screens scale them with the viewport).
-    return html.Div([title, *rows], className="ck-map-legend")
+    place = {"t": " ck-map-legend-top", "b": ""}[corner[0]] + {"l": " ck-map-legend-left", "r": ""}[corner[1]]
+    return html.Div([title, *rows], className="ck-map-legend" + place, **{"data-corner": corner})
 
 
 def _bounds(geojson: dict) -> list[list[float]] | None:
@@ -298,16 +303,50 @@ def place_labels(features: list[dict], font: float,
     return [r for r in result if r is not None]
 
 
+def legend_corner(features: list[dict], extent: tuple[float, float, float, float]) -> str:
+    """The corner of the map ("br", "tr", "bl", "tl": bottom/top, left/right) whose legend box
+    (``LEGEND_SHARE`` of the extent, in Web Mercator like ``extent``) covers the least area of the
+    regions, bottom right first among equals: the legend goes where it hides no region (Lanzhou's
+    bottom right is 榆中县; its top right is empty)."""
+    shapes = [shapely.transform(shapely.geometry.shape(f["geometry"]), _mercator_array)
+              for f in features if f.get("geometry")]
+    if not shapes:
+        return "br"
+    x0, y0, x1, y1 = extent
+    w, h = (x1 - x0) * LEGEND_SHARE[0], (y1 - y0) * LEGEND_SHARE[1]
+    boxes = {"br": (x1 - w, y0, x1, y0 + h), "tr": (x1 - w, y1 - h, x1, y1),
+             "bl": (x0, y0, x0 + w, y0 + h), "tl": (x0, y1 - h, x0 + w, y1)}
+    covered = {c: float(shapely.area(shapely.intersection(shapes, shapely.box(*boxes[c]))).sum())
+               for c in LEGEND_CORNERS}
+    least = min(covered.values())
+    return next(c for c in LEGEND_CORNERS if covered[c] <= least * 1.05 + 1e-12)
+
+
+def _geometry_digest(features: list[dict]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for feature in features:
+        digest.update(json.dumps(feature.get("geometry"), separators=(",", ":")).encode())
+    return digest.hexdigest()
+
+
+def kept_legend_corner(features: list[dict], extent: tuple[float, float, float, float]) -> str:
+    """``legend_corner``, kept per process like the label positions (same regions and extent)."""
+    key = ("legend", _geometry_digest(features), tuple(extent))
+    found = _PLACED.get(key)
+    if found is None:
+        found = legend_corner(features, extent)
+        with _PLACED_LOCK:
+            _PLACED[key] = found
+    return found
+
+
 def placed_labels(features: list[dict], font: float,
                   extent: tuple[float, float, float, float]) -> list[tuple[float, float]]:
     """``place_labels``, kept per process for the same regions (their geometry, hashed), label
     texts, font and extent. Placement is pure geometry (~230 ms for Gansu's 14 cities) while a
     screen's map is rebuilt whenever a value on it changes (its signature), i.e. every few
     seconds with live traffic; the positions only change with the boundaries or the language."""
-    digest = hashlib.blake2b(digest_size=16)
-    for feature in features:
-        digest.update(json.dumps(feature.get("geometry"), separators=(",", ":")).encode())
-    key = (digest.hexdigest(), tuple(_label_text(f) for f in features), font, tuple(extent))
+    key = (_geometry_digest(features), tuple(_label_text(f) for f in features), font, tuple(extent))
     found = _PLACED.get(key)
     if found is None:
         found = place_labels(features, font, extent)
@@ -349,6 +388,10 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
             f"<br>{rank_text}" if rank_text else "")
     bounds = _bounds(data)
     box_style: dict = {}
+    corner = "br"
+    if bounds is not None:
+        (south, west), (north, east) = bounds
+        corner = kept_legend_corner(data.get("features", []), (*_mercator(west, south), *_mercator(east, north)))
     if labels and bounds is not None:
         (south, west), (north, east) = bounds
         x0, y0 = _mercator(west, south)
@@ -389,5 +432,5 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
     # smaller), so the region fills its panel.
     leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0, attributionControl=False,
                      style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
-    return html.Div([leaflet, _legend(metric_label, breaks, colors, lang)], className="ck-map",
+    return html.Div([leaflet, _legend(metric_label, breaks, colors, lang, corner)], className="ck-map",
                     style={"position": "relative", "height": height, "width": "100%", **box_style})

@@ -70,7 +70,7 @@ def test_geo050_one_feature_per_region_with_colour_rank_and_tooltip():
 
 def test_geo051_legend_labels_and_bounds():
     _, _, tree = _map()
-    [legend] = [c for c in _of(tree, html.Div) if getattr(c, "className", None) == "ck-map-legend"]
+    [legend] = [c for c in _of(tree, html.Div) if "ck-map-legend" in (getattr(c, "className", None) or "").split()]
     texts = [c.children for c in _of(legend, html.Span) if isinstance(c.children, str)]
     assert texts == ["< 30", "30 – 60", "60 – 90", "90 – 120", "≥ 120", "无数据"]
     assert legend.children[0].children == "工单量"
@@ -85,7 +85,7 @@ def test_geo051_legend_labels_and_bounds():
 
 def test_geo058_english_legend_and_tooltips_come_from_the_catalogue():
     _, _, tree = _map(metric_label="Tickets", lang="en")
-    [legend] = [c for c in _of(tree, html.Div) if getattr(c, "className", None) == "ck-map-legend"]
+    [legend] = [c for c in _of(tree, html.Div) if "ck-map-legend" in (getattr(c, "className", None) or "").split()]
     texts = [c.children for c in _of(legend, html.Span) if isinstance(c.children, str)]
     assert texts[-1] == "No data"
     by_code = {f["properties"]["code"]: f["properties"] for f in _of(tree, dl.GeoJSON)[0].data["features"]}
@@ -241,3 +241,33 @@ def _outer_rings(geometry: dict) -> list:
     if geometry["type"] == "Polygon":
         return [geometry["coordinates"][0]]
     return [poly[0] for poly in geometry["coordinates"]]
+
+
+def test_geo063_the_legend_takes_the_corner_where_it_hides_no_region():
+    """Lanzhou's bottom right is 榆中县: a legend there covered the bottom of it on the wall. The
+    legend goes to the corner whose box covers the least of the regions (its top right is empty)."""
+    import shapely
+
+    from layouts.choropleth import LEGEND_SHARE, _bounds, _mercator, _mercator_array
+
+    fc = geojson("620100")
+    values = {f["properties"]["code"]: 1.0 for f in fc["features"]}
+    tree = choropleth_map(fc, values, id="m", metric_label="工单量", breaks=[1.0, 2.0, 3.0, 4.0], colors=DEFAULT_COLORS)
+    legend = next(c for c in _walk(tree) if "ck-map-legend" in (getattr(c, "className", "") or "").split())
+    corner = getattr(legend, "data-corner")
+    (south, west), (north, east) = _bounds(fc)
+    x0, y0 = _mercator(west, south)
+    x1, y1 = _mercator(east, north)
+    w, h = (x1 - x0) * LEGEND_SHARE[0], (y1 - y0) * LEGEND_SHARE[1]
+    shapes = [shapely.transform(shapely.geometry.shape(f["geometry"]), _mercator_array) for f in fc["features"]]
+    region = shapely.union_all(shapes)
+
+    def hidden(c: str) -> float:
+        left = x0 if c[1] == "l" else x1 - w
+        bottom = y0 if c[0] == "b" else y1 - h
+        return region.intersection(shapely.box(left, bottom, left + w, bottom + h)).area / (w * h)
+
+    assert hidden("br") > 0.2  # where it was: over 榆中县
+    assert hidden(corner) < 0.02, (corner, hidden(corner))
+    assert ("ck-map-legend-top" in legend.className) == (corner[0] == "t")
+    assert ("ck-map-legend-left" in legend.className) == (corner[1] == "l")
