@@ -5,7 +5,8 @@ day (and district for tickets) instead of counting the calls or tickets one by o
 ``calls`` or ``tickets`` takes the touched rows' contributions out before it rewrites them
 (``calls_changed(..., -1)``) and puts the new ones in after (``+1``), by one grouped
 ``INSERT ... SELECT ... ON CONFLICT`` each; the columns are the metric contract's own SQL
-(``metrics.queries.call_count_columns`` / ``ticket_count_columns``), so the definitions live once and
+(``store.counting.call_count_columns`` / ``ticket_count_columns``, which the metric queries use
+too), so the definitions live once and
 every path (per event, bulk, COPY) gives the same rows. Counts are integers, so deltas are exact.
 
 What the columns depend on (the zone's UTC offset for the local day, the short-abandon threshold,
@@ -30,8 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Selectable
 
 from cockpit.batching import batches
-from cockpit.metrics.definitions import count_basic_as_satisfied, response_deadline_s
-from cockpit.metrics.queries.counts import NEVER_DUE, call_count_columns, ticket_count_columns
+from cockpit.store.counting import NEVER_DUE, call_count_columns, ticket_count_columns
 from cockpit.settings import Settings
 from cockpit.store.models import Call, CallDay, DayRollupShape, Ticket, TicketDay
 from cockpit.timeutil import local_midnight, naive_utc
@@ -58,8 +58,9 @@ def wanted_shape(settings: Settings) -> dict[str, Any] | None:
     if offset is None:
         return None
     return {"tz_offset_s": offset, "short_abandon_s": float(settings.short_abandon_s),
-            "response_deadline_s": float(response_deadline_s(settings)),
-            "count_basic_satisfied": bool(count_basic_as_satisfied(settings))}
+            # the settings behind metrics.definitions.response_deadline_s / count_basic_as_satisfied
+            "response_deadline_s": float(settings.response_deadline_s),
+            "count_basic_satisfied": bool(settings.count_basic_as_satisfied)}
 
 
 def current_shape(session: Session) -> dict[str, Any] | None:

@@ -53,7 +53,7 @@ class Base(DeclarativeBase):
 # A partitioned table's primary key must contain the partition key: ``_pk_with_partition_key``
 # adds it on PostgreSQL, while SQLite keeps ``id`` alone as its rowid.
 # A "long" call (ix_calls_long_city_queued): over an hour from queueing to its end. The query side
-# repeats these predicates word for word (metrics.queries.counts.long_call), so both planners match them.
+# repeats these predicates word for word (store.counting.long_call), so both planners match them.
 LONG_CALL_PG = "ended_at - queued_at > interval '1 hour'"
 LONG_CALL_SQLITE = "julianday(ended_at) - julianday(queued_at) > 1.0 / 24"
 # PostgreSQL: statistics on the duration, so the planner knows how few long calls there are
@@ -377,7 +377,7 @@ class TicketCohortDay(Base):
 
 
 class TicketCohort(Base):
-    """The counts (``metrics.definitions.TicketCounts``, as ``metrics.queries.ticket_count_columns``
+    """The counts (``metrics.definitions.TicketCounts``, as ``store.counting.ticket_count_columns``
     computes them) of a city-day's frozen tickets per district ("" when unknown)."""
 
     __tablename__ = "ticket_cohorts"
@@ -421,7 +421,7 @@ class DayRollupShape(Base):
 
 class CallDay(Base):
     """Calls per city per local day of ``queued_at``: the counts of the connection rate
-    (``metrics.queries.call_count_columns``' first four), kept by every write of ``calls`` in its
+    (``store.counting.call_count_columns``' first four), kept by every write of ``calls`` in its
     transaction (``store.days``). A day can hold a row of zeros (a call moved to another day)."""
 
     __tablename__ = "call_days"
