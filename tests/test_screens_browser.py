@@ -124,6 +124,11 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     assert re.match(pattern, summary), summary
                 if name.startswith(("wall", "province")):
                     dash_duo.wait_for_element(".ck-wall-badge", timeout=10)
+                    # every panel painted and dated (the screenshot shows the page as it stays)
+                    dash_duo.wait_for_element(".ck-wall-panel .ck-wall-as-of:not(:empty)", timeout=10)
+                    _settled(dash_duo, lambda: dash_duo.driver.execute_script(
+                        "return document.querySelectorAll('.ck-wall-panel .ck-wall-as-of:empty').length;"),
+                        lambda empty: empty == 0)
                     scroll = dash_duo.driver.execute_script(
                         "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
                     assert scroll == list(SIZES[size]), f"{name} {lang} {size} scrolls: {scroll}"
