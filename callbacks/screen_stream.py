@@ -178,10 +178,19 @@ class StreamHub:
             with ch.cond:
                 ch.cond.notify_all()
 
-    def stop(self) -> None:
-        """End every stream and publisher of this hub (an app going away: tests)."""
+    def stop(self, join_s: float = 0.0) -> None:
+        """End every stream and publisher of this hub (an app going away: tests). ``join_s``: wait
+        up to that long for the publishers to return, so none renders or writes after (a test's
+        next app shares the Redis they write to)."""
         self.stopped = True
         self.end_all()
+        if join_s > 0:
+            deadline = time.monotonic() + join_s
+            with self.lock:
+                threads = [ch.publisher for ch in self.channels.values() if ch.publisher is not None]
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join(max(0.0, deadline - time.monotonic()))
 
     def acquire(self) -> bool:
         with self.lock:

@@ -160,4 +160,4 @@ def open_wall_app(sqlite_stores):
     wall.city_snapshot(sqlite_stores, "620100")  # loads the boundaries once, as a running server has
     app = create_app(sqlite_stores.settings, stores=sqlite_stores)
     yield app, sqlite_stores
-    app.server.config["COCKPIT_SCREEN_STREAMS"].stop()  # no publisher of this app outlives the test
+    app.server.config["COCKPIT_SCREEN_STREAMS"].stop(join_s=10)  # no publisher of this app outlives the test
