@@ -24,6 +24,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(port: int, timeout_s: float = 10.0) -> None:
+    """Return once the redis-server on ``port`` answers a PING; RuntimeError after ``timeout_s``."""
+    probe = redis_lib.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            try:
+                probe.ping()
+                return
+            except redis_lib.ConnectionError:
+                time.sleep(0.05)
+    finally:
+        probe.close()
+    raise RuntimeError(f"the test's redis-server on port {port} did not start")
+
+
 class KillableRedis:
     def __init__(self, directory: Path) -> None:
         self.directory, self.port, self.proc = directory, free_port(), None
@@ -37,17 +53,7 @@ class KillableRedis:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
              "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        probe = redis_lib.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                probe.ping()
-                return
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
-            finally:
-                probe.close()
-        raise RuntimeError("the test's redis-server did not start")
+        wait_until_up(self.port)
 
     def stop(self) -> None:
         """Save the data, then kill the server by its pid (connections are refused from here on)."""

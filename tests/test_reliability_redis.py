@@ -25,6 +25,7 @@ from cockpit.store.db import Stores
 from cockpit.store.models import Call, Ticket
 from cockpit.views import wall
 from tests.factories import random_stream
+from tests.killable_redis import wait_until_up
 
 PORT = 18541
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
@@ -39,15 +40,7 @@ class PrivateRedis:
     def start(self) -> None:
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no",
                                       "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
-        probe = redis_lib.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                probe.ping()
-                return
-            except redis_lib.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
+        wait_until_up(self.port)
 
     def kill(self) -> None:
         self.proc.kill()
