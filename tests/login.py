@@ -58,5 +58,8 @@ def browser_login(dash_duo, app, *, role: str = "admin", scope: str = "620000", 
     dash_duo.wait_for_element("#username").send_keys(name)
     dash_duo.find_element("#password").send_keys(PASSWORD)
     dash_duo.find_element("#login-submit").click()
+    # the app's first page after the login: its scripts load once, slowly on a loaded machine (the
+    # setter below reloads it and waits only Dash's default 10 s; clean-clone CI missed that once)
+    dash_duo.wait_for_element("#react-entry-point", timeout=30)
     dash_duo.server_url = dash_duo.server.url  # waits for the app's page, now served
     return name
