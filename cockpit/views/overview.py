@@ -10,7 +10,6 @@ from cockpit.store.db import Stores
 
 # Which region levels each screen shows: a wall is a city's (or one district's), the overview a province's.
 SCREEN_LEVELS = {"wall": ("city", "district"), "province": ("province",)}
-SCREEN_LEVEL_TTL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,19 +55,12 @@ def cities_today(stores: Stores, *, scope: str, now: datetime | None = None) -> 
 
 def screen_level(stores: Stores, page: str, code: str) -> str | None:
     """The level of ``code`` if screen ``page`` ('wall' | 'province') can show it, else None
-    (unknown code, or a region of the wrong level: a province has no city wall). A level found is
-    kept a minute in this process (every screen's connect asks it twice); a code not found is asked
-    again each time, so a region loaded meanwhile has its screen at once."""
-    key = ("screen_level", code)
-    level, _ = stores.caches.ttl.get(key, SCREEN_LEVEL_TTL_S, lambda: _scope_level(stores, code))
-    if level is None:
-        stores.caches.ttl.forget(key)
-    return level if level in SCREEN_LEVELS.get(page, ()) else None
-
-
-def _scope_level(stores: Stores, code: str) -> str | None:
+    (unknown code, or a region of the wrong level: a province has no city wall). Every screen's
+    connect asks it twice: ``regions.scope_level`` keeps a level found a minute and asks again
+    for a code not found, so a region loaded meanwhile has its screen at once."""
     with stores.read_session() as session:
-        return regions.scope_level(session, code)
+        level = regions.scope_level(session, code)
+    return level if level in SCREEN_LEVELS.get(page, ()) else None
 
 
 def known_screens(stores: Stores, province: str) -> list[dict]:
