@@ -329,9 +329,11 @@ def _geometry_digest(features: list[dict]) -> str:
     return digest.hexdigest()
 
 
-def kept_legend_corner(features: list[dict], extent: tuple[float, float, float, float]) -> str:
-    """``legend_corner``, kept per process like the label positions (same regions and extent)."""
-    key = ("legend", _geometry_digest(features), tuple(extent))
+def kept_legend_corner(features: list[dict], extent: tuple[float, float, float, float],
+                       digest: str | None = None) -> str:
+    """``legend_corner``, kept per process like the label positions (same regions and extent).
+    ``digest``: the regions' ``_geometry_digest`` when the caller knows it already."""
+    key = ("legend", digest or _geometry_digest(features), tuple(extent))
     found = _PLACED.get(key)
     if found is None:
         found = legend_corner(features, extent)
@@ -340,13 +342,13 @@ def kept_legend_corner(features: list[dict], extent: tuple[float, float, float, 
     return found
 
 
-def placed_labels(features: list[dict], font: float,
-                  extent: tuple[float, float, float, float]) -> list[tuple[float, float]]:
+def placed_labels(features: list[dict], font: float, extent: tuple[float, float, float, float],
+                  digest: str | None = None) -> list[tuple[float, float]]:
     """``place_labels``, kept per process for the same regions (their geometry, hashed), label
     texts, font and extent. Placement is pure geometry (~230 ms for Gansu's 14 cities) while a
     screen's map is rebuilt whenever a value on it changes (its signature), i.e. every few
     seconds with live traffic; the positions only change with the boundaries or the language."""
-    key = (_geometry_digest(features), tuple(_label_text(f) for f in features), font, tuple(extent))
+    key = (digest or _geometry_digest(features), tuple(_label_text(f) for f in features), font, tuple(extent))
     found = _PLACED.get(key)
     if found is None:
         found = place_labels(features, font, extent)
@@ -359,19 +361,24 @@ def placed_labels(features: list[dict], font: float,
 
 def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | dict, metric_label: str,
                    breaks: list[float], colors: list[str], tile_url: str = "", labels: bool = True,
-                   height: str = "100%", lang: str = i18n.DEFAULT_LANG):
+                   height: str = "100%", lang: str = i18n.DEFAULT_LANG, owned: bool = False,
+                   geometry_digest: str | None = None):
     """A dark choropleth of ``geojson`` regions coloured by ``values[code]``, with legend and tooltips.
 
     ``geojson`` is a FeatureCollection whose features carry ``properties.code`` and ``.name``
-    (as from ``geo.boundaries.geojson``); it is not modified. ``colors`` needs len(breaks)+1
-    entries (class i = number of breaks <= value); regions missing from ``values`` or None get
+    (as from ``geo.boundaries.geojson``); it is not modified unless ``owned`` (a fresh dict the caller
+    hands over: decorated in place, not copied). ``geometry_digest``: the regions' geometry digest
+    when the caller keeps one (else hashed here), the key of the kept label positions and legend
+    corner; the copy and two hashes were most of a province map's render. ``colors`` needs
+    len(breaks)+1 entries (class i = number of breaks <= value); regions missing from ``values`` or None get
     the no-data colour. The tooltip shows name, value and rank (1 = highest). The GeoJSON layer
     gets ``id`` (use its clickData for drill-down); the Map gets ``id`` + part 'map'.
     Returns an ``html.Div`` holding the map and the legend.
     """
     if len(colors) < len(breaks) + 1:
         raise ValueError(f"need {len(breaks) + 1} colors for {len(breaks)} breaks, got {len(colors)}")
-    data = copy.deepcopy(geojson)
+    data = geojson if owned else copy.deepcopy(geojson)
+    digest = geometry_digest or _geometry_digest(data.get("features", []))
     present = {f["properties"]["code"]: values.get(f["properties"]["code"]) for f in data.get("features", [])}
     ranks = _ranks(present)
     total = len(ranks)
@@ -391,7 +398,8 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
     corner = "br"
     if bounds is not None:
         (south, west), (north, east) = bounds
-        corner = kept_legend_corner(data.get("features", []), (*_mercator(west, south), *_mercator(east, north)))
+        corner = kept_legend_corner(data.get("features", []), (*_mercator(west, south), *_mercator(east, north)),
+                                    digest)
     if labels and bounds is not None:
         (south, west), (north, east) = bounds
         x0, y0 = _mercator(west, south)
@@ -405,7 +413,7 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
         box_style = {"--ck-map-label-w": f"calc((100cqw - {pad}px) * {font / span_x:.5f})",
                      "--ck-map-label-h": f"calc((100cqh - {pad}px) * {font / span_y:.5f})"}
         features = data.get("features", [])
-        for feature, (lat, lon) in zip(features, placed_labels(features, font, (x0, y0, x1, y1))):
+        for feature, (lat, lon) in zip(features, placed_labels(features, font, (x0, y0, x1, y1), digest)):
             text = html_escape(_label_text(feature))
             markers.append(dl.DivMarker(
                 position=[round(lat, 4), round(lon, 4)], interactive=False,

@@ -46,10 +46,10 @@ def home_links(ctx: PageContext, cities: Sequence[str]) -> html.Nav:
 
 def province_cities(province: str) -> list[str]:
     """The bundled cities of ``province`` (for the links; a deployment's own regions come from the table)."""
-    from layouts.mapdata import screen_geojson
+    from layouts.mapdata import screen_codes
 
     try:
-        return [f["properties"]["code"] for f in screen_geojson(province)["features"]]
+        return list(screen_codes(province))
     except KeyError:
         return []
 

@@ -48,7 +48,30 @@ def _screen_geojson(code: str, lang: str) -> str:
 def screen_feature_count(code: str) -> int:
     """How many shapes ``code``'s screen map has (as cached as ``_screen_geojson``, without decoding
     it on every render); KeyError for an unknown code."""
-    return len(json.loads(_screen_geojson(code, "zh"))["features"])
+    return len(screen_codes(code))
+
+
+@lru_cache(maxsize=64)
+def screen_codes(code: str) -> tuple[str, ...]:
+    """The codes of the regions on ``code``'s screen map, in map order; KeyError for an unknown code."""
+    return tuple(f["properties"]["code"] for f in json.loads(_screen_geojson(code, "zh"))["features"])
+
+
+@lru_cache(maxsize=64)
+def _screen_digest(code: str, lang: str) -> str:
+    """The geometry digest of a screen map (``choropleth._geometry_digest``), hashed once per
+    process: the key of its kept label positions and legend corner."""
+    from layouts.choropleth import _geometry_digest
+
+    return _geometry_digest(screen_geojson(code, lang)["features"])
+
+
+def screen_map(code: str, lang: str, values: dict[str, float | None], *, id: str | dict, label: str,
+               better: str, integer: bool, tile_url: str = "") -> html.Div:
+    """``metric_map`` of ``code``'s screen map (``screen_geojson``) without copying or hashing its
+    boundaries again: what a wall or province render draws. KeyError for an unknown code."""
+    return metric_map(screen_geojson(code, lang), values, id=id, label=label, better=better, integer=integer,
+                      lang=lang, tile_url=tile_url, owned=True, geometry_digest=_screen_digest(code, lang))
 
 
 def warm_screen_maps(codes: list[str], langs: tuple[str, ...] = ("zh", "en")) -> int:
@@ -60,8 +83,7 @@ def warm_screen_maps(codes: list[str], langs: tuple[str, ...] = ("zh", "en")) ->
     for code in codes:
         for lang in langs:
             try:
-                metric_map(screen_geojson(code, lang), {}, id="warm", label="", better="lower", integer=True,
-                           lang=lang)
+                screen_map(code, lang, {}, id="warm", label="", better="lower", integer=True)
             except KeyError:
                 break
             done += 1
@@ -77,12 +99,15 @@ def screen_geojson(code: str, lang: str = "zh") -> dict:
 
 
 def metric_map(shapes: dict, values: dict[str, float | None], *, id: str | dict, label: str, better: str,
-               integer: bool, lang: str, tile_url: str = "") -> html.Div:
+               integer: bool, lang: str, tile_url: str = "", owned: bool = False,
+               geometry_digest: str | None = None) -> html.Div:
     """A screen choropleth of ``values`` by region code: ``classify`` breaks, ``class_colors``.
 
     ``label`` is the legend title with its unit, e.g. "接通率 (%)"; ``better`` 'higher' | 'lower'.
+    ``owned`` and ``geometry_digest`` as in ``choropleth_map`` (``screen_map`` passes both).
     """
     breaks = classify(values, integer=integer)
     colors = class_colors(len(breaks) + 1, better=better)
     return html.Div(choropleth_map(shapes, values, id=id, metric_label=label, breaks=breaks, colors=colors,
-                                   tile_url=tile_url, lang=lang), className="ck-wall-mapbox")
+                                   tile_url=tile_url, lang=lang, owned=owned, geometry_digest=geometry_digest),
+                    className="ck-wall-mapbox")

@@ -17,7 +17,7 @@ from layouts import ids
 from layouts.fmt import fmt_int, fmt_pct
 from layouts.i18n import register, t
 from layouts.names import english_or, place_name
-from layouts.mapdata import metric_map, screen_geojson
+from layouts.mapdata import screen_codes, screen_map
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
 from layouts.svg import sparkline_svg
@@ -117,13 +117,14 @@ def _metric_value(row: dict, metric: str) -> float | None:
 
 def map_body(snapshot: dict, metric: str, lang: str, tile_url: str = "") -> Any:
     try:
-        shapes = screen_geojson(snapshot["scope"], lang)
+        screen_codes(snapshot["scope"])
     except KeyError:
         return html.Div(t("wall.no_map", lang), className="ck-wall-empty")
     values = {r["code"]: _metric_value(r, metric) for r in snapshot["rows"]}
     label = t(f"province.metric.{metric}", lang) + t(f"province.unit.{metric}", lang)
-    return metric_map(shapes, values, id=ids.PROVINCE_MAP_GEO, label=label, better=METRIC_BETTER[metric],
-                      integer=metric in ("tickets_today", "offered_today"), lang=lang, tile_url=tile_url)
+    return screen_map(snapshot["scope"], lang, values, id=ids.PROVINCE_MAP_GEO, label=label,
+                      better=METRIC_BETTER[metric], integer=metric in ("tickets_today", "offered_today"),
+                      tile_url=tile_url)
 
 
 def _city_href(code: str, lang: str, kiosk: bool) -> str:

@@ -19,7 +19,7 @@ from layouts import ids
 from layouts.categories import category_label
 from layouts.fmt import fmt_change, fmt_int, fmt_pct, fmt_wait, rel
 from layouts.i18n import MESSAGES, register, t
-from layouts.mapdata import metric_map, screen_feature_count, screen_geojson
+from layouts.mapdata import screen_codes, screen_feature_count, screen_map
 from layouts.names import display_alert, place_name
 from layouts.page import PageContext
 from layouts.screen import panel, panel_meta, screen_config, screen_header, screen_root, signature, status_badge
@@ -339,20 +339,19 @@ def hourly_body(curves: dict, lang: str) -> Any:
 
 def districts_body(s: dict, code: str, mode: str, lang: str, tile_url: str = "") -> Any:
     try:
-        shapes = screen_geojson(code, lang)
+        codes = screen_codes(code)
     except KeyError:
         return html.Div(t("wall.no_map", lang), className="ck-wall-empty")
     counts = s.get("counts") or {}
     pops = s.get("population") or {}
-    codes = [f["properties"]["code"] for f in shapes["features"]]
     if mode == "per100k":
         values = {c: (counts.get(c, 0) * 100_000 / pops[c]) if pops.get(c) else None for c in codes}
         label = t("wall.map_per100k_unit", lang)
     else:
         values = {c: counts.get(c, 0) for c in codes}
         label = t("wall.map_count_unit", lang)
-    return metric_map(shapes, values, id=ids.WALL_MAP_GEO, label=label, better="lower", integer=mode == "count",
-                      lang=lang, tile_url=tile_url)
+    return screen_map(code, lang, values, id=ids.WALL_MAP_GEO, label=label, better="lower",
+                      integer=mode == "count", tile_url=tile_url)
 
 
 def categories_body(s: dict, lang: str, history: dict | None = None) -> Any:

@@ -38,3 +38,42 @@ def test_warm002_a_serving_app_prepares_the_maps_of_the_regions_table(sqlite_sto
             thread.join(timeout=120)
     assert _placed_for("620000", "zh") and _placed_for("620100", "en") and _placed_for("623000", "zh")
     app.server.config["COCKPIT_SCREEN_STREAMS"].stop()
+
+
+def test_warm003_a_screen_map_is_the_metric_map_of_its_boundaries_without_a_copy_or_a_hash(monkeypatch):
+    """``screen_map`` hands the renderer a fresh dict it may decorate and the digest it keeps, so a
+    render neither copies the boundaries nor hashes them again; what it draws is unchanged."""
+    import json
+
+    import plotly
+
+    from layouts.mapdata import metric_map, screen_map
+
+    values = {c: i for i, c in enumerate(["620102", "620103", "620104", "620105", "620111", "620121"])}
+    kwargs = dict(id="m", label="件", better="lower", integer=True)
+    for code, lang in (("620100", "zh"), ("620000", "en")):
+        before = json.dumps(metric_map(screen_geojson(code, lang), values, lang=lang, **kwargs),
+                            cls=plotly.utils.PlotlyJSONEncoder)
+        screen_map(code, lang, values, **kwargs)  # the digest is kept
+        hashed, copied = [], []
+        real_digest, real_copy = choropleth._geometry_digest, choropleth.copy.deepcopy
+        monkeypatch.setattr(choropleth, "_geometry_digest", lambda f: hashed.append(1) or real_digest(f))
+        monkeypatch.setattr(choropleth.copy, "deepcopy", lambda x: copied.append(1) or real_copy(x))
+        after = json.dumps(screen_map(code, lang, values, **kwargs), cls=plotly.utils.PlotlyJSONEncoder)
+        monkeypatch.undo()
+        assert after == before
+        assert hashed == [] and copied == []
+    assert screen_geojson("620100", "zh")["features"][0]["properties"].get("_fill") is None  # cache intact
+
+
+def test_geo_known_codes_the_simplified_and_full_boundaries_hold_the_same_regions():
+    """``boundaries.known`` and the population table read the simplified files only (a web process
+    then never reads the full-resolution ones): both must hold the same regions, names, parents,
+    levels and census figures (label points differ: they follow each file's outline)."""
+    from geo import boundaries
+
+    columns = ["code", "name", "name_en", "level", "parent", "city", "population"]
+    simplified, full = (boundaries.bundled_features(s)[columns].sort_values("code").reset_index(drop=True)
+                        for s in (True, False))
+    assert len(simplified) > 200 and simplified.equals(full)
+    assert boundaries.known("620100") and boundaries.known("100000") and not boundaries.known("999999")
