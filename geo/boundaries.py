@@ -133,6 +133,22 @@ def _codes(version: int) -> frozenset[str]:
     return frozenset(all_features(True)["code"])
 
 
+def region_names(code: str) -> tuple[str | None, str | None]:
+    """(Chinese, English) name of a region (bundled, registered or a root), or (None, None).
+
+    Read from the simplified boundaries, which name the same regions as the full ones
+    (test_geo_known_codes): a page that only shows names does not load the full-resolution files."""
+    if code in ROOTS:
+        return ROOTS[code]["name"], ROOTS[code]["name_en"]
+    return _names(_custom_version).get(code, (None, None))
+
+
+@lru_cache(maxsize=4)
+def _names(version: int) -> dict[str, tuple[str | None, str | None]]:
+    frame = all_features(True)
+    return {str(c): (plain(n), plain(e)) for c, n, e in zip(frame["code"], frame["name"], frame["name_en"])}
+
+
 def region_info(code: str) -> dict | None:
     """The properties (no geometry) of one region, or None."""
     frame = all_features()

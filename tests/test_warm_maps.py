@@ -77,3 +77,14 @@ def test_geo_known_codes_the_simplified_and_full_boundaries_hold_the_same_region
                         for s in (True, False))
     assert len(simplified) > 200 and simplified.equals(full)
     assert boundaries.known("620100") and boundaries.known("100000") and not boundaries.known("999999")
+
+
+def test_geo_names_come_from_the_simplified_boundaries_as_region_info_gives_them():
+    """Pages show region names from ``region_names`` (simplified files); a wall's first page build
+    used to load the full-resolution boundaries for them (over a second, holding every other request)."""
+    from geo import boundaries
+
+    codes = list(boundaries.bundled_features(False)["code"]) + ["100000", "NYC", "999999"]
+    for code in codes:
+        info = boundaries.region_info(code)
+        assert boundaries.region_names(code) == ((info["name"], info["name_en"]) if info else (None, None)), code
