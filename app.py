@@ -16,11 +16,14 @@ ASSETS = Path(__file__).parent / "assets"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, stores: Stores | None = None, warm: bool = False) -> Dash:
+def create_app(settings: Settings | None = None, *, stores: Stores | None = None,
+               warm: bool | str = False) -> Dash:
     """A Dash app wired to the cockpit's stores. Serves every asset locally (works offline).
 
-    ``warm``: prepare every screen map in a background thread (a serving process: gunicorn's
-    ``app:server``, ``cockpit serve``, the demo), so the screens that connect first do not wait."""
+    ``warm``: prepare every screen map (and the pinyin tables of English names) so the screens that
+    connect first do not wait for them: ``True`` in a background thread (``cockpit serve``, the
+    demo), ``"first"`` before returning (gunicorn's ``app:server``: a worker loads the app before it
+    accepts a connection, so it takes no request while it prepares, about 2 s of CPU)."""
     import callbacks
     from cockpit.http import events as api
     from cockpit.http import alerts as api_alerts
@@ -60,7 +63,9 @@ def create_app(settings: Settings | None = None, *, stores: Stores | None = None
     callbacks.register(app, stores)
     _keep_dash_json(app)  # after the guard: it answers only requests the guard let through
     _register_region_shapes(stores)
-    if warm:
+    if warm == "first":
+        _warm_screens(stores)
+    elif warm:
         threading.Thread(target=_warm_screens, args=(stores,), name="warm-screen-maps", daemon=True).start()
     return app
 
@@ -70,6 +75,7 @@ def _warm_screens(stores: Stores) -> None:
     from sqlalchemy import select
 
     from cockpit.store.models import Region
+    from geo.names import pinyin_name
     from layouts.mapdata import warm_screen_maps
 
     started = time.perf_counter()
@@ -77,6 +83,7 @@ def _warm_screens(stores: Stores) -> None:
         with stores.read_session() as session:
             codes = sorted(session.scalars(select(Region.code).where(Region.level.in_(("province", "city")))))
         done = warm_screen_maps(codes)
+        pinyin_name("兰州")  # loads pypinyin's tables (0.3 s), which an English page's first build asks
         log.info("prepared %d screen maps in %.1f s", done, time.perf_counter() - started)
     except Exception:  # noqa: BLE001 - a warm-up only saves time: the screens prepare their maps anyway
         log.warning("screen maps not prepared ahead", exc_info=True)
@@ -134,5 +141,5 @@ def _register_region_shapes(stores: Stores) -> None:
 def __getattr__(name: str):
     # ``app:server`` for gunicorn, built lazily so importing this module opens nothing.
     if name == "server":
-        return create_app(warm=True).server
+        return create_app(warm="first").server
     raise AttributeError(name)

@@ -88,3 +88,18 @@ def test_geo_names_come_from_the_simplified_boundaries_as_region_info_gives_them
     for code in codes:
         info = boundaries.region_info(code)
         assert boundaries.region_names(code) == ((info["name"], info["name_en"]) if info else (None, None)), code
+
+
+def test_warm004_gunicorns_app_prepares_the_maps_before_it_takes_a_request(sqlite_stores, monkeypatch):
+    """``warm="first"`` (``app:server``): the maps are ready when ``create_app`` returns, no thread
+    left running; a worker accepts connections only after loading the app."""
+    from app import create_app
+    from geo.regions import load_default_regions
+
+    with sqlite_stores.session() as session:
+        load_default_regions(session)
+    monkeypatch.setattr(choropleth, "_PLACED", {})
+    app = create_app(sqlite_stores.settings, stores=sqlite_stores, warm="first")
+    assert _placed_for("620000", "en") and _placed_for("620100", "zh") and _placed_for("623000", "en")
+    assert not any(t.name == "warm-screen-maps" for t in threading.enumerate())
+    app.server.config["COCKPIT_SCREEN_STREAMS"].stop()
