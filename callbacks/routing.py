@@ -15,7 +15,6 @@ import re
 from urllib.parse import parse_qs, unquote
 
 from dash import Dash, Input, Output
-from dash._utils import to_json
 from flask import Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,6 +23,7 @@ from cockpit.views.overview import known_screens, screen_level
 from layouts import assessment, home, ids, playlist, province, reports, roster, supervise, ticket, wall
 from layouts.i18n import pick_lang, t
 from layouts.page import PageContext
+from layouts.serialise import component_json
 from layouts.shell import not_found, not_found_html, screen_links
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def screen_route_answer(stores: Stores, body: dict) -> Response | None:
 
     def build() -> str:
         page = builder(PageContext(lang=lang, settings=stores.settings, query=query, path=path), **groups)
-        return ('{"multi":true,"response":{' + json.dumps(ids.PAGE) + ':{"children":' + to_json(page) + "},"
+        return ('{"multi":true,"response":{' + json.dumps(ids.PAGE) + ':{"children":' + component_json(page) + "},"
                 + json.dumps(ids.LANG_STORE) + ':{"data":' + json.dumps(lang) + "}}}")
 
     if len(search or "") > MAX_SEARCH:

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 
 import redis
 from dash import Dash, no_update
-from dash._utils import to_json
 from flask import Response, g, jsonify, request, stream_with_context
 
 from callbacks.shared_payload import Kind, SharedPayloads, TICK_S, key_payload
@@ -53,6 +52,7 @@ from cockpit.http.slots import CONFIG_KEY as SLOTS_KEY, Slots, release_early
 from cockpit.store.cache import live_key
 from cockpit.store.db import Stores, quick_twin
 from cockpit.views.overview import screen_level
+from layouts.serialise import component_json
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _failed_message(kind: Kind, at: float, outputs: tuple) -> bytes:
     for (cid, prop), value in zip(kind.outputs[:-1], outputs[:-1]):
         if value is no_update:
             continue
-        items.append(f"[{json.dumps(cid, sort_keys=True, separators=(',', ':'))},{json.dumps(prop)},{to_json(value)}]")
+        items.append(f"[{json.dumps(cid, sort_keys=True, separators=(',', ':'))},{json.dumps(prop)},{component_json(value)}]")
     return f'event: failed\ndata: {{"at":{int(at * 1000)},"o":[{",".join(items)}]}}\n\n'.encode()
 
 

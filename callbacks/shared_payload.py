@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dash import Dash, no_update
-from dash._utils import to_json
 from flask import Response, request
 
 from cockpit.auth.principal import AccessDenied
@@ -41,6 +40,7 @@ from cockpit.store.cache import live_key
 from cockpit.store.db import Stores
 from cockpit.views.province import PROVINCE_METRICS
 from layouts import ids
+from layouts.serialise import component_json
 from layouts.wall import MAP_MODES
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class SharedPayloads:
         outputs = kind.compute(self.stores, None, mode, config, None, json.loads(last[0]) if last else None)
         if not _complete(outputs, where):
             return None
-        serialised = [None if v is no_update else to_json(v) for v in outputs[:-1]]
+        serialised = [None if v is no_update else component_json(v) for v in outputs[:-1]]
         map_index, sig_index, _ = where
         if serialised[sig_index] is None and last is not None:
             serialised[sig_index], serialised[map_index] = last
