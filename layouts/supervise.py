@@ -314,7 +314,8 @@ def inbox_summary(view: dict, lang: str) -> html.Div:
     elif suppressed:
         toggle = [dcc.Link(t("sup.suppressed", lang).format(n=suppressed),
                            href="/supervise" + search_for(q, suppressed="1"), className="ck-sup-suppressed")]
-    area_key = "district" if q.get("city") else "city"
+    # the store grouped by district inside a city scope: the URL's city or the user's own (no city in the URL)
+    area_key = box.get("area") or ("district" if q.get("city") else "city")
     return html.Div([
         html.Div([html.B(t("sup.total", lang).format(n=box["total"]), className="ck-sup-total",
                          **{"data-total": str(box["total"])}), *sev, *toggle], className="ck-sup-totals"),

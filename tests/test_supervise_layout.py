@@ -91,3 +91,16 @@ def test_sup014_ticket_without_text_or_deadlines_says_so():
           "related": [], "alerts": [], "breadcrumb": [], "names": {}}
     text = str(ticket_body(tv, "en", TZ))
     assert "No text recorded" in text and text.count("Not set") == 2
+
+
+def test_sup015_a_city_users_inbox_chips_name_districts_and_link_them_as_districts():
+    """A Lanzhou supervisor's /supervise (no city in the URL) groups the inbox by district: the chips must
+    filter by district (not ?city=<district code>) and the alerts without a district are city-wide."""
+    from layouts.supervise import inbox_summary
+
+    view = {"query": {}, "names": {"620121": "永登县"},
+            "inbox": {"total": 6, "by_severity": {"major": 6}, "by_rule": {"overdue": 6},
+                      "by_area": {"620121": 5, "": 1}, "area": "district"}}
+    chips = inbox_summary(view, "zh").children[2].children[1:]
+    assert [c.children.children for c in chips] == ["永登县 5", "全市 1"]
+    assert [c.children.href for c in chips] == ["/supervise?district=620121", "/supervise"]

@@ -239,6 +239,7 @@ def test_group008_a_telephony_outage_suppresses_the_queue_and_surges_it_explains
     with stores.session() as session:
         shown = alerts.inbox(session, scope="620100")
     assert shown["total"] == 2 and shown["suppressed"] == 2
+    assert shown["area"] == "district" and shown["by_area"] == {"620102": 1, "": 1}  # a city's inbox: its districts
 
 
 def test_group009_group_by_handling_unit_waits_group_wait_before_it_fires(stores):

@@ -314,7 +314,7 @@ def inbox(session: Session, *, scope: str | None = None, rule: str | None = None
           severity: str | None = None, suppressed: bool = False, limit: int = 50, offset: int = 0,
           since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """One ranked page of alerts (``items``: Alert rows) with the exact total, totals per rule,
-    per area (city, or district inside a city), per severity, and the suppressed count."""
+    per area (city, or district inside a city; ``area`` names which), per severity, and the suppressed count."""
     conds = scope_conditions(session, scope) + _state_condition(state, allow_all=True)
     if severity:
         conds.append(Alert.severity == severity)
@@ -330,7 +330,8 @@ def inbox(session: Session, *, scope: str | None = None, rule: str | None = None
         select(Alert.rule, func.count()).where(*conds).group_by(Alert.rule))}
     if rule:
         conds.append(Alert.rule == rule)
-    area = Alert.district if scope and len(scope) == 6 and not scope.endswith("0000") else Alert.city
+    by_district = bool(scope and len(scope) == 6 and not scope.endswith("0000"))
+    area = Alert.district if by_district else Alert.city
     by_area = {str(k or ""): int(n) for k, n in session.execute(
         select(area, func.count()).where(*conds).group_by(area).order_by(func.count().desc()))}
     by_severity = {k: int(n) for k, n in session.execute(
@@ -338,7 +339,7 @@ def inbox(session: Session, *, scope: str | None = None, rule: str | None = None
     rows = list(session.scalars(select(Alert).where(*conds).order_by(*RANKED)
                                 .limit(_limit(limit)).offset(max(0, int(offset)))))
     return {"total": sum(by_severity.values()), "by_rule": by_rule, "by_area": by_area,
-            "by_severity": by_severity, "suppressed": n_suppressed, "items": rows,
+            "area": "district" if by_district else "city", "by_severity": by_severity, "suppressed": n_suppressed, "items": rows,
             "offset": max(0, int(offset)), "limit": _limit(limit)}
 
 
