@@ -171,3 +171,29 @@ def cut_chart_labels(dash_duo) -> list[str]:
         " });"
         "});"
         "return out;")
+
+
+UNREADABLE_CONTROLS_JS = """
+function rgba(s) { const m = s.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : m.concat([1]); }
+function lum(c) { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                  return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); }
+function background(el) {
+  for (let e = el; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor); if (c[3] > 0.5) return c; }
+  return [255, 255, 255, 1];
+}
+const out = [];
+for (const el of document.querySelectorAll('.dash-input-element, .dash-dropdown-value, .dash-dropdown-placeholder')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  const a = lum(rgba(getComputedStyle(el).color)), b = lum(background(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  if (ratio < 4.5) out.push((el.id || el.className) + ' ' + ratio.toFixed(2));
+}
+return out;
+"""
+
+
+def unreadable_controls(dash_duo) -> list[str]:
+    """Visible text inputs and dropdown values whose text contrasts with their background below 4.5:1
+    (WCAG AA), as 'id-or-class ratio'."""
+    return dash_duo.driver.execute_script(UNREADABLE_CONTROLS_JS)

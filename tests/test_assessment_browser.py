@@ -31,3 +31,19 @@ def test_ass101_page_scores_districts_then_units(dash_duo, sqlite_stores):
     dash_duo.wait_for_element(f"#{ids.ASS_TABLE} .ck-error", timeout=10)
     assert not dash_duo.find_elements(f"#{ids.ASS_TABLE} .ck-ass-row")
     assert dash_duo.get_logs() == []
+
+
+def test_ass102_form_controls_are_readable_on_the_dark_pages(dash_duo, sqlite_stores):
+    """The inputs and dropdowns of /assessment, /roster and /supervise: Dash 4 draws them white while the
+    pages' light text colour is inherited, so a typed scope, a note or the chosen period was invisible."""
+    from tests.browser import unreadable_controls
+
+    browser_login(dash_duo, create_app(sqlite_stores.settings, stores=sqlite_stores), role="supervisor",
+                  scope="620100")
+    for path, ready in (("/assessment?scope=620100", f"#{ids.ASS_SCOPE}"), ("/roster?scope=620100", f"#{ids.ROSTER_WEEK}"),
+                        ("/supervise", f"#{ids.SUP_ACT_NOTE}")):
+        dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo.wait_for_element(ready, timeout=15)
+        if path == "/supervise":
+            dash_duo.find_element(f"#{ids.SUP_ACT_NOTE}").send_keys("已电话督促")
+        assert unreadable_controls(dash_duo) == [], path
