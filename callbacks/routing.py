@@ -44,6 +44,26 @@ def access_denied_page(stores: Stores, path: str, query: dict, lang: str):
         return html.Div(html.H2(text), className="ck-page ck-forbidden")
     return None
 
+def page_permission(stores: Stores):
+    """``may_open(path, query)`` for the logged-in principal: the rule ``access_denied_page`` applies, so
+    a page's links to other pages can leave out the ones that would answer 'forbidden'."""
+    from cockpit.auth.policy import check_page
+    from cockpit.auth.principal import AccessDenied
+    from cockpit.auth.web import current_principal
+
+    principal = current_principal()
+
+    def may_open(path: str, query: dict[str, str]) -> bool:
+        try:
+            with stores.session() as session:
+                check_page(session, principal, path, query)
+        except AccessDenied:
+            return False
+        return True
+
+    return may_open
+
+
 ROUTES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"^/$"), home.home_page),
     (re.compile(r"^/wall/(?P<code>[A-Za-z0-9_-]+)$"), wall.wall_page),
@@ -173,4 +193,5 @@ def register(app: Dash, stores: Stores) -> None:
         denied = access_denied_page(stores, path, query, lang)  # same rule as a direct GET (cockpit.auth)
         if denied is not None:
             return denied, lang
-        return builder(PageContext(lang=lang, settings=settings, query=query, path=path), **groups), lang
+        ctx = PageContext(lang=lang, settings=settings, query=query, path=path, may_open=page_permission(stores))
+        return builder(ctx, **groups), lang

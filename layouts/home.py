@@ -26,19 +26,24 @@ COLUMNS = ("home.city", "home.offered", "home.answered", "home.abandoned", "home
 
 
 def home_links(ctx: PageContext, cities: Sequence[str]) -> html.Nav:
-    """Links to every screen: the province overview, supervision, the playlist and each city's wall."""
+    """Links to the screens the viewer may open: the province overview, supervision, the playlist and
+    each city's wall (a city's leader is not shown the other cities or pages of another role)."""
     lang, province = ctx.lang, ctx.settings.province
     q = f"?lang={lang}" if lang != "zh" else ""
-    playlist = ",".join([province, *cities])
-    main = [
-        html.A(t("home.province", lang).format(name=place_name(province, lang)), href=f"/province/{province}{q}",
-               className="ck-home-link", **{"data-link": "province"}),
-        html.A(t("home.supervise", lang), href=f"/supervise{q}", className="ck-home-link", **{"data-link": "supervise"}),
-        html.A(t("home.playlist", lang), href=f"/playlist?scopes={playlist}&seconds=30&kiosk=1&lang={lang}",
-               className="ck-home-link", **{"data-link": "playlist"}),
-    ]
+    playlist = [c for c in [province, *cities] if ctx.may("/playlist", {"scopes": c})]
+    main = []
+    if ctx.may(f"/province/{province}"):
+        main.append(html.A(t("home.province", lang).format(name=place_name(province, lang)),
+                           href=f"/province/{province}{q}", className="ck-home-link", **{"data-link": "province"}))
+    if ctx.may("/supervise"):
+        main.append(html.A(t("home.supervise", lang), href=f"/supervise{q}", className="ck-home-link",
+                           **{"data-link": "supervise"}))
+    if len(playlist) > 1:  # one screen is its wall, not a rotation
+        main.append(html.A(t("home.playlist", lang),
+                           href=f"/playlist?scopes={','.join(playlist)}&seconds=30&kiosk=1&lang={lang}",
+                           className="ck-home-link", **{"data-link": "playlist"}))
     walls = [html.A(place_name(c, lang), href=f"/wall/{c}{q}", className="ck-home-city", **{"data-link": c})
-             for c in cities]
+             for c in cities if ctx.may(f"/wall/{c}")]
     return html.Nav([html.H2(t("home.screens", lang)), html.Div(main, className="ck-home-links"),
                      html.H3(t("home.walls", lang)), html.Div(walls, className="ck-home-cities")],
                     className="ck-home-nav")

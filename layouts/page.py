@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cockpit.settings import Settings
@@ -13,6 +14,13 @@ class PageContext:
     settings: Settings
     query: dict[str, str] = field(default_factory=dict)
     path: str = "/"
+    # may_open(path, query): whether the viewer may open that page (cockpit.auth.policy.check_page);
+    # None: everything (tests, builders called outside a request)
+    may_open: Callable[[str, dict[str, str]], bool] | None = field(default=None, compare=False)
+
+    def may(self, path: str, query: dict[str, str] | None = None) -> bool:
+        """Whether a link to ``path`` leads the viewer somewhere they may go (not to 'forbidden')."""
+        return self.may_open is None or self.may_open(path, query or {})
 
     @property
     def kiosk(self) -> bool:

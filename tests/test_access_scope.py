@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -202,3 +203,20 @@ def test_scope005_assessment_roster_and_report_callbacks_keep_to_the_callers_reg
     listed = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "(620100)" in listed
     assert "(620500)" not in listed and "(620000)" not in listed
+
+
+def test_scope006_home_links_only_to_pages_the_viewer_may_open(app, stores):
+    """A Lanzhou leader's home page linked the province overview, supervision, the playlist and the
+    thirteen other cities' walls: every one of them answered 'forbidden' (a province supervisor keeps all)."""
+    from layouts import ids
+
+    def hrefs(client) -> set[str]:
+        response = _call(client, app, f"{ids.PAGE}.children", {f"{ids.URL}.pathname": "/", f"{ids.URL}.search": ""})
+        assert response.status_code == 200
+        return {h.split("?")[0] for h in re.findall(r'"href": "([^"]+)"', json.dumps(response.get_json()))}
+
+    leader = hrefs(client_for(app, role="leader", scope="620100"))
+    assert "/wall/620100" in leader
+    assert not leader & {"/wall/620200", "/province/620000", "/supervise", "/playlist"}
+    supervisor = hrefs(client_for(app, role="supervisor", scope="620000"))
+    assert {"/wall/620100", "/wall/620200", "/province/620000", "/supervise", "/playlist"} <= supervisor
