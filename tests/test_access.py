@@ -576,3 +576,19 @@ def test_acc018_tokens_check_the_city_and_district_of_every_event(app, stores):
     district_auth = {"Authorization": f"Bearer {district_token}"}
     assert post("620103", who=district_auth).status_code == 403  # a sibling district
     assert post("620102", who=district_auth).status_code == 200
+
+
+def test_acc030_admin_page_shows_times_in_the_cockpits_zone(app, stores):
+    """/admin showed a login as 2026-11-30T23:31:57Z, a kiosk link's creation as a bare '2026-11-30 23:26:08'
+    (UTC read as local time) and the audit log in UTC: every time is now Asia/Shanghai, one format."""
+    with stores.session() as session:
+        kiosk.create(session, scope="620100", name="hall", created_by="test")
+    admin = client_for(app, role="admin", scope="620100")  # its login is the audit log's newest line
+    page = admin.get("/admin").get_data(as_text=True)
+    now = datetime.now(UTC).astimezone(stores.settings.tz)
+    assert "Asia/Shanghai" in page and "(UTC)" not in page
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", page)  # no ISO strings with a T and a Z
+    local = re.findall(r"<td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)</td>", page)
+    assert len(local) >= 3  # the login, the kiosk link, the audit lines
+    assert all(abs((datetime.strptime(v, "%Y-%m-%d %H:%M:%S").replace(tzinfo=stores.settings.tz) - now)
+                   .total_seconds()) < 600 for v in local)
