@@ -108,6 +108,8 @@ def coverage_figure(doc: dict, lang: str) -> go.Figure:
         margin={"l": 50, "r": 50, "t": 10, "b": 40}, height=360, hovermode="x unified",
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font={"color": "#e6edf7"},
         legend={"orientation": "h", "y": 1.08},
+        # plotly names months in English whatever the page's language: spell the days out ourselves
+        xaxis={"tickformat": "%-m月%-d日" if lang == "zh" else "%a %-d %b", "hoverformat": "%Y-%m-%d %H:%M"},
         yaxis={"title": t("ros.seats_axis", lang), "gridcolor": "#2a3340", "rangemode": "tozero"},
         yaxis2={"overlaying": "y", "side": "right", "range": [0, 101], "ticksuffix": "%", "showgrid": False,
                 "tickvals": [0, 20, 40, 60, 80, 100]},

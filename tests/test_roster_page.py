@@ -59,7 +59,21 @@ def test_rospage101_page_shows_the_plan_and_switches_language(dash_duo, sqlite_s
     assert "排班计划" in dash_duo.find_element("header").text
     paid = dash_duo.find_element(f"#{ids.ROSTER_PLAN} .ck-roster-total").text
     assert "预测来电" in paid
-    dash_duo.wait_for_element(f"#{ids.ROSTER_CHART} .main-svg", timeout=10)
+    dash_duo.wait_for_element(f"#{ids.ROSTER_CHART} .xtick text", timeout=10)
+    # the Chinese page's date axis in Chinese (it read 'Nov 30 2026', 'Dec 1', ...)
+    ticks = [e.text for e in dash_duo.find_elements(f"#{ids.ROSTER_CHART} .xtick text")]
+    assert ticks and not [x for x in ticks if any(c.isascii() and c.isalpha() for c in x)], ticks
+    # day, shift, hours and people on one line each (班次 and 人数 wrapped a character per line on 1080p
+    # next to a busy day's long list of breaks; a narrow window squeezes them the same way here)
+    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 900, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+    lines = dash_duo.driver.execute_script(
+        "const cells = [...document.querySelectorAll('.ck-roster-table th'),"
+        " ...document.querySelector('.ck-roster-row').querySelectorAll('td:not(.ck-roster-breaks)')];"
+        "return cells.filter(c => c.textContent).map(c => { const r = document.createRange();"
+        " r.selectNodeContents(c); return [c.textContent, new Set([...r.getClientRects()].map(x => Math.round(x.top))).size]; });")
+    assert [text for text, n in lines if n > 1] == [], lines
+    dash_duo.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     dash_duo.driver.get(dash_duo.server_url + f"/roster?scope=620100&week={week}&lang=en")
     dash_duo.wait_for_element(f"#{ids.ROSTER_PLAN} .ck-roster-row", timeout=30)
     assert "Shift roster" in dash_duo.find_element("header").text
