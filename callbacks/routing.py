@@ -14,7 +14,7 @@ import logging
 import re
 from urllib.parse import parse_qs, unquote
 
-from dash import Dash, Input, Output
+from dash import ClientsideFunction, Dash, Input, Output, State
 from flask import Response, request
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -175,6 +175,10 @@ def register(app: Dash, stores: Stores) -> None:
         message, links = _not_found_parts(stores, *found, lang)
         return Response(not_found_html(lang, message=message, links=links), status=404,
                         mimetype="text/html")
+
+    # the tab's title follows the page's language (the app's own title is the configured language's)
+    app.clientside_callback(ClientsideFunction(namespace="cockpit", function_name="pageTitle"),
+                            Output(ids.TITLES, "data"), Input(ids.LANG_STORE, "data"), State(ids.TITLES, "data"))
 
     @app.callback(Output(ids.PAGE, "children"), Output(ids.LANG_STORE, "data"),
                   Input(ids.URL, "pathname"), Input(ids.URL, "search"))

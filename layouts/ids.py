@@ -3,6 +3,7 @@
 URL = "app-url"
 PAGE = "app-page"
 LANG_STORE = "app-lang"
+TITLES = "app-titles"  # the browser tab's title per language; assets/page_title.js sets the one of the page
 
 HOME_TABLE = "home-table"
 HOME_REFRESH = "home-refresh"

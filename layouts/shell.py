@@ -24,7 +24,8 @@ register({
 
 def app_shell() -> html.Div:
     return html.Div(
-        [dcc.Location(id=ids.URL, refresh=False), dcc.Store(id=ids.LANG_STORE), html.Div(id=ids.PAGE)],
+        [dcc.Location(id=ids.URL, refresh=False), dcc.Store(id=ids.LANG_STORE),
+         dcc.Store(id=ids.TITLES, data={lang: t("app.title", lang) for lang in ("zh", "en")}), html.Div(id=ids.PAGE)],
         className="ck-root",
     )
 

@@ -29,3 +29,17 @@ def test_web001_home_page_loads_with_live_numbers(dash_duo, sqlite_stores):
     assert "12345" in dash_duo.driver.title
     assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
+
+
+def test_web010_tab_title_in_the_pages_language(dash_duo, sqlite_stores):
+    """An English page (?lang=en) kept the Chinese tab title of the configured language."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser_login(dash_duo, create_app(sqlite_stores.settings, stores=sqlite_stores))
+    dash_duo.driver.get(dash_duo.server_url + "/?lang=en")
+    dash_duo.wait_for_element(f"#{ids.HOME_TABLE}", timeout=10)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.title == "12345 Hotline Data Cockpit", dash_duo.driver.title)
+    dash_duo.driver.get(dash_duo.server_url + "/")
+    dash_duo.wait_for_element(f"#{ids.HOME_TABLE}", timeout=10)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: d.title == "12345 热线数据驾驶舱", dash_duo.driver.title)
+    assert dash_duo.get_logs() == []
