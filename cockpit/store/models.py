@@ -376,11 +376,10 @@ class TicketCohortDay(Base):
                             postgresql_where=sql_text("dirty"), sqlite_where=sql_text("dirty")),)
 
 
-class TicketCohort(Base):
-    """The counts (``metrics.definitions.TicketCounts``, as ``store.counting.ticket_count_columns``
-    computes them) of a city-day's frozen tickets per district ("" when unknown)."""
-
-    __tablename__ = "ticket_cohorts"
+class _DistrictDayCounts:
+    """The columns of ``TicketCohort`` and ``TicketDay``: a city, a local day and a district ("" when
+    unknown), then the counts of ``metrics.definitions.TicketCounts`` in the order
+    ``store.counting.ticket_count_columns`` gives them (one list, so the two tables cannot drift)."""
 
     city: Mapped[str] = mapped_column(String(32), primary_key=True)
     day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
@@ -401,6 +400,13 @@ class TicketCohort(Base):
     handoffs_sum: Mapped[int] = mapped_column(Integer)
     auto_dispatched: Mapped[int] = mapped_column(Integer)
     auto_never_returned: Mapped[int] = mapped_column(Integer)
+
+
+class TicketCohort(_DistrictDayCounts, Base):
+    """The counts (``metrics.definitions.TicketCounts``, as ``store.counting.ticket_count_columns``
+    computes them) of a city-day's frozen tickets per district ("" when unknown)."""
+
+    __tablename__ = "ticket_cohorts"
 
 
 class DayRollupShape(Base):
@@ -434,7 +440,7 @@ class CallDay(Base):
     short_abandoned: Mapped[int] = mapped_column(Integer)
 
 
-class TicketDay(Base):
+class TicketDay(_DistrictDayCounts, Base):
     """Tickets per city, local day of ``created_at`` and district ("" when unknown): the counts of
     ``TicketCounts`` over *all* of the day's tickets in their current state, kept by every write of
     ``tickets`` in its transaction (``store.days``). ``due_for_response`` here counts the dispatched
@@ -442,26 +448,6 @@ class TicketDay(Base):
     ``now`` and are read from ``tickets`` (``ix_tickets_unresponded_city_created``)."""
 
     __tablename__ = "ticket_days"
-
-    city: Mapped[str] = mapped_column(String(32), primary_key=True)
-    day_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
-    district: Mapped[str] = mapped_column(String(32), primary_key=True)
-    created: Mapped[int] = mapped_column(Integer)
-    dispatched: Mapped[int] = mapped_column(Integer)
-    closed: Mapped[int] = mapped_column(Integer)
-    due_for_response: Mapped[int] = mapped_column(Integer)
-    responded_in_time: Mapped[int] = mapped_column(Integer)
-    valid_callbacks: Mapped[int] = mapped_column(Integer)
-    resolved: Mapped[int] = mapped_column(Integer)
-    satisfied: Mapped[int] = mapped_column(Integer)
-    closed_with_due: Mapped[int] = mapped_column(Integer)
-    closed_on_time: Mapped[int] = mapped_column(Integer)
-    ever_closed: Mapped[int] = mapped_column(Integer)
-    reopened: Mapped[int] = mapped_column(Integer)
-    returned: Mapped[int] = mapped_column(Integer)
-    handoffs_sum: Mapped[int] = mapped_column(Integer)
-    auto_dispatched: Mapped[int] = mapped_column(Integer)
-    auto_never_returned: Mapped[int] = mapped_column(Integer)
 
 
 class JobRun(Base):
