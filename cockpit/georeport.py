@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cockpit.privacy import mask_address, mask_text
+from cockpit.privacy import mask_address, mask_request_text
 from cockpit.store import open311
 from cockpit.store.models import Ticket
 from cockpit.store.regions import resolve_scope
@@ -174,10 +174,10 @@ def request_dict(ticket: Ticket, *, tz: tzinfo, notes: str | None = None) -> dic
     return {
         "service_request_id": portal_id(ticket.ticket_id, ticket.city),
         "status": "closed" if closed else "open",
-        "status_notes": mask_text(notes) if closed and notes else None,
+        "status_notes": mask_request_text(notes) if closed and notes else None,
         "service_name": ticket.category,
         "service_code": service_code(ticket.category) if ticket.category else None,
-        "description": mask_text(ticket.text) or None,
+        "description": mask_request_text(ticket.text) or None,
         # the unit it was dispatched to; a ticket never dispatched has none (a closing "unknown" is not one)
         "agency_responsible": ticket.unit if ticket.first_dispatched_at is not None else None,
         "service_notice": None,

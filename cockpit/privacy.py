@@ -4,7 +4,7 @@ Pure functions, no state. A phone number keeps its first three and last four dig
 (138****1234), an 18-digit ID number its first six and last four, a bank-card number its first
 four and last four; e-mail addresses keep only their domain. In an address the building, unit and
 room numbers are masked (they identify a household); the street and its number stay (they locate
-the problem).
+the problem). A request's own text usually repeats its address, so it is masked the same way.
 """
 
 from __future__ import annotations
@@ -35,3 +35,11 @@ def mask_address(address: str | None) -> str | None:
     if not address:
         return address
     return mask_text(_HOUSEHOLD.sub("*", address))
+
+
+def mask_request_text(text: str | None) -> str | None:
+    """A request's free text (what the caller said, the resolution note): ``mask_text`` and, as in an
+    address, building/unit/floor/room numbers, which the text repeats from the address."""
+    if not text:
+        return text
+    return mask_text(_HOUSEHOLD.sub("*", text))

@@ -230,3 +230,16 @@ def test_o311007_round_trip_through_our_importer(client, stores, tmp_path, redis
 
     assert tickets(second) == tickets(stores)
     second.engine.dispose()
+
+
+def test_o311010_household_numbers_masked_in_the_text_as_in_the_address():
+    """The ticket page showed the address 安宁区长安路39号*栋 and, below it, the request's text
+    '安宁区长安路39号20栋工地拖欠农民工工资': the text gave back the building the address masked."""
+    from cockpit.views.ticket import mask_ticket
+
+    text = "安宁区长安路39号20栋工地拖欠农民工工资，电话13812345678，3单元502室漏水"
+    shown = mask_ticket({"address": "安宁区长安路39号20栋", "text": text, "resolution": "已联系20栋物业",
+                         "caller": None})
+    assert shown["address"] == "安宁区长安路39号*栋"
+    assert shown["text"] == "安宁区长安路39号*栋工地拖欠农民工工资，电话138****5678，*单元*室漏水"
+    assert shown["resolution"] == "已联系*栋物业"

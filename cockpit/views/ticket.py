@@ -28,8 +28,8 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
 
 def mask_ticket(data: dict[str, Any]) -> dict[str, Any]:
     """A ticket's personal data masked for display: the caller (a number 138****1234, a name 张**),
-    and phone, ID and bank-card numbers inside the text and the address."""
-    from cockpit.privacy import mask_address, mask_text
+    phone, ID and bank-card numbers inside the text and the address, and household numbers in both."""
+    from cockpit.privacy import mask_address, mask_request_text, mask_text
 
     out = dict(data)
     caller = out.get("caller")
@@ -39,7 +39,7 @@ def mask_ticket(data: dict[str, Any]) -> dict[str, Any]:
             else (caller[0] + "*" * max(1, len(caller) - 1) if len(caller) > 1 else "*")
     for key in ("text", "resolution"):
         if isinstance(out.get(key), str):
-            out[key] = mask_text(out[key])
+            out[key] = mask_request_text(out[key])
     if isinstance(out.get("address"), str):
         out["address"] = mask_address(out["address"])
     return out
