@@ -17,6 +17,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "home.empty": {"zh": "暂无实时数据", "en": "No live data yet"},
     "common.as_of": {"zh": "数据时间", "en": "As of"},
     "common.lang_switch": {"zh": "English", "en": "中文"},
+    "common.home": {"zh": "首页", "en": "Home"},
+    "common.logout": {"zh": "退出登录", "en": "Log out"},
     "common.not_found": {"zh": "页面不存在", "en": "Page not found"},
 }
 

@@ -67,10 +67,16 @@ def not_found_html(lang: str, *, message: str, links: Sequence[tuple[str, str]])
 
 
 def header(title: str, lang: str, *, switch_href: str) -> html.Header:
+    """A signed-in page's title with home, logout (a full page load: /logout is the server's) and the
+    language switch."""
     return html.Header(
         [
             html.H1(title, className="ck-title"),
-            html.A(t("common.lang_switch", lang), href=switch_href, className="ck-lang-switch"),
+            html.Nav([
+                html.A(t("common.home", lang), href="/" if lang == "zh" else "/?lang=en", className="ck-nav-home"),
+                html.A(t("common.logout", lang), href=f"/logout?lang={lang}", className="ck-logout"),
+                html.A(t("common.lang_switch", lang), href=switch_href, className="ck-lang-switch"),
+            ], className="ck-header-nav"),
         ],
         className="ck-header",
     )

@@ -104,3 +104,33 @@ def test_sup015_a_city_users_inbox_chips_name_districts_and_link_them_as_distric
     chips = inbox_summary(view, "zh").children[2].children[1:]
     assert [c.children.children for c in chips] == ["永登县 5", "全市 1"]
     assert [c.children.href for c in chips] == ["/supervise?district=620121", "/supervise"]
+
+
+def test_sup016_every_signed_in_page_offers_home_and_logout():
+    """Only the admin page linked /logout: a leader or supervisor had no way to log out (or home) but
+    typing the URL. Every page under the common header now has both, in the page's language."""
+    from layouts.assessment import assessment_page
+    from layouts.home import home_page
+    from layouts.reports import reports_page
+    from layouts.roster import roster_page
+
+    def links(component) -> dict[str, str]:
+        out = {}
+
+        def walk(c):
+            if isinstance(c, (list, tuple)):
+                for x in c:
+                    walk(x)
+            elif c is not None and not isinstance(c, (str, int, float)):
+                if getattr(c, "href", None):
+                    out[c.href] = c.children
+                walk(getattr(c, "children", None))
+        walk(component)
+        return out
+
+    for lang, logout, home in (("zh", "退出登录", "首页"), ("en", "Log out", "Home")):
+        for build in (home_page, supervise_page, assessment_page, reports_page, roster_page,
+                      lambda ctx: ticket_page(ctx, "T1")):
+            found = links(build(PageContext(lang=lang, settings=Settings(), query={"lang": lang})))
+            assert found.get(f"/logout?lang={lang}") == logout, build
+            assert found.get("/" if lang == "zh" else "/?lang=en") == home, build
