@@ -136,7 +136,8 @@ def alert_title(alert: Mapping, lang: str, names: Mapping[str, str] | None = Non
 # The watchpoints' safety words (cockpit.watch.config.SAFETY_WORDS) as an English reader needs them.
 SAFETY_WORDS_EN = {
     "煤气泄漏": "coal-gas leak", "燃气泄漏": "gas leak", "燃气": "gas", "煤气": "coal gas",
-    "天然气泄漏": "natural-gas leak", "着火": "on fire", "火灾": "fire", "起火": "fire", "冒烟": "smoke",
+    "天然气泄漏": "natural-gas leak", "燃气味": "smell of gas", "煤气味": "smell of coal gas",
+    "天然气味": "smell of natural gas", "漏气": "gas escaping", "着火": "on fire", "火灾": "fire", "起火": "fire", "冒烟": "smoke",
     "爆炸": "explosion", "自杀": "suicide", "轻生": "suicide", "跳楼": "jumping", "不想活": "wants to die",
     "打人": "assault", "家暴": "domestic violence", "持刀": "knife", "砍人": "stabbing", "殴打": "beating",
     "绑架": "kidnapping", "昏迷": "unconscious", "晕倒": "fainted", "触电": "electric shock", "中毒": "poisoning",

@@ -134,3 +134,13 @@ def test_sup016_every_signed_in_page_offers_home_and_logout():
             found = links(build(PageContext(lang=lang, settings=Settings(), query={"lang": lang})))
             assert found.get(f"/logout?lang={lang}") == logout, build
             assert found.get("/" if lang == "zh" else "/?lang=en") == home, build
+
+
+def test_sup017_every_safety_word_has_an_english_label():
+    """An English inbox read 'Urgent content · Ranqiwei → 119': 燃气味 (smell of gas) and the other words
+    added to the watchpoint's list later had no English label and fell back to pinyin."""
+    from cockpit.watch.config import SAFETY_WORDS
+    from geo.names import has_cjk
+    from layouts.names import SAFETY_WORDS_EN
+
+    assert [w for w in SAFETY_WORDS if has_cjk(w) and w not in SAFETY_WORDS_EN] == []
