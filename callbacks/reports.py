@@ -25,4 +25,4 @@ def register(app: Dash, stores: Stores) -> None:
         with stores.read_session() as session:
             manifests = [m for m in manifests if covers_code(session, principal.scopes, m["scope"])
                          and (not scope or covers_code(session, [scope], m["scope"]))]
-        return reports_table(manifests, query.get("lang") or settings.language)
+        return reports_table(manifests, query.get("lang") or settings.language, settings.tz)

@@ -6,12 +6,15 @@ The list comes from a callback (``callbacks/reports.py``) reading ``cockpit.repo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
 from layouts import ids
 from layouts.i18n import register, t
+from layouts.names import place_name
 from layouts.page import PageContext
 from layouts.shell import header
 
@@ -47,8 +50,19 @@ def file_href(folder: str, name: str) -> str:
     return f"{FILE_ROUTE}/{quote(folder)}/{quote(name)}"
 
 
-def reports_table(manifests: list[dict], lang: str) -> html.Div:
-    """One row per report: scope, period, headline count, links to its files."""
+def _generated(iso: str, tz: ZoneInfo | None) -> str:
+    """A manifest's UTC stamp as local ``YYYY-MM-DD HH:MM`` in ``tz`` (UTC when None)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso or "")
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz or UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def reports_table(manifests: list[dict], lang: str, tz: ZoneInfo | None = None) -> html.Div:
+    """One row per report: scope (named in ``lang``), period, headline count, links to its files, and
+    when it was written (in ``tz``, the cockpit's zone)."""
     if not manifests:
         return html.Div(t("rep.empty", lang), className="ck-empty")
     head = html.Tr([html.Th(t("rep.scope", lang)), html.Th(t("rep.period", lang)),
@@ -64,11 +78,12 @@ def reports_table(manifests: list[dict], lang: str) -> html.Div:
                                     target="_blank", className="ck-rep-file"))
                 links.append(" ")
         tickets = m["headline"].get("tickets_created")
+        name = (m.get("scope_name") if lang == "zh" else None) or place_name(m["scope"], lang)
         rows.append(html.Tr([
-            html.Td(f"{m.get('scope_name') or m['scope']} ({m['scope']})"),
+            html.Td(f"{name} ({m['scope']})"),
             html.Td(f"{t('rep.kind.' + m['period']['kind'], lang)} {m['period']['label']}"),
             html.Td("-" if tickets is None else f"{tickets:,}"),
             html.Td(links),
-            html.Td(m["generated_at"][:16].replace("T", " ")),
+            html.Td(_generated(m["generated_at"], tz)),
         ], className="ck-rep-row", **{"data-scope": m["scope"]}))
     return html.Table([html.Thead(head), html.Tbody(rows)], className="ck-table ck-rep-table")

@@ -219,3 +219,23 @@ def test_rep009_scheduled_job_and_archive_route(sqlite_stores, tmp_path):
     assert '"files"' not in sneaky.get_data(as_text=True)  # at most the app's page shell, never the file
     assert "root:" not in client.get("/reports/files/620100/..%2F..%2Fetc/passwd").get_data(as_text=True)
     stores.engine.dispose()
+
+
+def test_rep010_archive_rows_in_the_pages_language_and_the_cockpits_zone():
+    """The English archive listed '兰州市 (620100)', and a report written at 08:02 Beijing time as
+    'Generated 2026-12-01 00:02' (the UTC stamp cut to minutes)."""
+    from zoneinfo import ZoneInfo
+
+    from layouts.reports import reports_table
+
+    manifest = {"scope": "620100", "scope_name": "兰州市", "folder": "620100/week-x",
+                "period": {"kind": "week", "label": "2026-11-24..2026-11-30"}, "headline": {"tickets_created": 5},
+                "files": {"html": {"en": "620100/week-x/report.en.html"}}, "generated_at": "2026-12-01T00:02:54+00:00"}
+
+    def cells(lang):
+        row = reports_table([manifest], lang, ZoneInfo("Asia/Shanghai")).children[1].children[0]
+        return [c.children for c in row.children]
+
+    en, zh = cells("en"), cells("zh")
+    assert en[0] == "Lanzhou (620100)" and zh[0] == "兰州市 (620100)"
+    assert en[-1] == zh[-1] == "2026-12-01 08:02"
