@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cockpit.privacy import mask_text
+from cockpit.privacy import mask_request_text
 from cockpit.settings import Settings
 from cockpit.store.regions import resolve_scope
 from cockpit.store.texts import ticket_texts
@@ -304,7 +304,7 @@ def _describe(docs: list[Doc], members: list[int], vectors: list[dict[str, float
     centroid = {t: w / len(members) for t, w in weight.items()}
     central = max(members, key=lambda i: (sum(w * centroid.get(t, 0.0) for t, w in vectors[i].items()),
                                           -docs[i].at.timestamp()))
-    example = mask_text(re.sub(r"\s+", " ", docs[central].text).strip()) or ""
+    example = mask_request_text(re.sub(r"\s+", " ", docs[central].text).strip()) or ""
     return {
         "label": " ".join(label_terms[:3]),
         "terms": terms, "phrase": phrase, "place": place,

@@ -239,3 +239,23 @@ def test_rep010_archive_rows_in_the_pages_language_and_the_cockpits_zone():
     en, zh = cells("en"), cells("zh")
     assert en[0] == "Lanzhou (620100)" and zh[0] == "兰州市 (620100)"
     assert en[-1] == zh[-1] == "2026-12-01 08:02"
+
+
+def test_rep011_typical_cases_and_topic_examples_mask_household_numbers():
+    """The report's typical cases and hot-topic examples quoted '城关区南滨河路252号24栋家中暖气不热':
+    the building number the ticket page and Open311 mask in an address."""
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from cockpit import topics
+    from cockpit.reports.figures import _case
+
+    ticket = SimpleNamespace(ticket_id="T1", category="城乡建设", district="620102", unit=None, status="closed",
+                             created_at=datetime(2026, 11, 24, 2), returns=0, transfers=0, satisfaction=None,
+                             text="城关区南滨河路252号24栋3单元家中暖气不热，电话13812345678")
+    assert _case(ticket, "overdue")["text"] == "城关区南滨河路252号*栋*单元家中暖气不热，电话138****5678"
+    base = datetime(2026, 11, 23, 2)
+    docs = [topics.Doc(f"w{i}", f"幸福里小区{i + 1}栋电梯故障频繁，困人，物业不修", base + timedelta(hours=i))
+            for i in range(5)]
+    found = topics.find_topics(docs, start=base, end=base + timedelta(days=7))
+    assert found and all("栋" not in t["example"] or "*栋" in t["example"] for t in found), found[0]["example"]

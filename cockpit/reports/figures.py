@@ -22,7 +22,7 @@ from cockpit import periods
 from cockpit import timeutil
 from cockpit.metrics import definitions, kpi, queries
 from cockpit.metrics import staffing
-from cockpit.privacy import mask_text
+from cockpit.privacy import mask_request_text
 from cockpit.settings import Settings
 from cockpit.store import reports
 from cockpit.store.models import Ticket
@@ -82,7 +82,7 @@ def _alerts(session: Session, cities, districts, start: datetime, end: datetime)
 
 
 def _case(t: Ticket, reason: str) -> dict[str, Any]:
-    text = mask_text((t.text or "").strip()) or ""
+    text = mask_request_text((t.text or "").strip()) or ""
     return {"ticket_id": t.ticket_id, "reason": reason, "category": t.category, "district": t.district,
             "unit": t.unit, "status": t.status,
             "created_at": t.created_at.replace(tzinfo=UTC).isoformat() if t.created_at else None,
