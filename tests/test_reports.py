@@ -136,6 +136,9 @@ def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_pat
     assert "http://" not in html and "https://" not in html and "<script" not in html and "src=" not in html
     assert "<svg" in html and "城关区" in html  # the map, with the region names
     assert manifest["narrative"]["zh"][0] in html
+    # the composite score on the scale of the province screen's 综合得分 (101.3 there read 1.013 here)
+    first = figs["rankings"][figs["ranking_level"]][0]
+    assert f"<td>{first['score'] * 100:.1f}</td>" in html and f"<td>{first['score']:.3f}</td>" not in html
     # hot topics: every ticket says 暖气不热; a topic is one district's: 620102 has six this week and
     # four the week before (the baseline is four weeks) -> growth (6 + 1) / (4 / 4 + 1) = 3.5
     topic = figs["topics"][0]
