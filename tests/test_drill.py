@@ -166,3 +166,18 @@ def test_drill006_export_route_streams_csv(stores):
     table = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert table[0] == list(rows[0].keys())
     assert [[str(v) if v is not None else "" for v in r] for r in table[1:]] == [list(r.values()) for r in rows]
+
+
+def test_drill020_a_district_without_its_city_in_the_url_keeps_the_city_crumb(stores):
+    """The inbox's district chips of a city user link ?district=620121 (no city): the breadcrumb read
+    甘肃省 › 永登县, skipping 兰州市; the city comes from the regions table."""
+    from geo.regions import load_default_regions
+
+    from cockpit.views.drill import breadcrumb
+
+    with stores.session() as session:
+        load_default_regions(session)
+        crumbs = breadcrumb(session, stores.settings, city=None, district="620121")
+    assert [(c["level"], c["code"]) for c in crumbs] == [("province", "620000"), ("city", "620100"),
+                                                         ("district", "620121")]
+    assert crumbs[2]["query"] == "city=620100&district=620121"

@@ -223,6 +223,14 @@ def parent_table(session: Session) -> dict[str, str | None]:
     return dict(session.execute(select(Region.code, Region.parent)).all())
 
 
+def city_of(session: Session, code: str) -> str | None:
+    """The city a district of the regions table belongs to (its parent, when that is a city); None
+    when ``code`` is unknown or not under a city. Read-only."""
+    region = session.get(Region, code)
+    parent = session.get(Region, region.parent) if region is not None and region.parent else None
+    return parent.code if parent is not None and parent.level == "city" else None
+
+
 def table_level(session: Session, code: str) -> str | None:
     """The level the regions table gives ``code`` ('province', 'city', 'district'), None when absent."""
     region = session.get(Region, code)

@@ -19,7 +19,7 @@ from typing import Any
 
 from cockpit import timeutil
 from cockpit.settings import Settings
-from cockpit.store import tickets
+from cockpit.store import regions, tickets
 from cockpit.store.tickets import TicketFilter
 from cockpit.views.grid_request import MAX_ID, check_grid_request
 from cockpit.watch import alerts
@@ -164,7 +164,10 @@ def facets(session, flt: TicketFilter, *, now: datetime | None = None) -> dict[s
 
 def breadcrumb(session, settings: Settings, *, city: str | None, district: str | None,
                ticket_id: str | None = None) -> list[dict[str, str | None]]:
-    """province -> city -> district -> ticket: [{"code", "name", "query"}] (query: the URL filter)."""
+    """province -> city -> district -> ticket: [{"code", "name", "query"}] (query: the URL filter).
+    A district given without its city gets the city of the regions table."""
+    if district and not city:
+        city = regions.city_of(session, district)
     names = tickets.region_names(session, [settings.province, city or "", district or ""])
     crumbs = [{"level": "province", "code": settings.province, "name": names.get(settings.province, settings.province),
                "query": ""}]
