@@ -136,6 +136,8 @@ def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_pat
     assert "http://" not in html and "https://" not in html and "<script" not in html and "src=" not in html
     assert "<svg" in html and "城关区" in html  # the map, with the region names
     assert manifest["narrative"]["zh"][0] in html
+    # written at 01:00 UTC: the report says when in the cockpit's zone (it printed '2026-11-30 01:00 UTC')
+    assert "生成时间 2026-11-30 09:00 (Asia/Shanghai)" in html and " UTC " not in html
     # the composite score on the scale of the province screen's 综合得分 (101.3 there read 1.013 here)
     first = figs["rankings"][figs["ranking_level"]][0]
     assert f"<td>{first['score'] * 100:.1f}</td>" in html and f"<td>{first['score']:.3f}</td>" not in html

@@ -36,9 +36,21 @@ def environment(settings: Settings | None = None) -> Environment:
     if settings is not None and settings.report_templates:
         loaders.append(FileSystemLoader(settings.report_templates))
     loaders.append(FileSystemLoader(str(TEMPLATES)))
-    return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html.j2"]),
-                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False,
-                       keep_trailing_newline=False)
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html.j2"]),
+                      undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False,
+                      keep_trailing_newline=False)
+    env.filters["local_time"] = local_time
+    return env
+
+
+def local_time(iso: str, zone: str = "UTC") -> str:
+    """An ISO time of the figures (UTC) as ``YYYY-MM-DD HH:MM`` in ``zone`` (the cockpit's zone)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(iso)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def narrative(figures: dict, lang: str, env: Environment | None = None) -> list[str]:
