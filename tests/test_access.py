@@ -592,3 +592,19 @@ def test_acc030_admin_page_shows_times_in_the_cockpits_zone(app, stores):
     assert len(local) >= 3  # the login, the kiosk link, the audit lines
     assert all(abs((datetime.strptime(v, "%Y-%m-%d %H:%M:%S").replace(tzinfo=stores.settings.tz) - now)
                    .total_seconds()) < 600 for v in local)
+
+
+def test_acc031_a_city_admin_sees_the_users_links_and_audit_of_their_region_only(app, stores):
+    """A Lanzhou admin's /admin listed the province's leader and every other city's users, kiosk links
+    and audit lines: the page keeps to the admin's scope like every other page (a province admin sees all)."""
+    other = make_user(stores, role="supervisor", scope="620200", name="jiayuguan-sup")
+    login(app.server.test_client(), other)  # an audit line of Jiayuguan
+    with stores.session() as session:
+        kiosk.create(session, scope="620200", name="jiayuguan-hall", created_by="test")
+        kiosk.create(session, scope="620100", name="lanzhou-hall", created_by="test")
+    city = client_for(app, role="admin", scope="620100").get("/admin").get_data(as_text=True)
+    assert "jiayuguan" not in city and "lanzhou-hall" in city
+    lines = client_for(app, role="admin", scope="620100").get("/admin/api/audit").get_json()["audit"]
+    assert lines and "jiayuguan-sup" not in {a["actor"] for a in lines}
+    province = client_for(app, role="admin", scope="620000").get("/admin").get_data(as_text=True)
+    assert "jiayuguan-sup" in province and "jiayuguan-hall" in province

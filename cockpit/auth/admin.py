@@ -13,6 +13,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from markupsafe import escape
 
 from cockpit.auth import audit, kiosk, users
+from cockpit.auth.scope import covers_code
+from cockpit.auth.web import current_principal
 from cockpit.store import tokens
 
 bp = Blueprint("cockpit_admin", __name__)
@@ -54,19 +56,25 @@ def _table(headers: list[str], rows: list[list]) -> str:
 @bp.get("/admin")
 def admin_page():
     tz = _stores().settings.tz
+    scopes = current_principal().scopes
     with _stores().session() as session:
+        def mine(*codes) -> bool:
+            """The admin's region covers every code named (a row of no region: province-wide admins only)."""
+            return all(covers_code(session, scopes, c) for c in codes) if codes else "*" in scopes
+
         user_rows = [[u["username"], u["role"], u["scope"], "disabled" if u["disabled"] else "active",
                       _when(u["last_login_at"], tz), _when(u["locked_until"], tz)]
-                     for u in map(users.as_dict, users.listing(session))]
+                     for u in map(users.as_dict, users.listing(session)) if mine(u["scope"])]
         token_rows = [[t["name"], ",".join(t["scopes"]), *(_when(t[k], tz) for k in
                                                            ("created_at", "expires_at", "last_used_at", "revoked_at"))]
-                      for t in map(tokens.as_dict, tokens.listing(session))]
+                      for t in map(tokens.as_dict, tokens.listing(session)) if mine(*t["scopes"])]
         kiosk_rows = [[k.id, k.name, k.scope, k.created_by, _when(k.created_at, tz), _when(k.last_used_at, tz),
-                       _when(k.revoked_at, tz)] for k in kiosk.listing(session)]
+                       _when(k.revoked_at, tz)] for k in kiosk.listing(session) if mine(k.scope)]
+        # the newest lines of the admin's region: read more than shown, as other regions' lines are dropped
+        entries = audit.listing(session, limit=min(5000, _limit() * 5), actor=request.args.get("actor") or None,
+                                action=request.args.get("action") or None)
         audit_rows = [[_when(a["at"], tz), a["actor"], a["actor_kind"], a["action"], a["target"], a["outcome"], a["ip"]]
-                      for a in map(audit.as_dict, audit.listing(session, limit=_limit(),
-                                                               actor=request.args.get("actor") or None,
-                                                               action=request.args.get("action") or None))]
+                      for a in map(audit.as_dict, entries) if mine(*([a["scope"]] if a["scope"] else []))][:_limit()]
     zone = escape(str(tz.key))
     html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Cockpit admin</title>'
             '<link rel="stylesheet" href="/assets/cockpit.css"><link rel="stylesheet" href="/assets/login.css">'
@@ -85,7 +93,10 @@ def admin_page():
 
 @bp.get("/admin/api/audit")
 def audit_json():
+    scopes = current_principal().scopes
     with _stores().session() as session:
-        rows = audit.listing(session, limit=_limit(), actor=request.args.get("actor") or None,
+        rows = audit.listing(session, limit=min(5000, _limit() * 5), actor=request.args.get("actor") or None,
                              action=request.args.get("action") or None)
-        return jsonify({"audit": [audit.as_dict(r) for r in rows]})
+        out = [a for a in map(audit.as_dict, rows)
+               if (covers_code(session, scopes, a["scope"]) if a["scope"] else "*" in scopes)]
+        return jsonify({"audit": out[:_limit()]})
