@@ -1,5 +1,6 @@
 """Request slots (cockpit/http/slots.py): at most a few requests of a process run the app's code at
-once; Dash's layout, its callback list and static files, answered from memory, take no slot."""
+once; a page's HTML, Dash's layout, its callback list and static files, answered from memory, take
+no slot."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def test_slots001_light_requests_pass_while_every_slot_is_held_and_a_callback_wa
         held += 1
     try:
         assert held == 8
-        for path in ("/_dash-layout", "/_dash-dependencies", "/assets/wall.css"):
+        for path in ("/wall/620100", "/supervise?lang=en", "/_dash-layout", "/_dash-dependencies",
+                     "/assets/wall.css"):
             thread, out = _in_thread(lambda p=path: client.get(p))
             thread.join(timeout=10)
             assert not thread.is_alive(), f"{path} waited for a slot"

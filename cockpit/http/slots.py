@@ -8,8 +8,9 @@ slowed by all the others, and exhaust the pool. The slots keep the work of a pro
 requests the old ``--threads 8`` allowed; the rest wait their turn in order, holding nothing.
 A stream holds a slot only while it is checked and opened, and its publisher while it renders.
 
-Requests answered from bytes kept in memory take no slot (``LIGHT_PATHS``, ``LIGHT_PREFIXES``):
-Dash's layout and callback list (app._keep_dash_json) and static files. They still pass the guard. In a 200-screen connect burst, request threads spent 86 % of their time
+Requests answered from bytes kept in memory take no slot (``is_light``): a page's HTML
+(app._keep_index), Dash's layout and callback list (app._keep_dash_json) and static files. They
+still pass the guard. In a 200-screen connect burst, request threads spent 86 % of their time
 waiting for a slot while the processes used 0.6 of a core, and half of each screen's connect
 requests were these: they queued behind the routing, kiosk and grid requests for a few hundred
 microseconds of work each.
@@ -27,11 +28,14 @@ REQUEST_SLOTS = 8  # like gunicorn's --threads 8 before the streams (docs/perfor
 CONFIG_KEY = "COCKPIT_REQUEST_SLOTS"
 LIGHT_PATHS = frozenset({"/_dash-layout", "/_dash-dependencies", "/_favicon.ico"})
 LIGHT_PREFIXES = ("/assets/", "/_dash-component-suites/")
+# Dash's page routes: every page GET answers the same index HTML, built once (app._keep_index)
+LIGHT_ENDPOINTS = frozenset({"/", "/<path:path>"})
 
 
-def is_light(method: str, path: str) -> bool:
+def is_light(method: str, path: str, endpoint: str | None = None) -> bool:
     """A GET answered from memory or a file: no slot."""
-    return method in ("GET", "HEAD") and (path in LIGHT_PATHS or path.startswith(LIGHT_PREFIXES))
+    return method in ("GET", "HEAD") and (path in LIGHT_PATHS or path.startswith(LIGHT_PREFIXES)
+                                          or endpoint in LIGHT_ENDPOINTS)
 
 
 class Slots:
@@ -54,7 +58,7 @@ def install(server: Flask, count: int = REQUEST_SLOTS) -> Slots:
 
     @server.before_request
     def _take_slot():
-        if is_light(request.method, request.path):
+        if is_light(request.method, request.path, request.endpoint):
             return None
         slots.semaphore.acquire()
         g.request_slot = True
