@@ -373,7 +373,8 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
     len(breaks)+1 entries (class i = number of breaks <= value); regions missing from ``values`` or None get
     the no-data colour. The tooltip shows name, value and rank (1 = highest). The GeoJSON layer
     gets ``id`` (use its clickData for drill-down); the Map gets ``id`` + part 'map'.
-    Returns an ``html.Div`` holding the map and the legend.
+    Returns an ``html.Div`` holding the map and the legend; the map is fitted to the regions'
+    bounds and fitted again whenever its box changes size (``data-ck-fit``, assets/cockpit_map.js).
     """
     if len(colors) < len(breaks) + 1:
         raise ValueError(f"need {len(breaks) + 1} colors for {len(breaks)} breaks, got {len(colors)}")
@@ -429,6 +430,7 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
     # Fit through ``viewport`` (not the ``bounds`` prop: with viewport tracking on, dash-leaflet
     # 1.1.3 throws "reading 'equals'" in the browser console when ``bounds`` is set).
     map_kwargs: dict = {"center": [35.0, 104.0], "zoom": 4}
+    fit_attrs: dict = {}
     if bounds is not None:
         (south, west), (north, east) = bounds
         span = max(east - west, (north - south) * 1.3, 1e-6)
@@ -436,9 +438,12 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
                       "zoom": max(1, min(18, math.floor(math.log2(360 / span)))),
                       "viewport": {"bounds": bounds, "transition": "fitBounds",
                                   "options": {"padding": [FIT_PADDING_PX, FIT_PADDING_PX]}}}
+        # assets/cockpit_map.js fits the map to these bounds again whenever its box changes size:
+        # dash-leaflet fits it once, at mount, to whatever size the box had then.
+        fit_attrs = {"data-ck-fit": json.dumps({"bounds": bounds, "padding": FIT_PADDING_PX})}
     # zoomSnap 0: fit the bounds exactly, not the nearest tenth of a zoom level below (up to 7 %
     # smaller), so the region fills its panel.
     leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0, attributionControl=False,
                      style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
     return html.Div([leaflet, _legend(metric_label, breaks, colors, lang, corner)], className="ck-map",
-                    style={"position": "relative", "height": height, "width": "100%", **box_style})
+                    style={"position": "relative", "height": height, "width": "100%", **box_style}, **fit_attrs)
