@@ -72,9 +72,27 @@ var l = Math.min.apply(null, paths.map(function (r) { return r.left; })),
     t = Math.min.apply(null, paths.map(function (r) { return r.top; })),
     b = Math.max.apply(null, paths.map(function (r) { return r.bottom; }));
 var fill = Math.max((r - l) / box.width, (b - t) / box.height);
+var both = Math.min((r - l) / box.width, (b - t) / box.height);  // no empty bands beside or above it
 var inside = l >= box.left - 1 && r <= box.right + 1 && t >= box.top - 1 && b <= box.bottom + 1;
-return [spans.length, clashes, fill, inside];
+return {labels: spans.length, clashes: clashes, fill: fill, inside: inside, both: both, shapes: paths.length,
+        box: [Math.round(box.width), Math.round(box.height)]};
 """
+
+
+def _settled_map(dash_duo, ok, timeout: float = 10) -> dict:
+    """MAP_LAYOUT_JS's answer once ``ok`` holds for it (fitBounds may still be zooming, the panel's
+    row still settling), or its last answer after ``timeout`` s, for the caller's assertions."""
+    state = {}
+
+    def settled(_driver):
+        state["now"] = dash_duo.driver.execute_script(MAP_LAYOUT_JS)
+        return ok(state["now"])
+
+    try:
+        WebDriverWait(dash_duo.driver, timeout, poll_frequency=0.2).until(settled)
+    except TimeoutException:
+        pass
+    return state["now"]
 
 
 def test_province003_city_labels_apart_and_map_fills_panel(dash_duo, wall_app):
@@ -84,20 +102,38 @@ def test_province003_city_labels_apart_and_map_fills_panel(dash_duo, wall_app):
     for lang in ("zh", "en"):
         dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000?lang={lang}")
         dash_duo.wait_for_element(".ck-wall-map .ck-map-label span", timeout=15)
-        # fitBounds may still be zooming: wait for the layout to settle, then assert on it
-        state = {}
+        now = _settled_map(dash_duo, lambda m: m["labels"] == 14 and not m["clashes"] and m["fill"] >= 0.9
+                           and m["inside"] and m["both"] >= 0.8)
+        assert now["labels"] == 14, (lang, now)
+        assert now["clashes"] == [], (lang, now)
+        assert now["fill"] >= 0.9 and now["inside"], (lang, now)
+        # the panel is shaped like the province: no empty band above and below the map (was 0.52)
+        assert now["both"] >= 0.8, (lang, now)
+    assert dash_duo.get_logs() == []
 
-        def settled(_driver):
-            state["now"] = dash_duo.driver.execute_script(MAP_LAYOUT_JS)
-            count, clashes, fill, inside = state["now"]
-            return count == 14 and not clashes and fill >= 0.9 and inside
 
-        try:
-            WebDriverWait(dash_duo.driver, 10, poll_frequency=0.2).until(settled)
-        except TimeoutException:
-            pass
-        count, clashes, fill, inside = state["now"]
-        assert count == 14, (lang, count)
-        assert clashes == [], (lang, clashes)
-        assert fill >= 0.9 and inside, (lang, fill, inside)
+RESIZES = ((1920, 1080), (1280, 900), (3840, 2160), (1920, 1080))
+
+
+def test_province004_map_refits_when_the_window_is_resized(dash_duo, wall_app):
+    """The map is fitted again whenever its box changes size (assets/cockpit_map.js): after each
+    resize of the window the drawn province fills its box (80 % both ways) and stays inside it.
+    Leaflet alone only re-centres a map on a window resize, keeping its zoom."""
+    app, _stores = wall_app
+    browser_login(dash_duo, app)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for lang in ("zh", "en"):
+        full_hd(dash_duo)
+        dash_duo.wait_for_page(f"{dash_duo.server_url}/province/620000?lang={lang}")
+        dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=15)
+        for width, height in RESIZES:
+            dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+            now = _settled_map(dash_duo, lambda m: m["shapes"] == 14 and m["inside"] and m["fill"] >= 0.9
+                               and m["both"] >= 0.8 and m["box"][0] > width * 0.2)
+            assert now["shapes"] == 14, (lang, width, height, now)
+            assert now["inside"], (lang, width, height, now)
+            assert now["fill"] >= 0.9 and now["both"] >= 0.8, (lang, width, height, now)
+            dash_duo.driver.save_screenshot(str(ARTIFACTS / f"province_620000_{lang}_{width}x{height}_resized.png"))
+    assert external_requests(dash_duo) == []
     assert dash_duo.get_logs() == []
