@@ -78,6 +78,21 @@ function ckStream(cfg, mode, sig) {
     }
     return s;
 }
+
+/* A page the browser leaves gives its stream back at once. Chrome keeps a page it leaves in its
+   back/forward cache with its EventSource open, and over HTTP/1.1 a browser opens at most six
+   connections to a host: five screens visited before (a drill from the province to a wall and on)
+   held five, the sixth screen's stream took the last, and its map's shapes (dash-leaflet's lazy
+   GeoJSON chunk, asked after the first payload) waited for a free connection, the map "Loading..."
+   for as long as those pages stayed cached. A page shown again from that cache opens a new stream
+   at its next tick (ckStream finds none), which sends the map again only if it changed. */
+window.addEventListener("pagehide", function () {
+    Object.keys(ckStreams).forEach(function (page) {
+        ckStreams[page].es.close();
+        delete ckStreams[page];
+    });
+});
+
 window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit || {}, {
     screenTick: function (_n, metas, configs) {
         var cfg = (configs && configs[0]) || {};

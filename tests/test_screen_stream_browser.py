@@ -1,6 +1,7 @@
 """A wall on its push stream in headless Chromium: the stream paints it and updates it with no Dash
 refresh requests, and polling takes over at once when the stream stops or is refused (from the
-first moment too), and a Redis outage marks the wall failed at once and ends by itself."""
+first moment too), a Redis outage marks the wall failed at once and ends by itself, and screens
+visited one after another in a tab each get a connection for their map."""
 
 from __future__ import annotations
 
@@ -157,4 +158,30 @@ def test_strb004_a_redis_outage_marks_the_streaming_wall_failed_at_once_and_it_r
     _ingest_call(stores, 3)
     dash_duo.wait_for_text_to_equal("[data-figure='offered']", "14", timeout=3)
     assert dash_duo.driver.execute_script(DELIVERING)
+    assert dash_duo.get_logs() == []
+
+
+MAP_DRAWN = ("var p = document.querySelector('.ck-wall-map, .ck-wall-districts');"
+             "return !!p && p.querySelectorAll('path.leaflet-interactive').length > 0"
+             " && (p.innerText || '').indexOf('Loading...') < 0;")
+
+
+def test_strb005_screens_visited_one_after_another_each_draw_their_map(dash_duo, wall_app):
+    """Eight screens opened one after another in one tab each draw their map, and one shown again
+    from the back/forward cache is fed by a new stream. Chrome kept each page left in that cache
+    with its stream open: over HTTP/1.1 (six connections to a host) the sixth screen's map sat at
+    "Loading..." (its lazy GeoJSON chunk waited for a connection) until pages left the cache."""
+    app, _stores = wall_app
+    browser_login(dash_duo, app)
+    screens = [("/province/620000", "province"), ("/wall/620100", "wall")]
+    for n in range(8):
+        path, page = screens[n % 2]
+        dash_duo.driver.get(f"{dash_duo.server_url}{path}?lang={('zh', 'en')[n // 2 % 2]}")
+        until(lambda: dash_duo.driver.execute_script(MAP_DRAWN), timeout=10,
+              msg=f"screen {n + 1} ({path}): no map drawn")
+    dash_duo.driver.back()  # the province page, from the back/forward cache: a new stream feeds it
+    until(lambda: dash_duo.driver.execute_script(
+        "var s = window.ckStreams && window.ckStreams.province;"
+        "return !!(s && s.last && Date.now() - s.last < 3000);"), timeout=10)
+    assert dash_duo.driver.execute_script(MAP_DRAWN)
     assert dash_duo.get_logs() == []

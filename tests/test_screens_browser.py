@@ -129,6 +129,8 @@ def test_scr030_every_page_both_languages_1080p_and_4k(dash_duo, demo_app):
                     _settled(dash_duo, lambda: dash_duo.driver.execute_script(
                         "return document.querySelectorAll('.ck-wall-panel .ck-wall-as-of:empty').length;"),
                         lambda empty: empty == 0)
+                    if name.startswith("province"):  # its map's shapes drawn, not "Loading..." (strb005)
+                        dash_duo.wait_for_element(".ck-wall-map path.leaflet-interactive", timeout=10)
                     scroll = dash_duo.driver.execute_script(
                         "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight];")
                     assert scroll == list(SIZES[size]), f"{name} {lang} {size} scrolls: {scroll}"
