@@ -53,15 +53,27 @@ window.dashExtensions.cockpit = Object.assign(window.dashExtensions.cockpit || {
 
     L.Map.addInitHook(function () {
         var map = this;
-        var frame = 0;
-        var observer = new ResizeObserver(function () {
+        var frame = 0, animating = false, waiting = false;
+        function schedule() {
             if (frame) { return; }
             frame = window.requestAnimationFrame(function () {
                 frame = 0;
+                /* Leaflet drops a view asked during a zoom animation (dash-leaflet's fit at mount is
+                   one) and ends on the animation's target: follow the box once it has ended */
+                if (animating) {
+                    if (!waiting) {
+                        waiting = true;
+                        map.once("zoomend", function () { waiting = false; schedule(); });
+                    }
+                    return;
+                }
                 follow(map);
             });
-        });
+        }
+        var observer = new ResizeObserver(schedule);
         observer.observe(map.getContainer());
+        map.on("zoomanim", function () { animating = true; });
+        map.on("zoomend", function () { animating = false; });
         map.on("unload", function () {
             observer.disconnect();
             if (frame) { window.cancelAnimationFrame(frame); frame = 0; }

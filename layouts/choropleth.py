@@ -442,8 +442,11 @@ def choropleth_map(geojson: dict, values: dict[str, float | None], *, id: str | 
         # dash-leaflet fits it once, at mount, to whatever size the box had then.
         fit_attrs = {"data-ck-fit": json.dumps({"bounds": bounds, "padding": FIT_PADDING_PX})}
     # zoomSnap 0: fit the bounds exactly, not the nearest tenth of a zoom level below (up to 7 %
-    # smaller), so the region fills its panel.
-    leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0, attributionControl=False,
+    # smaller), so the region fills its panel. No viewport tracking: nothing reads a screen map's
+    # view, and dash-leaflet sends each move back as props and applies them to the map when they
+    # come back rendered, after a refit on resize too (under load the map went back to the
+    # previous fit, partly outside its box), and reads a map removed meanwhile (console errors).
+    leaflet = dl.Map(children, id=_sub_id(id, "map"), zoomSnap=0, attributionControl=False, trackViewport=False,
                      style={"height": height, "width": "100%", "background": BACKGROUND}, **map_kwargs)
     return html.Div([leaflet, _legend(metric_label, breaks, colors, lang, corner)], className="ck-map",
                     style={"position": "relative", "height": height, "width": "100%", **box_style}, **fit_attrs)

@@ -75,7 +75,8 @@ var fill = Math.max((r - l) / box.width, (b - t) / box.height);
 var both = Math.min((r - l) / box.width, (b - t) / box.height);  // no empty bands beside or above it
 var inside = l >= box.left - 1 && r <= box.right + 1 && t >= box.top - 1 && b <= box.bottom + 1;
 return {labels: spans.length, clashes: clashes, fill: fill, inside: inside, both: both, shapes: paths.length,
-        box: [Math.round(box.width), Math.round(box.height)]};
+        box: [Math.round(box.width), Math.round(box.height)],
+        margins: [l - box.left, box.right - r, t - box.top, box.bottom - b].map(Math.round)};
 """
 
 
