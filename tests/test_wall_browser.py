@@ -18,7 +18,7 @@ from cockpit.views import wall
 from cockpit.ingest import forget_regions, ingest_batch
 from geo.regions import load_default_regions
 from layouts import ids
-from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, external_requests, full_hd
+from tests.browser import ARTIFACTS, crowded_titles, cut_alert_rows, external_requests, full_hd, on_fresh
 from tests.factories import Stream
 from tests.login import browser_login
 from tests.timeofday import daytime_now, today_base
@@ -26,7 +26,8 @@ from tests.timeofday import daytime_now, today_base
 pytestmark = pytest.mark.browser
 
 def _figure(dash_duo, name: str) -> str:
-    return dash_duo.find_element(f"[data-figure='{name}']").text
+    """A figure's text, read again when a repaint replaced its element (the wall re-renders each tick)."""
+    return on_fresh(dash_duo, f"[data-figure='{name}']", lambda element: element.text)
 
 
 def test_wall001_city_wall_loads_and_screenshots(dash_duo, wall_app):
