@@ -125,12 +125,7 @@ def known(code: str) -> bool:
 
     Asked of the simplified boundaries, which hold the same regions (test_geo_known_codes): a web
     process drawing screen maps then never reads the full-resolution files (0.5 s at its start)."""
-    return code in ROOTS or code in _codes(_custom_version)
-
-
-@lru_cache(maxsize=4)
-def _codes(version: int) -> frozenset[str]:
-    return frozenset(all_features(True)["code"])
+    return code in ROOTS or code in _names(_custom_version)
 
 
 def region_names(code: str) -> tuple[str | None, str | None]:
