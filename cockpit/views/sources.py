@@ -26,7 +26,7 @@ SOURCE_ERRORS = (redis.RedisError, SQLAlchemyError, OSError)
 
 
 # Data that is flowing reaches a screen late by more than its refresh period: a shared payload is
-# reused for a tick and for up to 10 s while another process renders it (callbacks/shared_payload.py
+# reused for a tick (2 s) and for up to 8 s while another process renders it (callbacks/shared_payload.py
 # STALE_S), a loaded machine renders slowly, and the browser's clock is not the server's. A figure
 # is stale when it is older than two refresh periods plus this grace: 14 s for the live panels.
 STALE_GRACE_S = 10.0
