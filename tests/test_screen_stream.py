@@ -235,3 +235,34 @@ def test_str009_a_stream_closed_before_its_first_byte_gives_its_place_back(wall_
         assert resp.status_code == 200
         resp.close()
     assert hub.open == 0
+
+
+def test_str010_the_publishers_quick_redis_serves_many_publishers_at_once(stores):
+    """Every channel of a web process has its own publisher thread, and each reads Redis through
+    the hub's quick twin. Its pool held 4 connections and refused a fifth at once ("Too many
+    connections", a redis ConnectionError): on a loaded machine, where publishers are slow to give
+    their connection back, screens of a healthy Redis were marked failed and the breaker opened
+    (seen in bench/screens.py at 200 screens). Twelve publishers reading at once all get answers."""
+    import threading
+
+    import redis as redis_lib
+
+    from cockpit.store.db import quick_twin
+
+    twin = quick_twin(stores.redis, 2.0)
+    start, errors = threading.Barrier(12), []
+
+    def publisher(i: int) -> None:
+        start.wait()
+        try:
+            twin.blpop([f"ck:test:str010:{i}"], timeout=0.3)  # holds its connection 0.3 s, as a slow thread does
+        except redis_lib.RedisError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=publisher, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    twin.connection_pool.disconnect()
+    assert errors == []

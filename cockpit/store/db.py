@@ -105,7 +105,10 @@ def quick_twin(client: redis.Redis, timeout_s: float = QUICK_TIMEOUT_S) -> redis
     (connect and each read) and never retries: for a probe whose failure must show at once
     (the screens' push stream), where ``client`` waits out redis-py's retries and backoff.
 
-    Keeps its own small pool (close it when done). A cluster client is returned as it is."""
+    Keeps its own pool (close it when done), as large as the threads using it at once: a pool of
+    4 refused a fifth thread at once ("Too many connections"), which a loaded web process's
+    publishers (one thread per channel) reached, and a healthy Redis was reported unreachable.
+    A cluster client is returned as it is."""
     pool = getattr(client, "connection_pool", None)
     if pool is None:  # redis.cluster.RedisCluster: its nodes own their pools
         return client
@@ -114,7 +117,7 @@ def quick_twin(client: redis.Redis, timeout_s: float = QUICK_TIMEOUT_S) -> redis
 
     kwargs = {k: v for k, v in pool.connection_kwargs.items()
               if k not in _TWIN_DROPPED and not k.startswith(("maint_", "orig_")) and k != "himport_registry"}
-    twin_pool = redis.ConnectionPool(connection_class=pool.connection_class, max_connections=4,
+    twin_pool = redis.ConnectionPool(connection_class=pool.connection_class,
                                      socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
                                      retry=Retry(NoBackoff(), 0), **kwargs)
     return redis.Redis(connection_pool=twin_pool)
