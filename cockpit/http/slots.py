@@ -19,6 +19,7 @@ microseconds of work each.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from contextlib import contextmanager
 from collections.abc import Iterator
 
@@ -38,9 +39,59 @@ def is_light(method: str, path: str, endpoint: str | None = None) -> bool:
                                           or endpoint in LIGHT_ENDPOINTS)
 
 
+class FairSemaphore:
+    """A semaphore that serves its waiters in the order they came: a released slot is handed to
+    the longest waiter, never taken by a thread that arrives meanwhile.
+
+    ``threading.Semaphore`` lets a newcomer take a slot between its release and the woken waiter's
+    return, and a waiter that loses that race waits again at the back of the line; with a hundred
+    requests queued in a connect burst some lost it again and again (kiosk starts at 10 s while the
+    median was 1 s). Here each waiter has its own lock, and ``release`` hands the slot over by
+    releasing the first one."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._count = self._free = count
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return True
+            if not blocking:
+                return False
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return True  # handed over by release()
+        with self._lock:
+            try:
+                self._waiters.remove(waiter)  # timed out still waiting
+                return False
+            except ValueError:
+                return True  # handed over just as the wait ended: the slot is ours
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+            elif self._free < self._count:
+                self._free += 1
+            else:
+                raise ValueError("semaphore released too many times")
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 class Slots:
     def __init__(self, count: int = REQUEST_SLOTS) -> None:
-        self.semaphore = threading.BoundedSemaphore(count)
+        self.semaphore = FairSemaphore(count)
 
     @contextmanager
     def held(self) -> Iterator[None]:
