@@ -298,13 +298,13 @@ def _write_chunk_sqlite(stores: Any, out: dict[str, list[str]], n: int, lo: int,
 
 def load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float, start: datetime,
               stop: datetime, origin: datetime, batch: int, window: Any, now: datetime, trusted: bool,
-              on_day=None) -> dict:
+              on_day=None, seat_detail: bool = False) -> dict:
     """``seeding._load_part`` with the columnar simulator: ``[start, stop)`` of ``cities`` loaded a day
     of the group per chunk (no rollups; ``seed_history`` computes them). Same result keys."""
     from cockpit.bulk import BulkLoader
 
     cities = list(cities) if cities else list(catalog.cities())
-    gen = CityDayGen(seed, scale=scale)
+    gen = CityDayGen(seed, scale=scale, seat_detail=seat_detail)
     loader = BulkLoader(stores, source="sim", window=window, now=now, trusted=trusted)
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "events": 0}
     start_ms, stop_ms = _ms(start), _ms(stop)

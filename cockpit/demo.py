@@ -125,7 +125,7 @@ class DemoTraffic:
         from cockpit.simulation.columnar import CityDayGen
         from cockpit.simulation.engine import HORIZON_DAYS
 
-        self.gen = CityDayGen(seed, scale=scale)
+        self.gen = CityDayGen(seed, scale=scale, seat_detail=True)  # busy seats on the wall, as live
         self.cities = list(cities or catalog.cities())
         # The days whose contacts may still have events to come (none before the history's first day).
         self.days = [day0 - timedelta(days=back) for back in range(HORIZON_DAYS, -1, -1)
@@ -187,7 +187,7 @@ def seed_demo_history(stores: Stores, *, days: int, seed: int) -> None:
             log.info("seeding today so far (seed %d)", seed)
             # Today so far of the history that began at ``origin``, in one process per core (rolls up too).
             seed_history(stores, 0, seed=seed, end=now, origin=min(origin, today), progress=False,
-                         workers=default_workers(), columnar=columnar)
+                         workers=default_workers(), columnar=columnar, seat_detail=True)
             state.update(today_seeded=True, live_from=now.isoformat())
             if columnar:  # contacts up to the end of this day are the columnar simulator's (DemoTraffic)
                 state.update(columnar_day0=now.astimezone(settings.tz).date().isoformat())

@@ -424,7 +424,7 @@ def test_bulk011_demo_traffic_continues_the_columnar_seed_then_the_object_simula
     history starts there (no step of a ticket it never created)."""
     from cockpit.demo import DemoTraffic
     from cockpit.simulation import Province, local_midnight
-    from cockpit.simulation.columnar import city_days
+    from cockpit.simulation.columnar import CityDayGen, city_days
     from cockpit.simulation.engine import HORIZON_DAYS
     from cockpit.simulation.incidents import LOCAL_TZ
 
@@ -439,7 +439,8 @@ def test_bulk011_demo_traffic_continues_the_columnar_seed_then_the_object_simula
     cuts = [live_from + timedelta(hours=h) for h in (0, 1, 2, 7, 30)]
     got = [e for a, b in zip(cuts, cuts[1:]) for e in traffic.events(a, b)]
     lo, hi = round(live_from.timestamp() * 1000), round(cuts[-1].timestamp() * 1000)
-    want_columnar = [e for cd in city_days(seed, ["620300"], first, day0, scale=0.1) for e in cd.clip(lo, hi).raw_events()]
+    detail = CityDayGen(seed, scale=0.1, seat_detail=True)  # the demo's seats report their calls
+    want_columnar = [e for cd in city_days(seed, ["620300"], first, day0, gen=detail) for e in cd.clip(lo, hi).raw_events()]
     want_object = list(Province(seed=seed, cities=["620300"], scale=0.1, origin=next_midnight)
                        .events(next_midnight, cuts[-1]))
     ids = [e["event_id"] for e in got]

@@ -164,3 +164,52 @@ def test_col006_deterministic_and_clipped():
     clipped = day.clip(lo, hi).raw_events()
     assert clipped == [e for e in a if lo <= datetime.fromisoformat(e["occurred_at"]).timestamp() * 1000 < hi]
     assert day.clip(lo, hi).n_events() == len(clipped)
+
+
+def test_col007_seat_detail_makes_seats_busy_while_on_a_call():
+    """``seat_detail``: a seat is ``on_call`` from the answer, ``acw`` after the talk and ``ready``
+    after the work (as an ACD reports it), so at 10:30 the busy seats are exactly the calls in
+    progress; utilisation (handling / logged-in time) lies strictly between 0 and 1. The other
+    events and their ids are those of the run without detail."""
+    from cockpit.metrics.definitions import utilisation
+
+    day, city = date(2026, 11, 3), "620100"
+    plain = CityDayGen(6, scale=SCALE).city_day(city, day).raw_events()
+    detailed = CityDayGen(6, scale=SCALE, seat_detail=True).city_day(city, day).raw_events()
+    base = {e["event_id"] for e in plain}
+    extra = [e for e in detailed if e["event_id"] not in base]
+    assert [e for e in detailed if e["event_id"] in base] == plain
+    assert extra and {e["state"] for e in extra} == {"on_call", "acw", "ready"}
+    for raw in extra:
+        assert not ev.validate(raw)[1], raw
+    at = datetime(2026, 11, 3, 10, 30, tzinfo=LOCAL_TZ)
+    allowed = {("offline", "ready"), ("ready", "on_call"), ("on_call", "acw"), ("acw", "ready"), ("acw", "on_call"),
+               ("ready", "not_ready"), ("not_ready", "ready"), ("acw", "not_ready"), ("acw", "offline"),
+               ("ready", "offline"), ("not_ready", "on_call")}
+    state: dict[str, str] = {}  # at ``at``
+    last: dict[str, str] = {}
+    since: dict[str, datetime] = {}
+    logged_in_s = handling_s = 0.0
+    answered: dict[str, datetime] = {}
+    in_progress: set[str] = set()
+    for raw in detailed:
+        t = _local(raw)
+        if raw["type"] == "seat.state":
+            seat, new = raw["seat_id"], raw["state"]
+            assert (last.get(seat, "offline"), new) in allowed, raw
+            last[seat] = new
+            if t <= at:
+                if state.get(seat, "offline") != "offline":
+                    logged_in_s += (t - since[seat]).total_seconds()
+                state[seat], since[seat] = new, t
+        elif raw["type"] == "call.answered":
+            answered[raw["call_id"]] = t
+        elif raw["type"] == "call.ended":
+            if t <= at:
+                handling_s += raw["talk_s"] + raw["hold_s"] + raw["acw_s"]
+            if answered[raw["call_id"]] <= at < t + timedelta(seconds=raw["acw_s"]):
+                in_progress.add(raw["seat_id"])
+    logged_in_s += sum((at - since[s]).total_seconds() for s, v in state.items() if v != "offline")
+    busy = {s for s, v in state.items() if v in ("on_call", "acw")}
+    assert in_progress and busy == in_progress
+    assert 0 < utilisation(handling_s, logged_in_s) < 1

@@ -70,7 +70,7 @@ LOCAL_OFFSET_MS = 8 * 3_600_000
 HORIZON_MS = int(HORIZON_S * 1000)
 
 # Codes of the tables' coded columns.
-STATES = ("ready", "not_ready", "offline")
+STATES = ("ready", "not_ready", "offline", "on_call", "acw")  # codes are stored: append only
 SEAT_REASONS = ("", "login", "logout", "break", "lunch", "training", "meeting")  # "" = no reason
 CHANNELS = ("phone",) + tuple(name for name, _share in MESSAGE_CHANNELS)  # phone, wechat, app, web
 URGENCIES = ("normal", "urgent", "emergency")
@@ -326,6 +326,34 @@ def _serve(arrival: list, patience: list, handle: list, seats: list[callcentre.S
     return seat_of, start_of, busy
 
 
+def _detail_rows(base: list[tuple[int, int, int, float]], served: np.ndarray, bounds: np.ndarray,
+                 start: np.ndarray, talk_end: np.ndarray, job_end: np.ndarray, to_ms) -> list[tuple[int, int, int, float]]:
+    """The seat states of each answered call, as an ACD reports them (the object simulator's
+    ``seat_detail``): ``on_call`` at the answer, ``acw`` when the talk ends, ``ready`` when the
+    after-call work ends, unless the seat's next call, a break or the logout starts at that moment
+    (compared in stored milliseconds). Rows as ``seat_rows``: (seat, state, reason, seconds)."""
+    on_call, acw, ready = STATES.index("on_call"), STATES.index("acw"), STATES.index("ready")
+    pauses: dict[int, set[int]] = {}
+    for i, state, _reason, t in base:
+        if state != ready:  # a break or the logout
+            pauses.setdefault(i, set()).add(int(to_ms(np.array([t]))[0]))
+    rows: list[tuple[int, int, int, float]] = []
+    for i in range(len(bounds) - 1):
+        jobs = served[bounds[i]:bounds[i + 1]]
+        if not len(jobs):
+            continue
+        s, e = start[jobs], job_end[jobs]
+        s_ms, e_ms = to_ms(s), to_ms(e)
+        taken = pauses.get(i, set())
+        for k, (s0, t0, e0) in enumerate(zip(s.tolist(), talk_end[jobs].tolist(), e.tolist())):
+            rows.append((i, on_call, 0, s0))
+            rows.append((i, acw, 0, t0))
+            end_ms = int(e_ms[k])
+            if end_ms not in taken and not (k + 1 < len(jobs) and int(s_ms[k + 1]) == end_ms):
+                rows.append((i, ready, 0, e0))
+    return rows
+
+
 class _Steps:
     """Ticket steps collected in columns while the life cycles are drawn, stage by stage."""
 
@@ -365,8 +393,9 @@ class CityDayGen:
     """Columnar city-days of one seeded province (``scale`` as ``Province``'s). Reuse one object:
     it keeps the district point pools and the week's recurring problems."""
 
-    def __init__(self, seed: int, *, scale: float = 1.0, incidents: bool = True) -> None:
+    def __init__(self, seed: int, *, scale: float = 1.0, incidents: bool = True, seat_detail: bool = False) -> None:
         self.seed, self.scale, self.incidents_on = seed, scale, incidents
+        self.seat_detail = seat_detail
         self.prov = Province(seed=seed, scale=scale, incidents=incidents)  # pools, week problems, volumes
         self._cities: dict[str, dict] = {}
 
@@ -496,6 +525,8 @@ class CityDayGen:
                         seat_rows.append((i, 1, SEAT_REASONS.index(reason), actual))
                         seat_rows.append((i, 0, 0, b1))
                 seat_rows.append((i, 2, 2, max(seat.end, busy[i])))
+            if self.seat_detail:  # after the rows above, so their event ids do not depend on the detail
+                seat_rows += _detail_rows(seat_rows, served, bounds, start, start + talk, job_end, to_ms)
         sr = np.array(seat_rows, dtype=float).reshape(-1, 4)
         seat_changes = {"seat": sr[:, 0].astype(np.int32), "state": sr[:, 1].astype(np.int8),
                         "reason": sr[:, 2].astype(np.int8), "ms": to_ms(sr[:, 3]),

@@ -58,7 +58,7 @@ def city_groups(cities: list[str], n: int) -> list[list[str]]:
 
 def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float, start: datetime,
                stop: datetime, origin: datetime, batch: int, window: Any, now: datetime, trusted: bool,
-               on_day=None, columnar: bool = False) -> dict:
+               on_day=None, columnar: bool = False, seat_detail: bool = False) -> dict:
     """Simulate ``[start, stop)`` for ``cities`` and load it through one ``BulkLoader`` (no rollups).
 
     ``on_day(done)`` is called once the events of the first ``done`` simulated days are written.
@@ -68,10 +68,11 @@ def _load_part(stores: Any, *, seed: int, cities: list[str] | None, scale: float
         from cockpit.bulk_columnar import load_part
 
         return load_part(stores, seed=seed, cities=cities, scale=scale, start=start, stop=stop, origin=origin,
-                         batch=batch, window=window, now=now, trusted=trusted, on_day=on_day)
+                         batch=batch, window=window, now=now, trusted=trusted, on_day=on_day,
+                         seat_detail=seat_detail)
     from cockpit.bulk import BulkLoader
 
-    prov = Province(seed=seed, cities=cities, scale=scale, origin=origin)
+    prov = Province(seed=seed, cities=cities, scale=scale, origin=origin, seat_detail=seat_detail)
     loader = BulkLoader(stores, source="sim", window=window, now=now, trusted=trusted)
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0, "events": 0}
     pending: list[dict] = []
@@ -187,6 +188,7 @@ def seed_history(
     trusted: bool = True,
     origin: datetime | None = None,
     columnar: bool = False,
+    seat_detail: bool = False,
 ) -> dict:
     """Simulate ``days`` days up to ``end`` and load them through the bulk path, ``batch`` events a chunk.
 
@@ -206,6 +208,8 @@ def seed_history(
     ``columnar``: simulate with ``cockpit.simulation.columnar`` (the same model drawn in numpy columns,
     not the same draws) and load through ``cockpit.bulk_columnar`` (PostgreSQL: COPY of columns,
     set-based moves and ticket folds in SQL; SQLite: the bulk path as raw events).
+    ``seat_detail``: every answered call's seat states too (``on_call``, ``acw``, ``ready``), as the
+    live simulators emit them; for a window that live traffic continues (its ids are the same).
     """
     from cockpit.bulk import progress_bar
     from cockpit.events import TimeWindow
@@ -223,7 +227,7 @@ def seed_history(
     if len(groups) > 1 and stores.dialect == "sqlite":
         batch = min(batch, PARALLEL_BATCH_SQLITE)
     kwargs = dict(seed=seed, scale=scale, start=start, stop=stop, origin=origin, batch=batch, window=window,
-                  now=datetime.now(UTC), trusted=trusted, columnar=columnar)
+                  now=datetime.now(UTC), trusted=trusted, columnar=columnar, seat_detail=seat_detail)
     reported = 0
 
     def day_done(done: int) -> None:
