@@ -152,7 +152,7 @@ window.dash_clientside.cockpit = Object.assign(window.dash_clientside.cockpit ||
     },
     drillDistrict: function (clickData, cfg) {
         var code = clickData && clickData.properties && clickData.properties.code;
-        if (!code || !cfg) { return window.dash_clientside.no_update; }
+        if (!code || !cfg || !cfg.supervise) { return window.dash_clientside.no_update; }
         window.location.assign("/supervise?city=" + encodeURIComponent(cfg.code) + "&district=" +
                                encodeURIComponent(code) + "&lang=" + encodeURIComponent(cfg.lang || "zh"));
         return code;

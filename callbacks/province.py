@@ -6,6 +6,7 @@ import logging
 
 from dash import ClientsideFunction, Dash, Input, Output, State
 
+from callbacks.shared_payload import with_viewer_links
 from cockpit.views import province
 from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
@@ -31,7 +32,8 @@ def province_outputs(stores: Stores, request, metric, config, meta, map_sig) -> 
         snapshot = None
     return province_update(snapshot, lang=config["lang"], metric=metric or "tickets_today",
                            kiosk=bool(config.get("kiosk")), previous_meta=meta, previous_map_sig=map_sig,
-                           tile_url=stores.settings.tile_url, request=request, tz=stores.settings.tz)
+                           tile_url=stores.settings.tile_url, request=request, tz=stores.settings.tz,
+                           supervise=bool(config.get("supervise")))
 
 
 def province_failed_outputs(stores: Stores, metric, config, meta) -> tuple:
@@ -55,7 +57,7 @@ def register(app: Dash, stores: Stores) -> None:
     def refresh_province(request, metric, config, meta, map_sig):
         """Interval tick or metric choice -> city map, province totals, league table (last good values kept on failure)."""
         require_region(stores, (config or {}).get("code"))  # a crafted callback for another region: 403
-        return province_outputs(stores, request, metric, config, meta, map_sig)
+        return province_outputs(stores, request, metric, with_viewer_links(stores, config), meta, map_sig)
 
     app.clientside_callback(
         ClientsideFunction(namespace="cockpit", function_name="gateRefresh"),

@@ -45,7 +45,7 @@ import redis
 from dash import Dash, no_update
 from flask import Response, g, jsonify, request, stream_with_context
 
-from callbacks.shared_payload import Kind, SharedPayloads, TICK_S, key_payload
+from callbacks.shared_payload import Kind, SharedPayloads, TICK_S, config_key, with_viewer_links
 from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import recheck_principal, require_region
 from cockpit.http.slots import CONFIG_KEY as SLOTS_KEY, Slots, release_early
@@ -204,7 +204,7 @@ class StreamHub:
             self.open -= 1
 
     def subscribe(self, kind: Kind, config: dict, mode: str) -> Channel:
-        key = key_payload(config["code"], kind.page, config["lang"], mode, bool(config.get("kiosk")))
+        key = config_key(config, kind.page, mode)
         with self.lock:
             ch = self.channels.get(key)
             if ch is None:
@@ -395,7 +395,8 @@ def register(app: Dash, stores: Stores, shared: SharedPayloads) -> StreamHub:
         if not hub.acquire():
             return _refuse(503, "screen streams of this process are all in use: poll")
         try:
-            ch = hub.subscribe(kind, {"code": code, "lang": lang, "kiosk": args.get("kiosk") in ("1", "true")}, mode)
+            ch = hub.subscribe(kind, with_viewer_links(stores, {"code": code, "lang": lang,
+                                                                "kiosk": args.get("kiosk") in ("1", "true")}), mode)
         except Exception:
             hub.release()
             raise

@@ -84,8 +84,24 @@ class Kind:
         return (found[json.dumps(self.map_id, sort_keys=True)], found[json.dumps(self.sig_id)], found[meta])
 
 
-def key_payload(scope: str, page: str, lang: str, mode: str, kiosk: bool) -> str:
-    return f"ck:{{{scope}}}:screen:{page}:{lang}:{mode}:{int(kiosk)}"
+def key_payload(scope: str, page: str, lang: str, mode: str, kiosk: bool, supervise: bool = False) -> str:
+    """One rendered screen variant: viewers who may open /supervise get its links, others the same
+    figures without them, so the two never share a payload."""
+    return f"ck:{{{scope}}}:screen:{page}:{lang}:{mode}:{int(kiosk)}{':sup' if supervise else ''}"
+
+
+def config_key(config: dict, page: str, mode: str) -> str:
+    return key_payload(config["code"], page, config["lang"], mode, bool(config.get("kiosk")),
+                       bool(config.get("supervise")))
+
+
+def with_viewer_links(stores: Stores, config: dict) -> dict:
+    """``config`` with ``supervise`` decided for the requesting principal (the page rule of
+    cockpit.auth.policy.check_page for /supervise: no kiosk session, no leader), never taken
+    from the browser; the screens link their alerts and cities there only then."""
+    from callbacks.routing import page_permission
+
+    return {**config, "supervise": page_permission(stores)("/supervise", {})}
 
 
 def _id_key(cid: Any) -> str:
@@ -144,7 +160,7 @@ class SharedPayloads:
                    where: tuple[int, int, int]) -> tuple[float, list] | None:
         """(rendered at, epoch seconds; the serialised outputs) of this tick, rendered here when no
         process has yet; None when the render was incomplete (never shared)."""
-        key = key_payload(config["code"], kind.page, config["lang"], mode, bool(config.get("kiosk")))
+        key = config_key(config, kind.page, mode)
         now = time.time()
         found = self.memory.get(key)
         if found and now - found[0] < TICK_S:
@@ -196,6 +212,7 @@ class SharedPayloads:
         if not isinstance(config, dict) or "code" not in config or "lang" not in config:
             return None
         require_region(self.stores, config["code"])  # another region's screen: 403 (cockpit.auth), never shared
+        config = with_viewer_links(self.stores, config)
         if self.stores.caches.breaker.is_open(live_key(self.stores.redis)):
             return None  # Redis failed just now: the screen's own callback marks it failed, without waiting on it
         where = kind.indexes(outs)

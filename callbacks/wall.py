@@ -10,6 +10,7 @@ import logging
 
 from dash import ALL, Dash, Input, Output, State, ClientsideFunction
 
+from callbacks.shared_payload import with_viewer_links
 from cockpit.views import wall
 from cockpit.auth.web import require_region
 from cockpit.store.db import Stores
@@ -34,7 +35,8 @@ def wall_outputs(stores: Stores, request, mode, config, meta, map_sig) -> tuple:
         log.exception("wall refresh failed for %s", config.get("code"))
         snapshot = None
     return wall_update(snapshot, lang=config["lang"], mode=mode or "count", previous_meta=meta,
-                       previous_map_sig=map_sig, tz=settings.tz, tile_url=settings.tile_url, request=request)
+                       previous_map_sig=map_sig, tz=settings.tz, tile_url=settings.tile_url, request=request,
+                       supervise=bool(config.get("supervise")))
 
 
 def wall_failed_outputs(stores: Stores, mode, config, meta) -> tuple:
@@ -58,7 +60,7 @@ def register(app: Dash, stores: Stores) -> None:
     def refresh_wall(request, mode, config, meta, map_sig):
         """Interval tick or map mode -> every panel of the city wall (last good values kept on failure)."""
         require_region(stores, (config or {}).get("code"))  # a crafted callback for another region: 403
-        return wall_outputs(stores, request, mode, config, meta, map_sig)
+        return wall_outputs(stores, request, mode, with_viewer_links(stores, config), meta, map_sig)
 
     # The refresh gate: an interval tick requests a refresh only when the push stream is not
     # delivering (assets/wall.js, callbacks/screen_stream.py) and the last one was answered (or is

@@ -132,11 +132,13 @@ def _city_href(code: str, lang: str, kiosk: bool) -> str:
     return f"/wall/{code}?{urlencode(query)}"
 
 
-def league_table(snapshot: dict, lang: str, *, kiosk: bool = False, backfill: tuple[int, int] | None = None) -> Any:
+def league_table(snapshot: dict, lang: str, *, kiosk: bool = False, backfill: tuple[int, int] | None = None,
+                 supervise: bool = False) -> Any:
     """The cities' table: today's live columns, the league window's rates and score, the trend;
     a header row above names each group's window, so no figure's period is left to guess. While
     history is still loading (``backfill`` = days loaded, days needed) the window's rates are not
-    coloured against their targets and the note says the ranking is provisional."""
+    coloured against their targets and the note says the ranking is provisional. The drill link
+    per row (to /supervise) only for a viewer who may open it (``supervise``)."""
     rows = snapshot["rows"]
     if not rows:
         return html.Div(t("province.no_cities", lang), className="ck-wall-empty")
@@ -174,7 +176,7 @@ def league_table(snapshot: dict, lang: str, *, kiosk: bool = False, backfill: tu
             html.Td("—" if r.get("tickets_per_100k") is None else f"{r['tickets_per_100k']:.1f}"),
             html.Td(html.Img(src=sparkline_svg(r.get("trend") or []), className="ck-spark", alt="")),
             html.Td(html.A(t("province.drill", lang), href=f"/supervise?{urlencode({'city': r['code'], 'lang': lang})}",
-                           className="ck-drill")),
+                           className="ck-drill") if supervise else ""),
         ]
         body.append(html.Tr(cells, className="ck-row", **{"data-city": r["code"]}))
     return [
@@ -231,7 +233,8 @@ def _backfill(history: dict | None) -> tuple[int, int] | None:
 
 
 def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: bool, previous_meta: dict | None,
-                    previous_map_sig: str | None, tile_url: str = "", request: Any = None, tz=None) -> tuple:
+                    previous_map_sig: str | None, tile_url: str = "", request: Any = None, tz=None,
+                    supervise: bool = False) -> tuple:
     """Outputs of one province refresh: map, totals, table, map signature, meta, status, title,
     answered request."""
     if snapshot is None:
@@ -250,7 +253,8 @@ def province_update(snapshot: dict | None, *, lang: str, metric: str, kiosk: boo
         if new_sig != previous_map_sig:
             map_out, sig = map_body(snapshot, metric, lang, tile_url), new_sig
     has_figures = live is not None or league is not None
-    table = (league_table(snapshot, lang, kiosk=kiosk, backfill=_backfill(snapshot.get("history")))
+    table = (league_table(snapshot, lang, kiosk=kiosk, backfill=_backfill(snapshot.get("history")),
+                          supervise=supervise)
              if has_figures else no_update)
     totals = (totals_body(snapshot.get("totals") or {}, lang, snapshot.get("league_days") or 30,
                           _backfill(snapshot.get("history")))

@@ -55,9 +55,11 @@ def panel(name: str, title: str, body: Any = None, *, extra: str = "") -> html.S
 
 
 def screen_config(ctx: PageContext, *, page: str, code: str) -> dict:
-    """What the browser needs for the clock and the freshness badges (assets/wall.js)."""
+    """What the browser needs for the clock and the freshness badges (assets/wall.js); ``supervise``:
+    whether the viewer may open /supervise (a district click drills there only then)."""
     return {
         "page": page, "code": code, "lang": ctx.lang, "tz": ctx.settings.timezone, "kiosk": ctx.kiosk,
+        "supervise": ctx.may("/supervise"),
         "locale": "zh-CN" if ctx.lang == "zh" else "en-GB",
         "labels": {"as_of": t("common.as_of", ctx.lang), "stale": t("wall.stale", ctx.lang),
                    "failed": t("wall.panel_failed", ctx.lang)},

@@ -80,6 +80,7 @@ register({
     "wall.no_alerts": {"zh": "暂无未处理告警", "en": "No open alerts"},
     "wall.alerts_open": {"zh": "条未处理", "en": "open"},
     "wall.alerts_more": {"zh": "另 {n} 条 ›", "en": "+{n} more ›"},
+    "wall.alerts_more_plain": {"zh": "另 {n} 条", "en": "+{n} more"},
     "wall.alerts_more_title": {"zh": "在督办页查看全部 {total} 条", "en": "All {total} in Supervision"},
     "wall.no_data": {"zh": "暂无数据", "en": "No data yet"},
     "wall.state.ready": {"zh": "空闲", "en": "Ready"},
@@ -381,10 +382,12 @@ def categories_body(s: dict, lang: str, history: dict | None = None) -> Any:
     return rows
 
 
-def alerts_body(s: dict, lang: str, tz, code: str | None = None) -> Any:
+def alerts_body(s: dict, lang: str, tz, code: str | None = None, *, supervise: bool = False) -> Any:
     """The alert panel: the total open, then the ALERT_ROWS most urgent, each reason first
     ("城关区 · 超期未办结 · 37 件 · 最久 3 天") and a link to that alert in /supervise. When more
-    are open than shown, the head says how many more ("另 12 条") and links to all of them."""
+    are open than shown, the head says how many more ("另 12 条") and links to all of them.
+    ``supervise``: whether the viewer may open /supervise; without it the same rows and count
+    are shown without links (a kiosk screen, a leader), never a link that answers 'forbidden'."""
     items = s.get("items") or []
     if not items:
         return html.Div(t("wall.no_alerts", lang), className="ck-wall-empty ck-wall-ok")
@@ -403,7 +406,9 @@ def alerts_body(s: dict, lang: str, tz, code: str | None = None) -> Any:
           for sev in ("critical", "major", "minor") if by_sev.get(sev)],
         *([html.A(t("wall.alerts_more", lang).format(n=fmt_int(more)), className="ck-wall-alert-more",
                   href=f"/supervise?{urlencode(query)}", title=t("wall.alerts_more_title", lang).format(total=total),
-                  **{"data-more": str(more)})] if more > 0 else []),
+                  **{"data-more": str(more)})] if more > 0 and supervise else []),
+        *([html.Span(t("wall.alerts_more_plain", lang).format(n=fmt_int(more)), className="ck-wall-alert-more",
+                     **{"data-more": str(more)})] if more > 0 and not supervise else []),
     ], className="ck-wall-alert-head")
     rows = [head]
     for a in shown:
@@ -411,10 +416,15 @@ def alerts_body(s: dict, lang: str, tz, code: str | None = None) -> Any:
         sev = str(a.get("severity") or "minor")
         place = a.get("unit") or place_name(a.get("district") or a.get("city"), lang,
                                             {a["district"]: a["district_name"]} if a.get("district_name") else None)
-        rows.append(html.A([
+        content = [
             html.Span(label(SEVERITY_LABELS, sev, lang), className=f"ck-wall-sev ck-sev-{sev}"),
             html.Span(reason(a, place, lang, now), className="ck-wall-alert-title", title=a.get("title") or ""),
-        ], href=f"/supervise?alert={a['id']}{suffix}", className="ck-wall-alert", **{"data-alert": str(a["id"])}))
+        ]
+        if supervise:
+            rows.append(html.A(content, href=f"/supervise?alert={a['id']}{suffix}", className="ck-wall-alert",
+                               **{"data-alert": str(a["id"])}))
+        else:
+            rows.append(html.Div(content, className="ck-wall-alert", **{"data-alert": str(a["id"])}))
     return rows
 
 
@@ -427,9 +437,11 @@ def baseline_progress(snapshot: dict) -> tuple[int, int] | None:
 
 
 def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: dict | None,
-                previous_map_sig: str | None, tz, tile_url: str = "", request: Any = None) -> tuple:
+                previous_map_sig: str | None, tz, tile_url: str = "", request: Any = None,
+                supervise: bool = False) -> tuple:
     """All outputs of one wall refresh (panel bodies in WALL_PANELS order, map signature, meta,
-    status, title, the answered ``request``); no_update where a source failed.
+    status, title, the answered ``request``); no_update where a source failed. ``supervise``:
+    whether the viewer may open /supervise (the alert rows link there only then).
 
     ``snapshot`` None means the snapshot call itself failed: every value is kept and every
     panel is marked failed.
@@ -452,7 +464,7 @@ def wall_update(snapshot: dict | None, *, lang: str, mode: str, previous_meta: d
         "staffing": lambda s: staffing_body(s, lang),
         "categories": lambda s: categories_body(s, lang, history),
         "topics": lambda s: topics_body(s, lang),
-        "alerts": lambda s: alerts_body(s, lang, tz, code),
+        "alerts": lambda s: alerts_body(s, lang, tz, code, supervise=supervise),
     }
     failed_sources = set(snapshot.get("failed") or [])
     live_panels = {"volume", "rates", "queue", "curves", "seats", "districts", "categories", "topics"}

@@ -51,7 +51,7 @@ def test_share001_shared_answer_equals_the_callbacks(wall_app, page, code, monke
     for lang in ("zh", "en"):
         cb, config, mode = _screen(client, api, page, code, lang)
         first = _post(client, cb.body([{"n": 1, "at": 1}, mode], [config, None, None]))
-        key = shared_payload.key_payload(code, page, lang, mode, False)
+        key = shared_payload.key_payload(code, page, lang, mode, False, True)  # the user may open /supervise
         assert stores.redis.hexists(key, "outputs"), "the first screen of the tick stored the payload"
         sig_key = "wall-map-sig" if page == "wall" else "province-map-sig"
         sig = first["response"][sig_key]["data"]
@@ -94,7 +94,7 @@ def test_share002_failed_snapshot_falls_through_to_the_screens_callback(wall_app
     new_meta = out['{"index":"wall","type":"wall-meta"}']["data"]
     assert all(m["failed"] for m in new_meta.values())
     assert {k: m["as_of_ms"] for k, m in new_meta.items()} == {k: m["as_of_ms"] for k, m in meta.items()}
-    assert not stores.redis.exists(shared_payload.key_payload("620100", "wall", "zh", mode, False))
+    assert not stores.redis.exists(shared_payload.key_payload("620100", "wall", "zh", mode, False, True))
 
 
 def test_share010_the_map_is_built_once_while_its_signature_holds(wall_app, monkeypatch):

@@ -76,7 +76,7 @@ def test_wall030_alert_panel_shows_what_fits_and_counts_the_rest():
 
     items = [{"id": i, "rule": "overdue", "severity": "minor", "district": "620102", "size": 3}
              for i in range(8)]
-    rows = alerts_body({"items": items, "total": 8, "by_severity": {"minor": 8}}, "en", TZ, "620100")
+    rows = alerts_body({"items": items, "total": 8, "by_severity": {"minor": 8}}, "en", TZ, "620100", supervise=True)
     assert len(rows) == 1 + ALERT_ROWS
     more = rows[0].children[-1]
     assert more.children == f"+{8 - ALERT_ROWS} more ›" and more.href == "/supervise?city=620100&state=open&lang=en"
@@ -86,7 +86,7 @@ def test_wall030_alert_panel_shows_what_fits_and_counts_the_rest():
 
 def test_wall020_update_builds_every_panel_and_meta():
     out = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ,
-                      request={"n": 3, "at": 0})
+                      request={"n": 3, "at": 0}, supervise=True)
     bodies, (sig, meta, status, title, answered) = out[:len(WALL_PANELS)], out[len(WALL_PANELS):]
     assert all(b is not no_update for b in bodies)
     assert "13" in _texts(bodies[WALL_PANELS.index("volume")])
@@ -148,8 +148,8 @@ def test_wall024_playlist_urls_and_catalogues():
     assert all(MESSAGES[k].get("zh") and MESSAGES[k].get("en") for k in keys)
 
 
-def test_province020_league_table_rows_and_links():
-    snap = {
+def _league_snapshot():
+    return {
         "scope": "620000", "name": {"zh": "甘肃省", "en": "Gansu"}, "failed": [], "league_days": 30,
         "trend_days": ["d"] * 14,
         "sections": {"live": _section(), "league": _section()},
@@ -159,8 +159,12 @@ def test_province020_league_table_rows_and_links():
                   "on_time_closure_rate": 1.0, "connection_rate": 0.93, "score": 0.98, "tickets_per_100k": 1.5,
                   "status": {"response_rate": "green", "resolution_rate": "amber"}, "trend": [1, 2, 3]}],
     }
+
+
+def test_province020_league_table_rows_and_links():
     map_out, totals, table, sig, meta, status, title, _answered = province_layout.province_update(
-        snap, lang="zh", metric="tickets_today", kiosk=True, previous_meta=None, previous_map_sig=None)
+        _league_snapshot(), lang="zh", metric="tickets_today", kiosk=True, previous_meta=None, previous_map_sig=None,
+        supervise=True)
     assert title == "甘肃省" and set(meta) == {"map", "totals", "table"}
     rows = [c for c in _walk(table) if isinstance(c, html.Tr) and getattr(c, "className", "") == "ck-row"]
     assert len(rows) == 1
@@ -359,3 +363,61 @@ def test_wall041_topics_panel_says_what_it_is_waiting_for():
     failed = wall_update(_snapshot(failed=["live"]), lang="zh", mode="count", previous_meta=None,
                          previous_map_sig=None, tz=TZ, request=None)
     assert failed[len(WALL_PANELS) + 1]["topics"]["failed"]
+
+
+def _hrefs(component) -> list[str]:
+    return [c.href for c in _walk(component) if isinstance(c, html.A)]
+
+
+def test_wall032_no_supervise_link_for_a_viewer_who_may_not_open_it():
+    """A kiosk screen or a leader (``supervise=False``) sees the same alert rows, count and league
+    table, without links to /supervise (they would answer 'forbidden'); the district click of the
+    map drills only with ``supervise`` in the screen's config."""
+    from layouts.page import PageContext
+    from layouts.screen import screen_config
+    from layouts.wall import alerts_body
+    from cockpit.settings import Settings
+
+    out = wall_update(_snapshot(), lang="zh", mode="count", previous_meta=None, previous_map_sig=None, tz=TZ,
+                      supervise=False)
+    alerts = out[WALL_PANELS.index("alerts")]
+    assert "城关区 · 超期未办结 · 37 件 · 最久 " in _texts(alerts) and "另 40 条" in _texts(alerts)
+    assert not any("/supervise" in h for b in out[:len(WALL_PANELS)] if b is not no_update for h in _hrefs(b))
+    items = [{"id": i, "rule": "overdue", "severity": "minor", "district": "620102", "size": 3} for i in range(8)]
+    assert _hrefs(alerts_body({"items": items, "total": 8}, "en", TZ, "620100")) == []
+    table = province_layout.province_update(_league_snapshot(), lang="en", metric="tickets_today", kiosk=True,
+                                            previous_meta=None, previous_map_sig=None, supervise=False)[2]
+    assert _hrefs(table) == ["/wall/620100?lang=en&kiosk=1"]
+    settings = Settings()
+    ctx = PageContext(lang="zh", settings=settings, may_open=lambda path, query: path != "/supervise")
+    assert screen_config(ctx, page="wall", code="620100")["supervise"] is False
+    assert screen_config(PageContext(lang="zh", settings=settings), page="wall", code="620100")["supervise"] is True
+
+
+def test_wall033_screen_links_follow_the_viewer_not_the_browser():
+    """The screens' refreshes decide ``supervise`` for the requesting principal (the page rule of
+    /supervise): a kiosk session and a leader get none, a supervisor gets it, whatever the browser's
+    config says; the two variants never share a rendered payload."""
+    from contextlib import nullcontext
+
+    from flask import Flask, g
+
+    from callbacks.shared_payload import config_key, with_viewer_links
+    from cockpit.auth.principal import Principal
+
+    class _Stores:
+        def session(self):
+            return nullcontext(None)
+
+    viewers = {"kiosk": Principal(kind="kiosk", name="k", role="kiosk", scopes=("620100",)),
+               "leader": Principal(kind="user", name="l", role="leader", scopes=("620100",)),
+               "supervisor": Principal(kind="user", name="s", role="supervisor", scopes=("620100",))}
+    got = {}
+    app = Flask(__name__)
+    for name, principal in viewers.items():
+        with app.test_request_context("/_dash-update-component"):
+            g.principal = principal
+            got[name] = with_viewer_links(_Stores(), {"code": "620100", "lang": "zh", "supervise": True})["supervise"]
+    assert got == {"kiosk": False, "leader": False, "supervisor": True}
+    config = {"code": "620100", "lang": "zh", "kiosk": False}
+    assert config_key({**config, "supervise": True}, "wall", "count") != config_key(config, "wall", "count")
