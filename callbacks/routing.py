@@ -140,15 +140,21 @@ def screen_route_answer(stores: Stores, body: dict) -> Response | None:
     if access_denied_page(stores, path, query, lang) is not None:
         return None
 
+    # The skeletons differ only in whether a district click drills to /supervise (screen_config):
+    # one kept per answer, so a kiosk or a leader never gets a supervisor's.
+    supervise = page_permission(stores)("/supervise", {})
+
     def build() -> str:
-        page = builder(PageContext(lang=lang, settings=stores.settings, query=query, path=path), **groups)
+        ctx = PageContext(lang=lang, settings=stores.settings, query=query, path=path,
+                          may_open=lambda to, _query: supervise if to == "/supervise" else True)
+        page = builder(ctx, **groups)
         return ('{"multi":true,"response":{' + json.dumps(ids.PAGE) + ':{"children":' + component_json(page) + "},"
                 + json.dumps(ids.LANG_STORE) + ':{"data":' + json.dumps(lang) + "}}}")
 
     if len(search or "") > MAX_SEARCH:
         payload = build()
     else:
-        payload, _ = stores.caches.ttl.get(("screen_route", path, search or ""), SCREEN_LAYOUT_TTL_S, build)
+        payload, _ = stores.caches.ttl.get(("screen_route", path, search or "", supervise), SCREEN_LAYOUT_TTL_S, build)
     return Response(payload, mimetype="application/json")
 
 

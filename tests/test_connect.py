@@ -43,7 +43,7 @@ def test_conn001_a_screens_kept_route_answer_equals_the_callbacks(wall_app, path
     finally:
         restore()
     assert kept == again == own
-    assert stores.caches.ttl._data.get(("screen_route", path.rstrip("/"), search)) is not None
+    assert stores.caches.ttl._data.get(("screen_route", path.rstrip("/"), search, True)) is not None  # admin: links
 
 
 def test_conn002_the_skeleton_is_built_once_per_path_and_query(wall_app, monkeypatch):
@@ -82,7 +82,8 @@ def test_conn003_kept_skeletons_never_skip_the_scope_and_region_checks(wall_app)
     assert "ck-forbidden" in str(_route(screen, "/province/620000", "?kiosk=1"))
     assert "ck-forbidden" not in str(_route(screen, "/wall/620100", "?kiosk=1"))
     unknown = str(_route(province, "/wall/999999", "?kiosk=1"))
-    assert "999999" in unknown and ("screen_route", "/wall/999999", "?kiosk=1") not in stores.caches.ttl._data
+    assert "999999" in unknown and not any(k[:3] == ("screen_route", "/wall/999999", "?kiosk=1")
+                                           for k in stores.caches.ttl._data)
     anonymous = app.server.test_client()
     resp = anonymous.post("/_dash-update-component", json={"output": routing.ROUTE_OUTPUT})
     assert resp.status_code == 401
@@ -117,3 +118,16 @@ def test_conn005_layout_and_dependencies_are_kept_bytes_equal_to_dashs(wall_app)
         assert mine.get_json() == dash.get_json() and mine.mimetype == "application/json"
     assert any(d["output"].startswith("..app-page.children") for d in kept[1].get_json())
     assert app.server.test_client().get("/_dash-layout").status_code == 401  # the guard runs first
+
+
+def test_conn004_kept_skeletons_drill_to_supervise_only_for_who_may_open_it(wall_app):
+    """A wall's kept skeleton carries whether a district click drills to /supervise: a leader (who
+    may not open it) never gets the one kept for a supervisor of the same path and query."""
+    from bench.screens import find_prop
+
+    app, _ = wall_app
+    config = {"type": "wall-config", "index": "wall"}
+    supervisor = client_for(app, role="supervisor", scope="620000")
+    assert find_prop(_route(supervisor, "/wall/620100", "?lang=zh"), config, "data")["supervise"] is True
+    leader = client_for(app, role="leader", scope="620000")
+    assert find_prop(_route(leader, "/wall/620100", "?lang=zh"), config, "data")["supervise"] is False
