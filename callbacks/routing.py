@@ -44,6 +44,15 @@ def access_denied_page(stores: Stores, path: str, query: dict, lang: str):
         return html.Div(html.H2(text), className="ck-page ck-forbidden")
     return None
 
+def viewer_home_city(stores: Stores) -> str | None:
+    """The one city the logged-in principal works in (``cockpit.auth.scope.home_city``)."""
+    from cockpit.auth.scope import home_city
+    from cockpit.auth.web import current_principal
+
+    with stores.session() as session:
+        return home_city(session, current_principal())
+
+
 def page_permission(stores: Stores):
     """``may_open(path, query)`` for the logged-in principal: the rule ``access_denied_page`` applies, so
     a page's links to other pages can leave out the ones that would answer 'forbidden'."""
@@ -203,5 +212,6 @@ def register(app: Dash, stores: Stores) -> None:
         denied = access_denied_page(stores, path, query, lang)  # same rule as a direct GET (cockpit.auth)
         if denied is not None:
             return denied, lang
-        ctx = PageContext(lang=lang, settings=settings, query=query, path=path, may_open=page_permission(stores))
+        ctx = PageContext(lang=lang, settings=settings, query=query, path=path, may_open=page_permission(stores),
+                          home_city=viewer_home_city(stores))
         return builder(ctx, **groups), lang

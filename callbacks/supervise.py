@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 
+from callbacks.routing import viewer_home_city
 from cockpit.auth.principal import AccessDenied
 from cockpit.auth.web import current_principal
 from cockpit.errors import CockpitError
@@ -116,6 +117,8 @@ def register(app: Dash, stores: Stores) -> None:
                       ids.SUP_FROM: from_, ids.SUP_TO: to}
             key = _CONTROLS[trigger]
             current = query.get(key) or ("open" if key == "state" else None)
+            if key == "city" and not current:  # a city user's page shows their city chosen: not a change
+                current = viewer_home_city(stores)
             if (values[trigger] or None) == current:
                 return no_update  # a freshly drawn control reporting its initial value
             changes = {key: values[trigger]}

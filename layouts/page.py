@@ -17,6 +17,8 @@ class PageContext:
     # may_open(path, query): whether the viewer may open that page (cockpit.auth.policy.check_page);
     # None: everything (tests, builders called outside a request)
     may_open: Callable[[str, dict[str, str]], bool] | None = field(default=None, compare=False)
+    # the one city the viewer works in (cockpit.auth.scope.home_city); None: province-wide, or no viewer
+    home_city: str | None = None
 
     def may(self, path: str, query: dict[str, str] | None = None) -> bool:
         """Whether a link to ``path`` leads the viewer somewhere they may go (not to 'forbidden')."""

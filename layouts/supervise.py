@@ -218,7 +218,7 @@ def supervise_page(ctx: PageContext) -> html.Div:
     other = "en" if lang == "zh" else "zh"
     rule_opts = [{"label": t(f"rule.{r}", lang), "value": r} for r in RULES]
     state_opts = [{"label": t(f"state.{s}", lang), "value": s} for s in STATES]
-    city, district = q.get("city"), q.get("district")
+    city, district = q.get("city") or ctx.home_city, q.get("district")  # a city user's own city, chosen
     filters = html.Div([
         _dropdown(ids.SUP_CITY, t("sup.city", lang), city, [{"label": city, "value": city}] if city else []),
         _dropdown(ids.SUP_DISTRICT, t("sup.district", lang), district,

@@ -98,3 +98,39 @@ def test_scr006_alert_reasons_quote_safety_words_in_english():
     assert shown["unit"] == "Chengguan People's Government"
     assert alert["facts"]["words"] == ["燃气", "某词"]  # the stored facts are not changed
     assert display_alert(alert, "zh") == alert
+
+
+def _supervise_menus(stores, app, *, role: str, scope: str) -> tuple:
+    """(city value, city options, district options) of /supervise as ``role`` over ``scope`` sees them."""
+    from bench.screens import App, Callback, find_prop
+    from tests.login import csrf_of
+
+    client = client_for(app, role=role, scope=scope, stores=stores)
+    deps = client.get("/_dash-dependencies").get_json()
+
+    def post(body: bytes) -> dict:
+        resp = client.post("/_dash-update-component", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": csrf_of(client)})
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+        return resp.get_json()
+
+    layout = post(App(deps).route.body(["/supervise", ""], []))
+    view = next(Callback(d) for d in deps if "sup-city.options" in d["output"])
+    out = post(view.body([find_prop(layout, "sup-query", "data")], ["zh"]))["response"]
+    return find_prop(layout, "sup-city", "value"), out["sup-city"]["options"], out["sup-district"]["options"]
+
+
+def test_scr010_a_city_supervisor_finds_their_city_chosen_on_supervise(sqlite_stores):
+    """/supervise for a city-scoped supervisor lists their own city (the others would answer 403) and
+    has it chosen, with its districts in the next menu; a province supervisor chooses among all."""
+    with sqlite_stores.session() as session:
+        load_default_regions(session)
+    app = create_app(sqlite_stores.settings, stores=sqlite_stores)
+    value, cities, districts = _supervise_menus(sqlite_stores, app, role="supervisor", scope="620100")
+    assert value == "620100" and cities == [{"label": "兰州市", "value": "620100"}]
+    assert {"label": "城关区", "value": "620102"} in districts
+    value, cities, districts = _supervise_menus(sqlite_stores, app, role="supervisor", scope="620102")
+    assert value == "620100" and cities == [{"label": "兰州市", "value": "620100"}]
+    assert districts == [{"label": "城关区", "value": "620102"}]
+    value, cities, districts = _supervise_menus(sqlite_stores, app, role="supervisor", scope="620000")
+    assert value is None and len(cities) >= 14 and districts == []

@@ -50,6 +50,23 @@ def covers_code(session: Session, scopes: Iterable[str], code: str | None) -> bo
     return bool(allowed.intersection(ancestors(session, str(code))))
 
 
+def home_city(session: Session, principal: Principal) -> str | None:
+    """The one city a principal works in: its scope when that is a city, the city of its district
+    scope; None for a province-wide (or ``*``, system, several-scope) principal, whose menus list
+    every city. Read-only (regions table; the adcode rule as fallback)."""
+    from cockpit.store.regions import scope_level
+
+    if principal.role == "system" or "*" in principal.scopes or len(principal.scopes) != 1:
+        return None
+    code = principal.scope
+    level = scope_level(session, code)
+    if level == "city":
+        return code
+    if level == "district":
+        return next((c for c in ancestors(session, code)[1:] if scope_level(session, c) == "city"), None)
+    return None
+
+
 def covers_place(session: Session, scopes: Iterable[str], city: str | None, district: str | None) -> bool:
     """Whether a row (ticket, alert, event) with this city and district is inside ``scopes``."""
     allowed = set(scopes)

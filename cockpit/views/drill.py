@@ -224,15 +224,22 @@ def supervise_view(stores, query: dict[str, str], *, now: datetime | None = None
             selected = None
         effective = apply_alert(session, flt, now_n)
         facet = facets(session, flt, now=now_n)
-        cities, districts = known_places(session, flt.city, now=now_n, district=flt.district)
+        from cockpit.auth.scope import covers_code, home_city
+
+        home = home_city(session, principal)
+        city = flt.city or home  # a city user's menus are their city's, chosen from the start
+        cities, districts = known_places(session, city, now=now_n, district=flt.district)
+        if home is not None:
+            cities = [c for c in cities if c == home or covers_code(session, principal.scopes, c)]
+            districts = [d for d in districts if covers_code(session, principal.scopes, d)]
         names = tickets.region_names(session, cities + districts + [d for d, _ in facet["district"]]
                                      + [a["district"] or "" for a in rows] + list(box["by_area"]))
-        crumbs = breadcrumb(session, settings, city=effective.city, district=effective.district)
+        crumbs = breadcrumb(session, settings, city=effective.city or home, district=effective.district)
         return {
             "query": {k: v for k, v in query.items() if k in QUERY_KEYS and v},
             "alerts": rows, "inbox": box | {"page": page, "pages": max(1, -(-box["total"] // INBOX_PAGE))},
             "selected": alerts.as_dict(selected) if selected is not None else None,
             "history": alerts.events_of(session, selected.id) if selected is not None else [],
-            "facets": facet, "names": names, "cities": cities, "districts": districts,
+            "facets": facet, "names": names, "cities": cities, "districts": districts, "city": city,
             "breadcrumb": crumbs, "rules": RULE_NAMES, "state": state,
         }
