@@ -1,14 +1,15 @@
 """``cockpit demo``: the whole product on one machine, with nothing to install.
 
-SQLite file + embedded Redis under the var dir, the bundled Gansu boundaries, four weeks of simulated
+SQLite file + embedded Redis under the var dir, the bundled Gansu boundaries, `--days` (four weeks) of simulated
 history and live simulated traffic, the worker's jobs and the web server, in one process.
 
 The web server starts at once; in the background today's traffic so far is written first, then the
 earlier days (ingestion does not care about order), then live traffic follows the clock.
 
 A new demo simulates its past with the columnar simulator (``cockpit.simulation.columnar``: the
-same model drawn in numpy columns, loaded set-based by ``cockpit.bulk_columnar``), the 28 days in
-about a minute of CPU per core instead of six: every contact up to the end of the first day
+same model drawn in numpy columns, loaded set-based by ``cockpit.bulk_columnar``), the 28 days (the
+default ``--days``; the screens wait for as many as were seeded, ``demo_settings``) in about a minute
+of CPU per core instead of six: every contact up to the end of the first day
 (``columnar_day0`` in var/demo.json), with all of its later steps, comes from it, and contacts from
 the next local midnight on come from the object simulator (``Province``, whose seats follow the
 kept rosters). Each ticket and call is made by one of the two, so no ticket misses its creation.
@@ -255,6 +256,26 @@ def live_traffic(stores: Stores, *, seed: int, stop: threading.Event) -> None:
         stop.wait(LIVE_STEP_S)
 
 
+def demo_state(settings: Settings, *, days: int, seed: int) -> dict:
+    """var/demo.json, started anew (history window of ``days`` days) when it was seeded otherwise."""
+    state = load_state(settings)
+    if state.get("seed") != seed or "origin" not in state:
+        from cockpit.simulation.seeding import history_window
+
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        state = {"seed": seed, "origin": history_window(days)[0].isoformat(), "days": days, "columnar": True}
+        save_state(settings, state)
+    return state
+
+
+def demo_settings(settings: Settings, state: dict) -> Settings:
+    """The demo's settings for its seeded history: the screens wait for the days it has (``--days``,
+    as seeded), not for four weeks it will never have."""
+    from cockpit.views.panels import HISTORY_NEEDED_DAYS
+
+    return settings.with_(history_days=max(1, min(HISTORY_NEEDED_DAYS, int(state.get("days") or HISTORY_NEEDED_DAYS))))
+
+
 def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) -> None:
     """Web server in this process; simulated traffic and the worker's jobs in a child process.
 
@@ -270,14 +291,10 @@ def run_demo(settings: Settings, *, host: str, port: int, days: int, seed: int) 
     started = time.monotonic()
     # The demo runs over plain HTTP on this machine: its own secret key under var/, no Secure cookies.
     settings = settings.with_(mode="demo", secret_key=settings.secret_key or demo_secret(settings.var_dir))
+    state = demo_state(settings, days=days, seed=seed)
+    settings = demo_settings(settings, state)
     stores = prepare(settings)
     demo_users = ensure_demo_users(stores)
-    state = load_state(settings)
-    if state.get("seed") != seed or "origin" not in state:
-        from cockpit.simulation.seeding import history_window
-
-        state = {"seed": seed, "origin": history_window(days)[0].isoformat(), "days": days, "columnar": True}
-        save_state(settings, state)
     feeder = _start_feeder(stores, days=days, seed=seed)
     app = create_app(settings, stores=stores, warm=True)
     url = f"http://{host}:{port}"
@@ -311,6 +328,7 @@ def _start_feeder(stores: Stores, *, days: int, seed: int) -> subprocess.Popen:
         "COCKPIT_VAR_DIR": str(settings.var_dir),
         "COCKPIT_DEMO_DAYS": str(days),
         "COCKPIT_DEMO_SEED": str(seed),
+        "COCKPIT_HISTORY_DAYS": str(settings.history_days),  # the worker's panels count the same days
     }
     code = "from cockpit.demo import run_feeder; run_feeder()"
     return subprocess.Popen([sys.executable, "-c", code], env=env)

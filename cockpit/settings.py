@@ -80,6 +80,9 @@ class Settings:
     # so under gunicorn gthread give ``--threads`` at least this many plus the requests' own (README);
     # beyond it (or 0, or a server without threads) screens poll as before
     screen_streams: int = 100
+    # days of history the baselines and norms need before the screens stop saying "loading history
+    # n/N" (at most 28, four weeks); a deployment, or a demo (its --days), with a shorter history
+    history_days: int = 28
 
     @property
     def tz(self) -> ZoneInfo:
@@ -121,7 +124,7 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"timezone: unknown zone {self.timezone!r}") from None
         for name in ("sl_threshold_s", "short_abandon_s", "live_ttl_days", "max_batch_events", "max_body_bytes",
-                     "refresh_ms", "response_deadline_s"):
+                     "refresh_ms", "response_deadline_s", "history_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name}: must be positive, got {getattr(self, name)}")
         if self.partitions_ahead < 0:

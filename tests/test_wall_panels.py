@@ -158,3 +158,26 @@ def test_wallpanel005_other_day_counts_as_missing_and_job_is_scheduled(stores):
     jobs.schedule(scheduler, stores)
     job = scheduler.get_job("wall_panels")
     assert job is not None and job.func is panels.precompute_panels and job.max_instances == 1
+
+
+def test_wallpanel006_history_needed_follows_the_seeded_days(stores, tmp_path):
+    """``cockpit demo --days 7`` seeds a week: its screens count 7 needed days ('3/7', then complete),
+    not 28 they would wait for forever; a deployment keeps the four weeks by default."""
+    from cockpit.demo import demo_settings, demo_state
+    from cockpit.ingest import ingest_batch
+    from tests.factories import Stream
+
+    today = NOW.astimezone(stores.settings.tz).date()
+    base = NOW - timedelta(days=7)
+    s = Stream(CITY, base=base, prefix="hist-")
+    ingest_batch(stores, [e for d in range(7) for e in s.ticket(f"H{d}", d * 86_400.0)], source="test")
+    assert panels.history_days(stores, (CITY,), today) == {"days": 7, "needed": 28}
+    settings = stores.settings.with_(var_dir=tmp_path)
+    state = demo_state(settings, days=7, seed=3)
+    assert state["days"] == 7 and demo_state(settings, days=28, seed=3)["days"] == 7  # reused as seeded
+    week = demo_settings(settings, state)
+    assert week.history_days == 7 and demo_settings(settings, {"days": 90}).history_days == 28
+    from dataclasses import replace
+
+    demo = replace(stores, settings=stores.settings.with_(history_days=week.history_days))
+    assert panels.history_days(demo, (CITY,), today) == {"days": 7, "needed": 7}

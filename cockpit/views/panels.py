@@ -75,13 +75,16 @@ def _past_day_curves(stores: Stores, cities: tuple[str, ...], day: date, today: 
 
 
 def history_days(stores: Stores, cities: Sequence[str], today: date) -> dict[str, int]:
-    """How many of the HISTORY_NEEDED_DAYS local days before ``today`` hold any ticket of ``cities``:
-    {"days", "needed"}. Below "needed", baselines and norms are built from part of their weeks (a
-    demo still loading its history, a new deployment) and the screens say so instead of comparing."""
-    days = [today - timedelta(days=HISTORY_NEEDED_DAYS - i) for i in range(HISTORY_NEEDED_DAYS)]
+    """How many of the ``needed`` local days before ``today`` hold any ticket of ``cities``:
+    {"days", "needed"}, ``needed`` = the deployment's ``history_days`` (at most HISTORY_NEEDED_DAYS:
+    a demo seeded with ``--days 7`` needs its 7). Below "needed", baselines and norms are built from
+    part of their weeks (a demo still loading its history, a new deployment) and the screens say so
+    instead of comparing."""
+    needed = max(1, min(HISTORY_NEEDED_DAYS, stores.settings.history_days))
+    days = [today - timedelta(days=needed - i) for i in range(needed)]
     with stores.read_session() as session:
         filled = sum(queries.days_with_tickets(session, cities=list(cities), days=days, tz=stores.settings.tz))
-    return {"days": filled, "needed": HISTORY_NEEDED_DAYS}
+    return {"days": filled, "needed": needed}
 
 
 def compute_baselines(stores: Stores, cities: tuple[str, ...], today: date) -> dict[str, Any]:
