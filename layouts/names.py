@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 
+from cockpit.names_en import unit_en
 from geo.names import english_name, has_cjk, pinyin_name
 from layouts.i18n import MESSAGES, register, t
 
@@ -29,48 +30,13 @@ register({
 })
 
 
-# Handling units are "<region><department>" (兰州市住房和城乡建设局, 城关区人民政府): the region part
-# translates like any place, the department part from this table (else pinyin).
-DEPARTMENT_EN = {
-    "人民政府": "People's Government", "12345热线": "12345 Hotline", "交通运输局": "Transport Bureau",
-    "人力资源和社会保障局": "Human Resources & Social Security Bureau", "住房公积金管理中心": "Housing Provident Fund Centre",
-    "住房和城乡建设局": "Housing & Urban-Rural Development Bureau", "供电公司": "Power Supply Company",
-    "公安局交通警察支队": "Traffic Police", "公安局": "Public Security Bureau", "农业农村局": "Agriculture & Rural Affairs Bureau",
-    "医疗保障局": "Healthcare Security Bureau", "卫生健康委员会": "Health Commission", "城市管理局": "City Management Bureau",
-    "市场监督管理局": "Market Regulation Bureau", "教育局": "Education Bureau", "民政局": "Civil Affairs Bureau",
-    "水务局": "Water Affairs Bureau", "生态环境局": "Ecology & Environment Bureau", "自然资源局": "Natural Resources Bureau",
-}
-
-
-@lru_cache(maxsize=2)
-def _region_names_by_length(version: int) -> tuple[tuple[str, str], ...]:
-    from geo import boundaries
-
-    frame = boundaries.all_features(True)  # the same names as the full files, read faster
-    pairs = {(str(n), str(c)) for n, c in zip(frame["name"], frame["code"]) if isinstance(n, str) and n}
-    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
-
-
-@lru_cache(maxsize=4096)
-def _unit_en(name: str, version: int) -> str:
-    region, rest = "", name
-    for zh, code in _region_names_by_length(version):
-        if name.startswith(zh):
-            region, rest = place_name(code, "en"), name[len(zh):]
-            break
-    dept = DEPARTMENT_EN.get(rest) or (pinyin_name(rest) if has_cjk(rest) else rest)
-    return f"{region} {dept}".strip()
-
-
 def unit_label(name: str | None, lang: str) -> str:
     """A handling unit's name in ``lang`` (Chinese as stored; English region + department)."""
     if not name:
         return ""
-    if lang != "en" or not has_cjk(name):
+    if lang != "en":
         return name
-    from geo import boundaries
-
-    return _unit_en(name, boundaries.custom_version())
+    return unit_en(name)
 
 
 @lru_cache(maxsize=4096)

@@ -42,7 +42,7 @@ REDIS_CALLS = {
     "rpush", "lpop", "rpop", "lrange", "ltrim", "llen", "publish", "eval", "evalsha", "register_script",
     "pipeline", "execute_command", "info", "flushdb", "dump", "restore", "lock",
 }
-SHARED = {"__init__", "events", "settings", "errors", "timeutil", "batching"}
+SHARED = {"__init__", "events", "settings", "errors", "timeutil", "batching", "names_en"}
 MIDDLE = {"views", "watch", "ingest", "bulk", "auth", "planning", "reports", "topics", "georeport", "privacy",
           "periods"}
 LAYER_NAMES = ("shared", "store", "metrics", "read models and domain", "entry points")

@@ -98,6 +98,24 @@ def test_rep003_narrative_increase_decrease_flat_missing_en():
     assert "and down 5.1% on the same period last year." in en(_figs(tickets=(1234, 1000), yoy=1300))
 
 
+def test_rep012_english_reports_name_categories_and_units_in_english():
+    """An English report translates the stored Chinese vocabulary (one table with the screens,
+    cockpit.names_en): categories in the narrative, the chart, the tables; units in the cases and
+    the unit ranking; a name outside the tables in pinyin, never in characters."""
+    from cockpit.names_en import CATEGORY_EN
+
+    up = "\n".join(render.narrative(_figs(), "en"))
+    assert 'The largest category was "Urban & rural construction"' in up
+    assert 'the fastest-growing was "Transport"' in up and "城乡建设" not in up and "交通运输" not in up
+    assert "城乡建设" in "\n".join(render.narrative(_figs(), "zh"))
+    assert CATEGORY_EN["城乡建设"] == "Urban & rural construction"
+    svg = render.chart_svgs({**_figs(), "level": "district"}, "en")["categories"]
+    assert "Urban &amp; rural construction" in svg and "城乡建设" not in svg
+    assert render.unit_name("城关区人民政府", "en") == "Chengguan People's Government"
+    assert render.unit_name("城关区人民政府", "zh") == "城关区人民政府"
+    assert render.category_name("某某问题", "en") == "Moumouwenti"
+
+
 def test_rep004_deployment_templates_override(tmp_path, settings):
     (tmp_path / "narrative.zh.j2").write_text("{{ f.scope_name }}：{{ h.tickets_created.value }}件", encoding="utf-8")
     env = render.environment(settings.with_(report_templates=str(tmp_path)))
@@ -135,6 +153,11 @@ def test_rep005_figures_are_the_contracts_and_the_text_says_them(stores, tmp_pat
     html = (tmp_path / "620100" / "week-2026-11-23_2026-11-29" / "report.zh.html").read_text()
     assert "http://" not in html and "https://" not in html and "<script" not in html and "src=" not in html
     assert "<svg" in html and "城关区" in html  # the map, with the region names
+    english = (tmp_path / "620100" / "week-2026-11-23_2026-11-29" / "report.en.html").read_text()
+    for chinese, translated in (("城乡建设", "Urban &amp; rural construction"), ("交通运输", "Transport")):
+        assert chinese not in english and translated in english  # categories in English (chart, narrative)
+    units = [r["key"] for r in figs["rankings"]["unit"]]
+    assert units and not any(u in english for u in units)  # handling units too
     assert manifest["narrative"]["zh"][0] in html
     # written at 01:00 UTC: the report says when in the cockpit's zone (it printed '2026-11-30 01:00 UTC')
     assert "生成时间 2026-11-30 09:00 (Asia/Shanghai)" in html and " UTC " not in html

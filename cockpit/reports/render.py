@@ -17,6 +17,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from cockpit.names_en import category_en, unit_en
 from cockpit.reports import charts
 from cockpit.settings import Settings
 
@@ -40,7 +41,19 @@ def environment(settings: Settings | None = None) -> Environment:
                       undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False,
                       keep_trailing_newline=False)
     env.filters["local_time"] = local_time
+    env.filters["category_name"] = category_name
+    env.filters["unit_name"] = unit_name
     return env
+
+
+def category_name(name: str | None, lang: str) -> str | None:
+    """A ticket category as a report in ``lang`` prints it (English: ``cockpit.names_en``)."""
+    return category_en(name) if name and lang == "en" else name
+
+
+def unit_name(name: str | None, lang: str) -> str | None:
+    """A handling unit as a report in ``lang`` prints it (English: region and department)."""
+    return unit_en(name) if name and lang == "en" else name
 
 
 def local_time(iso: str, zone: str = "UTC") -> str:
@@ -62,7 +75,7 @@ def narrative(figures: dict, lang: str, env: Environment | None = None) -> list[
 
 def chart_svgs(figures: dict, lang: str) -> dict[str, Markup]:
     """The report's charts as inline SVG (categories bar chart, area map)."""
-    cats = [(c["name"], c["count"]) for c in figures["categories"]["top"]]
+    cats = [(category_name(c["name"], lang), c["count"]) for c in figures["categories"]["top"]]
     out = {"categories": Markup(charts.bar_chart(cats)), "map": Markup("")}
     parent = figures["scope"] if figures["level"] in ("city", "province") else None
     if parent:
