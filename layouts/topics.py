@@ -1,8 +1,10 @@
 """The wall's hot-topics panel body, from the ``topics`` section of ``cockpit.views.wall.city_snapshot``.
 
 One row per topic: its key phrase, requests today, growth against the same hours of the days
-before and the district it is in. The key phrase is the citizens' own words: on an English page it
-is given in pinyin (no Chinese on English pages). Every state that is not a ranked list says what
+before and the district it is in. The key phrase is the citizens' own words: on an English page a
+word the vocabulary tables translate (``cockpit.names_en``, the categories' and departments' names)
+is given in English, any other in pinyin (no Chinese on English pages), and then the row says so
+("words in pinyin") beside the topic's category in English. Every state that is not a ranked list says what
 it is (no text, baseline loading, waiting for the worker); the panel is never empty.
 """
 
@@ -12,7 +14,9 @@ from typing import Any
 
 from dash import html
 
-from geo.names import pinyin_name
+from cockpit.names_en import CATEGORY_EN, DEPARTMENT_EN
+from geo.names import has_cjk, pinyin_name
+from layouts.categories import category_label
 from layouts.fmt import fmt_int
 from layouts.i18n import register, t
 from layouts.names import place_name
@@ -31,16 +35,32 @@ register({
     "wall.topics_growth_loading": {"zh": "积累中", "en": "loading"},
     "wall.topics_new": {"zh": "新", "en": "new"},
     "wall.topics_emerging": {"zh": "新兴话题：较基线增长2倍以上", "en": "Emerging: at least twice its baseline"},
+    "wall.topics_pinyin": {"zh": "拼音", "en": "words in pinyin"},
+    "wall.topics_pinyin_title": {"zh": "诉求原话的拼音（无英文对照）",
+                                 "en": "The citizens' words in pinyin: no English translation in the vocabulary tables"},
 })
 
 SHOWN = 6  # rows that fit the panel at 16:9
 
 
+def _word_en(word: str) -> str | None:
+    """One word of a key phrase in English from the vocabulary tables, or None."""
+    if not has_cjk(word):
+        return word
+    return CATEGORY_EN.get(word) or DEPARTMENT_EN.get(word)
+
+
 def phrase(label: str, lang: str) -> str:
-    """A topic's key phrase as shown: the words as citizens wrote them, in pinyin on an English page."""
+    """A topic's key phrase as shown: the words as citizens wrote them; on an English page each in
+    English where the vocabulary tables have it, else in pinyin."""
     if lang != "en":
         return label
-    return " ".join(pinyin_name(word) for word in label.split()) or "—"
+    return " ".join(_word_en(word) or pinyin_name(word) for word in label.split()) or "—"
+
+
+def in_pinyin(label: str) -> bool:
+    """Whether an English page shows some word of ``label`` in pinyin (no translation for it)."""
+    return any(_word_en(word) is None for word in label.split())
 
 
 def fmt_growth(growth: float | None, baseline: float | None, lang: str) -> str:
@@ -61,11 +81,19 @@ def _row(topic: dict, lang: str, loading: bool) -> html.Div:
     else:
         growth = fmt_growth(topic.get("growth"), topic.get("baseline_per_period"), lang)
         cls = "ck-wall-note " + ("ck-hot" if topic.get("emerging") else "ck-down")
-    text = phrase(topic.get("label") or "", lang)
+    label = topic.get("label") or ""
+    text = phrase(label, lang)
+    sub, title = [where], text
+    if lang == "en" and in_pinyin(label):  # say what the reader sees, and what the topic is about
+        if topic.get("category"):
+            sub.append(category_label(topic["category"], lang))
+        sub.append(t("wall.topics_pinyin", lang))
+        title = f"{text} ({t('wall.topics_pinyin_title', lang)})"
     return html.Div([
         html.Span(str(topic.get("rank") or ""), className="ck-wall-topic-rank"),
-        html.Div([html.Span(text, className="ck-wall-topic-label", title=text),
-                  html.Span(where, className="ck-wall-topic-sub")], className="ck-wall-topic-text"),
+        html.Div([html.Span(text, className="ck-wall-topic-label", title=title),
+                  html.Span(" · ".join(p for p in sub if p), className="ck-wall-topic-sub")],
+                 className="ck-wall-topic-text"),
         html.B(fmt_int(topic.get("count")), className="ck-wall-topic-count"),
         html.Span(growth, className=cls, title=t("wall.topics_emerging", lang) if topic.get("emerging") else None),
     ], className="ck-wall-topic" + (" ck-wall-topic-emerging" if topic.get("emerging") else ""),

@@ -421,3 +421,33 @@ def test_wall033_screen_links_follow_the_viewer_not_the_browser():
     assert got == {"kiosk": False, "leader": False, "supervisor": True}
     config = {"code": "620100", "lang": "zh", "kiosk": False}
     assert config_key({**config, "supervise": True}, "wall", "count") != config_key(config, "wall", "count")
+
+
+def test_wall034_english_topics_in_english_where_the_tables_translate_and_say_pinyin_otherwise():
+    """The English wall's hot topics: a word the vocabulary tables know (cockpit.names_en) is in
+    English; otherwise the words are in pinyin and the row says so, with the topic's category in
+    English; Chinese pages keep the citizens' words; no Chinese on the English rows."""
+    from layouts.topics import topics_body
+
+    rows = [{"rank": 1, "label": "供热", "count": 9, "growth": 3.0, "baseline_per_period": 1.0,
+             "category": "城乡建设", "district": "620102"},
+            {"rank": 2, "label": "电梯 停运", "count": 5, "growth": 6.0, "baseline_per_period": 1.0,
+             "category": "物业服务", "district": "620102"},
+            {"rank": 3, "label": "物业服务 电梯", "count": 4, "growth": 2.0, "baseline_per_period": 1.0,
+             "category": None, "district": None}]
+    section = {"state": "ok", "texts": 30, "baseline": {"days": 4, "needed": 4}, "topics": rows}
+
+    def shown(lang):
+        body = topics_body(section, lang)
+        labels = [c for c in _walk(body) if getattr(c, "className", "") == "ck-wall-topic-label"]
+        subs = [c for c in _walk(body) if getattr(c, "className", "") == "ck-wall-topic-sub"]
+        return [(lb.children, sb.children, lb.title) for lb, sb in zip(labels, subs)], body
+
+    en, body = shown("en")
+    assert en[0][:2] == ("Heating", "Chengguan")  # translated: nothing to say
+    assert en[1][0] == "Dianti Tingyun" and en[1][1] == "Chengguan · Property management · words in pinyin"
+    assert "no English translation" in en[1][2]
+    assert en[2][:2] == ("Property management Dianti", "words in pinyin")
+    assert not any("\u3400" <= ch <= "\u9fff" for ch in _texts(body))
+    zh, _ = shown("zh")
+    assert [(label, sub) for label, sub, _title in zh] == [("供热", "城关区"), ("电梯 停运", "城关区"), ("物业服务 电梯", "")]
